@@ -1,0 +1,51 @@
+import type { EventClass, SignedEvent } from '../events/types.js'
+import type { SequenceState } from '../store/types.js'
+
+/**
+ * What p2p/ needs from the rest of the node, as functions (p2p never imports store/ or api/).
+ * node.ts supplies them.
+ */
+export interface P2PComponents {
+  /**
+   * The whole receive path for one record from the network (gossip or sync): decode, verify the
+   * signature, validate the CDEvent, check trust and consistency with `expectedClass`, then store
+   * when a subscription wants it. Resolves with what happened; throws a CdgossipError whose code
+   * p2p maps to a verdict (Reject for forgeries/malformed, Ignore for duplicates).
+   * Size is checked by p2p before this is called.
+   */
+  receiveRecord(bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome>
+  /** For sync: what this node holds per (origin, class) for the given classes. */
+  sequenceStates(eventClasses: EventClass[]): Promise<SequenceState[]>
+  /** For sync: wire bytes of held records origin/class with from <= sequence <= to, ascending, streamed. */
+  readSequenceRange(origin: string, eventClass: EventClass, from: number, to: number): AsyncIterable<Uint8Array>
+}
+
+export interface ReceiveContext {
+  /** the class named by the gossip topic, or requested in a sync range */
+  expectedClass: EventClass
+  /** the peer that handed us the bytes (not the origin) */
+  from: string
+  via: 'gossip' | 'sync'
+}
+
+export type ReceiveOutcome =
+  /** verified and stored */
+  | { status: 'stored', event: SignedEvent }
+  /** verified; already held */
+  | { status: 'duplicate', event: SignedEvent }
+  /** verified; no subscription wants it here, forwarded only (relay) */
+  | { status: 'relayed', event: SignedEvent }
+
+/** Counters the node exposes at GET /v1/node and as metrics. */
+export interface GossipCounters {
+  published: number
+  /** by outcome: stored, duplicate, relayed, and reject/ignore reasons by error code */
+  received: Record<string, number>
+}
+
+export interface PeerInfo {
+  peerId: string
+  addresses: string[]
+  /** topics the peer announced that we also joined */
+  topics: string[]
+}

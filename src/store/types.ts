@@ -1,0 +1,62 @@
+import type { EventClass, SignedEvent } from '../events/types.js'
+
+/** A record as the local store holds it: the signed event plus local facts about its arrival. */
+export interface StoredEvent {
+  readonly event: SignedEvent
+  /** opaque, local arrival order; the resume point for paging, SSE and delivery */
+  readonly cursor: string
+  /** ISO time this node stored it */
+  readonly receivedAt: string
+  /** false when accepted under the `open` trust mode from a signer outside the allow-list */
+  readonly trusted: boolean
+}
+
+/** Filters shared by GET /v1/events, the SSE stream, subscriptions' replays and export. */
+export interface EventQuery {
+  /** exact CDEvents type (`dev.cdevents.pipelinerun.finished.0.3.0`) or a class (`pipelinerun.finished`) */
+  type?: string
+  /** CloudEvent source prefix */
+  source?: string
+  /** subject id (exact) */
+  subject?: string
+  chainId?: string
+  /** origin peer ID (exact) */
+  origin?: string
+  /** event time bounds (context.timestamp), inclusive, ISO 8601 */
+  since?: string
+  until?: string
+  /** only trusted (true) or only untrusted (false) records; both when absent */
+  trusted?: boolean
+  /** page size; the store clamps it to MAX_PAGE_SIZE */
+  limit?: number
+  /** return records strictly after this cursor (arrival order) */
+  cursor?: string
+}
+
+export interface EventPage {
+  events: StoredEvent[]
+  /** cursor of the last record returned, when more may follow */
+  next?: string
+}
+
+export type AppendOutcome =
+  | { status: 'stored', stored: StoredEvent }
+  | { status: 'duplicate', stored: StoredEvent }
+
+/** What this store holds of one (origin, class) sequence. */
+export interface SequenceState {
+  origin: string
+  eventClass: EventClass
+  /** highest sequence held (0 when none) */
+  highest: number
+  /** every sequence in 1..contiguous is held (0 when sequence 1 is missing) */
+  contiguous: number
+}
+
+/** A small typed key/value section for component state (subscriptions, trust, delivery progress). */
+export interface StateSection<T> {
+  get(key: string): Promise<T | undefined>
+  put(key: string, value: T): Promise<void>
+  del(key: string): Promise<void>
+  entries(): AsyncIterable<[string, T]>
+}
