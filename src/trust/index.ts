@@ -1,0 +1,27 @@
+export { TrustPolicy, DEFAULT_TRUST_MODE, DEFAULT_MAX_TRUST_ENTRIES, sourceHasPrefix } from './trust-policy.js'
+export type { TrustPolicyComponents, TrustPolicyInit } from './trust-policy.js'
+export {
+  trustEntryInputSchema,
+  validateTrustEntry,
+  parseEd25519PeerId,
+  TRUST_NAME_REGEX,
+  SELF_NAME,
+  MAX_PEER_ID_LENGTH,
+  MAX_TRUST_SOURCES,
+  MAX_SOURCE_PREFIX_LENGTH,
+  MAX_TRUST_CLASSES,
+  DEFAULT_TRUST_CLASSES
+} from './trust-entry.js'
+export type { TrustEntryInput } from './trust-entry.js'
+export { UntrustedSignerError, InvalidTrustEntryError } from './errors.js'
+export type { UntrustedReason, UntrustedSignerDetails, InvalidTrustEntryDetails } from './errors.js'
+export {
+  classMatchesPattern,
+  compileClassPatterns,
+  isClassPattern,
+  isEventClass,
+  CLASS_PATTERN_REGEX,
+  MAX_CLASS_PATTERN_LENGTH
+} from './class-pattern.js'
+export type { ClassMatcher } from './class-pattern.js'
+export type { TrustCheck, TrustEntry, TrustMode, TrustVerdict } from './types.js'

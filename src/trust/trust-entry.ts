@@ -1,0 +1,154 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { CLASS_PATTERN_REGEX, MAX_CLASS_PATTERN_LENGTH, isClassPattern } from './class-pattern.js'
+import { InvalidTrustEntryError } from './errors.js'
+import type { TrustEntry } from './types.js'
+
+/** A trust entry as the API and the config file accept it: `classes` may be left out. */
+export type TrustEntryInput = Omit<TrustEntry, 'classes'> & { classes?: string[] }
+
+/** Names show up in logs, queries and URLs, so they are short and shell/URL safe. */
+export const TRUST_NAME_REGEX = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
+const TRUST_NAME = new RegExp(TRUST_NAME_REGEX)
+
+/** The verdict name of this node's own events; no entry may take it. */
+export const SELF_NAME = 'self'
+
+/** An Ed25519 peer ID is 52 characters in base58; the bound only stops absurd input before parsing. */
+export const MAX_PEER_ID_LENGTH = 128
+/** A community with more source prefixes than this should use a shorter common prefix or `*`. */
+export const MAX_TRUST_SOURCES = 64
+/** CloudEvent sources are URI-references; longer ones are not seen in practice. */
+export const MAX_SOURCE_PREFIX_LENGTH = 1024
+/** The standard vocabulary has 45 classes; room for custom ones on top. */
+export const MAX_TRUST_CLASSES = 128
+/** @default every class */
+export const DEFAULT_TRUST_CLASSES: readonly string[] = Object.freeze(['*'])
+
+const ENTRY_FIELDS = new Set(['peerId', 'name', 'sources', 'classes'])
+
+/**
+ * JSON Schema (draft 2020-12 / draft-07 compatible, no `format`) of a trust entry as the API and
+ * the config file accept it. It checks shape only; `validateTrustEntry` also checks that the peer
+ * ID really is an Ed25519 key and normalises it, so run both.
+ */
+export const trustEntryInputSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['peerId', 'name', 'sources'],
+  properties: {
+    peerId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_PEER_ID_LENGTH,
+      description: "the community's Ed25519 peer ID, e.g. 12D3KooW…"
+    },
+    name: {
+      type: 'string',
+      pattern: TRUST_NAME_REGEX,
+      description: `unique display name; \`${SELF_NAME}\` is reserved and a peer ID is not a name`
+    },
+    sources: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_TRUST_SOURCES,
+      items: { type: 'string', minLength: 1, maxLength: MAX_SOURCE_PREFIX_LENGTH },
+      description: 'CloudEvent source prefixes the community may sign for; `*` means any source'
+    },
+    classes: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_TRUST_CLASSES,
+      items: { type: 'string', maxLength: MAX_CLASS_PATTERN_LENGTH, pattern: CLASS_PATTERN_REGEX },
+      description: 'event-class patterns it may publish: `*`, `artifact.*`, `pipelinerun.finished`; default `["*"]`'
+    }
+  }
+} as const
+
+/** Why a value was refused, without echoing unbounded or control characters into messages. */
+export function describeValue (value: unknown): string {
+  if (typeof value !== 'string') return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`
+  const clipped = value.length > 80 ? `${value.slice(0, 80)}…` : value
+  return JSON.stringify(clipped)
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The canonical string of an Ed25519 peer ID, or an InvalidTrustEntryError naming `field`. */
+export function parseEd25519PeerId (value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PEER_ID_LENGTH) {
+    throw new InvalidTrustEntryError(field, `${field} must be a peer ID string of 1..${MAX_PEER_ID_LENGTH} characters, got ${describeValue(value)}`)
+  }
+  let peerId
+  try {
+    peerId = peerIdFromString(value)
+  } catch {
+    throw new InvalidTrustEntryError(field, `${field} ${describeValue(value)} is not a peer ID`)
+  }
+  if (peerId.type !== 'Ed25519') {
+    throw new InvalidTrustEntryError(field, `${field} ${describeValue(value)} is a ${peerId.type} peer ID; communities sign with Ed25519 keys`)
+  }
+  // the base58 form is what DSSE keyids and event origins carry, whatever form was given
+  return peerId.toString()
+}
+
+function looksLikePeerId (value: string): boolean {
+  try {
+    peerIdFromString(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Validate and normalise one trust entry from outside (API body, config file). Returns a new
+ * object; the peer ID comes back in its canonical base58 form and `classes` defaults to `['*']`.
+ * Uniqueness against other entries is the policy's job.
+ */
+export function validateTrustEntry (input: unknown): TrustEntry {
+  if (!isPlainObject(input)) throw new InvalidTrustEntryError('entry', `a trust entry must be an object, got ${describeValue(input)}`)
+  for (const key of Object.keys(input)) {
+    if (!ENTRY_FIELDS.has(key)) throw new InvalidTrustEntryError(key, `unknown trust entry field ${describeValue(key)}`)
+  }
+
+  const peerId = parseEd25519PeerId(input.peerId, 'peerId')
+
+  const name = input.name
+  if (typeof name !== 'string' || !TRUST_NAME.test(name)) {
+    throw new InvalidTrustEntryError('name', `name must match ${TRUST_NAME_REGEX}, got ${describeValue(name)}`)
+  }
+  if (name === SELF_NAME) throw new InvalidTrustEntryError('name', `name "${SELF_NAME}" is reserved for this node's own events`)
+  // names and peer IDs share one lookup (remove/get by either), so a name must not read as a peer ID
+  if (looksLikePeerId(name)) throw new InvalidTrustEntryError('name', 'name must not be a peer ID')
+
+  const sources = input.sources
+  if (!Array.isArray(sources) || sources.length === 0 || sources.length > MAX_TRUST_SOURCES) {
+    throw new InvalidTrustEntryError('sources', `sources must be a list of 1..${MAX_TRUST_SOURCES} source prefixes (or ["*"]), got ${describeValue(sources)}`)
+  }
+  const normalisedSources: string[] = []
+  sources.forEach((source: unknown, i) => {
+    if (typeof source !== 'string' || source.length === 0 || source.length > MAX_SOURCE_PREFIX_LENGTH) {
+      throw new InvalidTrustEntryError(`sources[${i}]`, `sources[${i}] must be a non-empty string of at most ${MAX_SOURCE_PREFIX_LENGTH} characters, got ${describeValue(source)}`)
+    }
+    if (!normalisedSources.includes(source)) normalisedSources.push(source)
+  })
+
+  let classes: string[] = [...DEFAULT_TRUST_CLASSES]
+  if (input.classes !== undefined) {
+    const given = input.classes
+    if (!Array.isArray(given) || given.length === 0 || given.length > MAX_TRUST_CLASSES) {
+      throw new InvalidTrustEntryError('classes', `classes must be a list of 1..${MAX_TRUST_CLASSES} class patterns, got ${describeValue(given)}`)
+    }
+    classes = []
+    given.forEach((pattern: unknown, i) => {
+      if (!isClassPattern(pattern)) {
+        throw new InvalidTrustEntryError(`classes[${i}]`, `classes[${i}] ${describeValue(pattern)} is not a class pattern (\`*\`, \`<subject>.*\`, \`<subject>.<predicate>\`, \`x.<tool>-<subject>.<predicate>\`)`)
+      }
+      if (!classes.includes(pattern)) classes.push(pattern)
+    })
+  }
+
+  return { peerId, name, sources: normalisedSources, classes }
+}
