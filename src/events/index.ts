@@ -1,0 +1,79 @@
+export type {
+  CDEvent,
+  CDEventContext,
+  CDEventSubject,
+  CloudEventAttributes,
+  EventClass,
+  ParsedEventType,
+  SignedCloudEvent,
+  SignedEvent
+} from './types.js'
+
+export {
+  InvalidCloudEventError,
+  InvalidEventError,
+  UnsupportedSpecVersionError
+} from './errors.js'
+export type {
+  CloudEventMismatch,
+  InvalidCloudEventDetails,
+  InvalidEventDetails,
+  UnsupportedSpecVersionDetails,
+  Violation
+} from './errors.js'
+
+export { CDEVENTS_SPEC_VERSION, CUSTOM_TYPE_PATTERN, EVENT_TYPE_SPECS } from './vocabulary.js'
+export type {
+  EventTypeSpec,
+  FieldSpec,
+  PredicateSpec,
+  StandardEventClass,
+  StandardEventType,
+  StandardSubject
+} from './vocabulary.js'
+
+export {
+  eventClassOf,
+  eventTypeSpecOf,
+  isEventClass,
+  isStandardEventClass,
+  isStandardSubject,
+  MAX_EVENT_TYPE_LENGTH,
+  parseEventType,
+  STANDARD_EVENT_CLASSES,
+  STANDARD_SUBJECTS,
+  standardTypeOf
+} from './event-type.js'
+
+export {
+  classMatchesPattern,
+  expandClassPattern,
+  isClassPattern,
+  isValidNetworkName,
+  parseTopic,
+  TOPIC_PREFIX,
+  topicFor
+} from './topic.js'
+
+export {
+  buildSchemaFiles,
+  renderSchemaFiles,
+  SCHEMA_BASE_URI,
+  schemaIdFor,
+  schemaPathFor,
+  serializeSchema
+} from './schemas.js'
+export type { JsonSchema, JsonValue, SchemaFile } from './schemas.js'
+
+export { MAX_REPORTED_VIOLATIONS, validateCDEvent, warmUpValidators } from './validate.js'
+export type { ValidatedCDEvent } from './validate.js'
+
+export {
+  CDEVENT_DATA_CONTENT_TYPE,
+  checkCloudEventConsistency,
+  CLOUDEVENTS_SPEC_VERSION,
+  decodeCDEventData,
+  encodeCDEventData,
+  sameInstant,
+  toCloudEventAttributes
+} from './cloudevent.js'
