@@ -1,5 +1,5 @@
-import { classMatchesPattern } from '../trust/index.js'
-import type { SignedEvent } from '../events/types.js'
+import { classMatchesPattern } from '../events/index.js'
+import type { SignedEvent } from '../events/index.js'
 import type { StoredEvent } from '../store/types.js'
 import type { MatchableEvent, Subscription } from './types.js'
 

@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { CLASS_PATTERN_REGEX, MAX_CLASS_PATTERN_LENGTH, MAX_PEER_ID_LENGTH, TRUST_NAME_REGEX, isClassPattern } from '../trust/index.js'
+import { CLASS_PATTERN_REGEX, MAX_CLASS_PATTERN_LENGTH, MAX_PEER_ID_LENGTH, TRUST_NAME_REGEX, isValidClassPattern } from '../trust/index.js'
 import { InvalidSubscriptionError } from './errors.js'
 import type { Subscription, SubscriptionFilter, SubscriptionSink, SubscriptionStart, WebhookSink } from './types.js'
 
@@ -206,7 +206,7 @@ function validateClasses (value: unknown): string[] {
   }
   const classes: string[] = []
   value.forEach((pattern: unknown, i) => {
-    if (!isClassPattern(pattern)) {
+    if (!isValidClassPattern(pattern)) {
       fail(`classes[${i}]`, `classes[${i}] ${describe(pattern)} is not a class pattern (\`*\`, \`<subject>.*\`, \`<subject>.<predicate>\`, \`x.<tool>-<subject>.<predicate>\`)`)
     }
     if (!classes.includes(pattern)) classes.push(pattern)

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { classMatchesPattern } from '../trust/index.js'
+import { STANDARD_EVENT_CLASSES, classMatchesPattern } from '../events/index.js'
 import { ConfigSubscriptionError, DuplicateSubscriptionError, InvalidSubscriptionError } from './errors.js'
 import { subscriptionMatches } from './matching.js'
 import { isSubscriptionId, validateStoredSubscription, validateSubscriptionInput } from './subscription-input.js'
 import type { ResolveName } from './matching.js'
-import type { EventClass } from '../events/types.js'
+import type { EventClass } from '../events/index.js'
 import type { MatchableEvent, Subscription } from './types.js'
 
 /**
@@ -151,13 +151,13 @@ export class SubscriptionRegistry {
 
   /**
    * The event classes (topics) the node must join: every known class a pattern covers, plus every
-   * exact class named. `knownClasses` is normally the standard vocabulary (events/
-   * STANDARD_EVENT_CLASSES) plus custom classes the node knows of. A custom wildcard such as
+   * exact class named. `knownClasses` defaults to the standard vocabulary (STANDARD_EVENT_CLASSES);
+   * pass custom classes the node knows of on top. A custom wildcard such as
    * `x.mytool-resource.*` cannot be expanded without its predicates, so custom classes must be
    * named exactly to be joined; `unexpandedPatterns` lists the wildcards that covered nothing.
    * Sorted, without duplicates.
    */
-  topicsFor (knownClasses: readonly EventClass[]): EventClass[] {
+  topicsFor (knownClasses: readonly EventClass[] = STANDARD_EVENT_CLASSES): EventClass[] {
     const topics = new Set<EventClass>()
     for (const sub of this.subscriptions.values()) {
       for (const pattern of sub.classes) {
@@ -174,7 +174,7 @@ export class SubscriptionRegistry {
   }
 
   /** Wildcard patterns in subscriptions that cover none of `knownClasses` (worth a warning). */
-  unexpandedPatterns (knownClasses: readonly EventClass[]): string[] {
+  unexpandedPatterns (knownClasses: readonly EventClass[] = STANDARD_EVENT_CLASSES): string[] {
     const patterns = new Set<string>()
     for (const sub of this.subscriptions.values()) {
       for (const pattern of sub.classes) {

@@ -1,58 +1,45 @@
-import type { EventClass } from '../events/types.js'
+import { STANDARD_EVENT_CLASSES, STANDARD_SUBJECTS, isClassPattern } from '../events/index.js'
+import type { EventClass } from '../events/index.js'
 
 /*
- * Event-class patterns as trust entries and subscriptions use them:
- *   `*`                        every class
- *   `artifact.*`               every predicate of a standard subject
- *   `x.mytool-resource.*`      every predicate of a custom (tool, subject)
- *   `pipelinerun.finished`     exactly one class
- *
- * Interim home: events/ owns the vocabulary and is expected to export the same checks
- * (`classMatchesPattern`, `isEventClass`); when it does, this file goes and callers import from there.
+ * What trust entries and subscriptions add on top of events/' class patterns (`*`, `artifact.*`,
+ * `x.mytool-resource.*`, exact classes): a JSON Schema regex and a matcher compiled for the
+ * receive hot path. Semantics stay events/' (`isClassPattern`, `classMatchesPattern`).
  */
 
-/** `<subject>.<predicate>`; `x` is reserved for custom classes, so it is not a standard subject. */
-const STANDARD_CLASS = /^(?!x\.)[a-z]+\.[a-z]+$/
-/** `x.<tool>-<subject>.<predicate>`, the character sets of the CDEvents custom-type pattern. */
-const CUSTOM_CLASS = /^x\.[a-zA-Z0-9]+-[a-zA-Z]+\.[a-zA-Z]+$/
-const STANDARD_SUBJECT_WILDCARD = /^(?!x\.)[a-z]+\.\*$/
-const CUSTOM_SUBJECT_WILDCARD = /^x\.[a-zA-Z0-9]+-[a-zA-Z]+\.\*$/
-
-/** Longest class or pattern accepted; real ones are under 40 characters. */
+/** Longest pattern the schemas accept; real ones are under 40 characters. */
 export const MAX_CLASS_PATTERN_LENGTH = 128
 
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
 /**
- * One regular expression for a valid class pattern, for JSON Schemas (api/, config) so a schema
- * and `isClassPattern` cannot disagree.
+ * The language of events/' `isClassPattern` as one regular expression, built from the vocabulary
+ * table, for JSON Schemas (api/, config) so a schema and the code cannot disagree.
  */
-export const CLASS_PATTERN_REGEX = '^(\\*|(?!x\\.)[a-z]+\\.(\\*|[a-z]+)|x\\.[a-zA-Z0-9]+-[a-zA-Z]+\\.(\\*|[a-zA-Z]+))$'
+export const CLASS_PATTERN_REGEX = '^(' + [
+  '\\*',
+  `(${STANDARD_SUBJECTS.map(escape).join('|')})\\.\\*`,
+  ...STANDARD_EVENT_CLASSES.map(escape),
+  'x\\.[a-zA-Z0-9]+-[a-zA-Z]+\\.(\\*|[a-zA-Z]+)'
+].join('|') + ')$'
 
-export function isEventClass (value: unknown): value is EventClass {
-  return typeof value === 'string' &&
-    value.length <= MAX_CLASS_PATTERN_LENGTH &&
-    (STANDARD_CLASS.test(value) || CUSTOM_CLASS.test(value))
+/** `isClassPattern` for values of unknown type, bounded like the schemas. */
+export function isValidClassPattern (value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_CLASS_PATTERN_LENGTH && isClassPattern(value)
 }
 
-export function isClassPattern (value: unknown): value is string {
-  return typeof value === 'string' &&
-    value.length <= MAX_CLASS_PATTERN_LENGTH &&
-    (value === '*' || isEventClass(value) || STANDARD_SUBJECT_WILDCARD.test(value) || CUSTOM_SUBJECT_WILDCARD.test(value))
-}
+/** A set of validated patterns compiled for O(1) membership tests. */
+export type ClassMatcher = (eventClass: EventClass) => boolean
 
-/** The `subject.` part a `subject.*` pattern stands for, including the trailing dot. */
+/** The `subject.` part a `subject.*` pattern covers: everything up to the class's last dot. */
 function subjectPrefixOf (eventClass: string): string {
   return eventClass.slice(0, eventClass.lastIndexOf('.') + 1)
 }
 
-export function classMatchesPattern (pattern: string, eventClass: EventClass): boolean {
-  if (pattern === '*') return true
-  if (pattern.endsWith('.*')) return subjectPrefixOf(eventClass) === pattern.slice(0, -1)
-  return pattern === eventClass
-}
-
-/** A set of patterns compiled for O(1) membership tests on the receive path. */
-export type ClassMatcher = (eventClass: EventClass) => boolean
-
+/**
+ * Same answers as `classMatchesPattern` over every pattern, for patterns that passed
+ * `isClassPattern` and classes of verified events.
+ */
 export function compileClassPatterns (patterns: readonly string[]): ClassMatcher {
   if (patterns.includes('*')) return () => true
   const exact = new Set<string>()

@@ -1,5 +1,5 @@
 import { CdgossipError, InvalidRequestError } from '../errors.js'
-import type { EventClass } from '../events/types.js'
+import type { EventClass } from '../events/index.js'
 
 export type UntrustedReason = 'unknown-signer' | 'source-not-allowed' | 'class-not-allowed'
 

@@ -15,13 +15,5 @@ export {
 export type { TrustEntryInput } from './trust-entry.js'
 export { UntrustedSignerError, InvalidTrustEntryError } from './errors.js'
 export type { UntrustedReason, UntrustedSignerDetails, InvalidTrustEntryDetails } from './errors.js'
-export {
-  classMatchesPattern,
-  compileClassPatterns,
-  isClassPattern,
-  isEventClass,
-  CLASS_PATTERN_REGEX,
-  MAX_CLASS_PATTERN_LENGTH
-} from './class-pattern.js'
-export type { ClassMatcher } from './class-pattern.js'
+export { CLASS_PATTERN_REGEX, MAX_CLASS_PATTERN_LENGTH, isValidClassPattern } from './class-pattern.js'
 export type { TrustCheck, TrustEntry, TrustMode, TrustVerdict } from './types.js'

@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { CLASS_PATTERN_REGEX, MAX_CLASS_PATTERN_LENGTH, isClassPattern } from './class-pattern.js'
+import { CLASS_PATTERN_REGEX, MAX_CLASS_PATTERN_LENGTH, isValidClassPattern } from './class-pattern.js'
 import { InvalidTrustEntryError } from './errors.js'
 import type { TrustEntry } from './types.js'
 
@@ -143,7 +143,7 @@ export function validateTrustEntry (input: unknown): TrustEntry {
     }
     classes = []
     given.forEach((pattern: unknown, i) => {
-      if (!isClassPattern(pattern)) {
+      if (!isValidClassPattern(pattern)) {
         throw new InvalidTrustEntryError(`classes[${i}]`, `classes[${i}] ${describeValue(pattern)} is not a class pattern (\`*\`, \`<subject>.*\`, \`<subject>.<predicate>\`, \`x.<tool>-<subject>.<predicate>\`)`)
       }
       if (!classes.includes(pattern)) classes.push(pattern)

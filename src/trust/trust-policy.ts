@@ -126,27 +126,28 @@ export class TrustPolicy {
 
     const compiled = this.byPeerId.get(origin)
     if (compiled === undefined) {
-      return this.refuse(`unknown signer ${describeValue(origin)}: not in the trust list`, { reason: 'unknown-signer', origin, source, eventClass })
+      return this.refuse({ reason: 'unknown-signer', origin, source, eventClass }, () => `unknown signer ${describeValue(origin)}: not in the trust list`)
     }
 
     const { entry } = compiled
     if (!compiled.anySource && !entry.sources.some(prefix => sourceHasPrefix(source, prefix))) {
       return this.refuse(
-        `source ${describeValue(source)} is outside the sources of ${entry.name} (${origin}): ${entry.sources.join(', ')}`,
-        { reason: 'source-not-allowed', origin, source, eventClass, name: entry.name }
+        { reason: 'source-not-allowed', origin, source, eventClass, name: entry.name },
+        () => `source ${describeValue(source)} is outside the sources of ${entry.name} (${origin}): ${entry.sources.join(', ')}`
       )
     }
     if (!compiled.allowsClass(eventClass)) {
       return this.refuse(
-        `class ${describeValue(eventClass)} is not allowed for ${entry.name} (${origin}): allowed ${entry.classes.join(', ')}`,
-        { reason: 'class-not-allowed', origin, source, eventClass, name: entry.name }
+        { reason: 'class-not-allowed', origin, source, eventClass, name: entry.name },
+        () => `class ${describeValue(eventClass)} is not allowed for ${entry.name} (${origin}): allowed ${entry.classes.join(', ')}`
       )
     }
     return { trusted: true, name: entry.name }
   }
 
-  private refuse (message: string, details: UntrustedSignerDetails): TrustVerdict {
-    if (this.currentMode === 'allowlist') throw new UntrustedSignerError(message, details)
+  /** The message is built only when thrown: open mode sees every outsider's event on the hot path. */
+  private refuse (details: UntrustedSignerDetails, message: () => string): TrustVerdict {
+    if (this.currentMode === 'allowlist') throw new UntrustedSignerError(message(), details)
     return details.name === undefined ? { trusted: false } : { trusted: false, name: details.name }
   }
 

@@ -107,6 +107,7 @@ const bad: Array<[string, () => unknown, string]> = [
   ['classes as a string', () => ({ classes: '*' }), 'classes'],
   ['too many classes', () => ({ classes: Array.from({ length: MAX_SUBSCRIPTION_CLASSES + 1 }, () => '*') }), 'classes'],
   ['a bad class pattern', () => ({ classes: ['artifact.*', 'Artifact'] }), 'classes[1]'],
+  ['an unknown standard class', () => ({ classes: ['build.finish'] }), 'classes[0]'],
   ['a versioned type as class', () => ({ classes: ['dev.cdevents.artifact.published.0.2.0'] }), 'classes[0]'],
   ['filter as an array', () => ({ classes: ['*'], filter: [] }), 'filter'],
   ['an unknown filter field', () => ({ classes: ['*'], filter: { type: 'x' } }), 'filter.type'],

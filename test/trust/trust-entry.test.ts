@@ -59,6 +59,8 @@ const bad: Array<[string, () => unknown, string]> = [
   ['empty classes', () => ({ peerId, name: 'a', sources: ['*'], classes: [] }), 'classes'],
   ['too many classes', () => ({ peerId, name: 'a', sources: ['*'], classes: Array.from({ length: MAX_TRUST_CLASSES + 1 }, () => '*') }), 'classes'],
   ['a class with capitals', () => ({ peerId, name: 'a', sources: ['*'], classes: ['Artifact.published'] }), 'classes[0]'],
+  ['an unknown standard class', () => ({ peerId, name: 'a', sources: ['*'], classes: ['artifact.publised'] }), 'classes[0]'],
+  ['an unknown subject wildcard', () => ({ peerId, name: 'a', sources: ['*'], classes: ['nosuchsubject.*'] }), 'classes[0]'],
   ['a bare subject', () => ({ peerId, name: 'a', sources: ['*'], classes: ['artifact'] }), 'classes[0]'],
   ['a predicate wildcard', () => ({ peerId, name: 'a', sources: ['*'], classes: ['*.published'] }), 'classes[0]'],
   ['x.* (no subject)', () => ({ peerId, name: 'a', sources: ['*'], classes: ['x.*'] }), 'classes[0]'],
