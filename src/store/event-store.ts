@@ -1,0 +1,994 @@
+import { Level } from 'level'
+import { InvalidRequestError, NotStartedError, isCdgossipError } from '../errors.js'
+import { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventError } from './errors.js'
+import {
+  KEY_SEPARATOR, KEY_UPPER, counterFromKey, cursorKey, decodeCursor, encodeCursor, indexedSourcePrefix,
+  parseInstant, prefixEnd, sequenceFromKey, sequenceKey, sequencePrefix, sequenceStateKey, sourceIdKey, sourcePrefixes,
+  timeFromKey, timeKey, valuePart, valuePrefix
+} from './keys.js'
+import { decodeFacts, decodeStoredRecord, encodeFacts, encodeStoredValue, factsOf } from './record.js'
+import type { RecordFacts } from './record.js'
+import type { AppendOutcome, EventPage, EventQuery, SequenceState, StateSection, StoredEvent } from './types.js'
+import type { EventClass, SignedEvent } from '../events/types.js'
+import type { AbstractSublevel } from 'abstract-level'
+import type { Logger } from 'pino'
+
+/** Largest page `query` and `readAfter` return, whatever the caller asks for. */
+export const MAX_PAGE_SIZE = 1000
+/** Page size when the query names none. */
+export const DEFAULT_PAGE_SIZE = 100
+/**
+ * How many index entries one `query` call examines when criteria must be checked beyond the
+ * chosen index. Past it the call returns what it found with `next` set to the last examined
+ * position, so a sparse query costs the client more round trips instead of costing the node an
+ * unbounded scan. 5,000 entries keep one call in the low milliseconds.
+ */
+export const DEFAULT_MAX_SCAN = 5000
+/**
+ * A since/until query first collects the event-time index range; when the range holds at most
+ * this many entries the page is exact and cheap, else it falls back to an arrival-ordered scan.
+ */
+export const DEFAULT_TIME_RANGE_COLLECT = 2000
+/** LevelDB block cache: index pages of a million-event store stay hot. */
+export const DEFAULT_CACHE_SIZE = 32 * 1024 * 1024
+/** Larger memtable than LevelDB's 4 MiB: fewer compactions during gossip bursts and sync. */
+export const DEFAULT_WRITE_BUFFER_SIZE = 16 * 1024 * 1024
+/** Most records one `appendBatch` takes (a batch is one LevelDB write held in memory). */
+export const MAX_APPEND_BATCH = 10_000
+/** Most gaps `missingSequences` reports per call. */
+export const MAX_MISSING_SEQUENCES = 10_000
+/** Longest string filter value a query accepts. */
+export const MAX_FILTER_LENGTH = 2048
+/** Most event classes one `sequenceStates` call may name. */
+export const MAX_SEQUENCE_STATE_CLASSES = 4096
+/** Longest key of a state section entry. */
+export const MAX_SECTION_KEY_LENGTH = 1024
+
+const STORE_FORMAT = 1
+const DIGEST_RE = /^[0-9a-f]{64}$/
+const SECTION_NAME_RE = /^[a-z](?:[a-z-]{0,62}[a-z])?$/
+/** Keys per `nextv` while scanning; large enough to amortise the native call, small enough to stop early. */
+const SCAN_CHUNK = 256
+
+export interface EventStoreComponents {
+  log?: Logger
+}
+
+export interface EventStoreInit {
+  /** LevelDB directory */
+  path: string
+  /** @default DEFAULT_MAX_SCAN */
+  maxScan?: number
+  /** @default DEFAULT_TIME_RANGE_COLLECT */
+  timeRangeCollect?: number
+  /** @default DEFAULT_CACHE_SIZE */
+  cacheSize?: number
+  /** @default DEFAULT_WRITE_BUFFER_SIZE */
+  writeBufferSize?: number
+}
+
+export interface StoreStats {
+  events: number
+  approximateBytes: number
+}
+
+type Root = Level<string, string>
+type Sub<V> = AbstractSublevel<Root, string | Buffer | Uint8Array, string, V>
+
+interface Totals { events: number, bytes: number }
+
+/** Everything that exists only while the store is open; dropped as a whole by stop(). */
+interface OpenState {
+  db: Root
+  /** digest → encoded record */
+  records: Sub<Uint8Array>
+  /** cursor key → facts JSON; the arrival order */
+  arrival: Sub<string>
+  /** (source, id) → digest */
+  bySourceId: Sub<string>
+  /** (origin, class, sequence) → digest */
+  bySequence: Sub<string>
+  /** (origin, class) → SequenceState */
+  sequenceStates: Sub<SequenceState>
+  /** (value, cursor) → '' */
+  byType: Sub<string>
+  byClass: Sub<string>
+  bySourcePrefix: Sub<string>
+  bySubject: Sub<string>
+  byChain: Sub<string>
+  byOrigin: Sub<string>
+  /** untrusted records only: they are the rare case worth an index */
+  untrusted: Sub<string>
+  /** (event time, cursor) → '' */
+  byTime: Sub<string>
+  /** (receivedAt, cursor) → ''; receivedAt is kept monotonic, so this order equals arrival order */
+  byReceived: Sub<string>
+  meta: Sub<unknown>
+  sections: Map<string, Sub<unknown>>
+  counter: number
+  lastReceivedMs: number
+  totals: Totals
+  /** sequenceStateKey → state; the publish path reads highest sequences from here */
+  sequences: Map<string, SequenceState>
+}
+
+type Status =
+  | { state: 'stopped' }
+  | { state: 'starting', done: Promise<void> }
+  | { state: 'started', open: OpenState }
+  | { state: 'stopping', done: Promise<void> }
+
+/** One query after validation. */
+interface QueryFilter {
+  typeExact?: string
+  eventClass?: string
+  source?: string
+  subject?: string
+  chainId?: string
+  origin?: string
+  sinceMs?: number
+  untilMs?: number
+  trusted?: boolean
+}
+
+type Candidate = [counter: number, facts: RecordFacts]
+
+interface Pending {
+  event: SignedEvent
+  trusted: boolean
+  counter: number
+  stored: StoredEvent
+}
+
+function noop (): void {}
+
+/**
+ * The local event log: signed records by digest, unique (source, id) and (origin, class, sequence),
+ * arrival order and query indexes, each record with all its entries written in one LevelDB batch.
+ * Writes are serialised so uniqueness checks and the batch are atomic with respect to each other;
+ * reads run concurrently against committed data.
+ */
+export class EventStore {
+  private readonly log: Logger | undefined
+  private readonly path: string
+  private readonly maxScan: number
+  private readonly timeRangeCollect: number
+  private readonly cacheSize: number
+  private readonly writeBufferSize: number
+  private status: Status = { state: 'stopped' }
+  private writeTail: Promise<void> = Promise.resolve()
+
+  constructor (components: EventStoreComponents, init: EventStoreInit) {
+    if (typeof init.path !== 'string' || init.path === '') throw new Error('EventStore needs a path')
+    this.log = components.log
+    this.path = init.path
+    this.maxScan = positiveInt(init.maxScan, DEFAULT_MAX_SCAN)
+    this.timeRangeCollect = positiveInt(init.timeRangeCollect, DEFAULT_TIME_RANGE_COLLECT)
+    this.cacheSize = positiveInt(init.cacheSize, DEFAULT_CACHE_SIZE)
+    this.writeBufferSize = positiveInt(init.writeBufferSize, DEFAULT_WRITE_BUFFER_SIZE)
+  }
+
+  isStarted (): boolean {
+    return this.status.state === 'started'
+  }
+
+  async start (): Promise<void> {
+    const status = this.status
+    if (status.state === 'started') return
+    if (status.state === 'starting') return status.done
+    if (status.state === 'stopping') await status.done
+    const done = this.open().then((open) => {
+      this.status = { state: 'started', open }
+    }, (err: unknown) => {
+      this.status = { state: 'stopped' }
+      throw err
+    })
+    this.status = { state: 'starting', done }
+    return done
+  }
+
+  async stop (): Promise<void> {
+    const status = this.status
+    if (status.state === 'stopped') return
+    if (status.state === 'stopping') return status.done
+    if (status.state === 'starting') {
+      await status.done.catch(noop)
+      return this.stop()
+    }
+    const done = (async () => {
+      // Let a write already holding the lock finish: its batch is either all written or not at all.
+      await this.writeTail
+      try {
+        await status.open.db.close()
+      } catch (err) {
+        throw new StoreError('close', err)
+      } finally {
+        this.status = { state: 'stopped' }
+      }
+    })()
+    this.status = { state: 'stopping', done }
+    return done
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Stores one verified record, or reports the identical record already held. */
+  async append (event: SignedEvent, meta: { trusted: boolean }): Promise<AppendOutcome> {
+    const [outcome] = await this.appendBatch([{ event, trusted: meta.trusted }])
+    if (outcome === undefined) throw new Error('appendBatch returned no outcome')
+    return outcome
+  }
+
+  /**
+   * Stores several records in one LevelDB batch: all or nothing. A conflict with the store or an
+   * earlier item refuses the whole batch; an item whose digest is already held (or repeated in the
+   * batch) is a `duplicate` that points at the record first stored.
+   */
+  async appendBatch (items: Array<{ event: SignedEvent, trusted: boolean }>): Promise<AppendOutcome[]> {
+    if (!Array.isArray(items)) throw new InvalidRequestError('appendBatch needs an array')
+    if (items.length > MAX_APPEND_BATCH) {
+      throw new InvalidRequestError(`at most ${MAX_APPEND_BATCH} records per batch`, { items: items.length })
+    }
+    if (items.length === 0) return []
+    for (const item of items) checkStorable(item.event)
+    // Captured now: a write queued before stop() began still completes, stop() waits for it.
+    const st = this.require()
+    return this.exclusive(async () => this.appendLocked(st, items))
+  }
+
+  private async appendLocked (st: OpenState, items: Array<{ event: SignedEvent, trusted: boolean }>): Promise<AppendOutcome[]> {
+    const digests = items.map((item) => item.event.digest)
+    const sidKeys = items.map((item) => sourceIdKey(item.event.cdevent.context.source, item.event.cdevent.context.id))
+    const seqKeys = items.map((item) => sequencePrefix(item.event.origin, item.event.eventClass) + sequenceKey(item.event.sequence))
+    const [held, sidHeld, seqHeld] = await Promise.all([
+      read('read', async () => st.records.hasMany(digests)),
+      read('read', async () => st.bySourceId.getMany(sidKeys)),
+      read('read', async () => st.bySequence.getMany(seqKeys))
+    ])
+
+    const outcomes: Array<AppendOutcome | undefined> = new Array(items.length)
+    const pendingByDigest = new Map<string, Pending>()
+    const pendingSid = new Map<string, string>()
+    const pendingSeq = new Map<string, string>()
+    const pending: Pending[] = []
+    const heldDuplicates: number[] = []
+    let counter = st.counter
+    const receivedAtMs = Math.max(Date.now(), st.lastReceivedMs)
+    const receivedAt = new Date(receivedAtMs).toISOString()
+
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as { event: SignedEvent, trusted: boolean }
+      const digest = item.event.digest
+      if (held[i] === true) {
+        heldDuplicates.push(i)
+        continue
+      }
+      const earlier = pendingByDigest.get(digest)
+      if (earlier !== undefined) {
+        outcomes[i] = { status: 'duplicate', stored: earlier.stored }
+        continue
+      }
+      const sidKey = sidKeys[i] as string
+      const existingSid = pendingSid.get(sidKey) ?? sidHeld[i]
+      if (existingSid !== undefined && existingSid !== digest) {
+        throw new ConflictingEventError({ kind: 'source-id', digest, existingDigest: existingSid })
+      }
+      const seqKey = seqKeys[i] as string
+      const existingSeq = pendingSeq.get(seqKey) ?? seqHeld[i]
+      if (existingSeq !== undefined && existingSeq !== digest) {
+        throw new ConflictingEventError({ kind: 'sequence', digest, existingDigest: existingSeq })
+      }
+      counter++
+      const entry: Pending = {
+        event: item.event,
+        trusted: item.trusted === true,
+        counter,
+        stored: { event: item.event, cursor: encodeCursor(counter), receivedAt, trusted: item.trusted === true }
+      }
+      pendingByDigest.set(digest, entry)
+      pendingSid.set(sidKey, digest)
+      pendingSeq.set(seqKey, digest)
+      pending.push(entry)
+      outcomes[i] = { status: 'stored', stored: entry.stored }
+    }
+
+    if (heldDuplicates.length > 0) {
+      const existing = await this.getMany(st, heldDuplicates.map((i) => digests[i] as string))
+      heldDuplicates.forEach((i, n) => {
+        const stored = existing[n]
+        if (stored === undefined) throw new CorruptRecordError(digests[i] as string, 'record vanished')
+        outcomes[i] = { status: 'duplicate', stored }
+      })
+    }
+
+    if (pending.length > 0) {
+      const sequenceUpdates = await this.nextSequenceStates(st, pending)
+      const batch = st.db.batch()
+      let bytes = 0
+      try {
+        for (const entry of pending) {
+          bytes += this.putRecord(st, batch, entry, receivedAtMs)
+        }
+        for (const [key, state] of sequenceUpdates) {
+          batch.put(key, state, { sublevel: st.sequenceStates })
+        }
+        const totals: Totals = { events: st.totals.events + pending.length, bytes: st.totals.bytes + bytes }
+        batch.put('totals', totals, { sublevel: st.meta })
+        await batch.write()
+        st.totals = totals
+      } catch (err) {
+        await batch.close().catch(noop)
+        throw wrap('append', err)
+      }
+      st.counter = counter
+      st.lastReceivedMs = receivedAtMs
+      for (const [key, state] of sequenceUpdates) st.sequences.set(key, state)
+    }
+    return outcomes as AppendOutcome[]
+  }
+
+  /** Adds one record and its index entries to the batch; returns the record's stored size. */
+  private putRecord (st: OpenState, batch: ReturnType<Root['batch']>, entry: Pending, receivedAtMs: number): number {
+    const { event, trusted, counter } = entry
+    const facts = factsOf(event, trusted)
+    const ck = cursorKey(counter)
+    const value = encodeStoredValue(event, { counter, receivedAtMs, trusted })
+    const context = event.cdevent.context
+    batch.put(event.digest, value, { sublevel: st.records })
+    batch.put(ck, encodeFacts(facts), { sublevel: st.arrival })
+    batch.put(sourceIdKey(context.source, context.id), event.digest, { sublevel: st.bySourceId })
+    batch.put(sequencePrefix(event.origin, event.eventClass) + sequenceKey(event.sequence), event.digest, { sublevel: st.bySequence })
+    batch.put(valuePrefix(facts.type) + ck, '', { sublevel: st.byType })
+    batch.put(valuePrefix(facts.eventClass) + ck, '', { sublevel: st.byClass })
+    for (const prefix of sourcePrefixes(facts.source)) {
+      batch.put(valuePrefix(prefix) + ck, '', { sublevel: st.bySourcePrefix })
+    }
+    batch.put(valuePrefix(facts.subject) + ck, '', { sublevel: st.bySubject })
+    if (facts.chainId !== undefined) batch.put(valuePrefix(facts.chainId) + ck, '', { sublevel: st.byChain })
+    batch.put(valuePrefix(facts.origin) + ck, '', { sublevel: st.byOrigin })
+    if (!trusted) batch.put(ck, '', { sublevel: st.untrusted })
+    if (facts.time !== undefined) batch.put(timeKey(facts.time) + KEY_SEPARATOR + ck, '', { sublevel: st.byTime })
+    batch.put(timeKey(receivedAtMs) + KEY_SEPARATOR + ck, '', { sublevel: st.byReceived })
+    return value.length
+  }
+
+  /** New (highest, contiguous) per (origin, class) touched by the pending records. */
+  private async nextSequenceStates (st: OpenState, pending: Pending[]): Promise<Map<string, SequenceState>> {
+    const touched = new Map<string, { origin: string, eventClass: string, seqs: Set<number> }>()
+    for (const { event } of pending) {
+      const key = sequenceStateKey(event.origin, event.eventClass)
+      let group = touched.get(key)
+      if (group === undefined) {
+        group = { origin: event.origin, eventClass: event.eventClass, seqs: new Set() }
+        touched.set(key, group)
+      }
+      group.seqs.add(event.sequence)
+    }
+    const updates = new Map<string, SequenceState>()
+    for (const [key, group] of touched) {
+      const current = st.sequences.get(key) ?? { origin: group.origin, eventClass: group.eventClass, highest: 0, contiguous: 0 }
+      let highest = current.highest
+      for (const seq of group.seqs) if (seq > highest) highest = seq
+      let contiguous = current.contiguous
+      if (group.seqs.has(contiguous + 1)) {
+        // The new record closes the gap after `contiguous`: walk forward over what is already held.
+        contiguous = await this.extendContiguous(st, group.origin, group.eventClass, contiguous, group.seqs)
+      }
+      updates.set(key, { origin: group.origin, eventClass: group.eventClass, highest, contiguous })
+    }
+    return updates
+  }
+
+  private async extendContiguous (st: OpenState, origin: string, eventClass: string, from: number, pendingSeqs: Set<number>): Promise<number> {
+    const prefix = sequencePrefix(origin, eventClass)
+    let contiguous = from
+    const it = st.bySequence.keys({ gt: prefix + sequenceKey(from), lt: prefixEnd(prefix) })
+    try {
+      let held: number[] = []
+      let at = 0
+      let exhausted = false
+      while (true) {
+        const want = contiguous + 1
+        if (pendingSeqs.has(want)) {
+          contiguous = want
+          continue
+        }
+        while (!exhausted) {
+          if (at >= held.length) {
+            const keys = await it.nextv(SCAN_CHUNK)
+            if (keys.length === 0) {
+              exhausted = true
+              break
+            }
+            held = keys.map(sequenceFromKey)
+            at = 0
+          }
+          if ((held[at] as number) >= want) break
+          at++
+        }
+        if (!exhausted && held[at] === want) {
+          contiguous = want
+          at++
+          continue
+        }
+        return contiguous
+      }
+    } catch (err) {
+      throw wrap('read', err)
+    } finally {
+      await it.close().catch(noop)
+    }
+  }
+
+  // ---------------------------------------------------------------- point reads
+
+  async get (digest: string): Promise<StoredEvent | undefined> {
+    checkDigest(digest)
+    const st = this.require()
+    const [stored] = await this.getMany(st, [digest])
+    return stored
+  }
+
+  async has (digest: string): Promise<boolean> {
+    checkDigest(digest)
+    const st = this.require()
+    return read('read', async () => st.records.has(digest))
+  }
+
+  async getBySourceAndId (source: string, id: string): Promise<StoredEvent | undefined> {
+    checkFilterString(source, 'source')
+    checkFilterString(id, 'id')
+    const st = this.require()
+    const digest = await read('read', async () => st.bySourceId.get(sourceIdKey(source, id)))
+    if (digest === undefined) return undefined
+    const [stored] = await this.getMany(st, [digest])
+    return stored
+  }
+
+  private async getMany (st: OpenState, digests: string[]): Promise<Array<StoredEvent | undefined>> {
+    if (digests.length === 0) return []
+    const values = await read('read', async () => st.records.getMany(digests))
+    return values.map((value, i) => value === undefined ? undefined : decodeStoredRecord(digests[i] as string, value))
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /**
+   * One page in arrival order, strictly after `cursor`. The most selective index the query allows
+   * is scanned as one range ordered by (value, arrival); criteria beyond it are checked against
+   * each candidate's facts. Such a post-filtered call examines at most `maxScan` entries: when it
+   * stops there it returns fewer (possibly zero) events and a `next` cursor past everything it
+   * examined, so the client keeps paging while `next` is set.
+   */
+  async query (q: EventQuery = {}): Promise<EventPage> {
+    const filter = parseQuery(q)
+    const limit = clampLimit(q.limit, 'limit')
+    const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor)
+    const st = this.require()
+    if (filter.sinceMs !== undefined && filter.untilMs !== undefined && filter.sinceMs > filter.untilMs) return { events: [] }
+
+    const index = chooseIndex(st, filter)
+    if ((filter.sinceMs !== undefined || filter.untilMs !== undefined) && !index.selective) {
+      const page = await this.queryTimeRange(st, filter, after, limit)
+      if (page !== undefined) return page
+    }
+    return this.scan(st, index.sub, index.prefix, filter, after, limit, this.maxScan)
+  }
+
+  /** Up to `limit` records in arrival order strictly after `cursor` (from the beginning when absent). */
+  async readAfter (cursor: string | undefined, limit: number): Promise<StoredEvent[]> {
+    const after = cursor === undefined ? 0 : decodeCursor(cursor)
+    const n = clampLimit(limit, 'limit')
+    const st = this.require()
+    const page = await this.scan(st, undefined, '', {}, after, n, Number.POSITIVE_INFINITY)
+    return page.events
+  }
+
+  /** Cursor of the newest record; undefined while the store is empty. */
+  lastCursor (): string | undefined {
+    const st = this.require()
+    return st.counter === 0 ? undefined : encodeCursor(st.counter)
+  }
+
+  /**
+   * The position from which `readAfter` yields exactly the records received at or after `iso`:
+   * the cursor just before the first such record (`0` when that is the first record), or the
+   * last cursor when every record was received earlier (undefined for an empty store).
+   */
+  async cursorAtTime (iso: string): Promise<string | undefined> {
+    const ms = parseInstant(iso, 'time')
+    const st = this.require()
+    const keys = await read('read', async () => st.byReceived.keys({ gte: timeKey(ms), limit: 1 }).all())
+    const first = keys[0]
+    if (first === undefined) return st.counter === 0 ? undefined : encodeCursor(st.counter)
+    return encodeCursor(counterFromKey(first) - 1)
+  }
+
+  /**
+   * The bounded range scan behind every query: walks `sub` (an index whose keys are
+   * `prefix + cursorKey`, or the arrival order itself when `sub` is undefined) from just after
+   * `after`, checks each candidate against `filter`, and stops at `limit` matches or `maxScan`
+   * examined entries.
+   */
+  private async scan (st: OpenState, sub: Sub<string> | undefined, prefix: string, filter: QueryFilter,
+    after: number, limit: number, maxScan: number): Promise<EventPage> {
+    const source = sub ?? st.arrival
+    // An empty prefix means the keys are bare cursor keys (arrival, untrusted): no upper bound.
+    const it = prefix === ''
+      ? source.iterator({ gt: cursorKey(after), values: sub === undefined })
+      : source.iterator({ gt: prefix + cursorKey(after), lt: prefixEnd(prefix), values: sub === undefined })
+    const matched: Candidate[] = []
+    let scanned = 0
+    let lastScanned = after
+    let exhausted = false
+    let more = false
+    // First read just enough for an unfiltered page, then grow: a post-filtered scan needs big reads.
+    let chunk = Math.min(SCAN_CHUNK, limit + 1)
+    try {
+      outer: while (true) {
+        const entries = await it.nextv(Math.min(chunk, maxScan - scanned))
+        chunk = Math.min(SCAN_CHUNK, chunk * 4)
+        if (entries.length === 0) {
+          exhausted = true
+          break
+        }
+        const candidates = sub === undefined
+          ? entries.map(([key, value]): Candidate => [counterFromKey(key), decodeFacts(key, value)])
+          : await this.factsFor(st, entries.map(([key]) => counterFromKey(key)))
+        for (let i = 0; i < candidates.length; i++) {
+          const candidate = candidates[i] as Candidate
+          scanned++
+          lastScanned = candidate[0]
+          if (!matches(candidate[1], filter)) continue
+          matched.push(candidate)
+          if (matched.length === limit) {
+            more = i < candidates.length - 1 || (await it.nextv(1)).length > 0
+            break outer
+          }
+        }
+        if (scanned >= maxScan) break
+      }
+    } catch (err) {
+      throw wrap('query', err)
+    } finally {
+      await it.close().catch(noop)
+    }
+    const events = await this.recordsFor(st, matched)
+    const last = matched[matched.length - 1]
+    if (matched.length === limit) {
+      return more && last !== undefined ? { events, next: encodeCursor(last[0]) } : { events }
+    }
+    return exhausted ? { events } : { events, next: encodeCursor(lastScanned) }
+  }
+
+  /**
+   * since/until without a selective index: if the event-time range is small, collect it, sort by
+   * arrival and answer exactly; undefined when the range is too large for that.
+   */
+  private async queryTimeRange (st: OpenState, filter: QueryFilter, after: number, limit: number): Promise<EventPage | undefined> {
+    const range: { gte?: string, lt?: string } = {}
+    if (filter.sinceMs !== undefined) range.gte = timeKey(filter.sinceMs)
+    if (filter.untilMs !== undefined) range.lt = timeKey(filter.untilMs) + KEY_UPPER
+    const keys = await read('query', async () => st.byTime.keys({ ...range, limit: this.timeRangeCollect + 1 }).all())
+    if (keys.length > this.timeRangeCollect) return undefined
+    const counters = keys.map(counterFromKey).filter((c) => c > after).sort((a, b) => a - b)
+    const matched: Candidate[] = []
+    let more = false
+    for (let i = 0; i < counters.length && !more; i += SCAN_CHUNK) {
+      const candidates = await this.factsFor(st, counters.slice(i, i + SCAN_CHUNK))
+      for (const candidate of candidates) {
+        if (!matches(candidate[1], filter)) continue
+        if (matched.length === limit) {
+          more = true
+          break
+        }
+        matched.push(candidate)
+      }
+    }
+    const events = await this.recordsFor(st, matched)
+    const last = matched[matched.length - 1]
+    return more && last !== undefined ? { events, next: encodeCursor(last[0]) } : { events }
+  }
+
+  private async factsFor (st: OpenState, counters: number[]): Promise<Candidate[]> {
+    const keys = counters.map(cursorKey)
+    const values = await read('query', async () => st.arrival.getMany(keys))
+    return values.map((value, i): Candidate => {
+      const key = keys[i] as string
+      if (value === undefined) throw new CorruptRecordError(key, 'index entry without arrival entry')
+      return [counters[i] as number, decodeFacts(key, value)]
+    })
+  }
+
+  private async recordsFor (st: OpenState, matched: Candidate[]): Promise<StoredEvent[]> {
+    const stored = await this.getMany(st, matched.map(([, facts]) => facts.digest))
+    return stored.map((s, i) => {
+      if (s === undefined) throw new CorruptRecordError((matched[i] as Candidate)[1].digest, 'indexed record missing')
+      return s
+    })
+  }
+
+  // ---------------------------------------------------------------- sequences
+
+  /** Highest sequence held for (origin, class), 0 when none; served from memory. */
+  async highestSequence (origin: string, eventClass: EventClass): Promise<number> {
+    const st = this.require()
+    return st.sequences.get(sequenceStateKey(origin, eventClass))?.highest ?? 0
+  }
+
+  /** What is held per (origin, class), for the given classes or all; served from memory. */
+  async sequenceStates (eventClasses?: EventClass[]): Promise<SequenceState[]> {
+    if (eventClasses !== undefined) {
+      if (!Array.isArray(eventClasses) || eventClasses.length > MAX_SEQUENCE_STATE_CLASSES) {
+        throw new InvalidRequestError(`at most ${MAX_SEQUENCE_STATE_CLASSES} event classes`)
+      }
+    }
+    const st = this.require()
+    const wanted = eventClasses === undefined ? undefined : new Set(eventClasses)
+    const states: SequenceState[] = []
+    for (const state of st.sequences.values()) {
+      if (wanted === undefined || wanted.has(state.eventClass)) states.push({ ...state })
+    }
+    return states.sort((a, b) => a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.eventClass < b.eventClass ? -1 : a.eventClass > b.eventClass ? 1 : 0)
+  }
+
+  /** Up to `limit` sequence numbers below the highest held that are missing, ascending. */
+  async missingSequences (origin: string, eventClass: EventClass, limit: number): Promise<number[]> {
+    const max = clampInt(limit, MAX_MISSING_SEQUENCES, 'limit')
+    const st = this.require()
+    const state = st.sequences.get(sequenceStateKey(origin, eventClass))
+    if (state === undefined || state.highest === state.contiguous) return []
+    const prefix = sequencePrefix(origin, eventClass)
+    const missing: number[] = []
+    let expected = state.contiguous + 1
+    const it = st.bySequence.keys({ gt: prefix + sequenceKey(state.contiguous), lte: prefix + sequenceKey(state.highest) })
+    try {
+      while (missing.length < max) {
+        const keys = await it.nextv(SCAN_CHUNK)
+        if (keys.length === 0) break
+        for (const key of keys) {
+          const seq = sequenceFromKey(key)
+          for (; expected < seq && missing.length < max; expected++) missing.push(expected)
+          if (missing.length >= max) break
+          expected = seq + 1
+        }
+      }
+    } catch (err) {
+      throw wrap('read', err)
+    } finally {
+      await it.close().catch(noop)
+    }
+    return missing
+  }
+
+  /** Held records of (origin, class) with from <= sequence <= to, ascending, streamed. */
+  async * readSequenceRange (origin: string, eventClass: EventClass, from: number, to: number): AsyncGenerator<StoredEvent> {
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new InvalidRequestError('sequence bounds must be integers')
+    const st = this.require()
+    const lo = Math.max(from, 1)
+    if (to < lo) return
+    const prefix = sequencePrefix(origin, eventClass)
+    const it = st.bySequence.iterator({ gte: prefix + sequenceKey(lo), lte: prefix + sequenceKey(to) })
+    try {
+      while (true) {
+        let entries: Array<[string, string]>
+        try {
+          entries = await it.nextv(64)
+        } catch (err) {
+          throw wrap('read', err)
+        }
+        if (entries.length === 0) return
+        const stored = await this.getMany(st, entries.map(([, digest]) => digest))
+        for (let i = 0; i < stored.length; i++) {
+          const s = stored[i]
+          if (s === undefined) throw new CorruptRecordError((entries[i] as [string, string])[1], 'sequenced record missing')
+          yield s
+        }
+      }
+    } finally {
+      await it.close().catch(noop)
+    }
+  }
+
+  // ---------------------------------------------------------------- stats and state sections
+
+  /**
+   * Record count (kept in the same batch as the records) and the on-disk size LevelDB estimates;
+   * while LevelDB cannot tell yet (data still in its memtable), the bytes of the records stored.
+   */
+  async stats (): Promise<StoreStats> {
+    const st = this.require()
+    let approximateBytes = 0
+    const sized = st.db as unknown as { approximateSize?: (start: string, end: string) => Promise<number> }
+    if (typeof sized.approximateSize === 'function') {
+      approximateBytes = await read('stats', async () => (sized.approximateSize as (s: string, e: string) => Promise<number>).call(st.db, '\x00', '\xff'))
+    }
+    return { events: st.totals.events, approximateBytes: Math.max(approximateBytes, st.totals.bytes) }
+  }
+
+  /**
+   * A typed JSON key/value section for another component's state. The handle may be taken before
+   * start(); each call uses the store as it is when called.
+   */
+  section<T> (name: string): StateSection<T> {
+    if (typeof name !== 'string' || !SECTION_NAME_RE.test(name)) {
+      throw new InvalidRequestError('section names are lowercase letters and dashes', { name: String(name).slice(0, 64) })
+    }
+    const sub = (): Sub<T> => {
+      const st = this.require()
+      let s = st.sections.get(name)
+      if (s === undefined) {
+        s = st.db.sublevel<string, unknown>(['section', name], { keyEncoding: 'utf8', valueEncoding: 'json' })
+        st.sections.set(name, s)
+      }
+      return s as Sub<T>
+    }
+    return {
+      get: async (key: string): Promise<T | undefined> => {
+        checkSectionKey(key)
+        const s = sub()
+        return read('section get', async () => s.get(key))
+      },
+      put: async (key: string, value: T): Promise<void> => {
+        checkSectionKey(key)
+        const s = sub()
+        await read('section put', async () => s.put(key, value))
+      },
+      del: async (key: string): Promise<void> => {
+        checkSectionKey(key)
+        const s = sub()
+        await read('section del', async () => s.del(key))
+      },
+      entries: (): AsyncIterable<[string, T]> => sectionEntries(sub)
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle internals
+
+  private require (): OpenState {
+    if (this.status.state !== 'started') throw new NotStartedError('event store')
+    return this.status.open
+  }
+
+  /** Runs write critical sections one at a time, in call order. */
+  private async exclusive<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.writeTail.then(fn)
+    this.writeTail = run.then(noop, noop)
+    return run
+  }
+
+  private async open (): Promise<OpenState> {
+    const db: Root = new Level<string, string>(this.path, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+      cacheSize: this.cacheSize,
+      writeBufferSize: this.writeBufferSize
+    })
+    try {
+      await db.open({ createIfMissing: true })
+    } catch (err) {
+      throw new StoreError('open', err)
+    }
+    try {
+      const index = (name: string): Sub<string> => db.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+      const st: OpenState = {
+        db,
+        records: db.sublevel<string, Uint8Array>('rec', { keyEncoding: 'utf8', valueEncoding: 'view' }),
+        arrival: index('arr'),
+        bySourceId: index('sid'),
+        bySequence: index('seq'),
+        sequenceStates: db.sublevel<string, SequenceState>('seqstate', { keyEncoding: 'utf8', valueEncoding: 'json' }),
+        byType: index('type'),
+        byClass: index('class'),
+        bySourcePrefix: index('source'),
+        bySubject: index('subject'),
+        byChain: index('chain'),
+        byOrigin: index('origin'),
+        untrusted: index('untrusted'),
+        byTime: index('time'),
+        byReceived: index('received'),
+        meta: db.sublevel<string, unknown>('meta', { keyEncoding: 'utf8', valueEncoding: 'json' }),
+        sections: new Map(),
+        counter: 0,
+        lastReceivedMs: 0,
+        totals: { events: 0, bytes: 0 },
+        sequences: new Map()
+      }
+      await this.recover(st)
+      return st
+    } catch (err) {
+      await db.close().catch(noop)
+      throw wrap('open', err)
+    }
+  }
+
+  /** Rebuilds the in-memory counters from what the last committed batches wrote. */
+  private async recover (st: OpenState): Promise<void> {
+    const format = await st.meta.get('format')
+    const [lastArrival] = await st.arrival.keys({ reverse: true, limit: 1 }).all()
+    if (format === undefined) {
+      if (lastArrival !== undefined) throw new CorruptRecordError('meta/format', 'records present without a format marker')
+      await st.meta.put('format', STORE_FORMAT)
+    } else if (format !== STORE_FORMAT) {
+      throw new CorruptRecordError('meta/format', `unsupported store format ${String(format)}`)
+    }
+    st.counter = lastArrival === undefined ? 0 : counterFromKey(lastArrival)
+    const [lastReceived] = await st.byReceived.keys({ reverse: true, limit: 1 }).all()
+    if (lastReceived !== undefined) {
+      st.lastReceivedMs = timeFromKey(lastReceived.slice(0, lastReceived.indexOf(KEY_SEPARATOR)))
+    }
+    const totals = await st.meta.get('totals')
+    if (totals !== undefined) {
+      if (!isTotals(totals)) throw new CorruptRecordError('meta/totals', 'wrong shape')
+      st.totals = totals
+    }
+    for await (const [key, state] of st.sequenceStates.iterator()) {
+      if (!isSequenceState(state)) throw new CorruptRecordError(`seqstate/${key}`, 'wrong shape')
+      st.sequences.set(key, state)
+    }
+    this.log?.debug({ events: st.totals.events, cursor: st.counter, sequences: st.sequences.size }, 'event store opened')
+  }
+}
+
+/** Opens a store at `init.path` and starts it. */
+export async function createEventStore (init: EventStoreInit, components: EventStoreComponents = {}): Promise<EventStore> {
+  const store = new EventStore(components, init)
+  await store.start()
+  return store
+}
+
+// ---------------------------------------------------------------- helpers
+
+interface IndexChoice {
+  sub: Sub<string> | undefined
+  prefix: string
+  /** a per-value index that narrows a lot (subject, chain); time collection is not worth trying */
+  selective: boolean
+}
+
+/**
+ * Picks the index a query scans. Without statistics the order is a fixed guess at selectivity:
+ * a subject id or chain names one flow, a source prefix one project or tool, an exact type is
+ * narrower than its class, an origin is one whole community.
+ */
+function chooseIndex (st: OpenState, f: QueryFilter): IndexChoice {
+  if (f.subject !== undefined) return { sub: st.bySubject, prefix: valuePrefix(f.subject), selective: true }
+  if (f.chainId !== undefined) return { sub: st.byChain, prefix: valuePrefix(f.chainId), selective: true }
+  if (f.source !== undefined) {
+    const indexed = indexedSourcePrefix(f.source)
+    if (indexed !== undefined) return { sub: st.bySourcePrefix, prefix: valuePart(indexed) + KEY_SEPARATOR, selective: false }
+  }
+  if (f.typeExact !== undefined) return { sub: st.byType, prefix: valuePrefix(f.typeExact), selective: false }
+  if (f.eventClass !== undefined) return { sub: st.byClass, prefix: valuePrefix(f.eventClass), selective: false }
+  if (f.trusted === false) return { sub: st.untrusted, prefix: '', selective: false }
+  if (f.origin !== undefined) return { sub: st.byOrigin, prefix: valuePrefix(f.origin), selective: false }
+  return { sub: undefined, prefix: '', selective: false }
+}
+
+function matches (facts: RecordFacts, f: QueryFilter): boolean {
+  if (f.typeExact !== undefined && facts.type !== f.typeExact) return false
+  if (f.eventClass !== undefined && facts.eventClass !== f.eventClass) return false
+  if (f.source !== undefined && !facts.source.startsWith(f.source)) return false
+  if (f.subject !== undefined && facts.subject !== f.subject) return false
+  if (f.chainId !== undefined && facts.chainId !== f.chainId) return false
+  if (f.origin !== undefined && facts.origin !== f.origin) return false
+  if (f.trusted !== undefined && facts.trusted !== f.trusted) return false
+  if (f.sinceMs !== undefined && (facts.time === undefined || facts.time < f.sinceMs)) return false
+  if (f.untilMs !== undefined && (facts.time === undefined || facts.time > f.untilMs)) return false
+  return true
+}
+
+function parseQuery (q: EventQuery): QueryFilter {
+  if (typeof q !== 'object' || q === null) throw new InvalidRequestError('query must be an object')
+  const f: QueryFilter = {}
+  if (q.type !== undefined) {
+    checkFilterString(q.type, 'type')
+    // Classes never start with `dev.`: `pipelinerun.finished`, `x.mytool-resource.created`.
+    if (q.type.startsWith('dev.')) f.typeExact = q.type
+    else f.eventClass = q.type
+  }
+  if (q.source !== undefined) { checkFilterString(q.source, 'source'); f.source = q.source }
+  if (q.subject !== undefined) { checkFilterString(q.subject, 'subject'); f.subject = q.subject }
+  if (q.chainId !== undefined) { checkFilterString(q.chainId, 'chainId'); f.chainId = q.chainId }
+  if (q.origin !== undefined) { checkFilterString(q.origin, 'origin'); f.origin = q.origin }
+  if (q.since !== undefined) f.sinceMs = parseInstant(q.since, 'since')
+  if (q.until !== undefined) f.untilMs = parseInstant(q.until, 'until')
+  if (q.trusted !== undefined) {
+    if (typeof q.trusted !== 'boolean') throw new InvalidRequestError('trusted must be a boolean')
+    f.trusted = q.trusted
+  }
+  return f
+}
+
+function checkFilterString (value: unknown, field: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_FILTER_LENGTH) {
+    throw new InvalidRequestError(`${field} must be a string of 1 to ${MAX_FILTER_LENGTH} characters`, { field })
+  }
+}
+
+function clampLimit (limit: unknown, field: string): number {
+  if (limit === undefined) return DEFAULT_PAGE_SIZE
+  return clampInt(limit, MAX_PAGE_SIZE, field)
+}
+
+function clampInt (value: unknown, max: number, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidRequestError(`${field} must be a positive integer`, { field })
+  }
+  return Math.min(value, max)
+}
+
+function checkDigest (digest: unknown): asserts digest is string {
+  if (typeof digest !== 'string' || !DIGEST_RE.test(digest)) {
+    throw new InvalidRequestError('digest must be 64 lowercase hex characters')
+  }
+}
+
+function checkSectionKey (key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_SECTION_KEY_LENGTH) {
+    throw new InvalidRequestError(`section keys are strings of 1 to ${MAX_SECTION_KEY_LENGTH} characters`)
+  }
+}
+
+function checkStorable (event: SignedEvent): void {
+  if (typeof event !== 'object' || event === null) throw new UnstorableEventError('not an event')
+  if (typeof event.digest !== 'string' || !DIGEST_RE.test(event.digest)) throw new UnstorableEventError('malformed digest')
+  if (!Number.isSafeInteger(event.sequence) || event.sequence < 1) throw new UnstorableEventError('sequence must be a positive integer')
+  if (typeof event.origin !== 'string' || event.origin === '') throw new UnstorableEventError('missing origin')
+  if (typeof event.eventClass !== 'string' || event.eventClass === '') throw new UnstorableEventError('missing event class')
+  if (!(event.bytes instanceof Uint8Array)) throw new UnstorableEventError('missing wire bytes')
+  const context = event.cdevent?.context
+  if (typeof context?.id !== 'string' || typeof context.source !== 'string' || typeof context.type !== 'string') {
+    throw new UnstorableEventError('CDEvent context lacks id, source or type')
+  }
+  if (typeof event.cdevent.subject?.id !== 'string') throw new UnstorableEventError('CDEvent subject lacks an id')
+}
+
+function positiveInt (value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`expected a positive integer, got ${String(value)}`)
+  return value
+}
+
+function isTotals (value: unknown): value is Totals {
+  const v = value as Partial<Totals> | null
+  return typeof v === 'object' && v !== null && Number.isSafeInteger(v.events) && Number.isSafeInteger(v.bytes)
+}
+
+function isSequenceState (value: unknown): value is SequenceState {
+  const v = value as Partial<SequenceState> | null
+  return typeof v === 'object' && v !== null && typeof v.origin === 'string' && typeof v.eventClass === 'string' &&
+    Number.isSafeInteger(v.highest) && Number.isSafeInteger(v.contiguous)
+}
+
+/** Keeps our own errors as they are and turns anything level throws into a StoreError. */
+function wrap (operation: string, err: unknown): Error {
+  return isCdgossipError(err) ? err : new StoreError(operation, err)
+}
+
+async function read<T> (operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    throw wrap(operation, err)
+  }
+}
+
+async function * sectionEntries<T> (sub: () => Sub<T>): AsyncGenerator<[string, T]> {
+  const s = sub()
+  const it = s.iterator()
+  try {
+    while (true) {
+      let entries: Array<[string, T]>
+      try {
+        entries = await it.nextv(SCAN_CHUNK)
+      } catch (err) {
+        throw wrap('section read', err)
+      }
+      if (entries.length === 0) return
+      yield * entries
+    }
+  } finally {
+    await it.close().catch(noop)
+  }
+}

@@ -1,0 +1,168 @@
+import { InvalidRequestError } from '../errors.js'
+
+/**
+ * Key layout shared by every index. An index key is `<value part>\x00<cursor key>`, so each index
+ * is ordered by (value, arrival) and one page of one value is one bounded range scan.
+ * Values are escaped so they never contain the separator, and truncated so that a huge
+ * (but valid) subject id or source cannot bloat every key; truncation is safe because the query
+ * path re-checks every criterion against the record's facts.
+ */
+
+/** Separator between a value part and the next part of a key; sorts below every escaped char. */
+export const KEY_SEPARATOR = '\x00'
+/** `<value part>\x01` is the exclusive upper bound of every key that starts with `<value part>\x00`. */
+export const KEY_UPPER = '\x01'
+
+/** Width of the internal, sortable cursor key (base36; 36^11 > Number.MAX_SAFE_INTEGER). */
+export const CURSOR_KEY_WIDTH = 11
+/** Width of the sortable sequence key (decimal; MAX_SAFE_INTEGER has 16 digits). */
+export const SEQUENCE_KEY_WIDTH = 16
+/** Width of the sortable time key: ms since epoch shifted by the Date range, 17 digits. */
+export const TIME_KEY_WIDTH = 17
+/** The ECMAScript Date range is ±8.64e15 ms; shifting by it makes every instant non-negative. */
+const TIME_OFFSET_MS = 8.64e15
+
+/** Longest value part an index key carries; longer values are truncated (see above). */
+export const MAX_INDEXED_VALUE_LENGTH = 512
+/**
+ * A source is indexed under each of its prefixes that ends in `/`, up to this many slashes deep:
+ * `https://ci.example.org/jobs/` has 4. Eight covers `scheme://host/` plus five path segments
+ * while bounding the index entries one event can write.
+ */
+export const MAX_SOURCE_PREFIX_DEPTH = 8
+
+const CURSOR_RE = /^(?:0|[1-9a-z][0-9a-z]{0,10})$/
+
+/** Opaque external cursor: the arrival counter in base36, no padding (`0` = before everything). */
+export function encodeCursor (counter: number): string {
+  return counter.toString(36)
+}
+
+/** Validates an untrusted cursor; a malformed or non-canonical one is an InvalidRequestError. */
+export function decodeCursor (cursor: string): number {
+  if (typeof cursor !== 'string' || !CURSOR_RE.test(cursor)) {
+    throw new InvalidRequestError('malformed cursor', { cursor: typeof cursor === 'string' ? cursor.slice(0, 32) : typeof cursor })
+  }
+  const counter = parseInt(cursor, 36)
+  if (!Number.isSafeInteger(counter)) {
+    throw new InvalidRequestError('cursor out of range', { cursor })
+  }
+  return counter
+}
+
+/** Sortable internal form of an arrival counter. */
+export function cursorKey (counter: number): string {
+  return counter.toString(36).padStart(CURSOR_KEY_WIDTH, '0')
+}
+
+/** Arrival counter from the cursor key at the end of an index key. */
+export function counterFromKey (key: string): number {
+  return parseInt(key.slice(key.length - CURSOR_KEY_WIDTH), 36)
+}
+
+export function sequenceKey (sequence: number): string {
+  return String(sequence).padStart(SEQUENCE_KEY_WIDTH, '0')
+}
+
+export function sequenceFromKey (key: string): number {
+  return Number(key.slice(key.length - SEQUENCE_KEY_WIDTH))
+}
+
+export function timeKey (ms: number): string {
+  return String(ms + TIME_OFFSET_MS).padStart(TIME_KEY_WIDTH, '0')
+}
+
+export function timeFromKey (key: string): number {
+  return Number(key) - TIME_OFFSET_MS
+}
+
+/**
+ * Escapes \x00 and \x01 so a value part never contains the separator or the range upper bound.
+ * Almost every value is plain text, hence the fast path.
+ */
+export function escapeKeyPart (value: string): string {
+  if (!value.includes('\x00') && !value.includes('\x01')) return value
+  return value.replaceAll('\x01', '\x01\x02').replaceAll('\x00', '\x01\x01')
+}
+
+/** The value part of an exact-match index key (escaped, truncated). */
+export function valuePart (value: string): string {
+  return escapeKeyPart(value.length > MAX_INDEXED_VALUE_LENGTH ? value.slice(0, MAX_INDEXED_VALUE_LENGTH) : value)
+}
+
+/** Key prefix of one value in an exact-match index: `<value part>\x00`. */
+export function valuePrefix (value: string): string {
+  return valuePart(value) + KEY_SEPARATOR
+}
+
+/** Exclusive upper bound of the keys under `prefix`, which ends in KEY_SEPARATOR. */
+export function prefixEnd (prefix: string): string {
+  return prefix.slice(0, -KEY_SEPARATOR.length) + KEY_UPPER
+}
+
+/** Key prefix of one (origin, class) in the sequence index. */
+export function sequencePrefix (origin: string, eventClass: string): string {
+  return escapeKeyPart(origin) + KEY_SEPARATOR + escapeKeyPart(eventClass) + KEY_SEPARATOR
+}
+
+/** Key of one (origin, class) in the sequence-state section. */
+export function sequenceStateKey (origin: string, eventClass: string): string {
+  return escapeKeyPart(origin) + KEY_SEPARATOR + escapeKeyPart(eventClass)
+}
+
+/** Key of one (source, id) in the uniqueness index; never truncated, it must be exact. */
+export function sourceIdKey (source: string, id: string): string {
+  return escapeKeyPart(source) + KEY_SEPARATOR + escapeKeyPart(id)
+}
+
+/** Every prefix of `source` ending in `/`, shallowest first, within the depth and length bounds. */
+export function sourcePrefixes (source: string): string[] {
+  const prefixes: string[] = []
+  let from = 0
+  while (prefixes.length < MAX_SOURCE_PREFIX_DEPTH) {
+    const slash = source.indexOf('/', from)
+    if (slash < 0 || slash + 1 > MAX_INDEXED_VALUE_LENGTH) break
+    prefixes.push(source.slice(0, slash + 1))
+    from = slash + 1
+  }
+  return prefixes
+}
+
+/**
+ * The deepest indexed prefix a source-prefix query can scan: every source starting with
+ * `query` is indexed under it. Undefined when the query has no `/` (then no index helps).
+ */
+export function indexedSourcePrefix (query: string): string | undefined {
+  const prefixes = sourcePrefixes(query)
+  return prefixes[prefixes.length - 1]
+}
+
+const INSTANT_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2}):(\d{2})))?$/
+
+/**
+ * Parses an untrusted ISO 8601 instant (a date, or a date-time with an explicit offset, so the
+ * node's local time zone never changes the meaning) to epoch ms. Instants compare at millisecond
+ * precision. Calendar fields are range-checked because Date.parse rolls 02-30 over into March.
+ */
+export function parseInstant (value: string, field: string): number {
+  const m = typeof value === 'string' && value.length <= 64 ? INSTANT_RE.exec(value) : null
+  if (m === null) {
+    throw new InvalidRequestError(`${field} must be an ISO 8601 date or date-time with offset`, { field })
+  }
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHour = 0, offsetMinute = 0] =
+    m.slice(1).map((part) => part === undefined ? 0 : Number(part))
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  const ms = Date.parse(value)
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 ||
+    offsetHour > 23 || offsetMinute > 59 || Number.isNaN(ms)) {
+    throw new InvalidRequestError(`${field} is not a valid instant`, { field })
+  }
+  return ms
+}
+
+/** Event time of a stored record as epoch ms; undefined when the timestamp does not parse. */
+export function eventTimeMs (timestamp: unknown): number | undefined {
+  if (typeof timestamp !== 'string') return undefined
+  const ms = Date.parse(timestamp)
+  return Number.isNaN(ms) ? undefined : ms
+}
