@@ -1,7 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
 import { InvalidEventError, UnsupportedSpecVersionError } from './errors.js'
-import { eventTypeSpecOf, parseEventType } from './event-type.js'
+import { eventTypeSpecOf, parseEventType, standardTypeOf } from './event-type.js'
 import { buildSchemaFiles, schemaIdFor } from './schemas.js'
 import { CDEVENTS_SPEC_VERSION } from './vocabulary.js'
 import type { ErrorObject, ValidateFunction } from 'ajv'
@@ -200,6 +200,11 @@ function typeViolation (event: Record<string, unknown>): Violation {
   const type = context.type
   if (type === undefined) return { path: '/context/type', message: 'is required' }
   if (typeof type !== 'string') return { path: '/context/type', message: 'must be of type string' }
+  const sameClass = /^dev\.cdevents\.([a-z]+\.[a-z]+)\.[^.]+\.[^.]+\.[^.]+$/.exec(type.slice(0, 128))
+  const known = sameClass === null ? undefined : standardTypeOf(sameClass[1] as string)
+  if (known !== undefined) {
+    return { path: '/context/type', message: `${JSON.stringify(clip(type))} is not a CDEvents ${CDEVENTS_SPEC_VERSION} type: ${CDEVENTS_SPEC_VERSION} has ${known}` }
+  }
   return {
     path: '/context/type',
     message: `${JSON.stringify(clip(type))} is not a CDEvents ${CDEVENTS_SPEC_VERSION} type ` +
