@@ -1,0 +1,114 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import { pino, type Level, type Logger } from 'pino'
+import { createBearerAuth } from './auth.js'
+import { registerDocsUi, registerOpenApi } from './docs.js'
+import { createErrorHandler, notFoundHandler } from './error-handler.js'
+import { ApiConfigError } from './errors.js'
+import { eventRoutes } from './routes/events.js'
+import { healthRoutes } from './routes/health.js'
+import { nodeRoutes } from './routes/node.js'
+import { peerRoutes } from './routes/peers.js'
+import { subscriptionRoutes } from './routes/subscriptions.js'
+import { trustRoutes } from './routes/trust.js'
+import { ERROR_SCHEMA } from './schemas.js'
+import type { NodeFacade } from './types.js'
+import { createValidatorCompiler } from './validation.js'
+
+/**
+ * Largest request body: 1 MiB holds a batch of typical CDEvents (a few hundred bytes to a few
+ * KiB each) while keeping what one request can make the node parse and hold in memory small.
+ */
+export const DEFAULT_BODY_LIMIT = 1_048_576
+
+/**
+ * Log paths that may hold the API token. The API's logger is a child of the node's, and a
+ * child's redaction replaces its parent's, so the token's paths are all listed here.
+ */
+export const REDACTED_LOG_PATHS: readonly string[] = Object.freeze([
+  'req.headers.authorization',
+  'headers.authorization',
+  'authorization',
+  'token'
+])
+
+export interface ApiComponents {
+  node: NodeFacade
+  /** the node's root logger; the API logs through a child `{ component: 'api' }` */
+  log?: Logger
+}
+
+export interface ApiInit {
+  /** the bearer token every route but `GET /healthz` requires */
+  token: string
+  /**
+   * largest request body in bytes
+   * @default DEFAULT_BODY_LIMIT (1 MiB)
+   */
+  bodyLimit?: number
+  /** the node's version, shown in the OpenAPI document */
+  version: string
+  /**
+   * level of the API's logger; without `components.log` and without a level the API is silent
+   * @default the parent logger's level, or `silent` without one
+   */
+  logLevel?: Level | 'silent'
+}
+
+/**
+ * Build the REST API without listening (node.ts calls `listen`, tests call `inject`).
+ * Routes talk only to `components.node`.
+ */
+export async function buildApi (components: ApiComponents, init: ApiInit): Promise<FastifyInstance> {
+  const bodyLimit = init.bodyLimit ?? DEFAULT_BODY_LIMIT
+  checkInit(init, bodyLimit)
+  const { node } = components
+
+  const app: FastifyInstance = Fastify({
+    // a pino Logger is a FastifyBaseLogger; only pino's generic parameters differ
+    loggerInstance: apiLogger(components.log, init.logLevel) as FastifyBaseLogger,
+    bodyLimit
+  })
+  app.setValidatorCompiler(createValidatorCompiler())
+  app.setErrorHandler(createErrorHandler(bodyLimit))
+  app.setNotFoundHandler(notFoundHandler)
+  // JSON only: a text/plain body would reach route schemas as a string and fail there as a
+  // 400 instead of the honest 415
+  app.removeContentTypeParser('text/plain')
+  app.addSchema(ERROR_SCHEMA)
+
+  await registerOpenApi(app, init.version)
+  await app.register(healthRoutes)
+
+  // Everything registered in here requires the token; the hook does not leak out of this context.
+  await app.register(async (protectedApp) => {
+    protectedApp.addHook('onRequest', createBearerAuth(init.token))
+    await registerDocsUi(protectedApp)
+    await protectedApp.register(nodeRoutes, { node })
+    await protectedApp.register(peerRoutes, { node })
+    await protectedApp.register(eventRoutes, { node })
+    await protectedApp.register(trustRoutes, { node })
+    await protectedApp.register(subscriptionRoutes, { node })
+    // GET /v1/stream (SSE, from node.onStored) registers here too, so it shares the auth hook;
+    // its streams must end in a preClose hook or app.close() waits for them forever.
+  })
+
+  return app
+}
+
+function checkInit (init: ApiInit, bodyLimit: number): void {
+  if (typeof init.token !== 'string' || init.token.trim() === '') throw new ApiConfigError('api token must be a non-empty string')
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) throw new ApiConfigError(`api bodyLimit must be a positive integer, got ${String(bodyLimit)}`)
+  if (typeof init.version !== 'string' || init.version === '') throw new ApiConfigError('api version must be a non-empty string')
+}
+
+function apiLogger (parent: Logger | undefined, level: ApiInit['logLevel']): Logger {
+  const redact = { paths: [...REDACTED_LOG_PATHS], censor: '[redacted]' }
+  // never log headers (even if the parent's serializer would): method and URL say enough
+  const serializers = { req: serializeRequest }
+  if (parent === undefined) return pino({ redact, serializers, level: level ?? 'silent' })
+  return parent.child({ component: 'api' }, level === undefined ? { redact, serializers } : { redact, serializers, level })
+}
+
+function serializeRequest (req: FastifyRequest): Record<string, unknown> {
+  return { method: req.method, url: req.url, remoteAddress: req.ip }
+}

@@ -1,0 +1,35 @@
+import type { CDEvent, EventClass } from '../events/types.js'
+import type { StoredEvent } from '../store/types.js'
+
+/** How the API (and the SSE stream) shows one stored event. */
+export interface EventView {
+  cursor: string
+  digest: string
+  /** the signer's peer ID */
+  origin: string
+  class: EventClass
+  sequence: number
+  trusted: boolean
+  receivedAt: string
+  /** the signed CloudEvent record, parsed (GET /v1/events/:digest has the exact bytes) */
+  cloudEvent: Record<string, unknown>
+  cdevent: CDEvent
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Pure: the view of a stored event. The record bytes were verified on the way in, so they parse. */
+export function toEventView (stored: StoredEvent): EventView {
+  const { event } = stored
+  return {
+    cursor: stored.cursor,
+    digest: event.digest,
+    origin: event.origin,
+    class: event.eventClass,
+    sequence: event.sequence,
+    trusted: stored.trusted,
+    receivedAt: stored.receivedAt,
+    cloudEvent: JSON.parse(UTF8.decode(event.bytes)) as Record<string, unknown>,
+    cdevent: event.cdevent
+  }
+}
