@@ -40,7 +40,7 @@ function instantOf (s: string): [number, string] | undefined {
   const whole = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec)) / 1000
   if (!Number.isFinite(whole)) return undefined
   let offset = 0
-  if (zone !== 'Z' && zone !== 'z' && zone !== undefined) {
+  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1
     offset = sign * (Number(zone.slice(1, 3)) * 3600 + Number(zone.slice(4, 6)) * 60)
   }

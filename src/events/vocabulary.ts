@@ -365,6 +365,16 @@ export interface EventTypeSpec {
   readonly spec: PredicateSpec
 }
 
+/** The table is shared by every caller: freeze it so nobody can change a schema at runtime. */
+function deepFreeze (value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return
+  Object.freeze(value)
+  for (const v of Object.values(value)) deepFreeze(v)
+}
+deepFreeze(STANDARD_EVENTS)
+deepFreeze(CUSTOM_EVENT)
+deepFreeze(LINK_SCHEMAS)
+
 /** The table flattened, sorted by event class. */
 export const EVENT_TYPE_SPECS: readonly EventTypeSpec[] = Object.freeze(
   Object.entries(STANDARD_EVENTS).flatMap(([subject, predicates]) =>
