@@ -1,0 +1,129 @@
+import { decodeBase64, decodeBase64Dsse, encodeBase64 } from './base64.js'
+import { BadSignatureError } from './errors.js'
+
+/** The payload type that names version 0.1 of the CloudEvents Verifiability extension. */
+export const DSSE_PAYLOAD_TYPE = 'https://cloudevents.io/verifiability/dsse/v0.1'
+
+/**
+ * Bounds on material from outside. A cdgossip envelope is ~300 characters; 64 KiB leaves room
+ * for other producers' longer keyids (certificate fingerprints, URLs) and a few signatures.
+ */
+export const MAX_DSSEMATERIAL_CHARS = 64 * 1024
+export const MAX_DSSE_SIGNATURES = 16
+
+export interface DsseSignature {
+  keyid?: string
+  /** the raw signature bytes (decoded from the envelope's base64) */
+  sig: Uint8Array
+}
+
+export interface DsseEnvelope {
+  payloadType: string
+  /** the raw payload bytes (decoded from the envelope's base64) */
+  payload: Uint8Array
+  signatures: DsseSignature[]
+}
+
+const encoder = new TextEncoder()
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * DSSE v1 pre-authentication encoding:
+ * `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, lengths in ASCII decimal bytes.
+ * This, never the payload alone, is what gets signed (DSSE protocol.md).
+ */
+export function pae (payloadType: string, payload: Uint8Array): Uint8Array {
+  const type = encoder.encode(payloadType)
+  const head = encoder.encode(`DSSEv1 ${type.byteLength} `)
+  const mid = encoder.encode(` ${payload.byteLength} `)
+  const out = new Uint8Array(head.byteLength + type.byteLength + mid.byteLength + payload.byteLength)
+  out.set(head, 0)
+  out.set(type, head.byteLength)
+  out.set(mid, head.byteLength + type.byteLength)
+  out.set(payload, head.byteLength + type.byteLength + mid.byteLength)
+  return out
+}
+
+/**
+ * The envelope JSON in the member order of the extension's examples and test vectors:
+ * payloadType, payload, signatures[{keyid, sig}]. cdgossip writes exactly this, so a record's
+ * envelope has one spelling (see decodeDsseMaterial's `canonical`).
+ */
+export function encodeDsseEnvelope (envelope: DsseEnvelope): string {
+  const signatures = envelope.signatures.map(s =>
+    s.keyid === undefined
+      ? `{"sig":${JSON.stringify(encodeBase64(s.sig))}}`
+      : `{"keyid":${JSON.stringify(s.keyid)},"sig":${JSON.stringify(encodeBase64(s.sig))}}`)
+  return `{"payloadType":${JSON.stringify(envelope.payloadType)},"payload":${JSON.stringify(encodeBase64(envelope.payload))},"signatures":[${signatures.join(',')}]}`
+}
+
+/** The `dssematerial` attribute value for an envelope: base64 of the UTF-8 envelope JSON. */
+export function encodeDsseMaterial (envelope: DsseEnvelope): string {
+  return encodeBase64(encoder.encode(encodeDsseEnvelope(envelope)))
+}
+
+export interface DecodeDsseOptions {
+  /**
+   * Refuse anything but the exact bytes encodeDsseEnvelope writes (used for wire records, whose
+   * digest must not change while the signed content stays the same).
+   * @default false
+   */
+  canonical?: boolean
+}
+
+/**
+ * Decode a `dssematerial` value (base64 of a DSSE JSON envelope) into its parts. Throws
+ * BadSignatureError with reason `missing-material`, `bad-base64` or `bad-envelope`. Does not
+ * check the payload type or any signature.
+ */
+export function decodeDsseMaterial (dssematerial: string | undefined, options: DecodeDsseOptions = {}): DsseEnvelope {
+  if (dssematerial === undefined || dssematerial === '') {
+    throw new BadSignatureError('missing-material', 'the event carries no dssematerial: it is not signed')
+  }
+  if (dssematerial.length > MAX_DSSEMATERIAL_CHARS) {
+    throw new BadSignatureError('bad-envelope', `dssematerial is longer than ${MAX_DSSEMATERIAL_CHARS} characters`)
+  }
+  const bytes = decodeBase64(dssematerial)
+  if (bytes === undefined) throw new BadSignatureError('bad-base64', 'dssematerial is not standard base64')
+
+  let text: string
+  let value: unknown
+  try {
+    text = strictDecoder.decode(bytes)
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new BadSignatureError('bad-envelope', 'dssematerial does not decode to a UTF-8 JSON document', { cause: err })
+  }
+  const envelope = toEnvelope(value)
+  if (options.canonical === true && encodeDsseEnvelope(envelope) !== text) {
+    throw new BadSignatureError('bad-envelope', 'dssematerial is not in the canonical envelope encoding')
+  }
+  return envelope
+}
+
+function toEnvelope (value: unknown): DsseEnvelope {
+  if (!isPlainObject(value)) throw new BadSignatureError('bad-envelope', 'the DSSE envelope is not a JSON object')
+  const { payloadType, payload, signatures } = value
+  if (typeof payloadType !== 'string') throw new BadSignatureError('bad-envelope', 'the DSSE envelope has no string payloadType')
+  if (typeof payload !== 'string') throw new BadSignatureError('bad-envelope', 'the DSSE envelope has no string payload')
+  const payloadBytes = decodeBase64Dsse(payload)
+  if (payloadBytes === undefined) throw new BadSignatureError('bad-envelope', 'the DSSE envelope payload is not base64')
+  if (!Array.isArray(signatures) || signatures.length === 0) throw new BadSignatureError('bad-envelope', 'the DSSE envelope has no signatures')
+  if (signatures.length > MAX_DSSE_SIGNATURES) throw new BadSignatureError('bad-envelope', `the DSSE envelope has more than ${MAX_DSSE_SIGNATURES} signatures`)
+  return {
+    payloadType,
+    payload: payloadBytes,
+    signatures: signatures.map((s: unknown, i) => {
+      if (!isPlainObject(s)) throw new BadSignatureError('bad-envelope', `DSSE signature ${i} is not an object`)
+      if (s.keyid !== undefined && typeof s.keyid !== 'string') throw new BadSignatureError('bad-envelope', `DSSE signature ${i} has a non-string keyid`)
+      if (typeof s.sig !== 'string') throw new BadSignatureError('bad-envelope', `DSSE signature ${i} has no string sig`)
+      const sig = decodeBase64Dsse(s.sig)
+      if (sig === undefined) throw new BadSignatureError('bad-envelope', `DSSE signature ${i} is not base64`)
+      return s.keyid === undefined ? { sig } : { keyid: s.keyid, sig }
+    })
+  }
+}
+
+export function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
