@@ -1,0 +1,22 @@
+export { P2PService, DEFAULT_LISTEN, DEFAULT_INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, DEFAULT_WATCHDOG_INTERVAL_MS, DIAL_TIMEOUT_MS } from './p2p-node.js'
+export type { P2PInit, P2PServiceComponents, P2PServices, P2PLibp2p, P2PStatus } from './p2p-node.js'
+export { GOSSIP_VERDICTS, verdictFor } from './verdict.js'
+export { createTopicValidator } from './topic-validator.js'
+export type { TopicValidatorComponents, TopicValidatorInit } from './topic-validator.js'
+export { GossipCounterSet } from './counters.js'
+export type { ReceivedKey } from './counters.js'
+export { TopicAllowList, topicForClass, MAX_TOPIC_LENGTH, MAX_KNOWN_TOPICS } from './topic-allow-list.js'
+export {
+  MAX_RECORD_BYTES,
+  RPC_FRAME_HEADROOM_BYTES,
+  MAX_INBOUND_DATA_LENGTH,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_IP_COLOCATION_WEIGHT,
+  IP_COLOCATION_WHITELIST,
+  DECODE_RPC_LIMITS,
+  TOPIC_SCORE_PARAMS,
+  SCORE_THRESHOLDS,
+  messageId
+} from './gossip-options.js'
+export { RecordTooLargeError, InvalidEventClassError, P2PConfigError, NotStartedError } from './errors.js'
+export type { P2PComponents, ReceiveContext, ReceiveOutcome, GossipCounters, PeerInfo } from './types.js'

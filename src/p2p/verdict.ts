@@ -1,0 +1,40 @@
+import { TopicValidatorResult } from '@libp2p/interface'
+import { isCdgossipError } from '../errors.js'
+import type { ErrorCode } from '../errors.js'
+
+/**
+ * The one table from a receive-path error code to a gossip verdict. Reject costs the sending peer
+ * score (P4, see gossip-options.ts) and is only for proofs of misbehaviour: a peer that forwards
+ * a forged, malformed, out-of-scope or oversize record validated nothing. Everything else is
+ * Ignore: duplicates are normal in a mesh, and local failures (store down, stopping) or conflicts
+ * that depend on what this node happens to hold are not the sender's fault.
+ * `Record<ErrorCode, …>` makes the compiler refuse a new code until it is placed here.
+ */
+export const GOSSIP_VERDICTS: Readonly<Record<ErrorCode, TopicValidatorResult>> = Object.freeze({
+  CDG_INVALID_EVENT: TopicValidatorResult.Reject,
+  CDG_UNSUPPORTED_SPEC_VERSION: TopicValidatorResult.Reject,
+  CDG_INVALID_CLOUDEVENT: TopicValidatorResult.Reject,
+  CDG_BAD_SIGNATURE: TopicValidatorResult.Reject,
+  CDG_UNTRUSTED_SIGNER: TopicValidatorResult.Reject,
+  CDG_DUPLICATE_EVENT: TopicValidatorResult.Ignore,
+  // a second record with the same (source, id) and other content is signed by the origin:
+  // whoever forwards it relays an equivocation, which honest nodes must not spread
+  CDG_CONFLICTING_EVENT: TopicValidatorResult.Reject,
+  CDG_EVENT_TOO_LARGE: TopicValidatorResult.Reject,
+  CDG_UNSUPPORTED_MEDIA_TYPE: TopicValidatorResult.Ignore,
+  CDG_INVALID_REQUEST: TopicValidatorResult.Ignore,
+  CDG_NOT_FOUND: TopicValidatorResult.Ignore,
+  CDG_UNAUTHORIZED: TopicValidatorResult.Ignore,
+  CDG_NOT_STARTED: TopicValidatorResult.Ignore,
+  CDG_CONFIG: TopicValidatorResult.Ignore,
+  CDG_TOPIC_MISMATCH: TopicValidatorResult.Reject,
+  CDG_SYNC_PROTOCOL: TopicValidatorResult.Ignore,
+  CDG_TIMEOUT: TopicValidatorResult.Ignore,
+  CDG_ABORTED: TopicValidatorResult.Ignore,
+  CDG_STORE: TopicValidatorResult.Ignore
+})
+
+/** The verdict for anything the receive path threw; non-cdgossip errors are bugs, never the peer's fault. */
+export function verdictFor (err: unknown): TopicValidatorResult {
+  return isCdgossipError(err) ? GOSSIP_VERDICTS[err.code] : TopicValidatorResult.Ignore
+}
