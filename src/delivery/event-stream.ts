@@ -1,0 +1,197 @@
+import type { StoredEvent } from '../store/types.js'
+import type { EventStreamSource, EventView } from './types.js'
+import { Wakeup } from './wakeup.js'
+
+/** @default 100 — records per replay read */
+export const DEFAULT_STREAM_PAGE_SIZE = 100
+/**
+ * Cursors the replay passed that a late onStored call may still announce (a record can be readable
+ * a moment before its listeners run). The window is a few records; this is ample.
+ */
+const REPLAYED_CURSORS_KEPT = 1024
+
+export const HEARTBEAT_FRAME = ': ping\n\n'
+
+export interface EventStreamOptions {
+  source: EventStreamSource
+  /** resume strictly after this cursor (the client's Last-Event-ID); from the first record when absent */
+  after?: string
+  /** which records the client wants */
+  filter: (stored: StoredEvent) => boolean
+  /**
+   * live records waiting for a slow consumer before the stream ends with an `overflow` frame
+   * (the client reconnects with its last id and catches up from the store)
+   */
+  maxBuffered: number
+  /** send a `: ping` comment after this long without a frame, so proxies keep the stream open */
+  heartbeatMs: number
+  /** ends the stream (client gone, server closing) */
+  signal: AbortSignal
+  /** @default DEFAULT_STREAM_PAGE_SIZE */
+  pageSize?: number
+}
+
+/** The JSON view of one record shared by GET /v1/events and the SSE stream. */
+export function toEventView (stored: StoredEvent): EventView {
+  const event = stored.event
+  const cloudEvent: unknown = JSON.parse(Buffer.from(event.bytes.buffer, event.bytes.byteOffset, event.bytes.byteLength).toString('utf8'))
+  if (typeof cloudEvent !== 'object' || cloudEvent === null || Array.isArray(cloudEvent)) {
+    throw new Error(`stored record ${event.digest} is not a JSON object`)
+  }
+  return {
+    cursor: stored.cursor,
+    digest: event.digest,
+    origin: event.origin,
+    class: event.eventClass,
+    sequence: event.sequence,
+    trusted: stored.trusted,
+    receivedAt: stored.receivedAt,
+    cloudEvent: cloudEvent as Record<string, unknown>,
+    cdevent: event.cdevent
+  }
+}
+
+const LINE_SAFE = /^[^\r\n\0]*$/
+
+/** `id: <cursor>`, `event: cdevent`, and the view as one JSON line. */
+export function formatEventFrame (stored: StoredEvent): string {
+  if (!LINE_SAFE.test(stored.cursor)) throw new Error('cursor is not usable as an SSE id')
+  // JSON.stringify escapes CR and LF, so the data is always a single SSE line.
+  return `id: ${stored.cursor}\nevent: cdevent\ndata: ${JSON.stringify(toEventView(stored))}\n\n`
+}
+
+/** The last frame of a stream whose consumer fell `maxBuffered` records behind. No `id`, so the client keeps its last one. */
+export function formatOverflowFrame (lastEventId: string | undefined): string {
+  const data: { reason: string, lastEventId?: string } = { reason: 'consumer too slow; reconnect with Last-Event-ID' }
+  if (lastEventId !== undefined) data.lastEventId = lastEventId
+  return `event: overflow\ndata: ${JSON.stringify(data)}\n\n`
+}
+
+/**
+ * An SSE stream of stored records: first the records after `after` from the store (paged), then
+ * live ones, with no gap and no duplicate in between.
+ *
+ * The listener is attached before the first store read. While replaying, it buffers the matching
+ * records announced since the first announcement it saw; when the replay reaches that record (or
+ * runs dry) the buffer takes over. If the buffer outgrows `maxBuffered` during the replay it is
+ * simply dropped and started afresh, because the store still has those records and the replay
+ * will read them. Once live, a consumer that falls `maxBuffered` behind gets an `overflow` frame
+ * and the stream ends: memory stays bounded and the client resumes from its last id.
+ *
+ * The body runs on the first next(); abort `signal` or return() the iterator to end it.
+ */
+export async function * openEventStream (options: EventStreamOptions): AsyncGenerator<string, void, undefined> {
+  const { source, filter, signal, maxBuffered, heartbeatMs } = options
+  const pageSize = options.pageSize ?? DEFAULT_STREAM_PAGE_SIZE
+  if (!Number.isInteger(maxBuffered) || maxBuffered < 1) throw new RangeError('maxBuffered must be a positive integer')
+  if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0) throw new RangeError('heartbeatMs must be positive')
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError('pageSize must be a positive integer')
+  if (signal.aborted) return
+
+  const wakeup = new Wakeup()
+  const replayed = new Set<string>()
+  let live: StoredEvent[] = []
+  /** cursor of the first record announced since the buffer was (re)started; replay stops there */
+  let firstLive: string | undefined
+  let phase: 'replay' | 'live' = 'replay'
+  let overflowed = false
+  /** bumped each time the replay-phase buffer is dropped */
+  let resets = 0
+  let failure: { error: unknown } | undefined
+
+  const remember = (cursor: string): void => {
+    replayed.add(cursor)
+    if (replayed.size > REPLAYED_CURSORS_KEPT) {
+      const oldest = replayed.values().next()
+      if (oldest.done !== true) replayed.delete(oldest.value)
+    }
+  }
+
+  const unsubscribe = source.onStored(stored => {
+    if (overflowed || failure !== undefined) return
+    // announced after the replay already sent (or skipped) it
+    if (replayed.has(stored.cursor)) return
+    let wanted: boolean
+    try {
+      wanted = filter(stored)
+    } catch (error) {
+      failure = { error }
+      wakeup.notify()
+      return
+    }
+    if (phase === 'replay') {
+      firstLive ??= stored.cursor
+      if (!wanted) return
+      live.push(stored)
+      if (live.length > maxBuffered) {
+        live = []
+        firstLive = undefined
+        resets++
+      }
+      return
+    }
+    if (!wanted) return
+    live.push(stored)
+    if (live.length > maxBuffered) {
+      overflowed = true
+      live = []
+    }
+    wakeup.notify()
+  })
+
+  try {
+    let lastYield = Date.now()
+    let lastEventId = options.after
+    let cursor = options.after
+
+    replay: while (true) {
+      const epoch = resets
+      const page = await source.readAfter(cursor, pageSize)
+      if (signal.aborted) return
+      for (const stored of page) {
+        if (failure !== undefined) throw failure.error
+        if (stored.cursor === firstLive) break replay
+        remember(stored.cursor)
+        cursor = stored.cursor
+        if (filter(stored)) {
+          yield formatEventFrame(stored)
+          lastEventId = stored.cursor
+          lastYield = Date.now()
+        } else if (Date.now() - lastYield >= heartbeatMs) {
+          yield HEARTBEAT_FRAME
+          lastYield = Date.now()
+        }
+        if (signal.aborted) return
+      }
+      // A short page means the store had nothing more when read; later records reach the listener,
+      // unless the buffer was dropped since: then the store is the only place left to read them.
+      if (page.length < pageSize && resets === epoch) break
+    }
+
+    phase = 'live'
+    while (!signal.aborted) {
+      wakeup.clear()
+      if (failure !== undefined) throw failure.error
+      if (overflowed) {
+        yield formatOverflowFrame(lastEventId)
+        return
+      }
+      const next = live.shift()
+      if (next !== undefined) {
+        yield formatEventFrame(next)
+        lastEventId = next.cursor
+        lastYield = Date.now()
+        continue
+      }
+      const idle = Date.now() - lastYield
+      if (idle >= heartbeatMs) {
+        yield HEARTBEAT_FRAME
+        lastYield = Date.now()
+        continue
+      }
+      await wakeup.wait(signal, heartbeatMs - idle)
+    }
+  } finally {
+    unsubscribe()
+  }
+}

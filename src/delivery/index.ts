@@ -1,0 +1,50 @@
+export {
+  DeliveryService,
+  DEFAULT_BACKOFF_BASE_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  DEFAULT_RETRY_AFTER_MAX_MS,
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_MAX_DEAD_LETTERS,
+  DEFAULT_LAG_SCAN_LIMIT
+} from './delivery-service.js'
+export type { DeliveryServiceComponents, DeliveryServiceInit } from './delivery-service.js'
+export {
+  openEventStream,
+  toEventView,
+  formatEventFrame,
+  formatOverflowFrame,
+  HEARTBEAT_FRAME,
+  DEFAULT_STREAM_PAGE_SIZE
+} from './event-stream.js'
+export type { EventStreamOptions } from './event-stream.js'
+export {
+  validateWebhookSink,
+  resolveWebhookSink,
+  buildWebhookRequest,
+  percentEncodeHeaderValue,
+  isReservedHeader,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_AGE_SECONDS,
+  DEFAULT_TIMEOUT_MS,
+  MAX_ATTEMPTS_LIMIT,
+  MAX_AGE_SECONDS_LIMIT,
+  MIN_TIMEOUT_MS,
+  MAX_TIMEOUT_MS,
+  STRUCTURED_CONTENT_TYPE
+} from './cloudevents-http.js'
+export type { ResolvedSink, SinkDefaults, WebhookRequest } from './cloudevents-http.js'
+export { backoffDelay, parseRetryAfter } from './backoff.js'
+export { InvalidSinkError, UnknownSubscriptionError } from './errors.js'
+export type { InvalidSinkDetails } from './errors.js'
+export type {
+  DeliverySource,
+  EventStreamSource,
+  SubscriptionMatcher,
+  DeadLetter,
+  DeliveryProgress,
+  DeliveryHead,
+  DeliveryState,
+  DeliveryStatus,
+  DeliveryAttempt,
+  EventView
+} from './types.js'
