@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto'
 import { StrictNoSign } from '@libp2p/interface'
+import { MAX_RECORD_BYTES } from '../signing/index.js'
 import type { GossipsubOpts } from '@chainsafe/libp2p-gossipsub'
 import type { PeerScoreParams, PeerScoreThresholds, TopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
 import type { Message } from '@libp2p/interface'
 
-/**
- * The largest record (wire bytes) any node publishes, forwards or accepts.
- * TODO(p2p): import from ../signing/index.js once signing exports it; the value must stay equal.
- */
-export const MAX_RECORD_BYTES = 512 * 1024
+/** The largest record (wire bytes) any node publishes, forwards or accepts: signing's, one limit everywhere. */
+export { MAX_RECORD_BYTES }
 
 /**
  * Room in one gossipsub RPC frame beyond the record: topic, protobuf framing and the IHAVE /
