@@ -21,7 +21,7 @@ import { createValidatorCompiler } from './validation.js'
 export const DEFAULT_BODY_LIMIT = 1_048_576
 
 /**
- * Log paths that may hold the API token. The API's logger is a child of the node's, and a
+ * Log paths that may hold the API token. The API logs through a child of the given logger, and a
  * child's redaction replaces its parent's, so the token's paths are all listed here.
  */
 export const REDACTED_LOG_PATHS: readonly string[] = Object.freeze([
@@ -33,7 +33,7 @@ export const REDACTED_LOG_PATHS: readonly string[] = Object.freeze([
 
 export interface ApiComponents {
   node: NodeFacade
-  /** the node's root logger; the API logs through a child `{ component: 'api' }` */
+  /** the logger to use, already bound to the component (`log.child({ component: 'api' })`); silent when absent */
   log?: Logger
 }
 
@@ -106,7 +106,8 @@ function apiLogger (parent: Logger | undefined, level: ApiInit['logLevel']): Log
   // never log headers (even if the parent's serializer would): method and URL say enough
   const serializers = { req: serializeRequest }
   if (parent === undefined) return pino({ redact, serializers, level: level ?? 'silent' })
-  return parent.child({ component: 'api' }, level === undefined ? { redact, serializers } : { redact, serializers, level })
+  // no bindings: the caller named the component; this child only adds redaction and serializers
+  return parent.child({}, level === undefined ? { redact, serializers } : { redact, serializers, level })
 }
 
 function serializeRequest (req: FastifyRequest): Record<string, unknown> {

@@ -78,7 +78,7 @@ describe('bearer auth', () => {
     })
     // a root logger whose req serializer would print every header: the API must still hide the token
     const log = pino({ level: 'trace', serializers: { req: (req: { headers: unknown }) => ({ headers: req.headers }) } }, sink)
-    const app = await buildApi({ node: new FakeNode(), log }, { token: TOKEN, version: 'test' })
+    const app = await buildApi({ node: new FakeNode(), log: log.child({ component: 'api' }) }, { token: TOKEN, version: 'test' })
     onTestFinished(async () => { await app.close() })
     await app.inject({ url: '/v1/node', headers: { authorization: `Bearer ${TOKEN}` } })
     await app.inject({ url: '/v1/node', headers: { authorization: 'Bearer wrong-secret-token' } })

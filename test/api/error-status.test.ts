@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest'
-import { ERROR_DOCS, ERROR_STATUS, INTERNAL_ERROR_CODE } from '../../src/api/index.js'
+import { ERROR_DOCS, ERROR_STATUS, INTERNAL_ERROR_CODE, type ApiErrorCode } from '../../src/api/index.js'
 import { ERROR_CODES } from '../../src/errors.js'
 
-const API_CODES = [...ERROR_CODES, INTERNAL_ERROR_CODE]
+const API_CODES: ApiErrorCode[] = [...ERROR_CODES, INTERNAL_ERROR_CODE]
 
 describe('error status table', () => {
   it('maps every error code, and nothing else, to an HTTP error status', () => {

@@ -1,7 +1,9 @@
 import { BEARER_SECURITY, COMMON_ERROR_STATUSES, errorResponses } from '../schemas.js'
 
+/** Open to additions: the node may report more than this (store size, sync state details). */
 const NODE_INFO = {
   type: 'object',
+  additionalProperties: true,
   required: ['peerId', 'network', 'version', 'listenAddresses', 'topics', 'peers', 'counters', 'trustMode', 'store'],
   properties: {
     peerId: { type: 'string', description: 'this community\'s peer ID: the keyid of everything it signs' },
@@ -15,6 +17,7 @@ const NODE_INFO = {
     trustMode: { type: 'string', enum: ['allowlist', 'open'] },
     store: {
       type: 'object',
+      additionalProperties: true,
       required: ['events'],
       properties: { events: { type: 'integer', minimum: 0 } }
     },

@@ -5,6 +5,7 @@ const PEER_INFO = {
   required: ['peerId', 'addresses', 'topics'],
   properties: {
     peerId: { type: 'string' },
+    name: { type: 'string', description: 'trust name, when the peer is a listed community' },
     addresses: { type: 'array', items: { type: 'string' } },
     topics: { type: 'array', items: { type: 'string' }, description: 'topics the peer announced that this node also joined' }
   }
@@ -15,7 +16,7 @@ export const GET_PEERS_SCHEMA = {
   summary: 'Connected peers',
   security: BEARER_SECURITY,
   response: {
-    200: { type: 'object', required: ['peers'], properties: { peers: { type: 'array', items: PEER_INFO } } },
+    200: { type: 'array', items: PEER_INFO },
     ...errorResponses(...COMMON_ERROR_STATUSES)
   }
 }

@@ -8,5 +8,5 @@ export interface PeerRoutesOptions {
 
 /** GET /v1/peers */
 export const peerRoutes: FastifyPluginAsync<PeerRoutesOptions> = async (app, { node }) => {
-  app.get('/v1/peers', { schema: GET_PEERS_SCHEMA }, async () => ({ peers: node.peers() }))
+  app.get('/v1/peers', { schema: GET_PEERS_SCHEMA }, async () => node.peers())
 }

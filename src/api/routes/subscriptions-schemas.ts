@@ -87,7 +87,7 @@ export const LIST_SUBSCRIPTIONS_SCHEMA = {
   summary: 'All subscriptions (config file and API)',
   security: BEARER_SECURITY,
   response: {
-    200: { type: 'object', required: ['subscriptions'], properties: { subscriptions: { type: 'array', items: SUBSCRIPTION } } },
+    200: { type: 'array', items: SUBSCRIPTION },
     ...errorResponses(...COMMON_ERROR_STATUSES)
   }
 }
@@ -136,7 +136,7 @@ export const LIST_DEAD_LETTERS_SCHEMA = {
   security: BEARER_SECURITY,
   params: ID_PARAMS,
   response: {
-    200: { type: 'object', required: ['deadLetters'], properties: { deadLetters: { type: 'array', items: DEAD_LETTER } } },
+    200: { type: 'array', items: DEAD_LETTER },
     ...errorResponses(...COMMON_ERROR_STATUSES, 404)
   }
 }

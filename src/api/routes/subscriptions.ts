@@ -24,9 +24,7 @@ export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> =
     return subscription
   }
 
-  app.get('/v1/subscriptions', { schema: LIST_SUBSCRIPTIONS_SCHEMA }, async () => ({
-    subscriptions: node.listSubscriptions().map(redactSubscription)
-  }))
+  app.get('/v1/subscriptions', { schema: LIST_SUBSCRIPTIONS_SCHEMA }, async () => node.listSubscriptions().map(redactSubscription))
 
   app.post<{ Body: SubscriptionBody }>('/v1/subscriptions', { schema: POST_SUBSCRIPTION_SCHEMA }, async (request, reply) => {
     const created = await node.addSubscription(toSubscriptionInput(request.body))
@@ -44,7 +42,7 @@ export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> =
 
   app.get<{ Params: SubscriptionIdParams }>('/v1/subscriptions/:id/dead-letters', { schema: LIST_DEAD_LETTERS_SCHEMA }, async (request) => {
     mustExist(request.params.id)
-    return { deadLetters: await node.listDeadLetters(request.params.id) }
+    return await node.listDeadLetters(request.params.id)
   })
 
   app.post<{ Params: SubscriptionIdParams, Body: RedriveBody }>('/v1/subscriptions/:id/dead-letters', {
