@@ -25,9 +25,9 @@ const TIME_OFFSET_MS = 8.64e15
 /** Longest value part an index key carries; longer values are truncated (see above). */
 export const MAX_INDEXED_VALUE_LENGTH = 512
 /**
- * A source is indexed under each of its prefixes that ends in `/`, up to this many slashes deep:
- * `https://ci.example.org/jobs/` has 4. Eight covers `scheme://host/` plus five path segments
- * while bounding the index entries one event can write.
+ * A source is indexed under at most this many of its prefixes ending in `/` (see
+ * sourcePrefixes): `https://ci.example.org/` plus seven path segments, while bounding the index
+ * entries one event can write.
  */
 export const MAX_SOURCE_PREFIX_DEPTH = 8
 
@@ -72,9 +72,6 @@ export function timeKey (ms: number): string {
   return String(ms + TIME_OFFSET_MS).padStart(TIME_KEY_WIDTH, '0')
 }
 
-export function timeFromKey (key: string): number {
-  return Number(key) - TIME_OFFSET_MS
-}
 
 /**
  * Escapes \x00 and \x01 so a value part never contains the separator or the range upper bound.
@@ -100,6 +97,11 @@ export function prefixEnd (prefix: string): string {
   return prefix.slice(0, -KEY_SEPARATOR.length) + KEY_UPPER
 }
 
+/** Key prefix of one (origin, class) in the composite origin/class index. */
+export function originClassPrefix (origin: string, eventClass: string): string {
+  return valuePart(origin) + KEY_SEPARATOR + valuePart(eventClass) + KEY_SEPARATOR
+}
+
 /** Key prefix of one (origin, class) in the sequence index. */
 export function sequencePrefix (origin: string, eventClass: string): string {
   return escapeKeyPart(origin) + KEY_SEPARATOR + escapeKeyPart(eventClass) + KEY_SEPARATOR
@@ -115,14 +117,19 @@ export function sourceIdKey (source: string, id: string): string {
   return escapeKeyPart(source) + KEY_SEPARATOR + escapeKeyPart(id)
 }
 
-/** Every prefix of `source` ending in `/`, shallowest first, within the depth and length bounds. */
+/**
+ * Every prefix of `source` ending in `/`, shallowest first, within the depth and length bounds.
+ * A slash that follows `:` or `/` is skipped: `https:/` and `https://` would match nearly every
+ * record and only cost writes.
+ */
 export function sourcePrefixes (source: string): string[] {
   const prefixes: string[] = []
   let from = 0
   while (prefixes.length < MAX_SOURCE_PREFIX_DEPTH) {
     const slash = source.indexOf('/', from)
     if (slash < 0 || slash + 1 > MAX_INDEXED_VALUE_LENGTH) break
-    prefixes.push(source.slice(0, slash + 1))
+    const before = slash === 0 ? '' : source[slash - 1]
+    if (before !== ':' && before !== '/') prefixes.push(source.slice(0, slash + 1))
     from = slash + 1
   }
   return prefixes

@@ -163,9 +163,11 @@ export interface RecordFacts {
   /** event time (context.timestamp), epoch ms */
   time: number | undefined
   trusted: boolean
+  /** when this node stored it, epoch ms; non-decreasing in arrival order */
+  receivedAt: number
 }
 
-export function factsOf (event: SignedEvent, trusted: boolean): RecordFacts {
+export function factsOf (event: SignedEvent, trusted: boolean, receivedAt: number): RecordFacts {
   const context = event.cdevent.context
   return {
     digest: event.digest,
@@ -176,13 +178,14 @@ export function factsOf (event: SignedEvent, trusted: boolean): RecordFacts {
     subject: event.cdevent.subject.id,
     chainId: typeof context.chainId === 'string' ? context.chainId : undefined,
     time: eventTimeMs(context.timestamp),
-    trusted
+    trusted,
+    receivedAt
   }
 }
 
 export function encodeFacts (facts: RecordFacts): string {
   return JSON.stringify([facts.digest, facts.origin, facts.eventClass, facts.type, facts.source, facts.subject,
-    facts.chainId ?? null, facts.time ?? null, facts.trusted ? 1 : 0])
+    facts.chainId ?? null, facts.time ?? null, facts.trusted ? 1 : 0, facts.receivedAt])
 }
 
 export function decodeFacts (key: string, value: string): RecordFacts {
@@ -192,12 +195,12 @@ export function decodeFacts (key: string, value: string): RecordFacts {
   } catch {
     throw new CorruptRecordError(key, 'arrival entry is not JSON')
   }
-  if (!Array.isArray(parsed) || parsed.length !== 9) throw new CorruptRecordError(key, 'arrival entry has the wrong shape')
-  const [digest, origin, eventClass, type, source, subject, chainId, time, trusted] = parsed as unknown[]
+  if (!Array.isArray(parsed) || parsed.length !== 10) throw new CorruptRecordError(key, 'arrival entry has the wrong shape')
+  const [digest, origin, eventClass, type, source, subject, chainId, time, trusted, receivedAt] = parsed as unknown[]
   if (typeof digest !== 'string' || typeof origin !== 'string' || typeof eventClass !== 'string' ||
     typeof type !== 'string' || typeof source !== 'string' || typeof subject !== 'string' ||
     (chainId !== null && typeof chainId !== 'string') || (time !== null && typeof time !== 'number') ||
-    (trusted !== 0 && trusted !== 1)) {
+    (trusted !== 0 && trusted !== 1) || typeof receivedAt !== 'number') {
     throw new CorruptRecordError(key, 'arrival entry has the wrong shape')
   }
   return {
@@ -209,6 +212,7 @@ export function decodeFacts (key: string, value: string): RecordFacts {
     subject,
     chainId: chainId ?? undefined,
     time: time ?? undefined,
-    trusted: trusted === 1
+    trusted: trusted === 1,
+    receivedAt
   }
 }

@@ -47,12 +47,15 @@ describe('store key encodings', () => {
   })
 
   it('indexes source prefixes at slashes and maps queries onto them', () => {
-    expect(sourcePrefixes('https://ci.example.org/jobs/1')).toEqual(['https:/', 'https://', 'https://ci.example.org/', 'https://ci.example.org/jobs/'])
+    expect(sourcePrefixes('https://ci.example.org/jobs/1')).toEqual(['https://ci.example.org/', 'https://ci.example.org/jobs/'])
+    expect(sourcePrefixes('/event/source/123')).toEqual(['/', '/event/', '/event/source/'])
+    expect(sourcePrefixes('a//b/')).toEqual(['a/', 'a//b/'])
     expect(sourcePrefixes('mytool')).toEqual([])
     expect(sourcePrefixes('/a/b/c/d/e/f/g/h/i/j/k')).toHaveLength(MAX_SOURCE_PREFIX_DEPTH)
     expect(indexedSourcePrefix('https://ci.example.org/jo')).toBe('https://ci.example.org/')
     expect(indexedSourcePrefix('https://ci.example.org/jobs/')).toBe('https://ci.example.org/jobs/')
     expect(indexedSourcePrefix('urn:x')).toBeUndefined()
+    expect(indexedSourcePrefix('https://')).toBeUndefined()
   })
 
   it('accepts ISO instants with offsets and rejects ambiguous ones', () => {
