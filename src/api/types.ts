@@ -1,0 +1,86 @@
+import type { CDEvent, EventClass } from '../events/types.js'
+import type { EventPage, EventQuery, StoredEvent } from '../store/types.js'
+import type { TrustEntry, TrustMode } from '../trust/types.js'
+import type { Subscription } from '../subscriptions/types.js'
+import type { PeerInfo } from '../p2p/types.js'
+
+/** One event to publish as the API parsed it from any of the accepted content types. */
+export interface PublishItem {
+  /** the CDEvent (not yet validated) */
+  cdevent: unknown
+  /**
+   * CloudEvent context attributes when the event came as a CloudEvent (structured, binary or batch
+   * mode); the node refuses (422) attributes that disagree with the CDEvent context.
+   */
+  cloudEventAttributes?: Record<string, unknown>
+}
+
+export interface PublishReceipt {
+  digest: string
+  id: string
+  source: string
+  type: string
+  class: EventClass
+  sequence: number
+  /** `created` when this call stored it, `existing` for an idempotent repeat of identical content */
+  status: 'created' | 'existing'
+}
+
+export interface NodeInfo {
+  peerId: string
+  network: string
+  version: string
+  apiUrl?: string
+  listenAddresses: string[]
+  topics: string[]
+  peers: number
+  /** gossip and sync outcome counters */
+  counters: Record<string, number>
+  trustMode: TrustMode
+  store: { events: number }
+  sync?: unknown
+}
+
+/** Subscription fields a client sends; the node fills id, createdAt and origin. */
+export type SubscriptionInput = Omit<Subscription, 'id' | 'createdAt' | 'origin'> & { id?: string }
+
+export interface DeadLetter {
+  digest: string
+  cursor: string
+  attempts: number
+  lastStatus?: number
+  lastError?: string
+  failedAt: string
+}
+
+/**
+ * The node as the REST API sees it: the only thing api/ talks to (STYLE rule 4).
+ * Errors are CdgossipErrors; api/ maps their codes to HTTP statuses.
+ */
+export interface NodeFacade {
+  info(): Promise<NodeInfo>
+  /** Validate, sign, store and gossip. A batch is all-or-nothing: any invalid item fails the call. */
+  publish(items: PublishItem[]): Promise<PublishReceipt[]>
+  getEvent(digest: string): Promise<StoredEvent | undefined>
+  queryEvents(query: EventQuery): Promise<EventPage>
+  /** Called for every newly stored event, in store order; returns the unsubscribe function. */
+  onStored(listener: (stored: StoredEvent) => void): () => void
+
+  trustMode(): TrustMode
+  listTrust(): TrustEntry[]
+  addTrust(entry: Omit<TrustEntry, 'classes'> & { classes?: string[] }): Promise<TrustEntry>
+  /** by peer ID or name; false when absent */
+  removeTrust(peerIdOrName: string): Promise<boolean>
+
+  listSubscriptions(): Subscription[]
+  getSubscription(id: string): Subscription | undefined
+  addSubscription(input: SubscriptionInput): Promise<Subscription>
+  removeSubscription(id: string): Promise<boolean>
+  listDeadLetters(subscriptionId: string): Promise<DeadLetter[]>
+  /** re-queue dead letters (all, or the given digests); returns how many were re-queued */
+  redriveDeadLetters(subscriptionId: string, digests?: string[]): Promise<number>
+
+  peers(): PeerInfo[]
+}
+
+export type { CDEvent }
