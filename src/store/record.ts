@@ -55,7 +55,8 @@ function toText (bytes: Uint8Array): string {
 type WireAttributes = SignedEvent['attributes']
 
 const REQUIRED_STRING_ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'sequence', 'signedextattrs', 'dssematerial'] as const
-const SEQUENCE_RE = /^[1-9][0-9]{0,15}$/
+// the wire form is zero-padded to 16 digits (signing/SEQUENCE_DIGITS); sequences start at 1
+const SEQUENCE_RE = /^(?!0+$)[0-9]{1,16}$/
 
 /**
  * Rebuilds a StoredEvent from a stored value. The bytes are local and were verified before they

@@ -1,0 +1,167 @@
+import { readFile } from 'node:fs/promises'
+import { CdgossipError, ERROR_CODES, type ErrorCode } from './errors.js'
+import { dataDirPaths, readApiToken, readApiUrl } from './data-dir.js'
+import { readConfigFile, DEFAULT_API_PORT } from './config.js'
+
+/**
+ * A small REST client for the node's API, used by the CLI and the demo. It speaks
+ * only HTTP: tools in any language can do the same with the README's API section.
+ */
+
+export interface ApiErrorBody {
+  statusCode: number
+  code: string
+  error: string
+  message: string
+  violations?: Array<{ path: string, message: string }>
+  mismatches?: unknown[]
+}
+
+export class ApiError extends CdgossipError<ApiErrorBody> {
+  readonly statusCode: number
+  constructor (body: ApiErrorBody) {
+    const code: ErrorCode = (ERROR_CODES as readonly string[]).includes(body.code) ? body.code as ErrorCode : 'CDG_INVALID_REQUEST'
+    super(code, body.message, { details: body })
+    this.name = 'ApiError'
+    this.statusCode = body.statusCode
+  }
+}
+
+export class UnreachableNodeError extends CdgossipError {
+  constructor (url: string, cause: unknown) {
+    super('CDG_NOT_STARTED', `cannot reach the cdgossip node at ${url} (is it running? start it with: cdgossip start)`, { cause })
+    this.name = 'UnreachableNodeError'
+  }
+}
+
+export interface ClientInit {
+  baseUrl: string
+  token: string
+  /** per-request timeout in ms @default 30000 */
+  timeoutMs?: number
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000
+
+export class ApiClient {
+  readonly baseUrl: string
+  private readonly token: string
+  private readonly timeoutMs: number
+
+  constructor (init: ClientInit) {
+    this.baseUrl = init.baseUrl.replace(/\/+$/, '')
+    this.token = init.token
+    this.timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  }
+
+  /** Performs a request; JSON in and out; non-2xx answers throw ApiError with the node's error body. */
+  async request<T> (method: string, path: string, body?: { json?: unknown, raw?: string, contentType?: string }, signal?: AbortSignal): Promise<{ status: number, body: T }> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` }
+    let payload: string | undefined
+    if (body?.json !== undefined) {
+      payload = JSON.stringify(body.json)
+      headers['content-type'] = body.contentType ?? 'application/json'
+    } else if (body?.raw !== undefined) {
+      payload = body.raw
+      headers['content-type'] = body.contentType ?? 'application/json'
+    }
+    const timeout = AbortSignal.timeout(this.timeoutMs)
+    let res: Response
+    try {
+      res = await fetch(this.baseUrl + path, { method, headers, body: payload, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+    } catch (err) {
+      throw new UnreachableNodeError(this.baseUrl, err)
+    }
+    const text = await res.text()
+    let parsed: unknown
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text)
+    } catch {
+      parsed = text
+    }
+    if (!res.ok) {
+      const errBody = (typeof parsed === 'object' && parsed !== null ? parsed : { message: String(parsed) }) as Partial<ApiErrorBody>
+      throw new ApiError({ statusCode: res.status, code: errBody.code ?? 'CDG_INVALID_REQUEST', error: errBody.error ?? res.statusText, message: errBody.message ?? res.statusText, violations: errBody.violations, mismatches: errBody.mismatches })
+    }
+    return { status: res.status, body: parsed as T }
+  }
+
+  /** Opens the SSE stream; returns the raw response for the caller to read. */
+  async stream (path: string, lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' }
+    if (lastEventId !== undefined) headers['last-event-id'] = lastEventId
+    let res: Response
+    try {
+      res = await fetch(this.baseUrl + path, { headers, signal })
+    } catch (err) {
+      if (signal.aborted) throw err
+      throw new UnreachableNodeError(this.baseUrl, err)
+    }
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({})) as Partial<ApiErrorBody>
+      throw new ApiError({ statusCode: res.status, code: body.code ?? 'CDG_INVALID_REQUEST', error: body.error ?? res.statusText, message: body.message ?? res.statusText })
+    }
+    return res
+  }
+}
+
+/**
+ * Where a client finds its node: explicit values, then CDGOSSIP_API_URL / CDGOSSIP_TOKEN,
+ * then the data dir: the running node's api-url file, else config (api.host/port), and api-token.
+ */
+export async function resolveClient (options: { dataDir: string, apiUrl?: string, token?: string }, env: NodeJS.ProcessEnv = process.env): Promise<ApiClient> {
+  let baseUrl = options.apiUrl ?? env.CDGOSSIP_API_URL ?? await readApiUrl(options.dataDir)
+  if (baseUrl === undefined) {
+    const file = await readConfigFile(options.dataDir)
+    const host = file?.config.api?.host ?? '127.0.0.1'
+    const port = file?.config.api?.port ?? DEFAULT_API_PORT
+    baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  }
+  let token = options.token ?? env.CDGOSSIP_TOKEN
+  if (token === undefined) {
+    try {
+      token = await readApiToken(options.dataDir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new CdgossipError('CDG_CONFIG', `no API token: ${dataDirPaths(options.dataDir).token} does not exist (run cdgossip init, or set CDGOSSIP_TOKEN)`)
+      }
+      throw err
+    }
+  }
+  return new ApiClient({ baseUrl, token })
+}
+
+/** Reads events from a file or stdin: one JSON value, a JSON array, or JSON lines. */
+export async function readJsonInput (file: string | undefined): Promise<unknown[]> {
+  const text = file === undefined || file === '-' ? await readStdin() : await readFile(file, 'utf8')
+  return parseJsonDocuments(text)
+}
+
+export function parseJsonDocuments (text: string): unknown[] {
+  const trimmed = text.trim()
+  if (trimmed === '') return []
+  try {
+    const value: unknown = JSON.parse(trimmed)
+    return Array.isArray(value) ? value : [value]
+  } catch {
+    // not one JSON document: try JSON lines, naming the first bad line
+  }
+  const out: unknown[] = []
+  const lines = trimmed.split(/\r?\n/)
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]?.trim() ?? ''
+    if (line === '') continue
+    try {
+      out.push(JSON.parse(line))
+    } catch (err) {
+      throw new CdgossipError('CDG_INVALID_REQUEST', `line ${i + 1}: not valid JSON (${(err as Error).message})`)
+    }
+  }
+  return out
+}
+
+async function readStdin (): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}

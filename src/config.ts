@@ -1,0 +1,343 @@
+import { readFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseYaml } from 'yaml'
+import { CdgossipError } from './errors.js'
+
+/**
+ * The only module that reads the config file and process.env (STYLE rule 12).
+ * Precedence: defaults < config file < CDGOSSIP_* environment < CLI flags.
+ * Validated once against one schema that rejects unknown keys; every problem is
+ * reported in a single ConfigError; the result is deep-frozen.
+ */
+
+export const DEFAULT_DATA_DIR = join(homedir(), '.cdgossip')
+export const CONFIG_FILE_NAMES = ['config.yaml', 'config.yml', 'config.json'] as const
+export const DEFAULT_API_PORT = 7070
+export const DEFAULT_P2P_PORT = 4001
+/** 1 MiB: a generous ceiling for one CDEvent or a batch over HTTP; bigger belongs in an artifact store. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024
+export const DEFAULT_NETWORK = 'cdgossip'
+
+export interface TrustEntryConfig {
+  peerId: string
+  name: string
+  sources: string[]
+  classes?: string[]
+}
+
+export interface NodeConfig {
+  dataDir: string
+  /** gossip network name: topics are `cdgossip/<network>/<class>` */
+  network: string
+  api: {
+    host: string
+    port: number
+    bodyLimit: number
+  }
+  p2p: {
+    listen: string[]
+    /** addresses to announce instead of the listen addresses (behind NAT) */
+    announce: string[]
+    bootstrap: string[]
+    mdns: boolean
+    /** class patterns forwarded for others without being stored here */
+    relay: string[]
+    heartbeatMs: number
+  }
+  sync: {
+    intervalSeconds: number
+  }
+  trust: {
+    mode: 'allowlist' | 'open'
+    communities: TrustEntryConfig[]
+  }
+  /** subscription inputs as accepted by POST /v1/subscriptions */
+  subscriptions: Array<Record<string, unknown>>
+  log: {
+    level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+    /** pretty human-readable lines; default: when stdout is a TTY */
+    pretty?: boolean
+  }
+}
+
+/** Everything a user may write in the config file (all optional; dataDir comes from flags/env). */
+export type ConfigFile = DeepPartial<Omit<NodeConfig, 'dataDir'>>
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<infer U> ? U[] : T[K] extends object ? DeepPartial<T[K]> : T[K] }
+
+export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
+  return {
+    dataDir,
+    network: DEFAULT_NETWORK,
+    api: { host: '127.0.0.1', port: DEFAULT_API_PORT, bodyLimit: DEFAULT_BODY_LIMIT },
+    p2p: {
+      listen: [`/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`],
+      announce: [],
+      bootstrap: [],
+      mdns: false,
+      relay: [],
+      // gossipsub's own default; tests and demos use shorter heartbeats for faster meshes
+      heartbeatMs: 1000
+    },
+    sync: { intervalSeconds: 30 },
+    trust: { mode: 'allowlist', communities: [] },
+    subscriptions: [],
+    log: { level: 'info' }
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+const stringList = { type: 'array', items: { type: 'string', minLength: 1 } }
+
+/** The one schema of the config file. Unknown keys are errors: a typo must not pass silently. */
+export const CONFIG_FILE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    network: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+    api: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        bodyLimit: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 }
+      }
+    },
+    p2p: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        listen: stringList,
+        announce: stringList,
+        bootstrap: stringList,
+        mdns: { type: 'boolean' },
+        relay: stringList,
+        heartbeatMs: { type: 'integer', minimum: 50, maximum: 60000 }
+      }
+    },
+    sync: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        intervalSeconds: { type: 'integer', minimum: 1, maximum: 86400 }
+      }
+    },
+    trust: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        mode: { enum: ['allowlist', 'open'] },
+        communities: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['peerId', 'name', 'sources'],
+            properties: {
+              peerId: { type: 'string', minLength: 1 },
+              name: { type: 'string', minLength: 1 },
+              sources: { ...stringList, minItems: 1 },
+              classes: stringList
+            }
+          }
+        }
+      }
+    },
+    // checked in full by the subscriptions registry when the node starts
+    subscriptions: { type: 'array', items: { type: 'object' } },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        level: { enum: LOG_LEVELS },
+        pretty: { type: 'boolean' }
+      }
+    }
+  }
+} as const
+
+export interface ConfigProblem {
+  /** dotted key, e.g. `p2p.heartbeatMs` or `env CDGOSSIP_API_PORT` */
+  key: string
+  message: string
+}
+
+export class ConfigError extends CdgossipError<{ problems: ConfigProblem[] }> {
+  constructor (source: string, problems: ConfigProblem[]) {
+    super('CDG_CONFIG', `invalid configuration in ${source}:\n${problems.map(p => `  - ${p.key}: ${p.message}`).join('\n')}`, { details: { problems } })
+    this.name = 'ConfigError'
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true })
+const validateConfigFile = ajv.compile(CONFIG_FILE_SCHEMA)
+
+function describe (err: ErrorObject): ConfigProblem {
+  const base = err.instancePath.replace(/^\//, '').replace(/\//g, '.')
+  if (err.keyword === 'additionalProperties') {
+    const extra = String((err.params as { additionalProperty: string }).additionalProperty)
+    return { key: base === '' ? extra : `${base}.${extra}`, message: 'unknown key' }
+  }
+  if (err.keyword === 'required') {
+    const missing = String((err.params as { missingProperty: string }).missingProperty)
+    return { key: base === '' ? missing : `${base}.${missing}`, message: 'is required' }
+  }
+  if (err.keyword === 'enum') {
+    return { key: base, message: `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map(v => JSON.stringify(v)).join(', ')}` }
+  }
+  return { key: base === '' ? '(root)' : base, message: err.message ?? 'is invalid' }
+}
+
+/** Validate a parsed config file; throws one ConfigError naming every bad key. */
+export function checkConfigFile (value: unknown, source: string): ConfigFile {
+  if (value === null || value === undefined) return {}
+  if (!validateConfigFile(value)) {
+    throw new ConfigError(source, (validateConfigFile.errors ?? []).map(describe))
+  }
+  return value as ConfigFile
+}
+
+/** Finds and parses the data dir's config file (YAML or JSON); undefined when there is none. */
+export async function readConfigFile (dataDir: string): Promise<{ path: string, config: ConfigFile } | undefined> {
+  for (const name of CONFIG_FILE_NAMES) {
+    const path = join(dataDir, name)
+    let text: string
+    try {
+      text = await readFile(path, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
+      throw err
+    }
+    let parsed: unknown
+    try {
+      parsed = name.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
+    } catch (err) {
+      throw new ConfigError(path, [{ key: '(file)', message: `not valid ${name.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }])
+    }
+    return { path, config: checkConfigFile(parsed, path) }
+  }
+  return undefined
+}
+
+/** Settings given on the command line; each overrides file and environment. */
+export interface ConfigFlags {
+  dataDir?: string
+  network?: string
+  apiHost?: string
+  apiPort?: number
+  p2pPort?: number
+  listen?: string[]
+  peers?: string[]
+  mdns?: boolean
+  relay?: string[]
+  logLevel?: string
+}
+
+export const ENV_VARS = {
+  CDGOSSIP_DATA_DIR: 'data directory',
+  CDGOSSIP_NETWORK: 'network name',
+  CDGOSSIP_API_HOST: 'REST API listen host',
+  CDGOSSIP_API_PORT: 'REST API port',
+  CDGOSSIP_P2P_PORT: 'libp2p TCP port (all interfaces)',
+  CDGOSSIP_PEERS: 'comma-separated bootstrap multiaddrs (added to the config file\'s)',
+  CDGOSSIP_MDNS: 'true/false: LAN discovery',
+  CDGOSSIP_LOG_LEVEL: 'log level',
+  CDGOSSIP_API_URL: 'client commands: the node\'s REST URL',
+  CDGOSSIP_TOKEN: 'client commands: the bearer token'
+} as const
+
+function envFlags (env: NodeJS.ProcessEnv): { flags: ConfigFlags, problems: ConfigProblem[] } {
+  const flags: ConfigFlags = {}
+  const problems: ConfigProblem[] = []
+  const int = (name: string): number | undefined => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return undefined
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      problems.push({ key: `env ${name}`, message: `must be a port number (0-65535), got ${JSON.stringify(raw)}` })
+      return undefined
+    }
+    return n
+  }
+  if (env.CDGOSSIP_DATA_DIR) flags.dataDir = env.CDGOSSIP_DATA_DIR
+  if (env.CDGOSSIP_NETWORK) flags.network = env.CDGOSSIP_NETWORK
+  if (env.CDGOSSIP_API_HOST) flags.apiHost = env.CDGOSSIP_API_HOST
+  const apiPort = int('CDGOSSIP_API_PORT')
+  if (apiPort !== undefined) flags.apiPort = apiPort
+  const p2pPort = int('CDGOSSIP_P2P_PORT')
+  if (p2pPort !== undefined) flags.p2pPort = p2pPort
+  if (env.CDGOSSIP_PEERS) flags.peers = env.CDGOSSIP_PEERS.split(',').map(s => s.trim()).filter(Boolean)
+  if (env.CDGOSSIP_MDNS) {
+    if (!['true', 'false', '1', '0'].includes(env.CDGOSSIP_MDNS)) problems.push({ key: 'env CDGOSSIP_MDNS', message: 'must be true or false' })
+    else flags.mdns = env.CDGOSSIP_MDNS === 'true' || env.CDGOSSIP_MDNS === '1'
+  }
+  if (env.CDGOSSIP_LOG_LEVEL) flags.logLevel = env.CDGOSSIP_LOG_LEVEL
+  return { flags, problems }
+}
+
+/** Resolve the data dir alone (flags, then env, then the default), for commands that need nothing else. */
+export function resolveDataDir (flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(flags.dataDir ?? env.CDGOSSIP_DATA_DIR ?? DEFAULT_DATA_DIR)
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** Merge defaults, the data dir's config file, environment and flags; validate; freeze. */
+export async function loadConfig (flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Promise<Readonly<NodeConfig>> {
+  const fromEnv = envFlags(env)
+  const merged: ConfigFlags = { ...fromEnv.flags, ...flags }
+  const dataDir = resolveDataDir(flags, env)
+  const config = defaultConfig(dataDir)
+  const file = await readConfigFile(dataDir)
+  if (file !== undefined) applyFile(config, file.config)
+  if (fromEnv.flags.peers !== undefined && flags.peers !== undefined) merged.peers = [...fromEnv.flags.peers, ...flags.peers]
+  const problems = [...fromEnv.problems, ...applyFlags(config, merged)]
+  if (problems.length > 0) throw new ConfigError('environment/flags', problems)
+  return deepFreeze(config)
+}
+
+function applyFile (config: NodeConfig, file: ConfigFile): void {
+  if (file.network !== undefined) config.network = file.network
+  Object.assign(config.api, file.api ?? {})
+  Object.assign(config.p2p, file.p2p ?? {})
+  Object.assign(config.sync, file.sync ?? {})
+  if (file.trust?.mode !== undefined) config.trust.mode = file.trust.mode
+  if (file.trust?.communities !== undefined) config.trust.communities = file.trust.communities as TrustEntryConfig[]
+  if (file.subscriptions !== undefined) config.subscriptions = file.subscriptions
+  Object.assign(config.log, file.log ?? {})
+}
+
+function applyFlags (config: NodeConfig, flags: ConfigFlags): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  if (flags.network !== undefined) {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(flags.network)) problems.push({ key: 'network', message: 'must match [a-z0-9][a-z0-9-]{0,62}' })
+    config.network = flags.network
+  }
+  if (flags.apiHost !== undefined) config.api.host = flags.apiHost
+  if (flags.apiPort !== undefined) {
+    if (!Number.isInteger(flags.apiPort) || flags.apiPort < 0 || flags.apiPort > 65535) problems.push({ key: 'api.port', message: 'must be a port number (0-65535)' })
+    config.api.port = flags.apiPort
+  }
+  if (flags.listen !== undefined && flags.listen.length > 0) config.p2p.listen = flags.listen
+  if (flags.p2pPort !== undefined) {
+    if (!Number.isInteger(flags.p2pPort) || flags.p2pPort < 0 || flags.p2pPort > 65535) problems.push({ key: 'p2p.port', message: 'must be a port number (0-65535)' })
+    config.p2p.listen = [`/ip4/0.0.0.0/tcp/${flags.p2pPort}`]
+  }
+  if (flags.peers !== undefined) config.p2p.bootstrap = [...config.p2p.bootstrap, ...flags.peers]
+  if (flags.mdns !== undefined) config.p2p.mdns = flags.mdns
+  if (flags.relay !== undefined) config.p2p.relay = flags.relay
+  if (flags.logLevel !== undefined) {
+    if (!LOG_LEVELS.includes(flags.logLevel)) problems.push({ key: 'log.level', message: `must be one of ${LOG_LEVELS.join(', ')}` })
+    else config.log.level = flags.logLevel as NodeConfig['log']['level']
+  }
+  return problems
+}

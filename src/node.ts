@@ -1,0 +1,396 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { CdgossipError, NotStartedError } from './errors.js'
+import type { NodeConfig } from './config.js'
+import { dataDirPaths, readApiToken } from './data-dir.js'
+import { silentLogger } from './logger.js'
+import { STANDARD_EVENT_CLASSES, expandClassPattern } from './events/index.js'
+import type { EventClass } from './events/types.js'
+import { loadOrCreateIdentity } from './signing/index.js'
+import { EventStore } from './store/index.js'
+import type { EventPage, EventQuery, StoredEvent } from './store/types.js'
+import { TrustPolicy } from './trust/index.js'
+import type { TrustEntry, TrustMode } from './trust/types.js'
+import { SubscriptionRegistry, subscriptionMatches, toMatchable } from './subscriptions/index.js'
+import type { MatchableEvent, Subscription } from './subscriptions/types.js'
+import { P2PService, type P2PInit } from './p2p/index.js'
+import { SyncService } from './p2p/sync/index.js'
+import type { PeerInfo, ReceiveContext, ReceiveOutcome } from './p2p/types.js'
+import { DeliveryService } from './delivery/index.js'
+import { buildApi } from './api/index.js'
+import type { DeadLetter, NodeFacade, NodeInfo, PublishItem, PublishReceipt, SubscriptionInput } from './api/types.js'
+import { PublishPipeline } from './pipeline/publish-pipeline.js'
+import { ReceivePipeline } from './pipeline/receive-pipeline.js'
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+/** Overrides for tests, demos and benchmarks; data only. */
+export interface NodeOverrides {
+  /** `memory` for large in-process meshes @default 'tcp' */
+  transport?: P2PInit['transport']
+  /** bound on every log line to tell nodes apart in one process */
+  nodeName?: string
+}
+
+export type NodeStatus = 'stopped' | 'starting' | 'started' | 'stopping'
+
+interface Running {
+  store: EventStore
+  p2p: P2PService
+  sync: SyncService
+  delivery: DeliveryService
+  api: FastifyInstance
+  publisher: PublishPipeline
+  receiver: ReceivePipeline
+  apiUrl: string
+  detach: Array<() => void>
+}
+
+/**
+ * The composition root: the only module that imports every folder. It builds the pieces in
+ * dependency order (store, trust, subscriptions, p2p + sync, delivery, api), starts them in that
+ * order and stops them in reverse, and is the NodeFacade the REST API talks to.
+ */
+export class CdgossipNode implements NodeFacade {
+  readonly config: Readonly<NodeConfig>
+  readonly log: Logger
+  private readonly overrides: NodeOverrides
+  private status: NodeStatus = 'stopped'
+  private running: Running | undefined
+  private peerIdValue: string | undefined
+  private trust: TrustPolicy | undefined
+  private readonly subscriptions: SubscriptionRegistry
+  private readonly storedListeners = new Set<(stored: StoredEvent) => void>()
+
+  constructor (config: Readonly<NodeConfig>, options: { log?: Logger } & NodeOverrides = {}) {
+    this.config = config
+    this.log = options.log ?? silentLogger()
+    this.overrides = { transport: options.transport, nodeName: options.nodeName }
+    this.subscriptions = new SubscriptionRegistry({
+      resolveName: peerId => this.trust?.nameOf(peerId),
+      newId: () => randomUUID().slice(0, 8)
+    })
+  }
+
+  get peerId (): string {
+    if (this.peerIdValue === undefined) throw new NotStartedError('node')
+    return this.peerIdValue
+  }
+
+  get state (): NodeStatus {
+    return this.status
+  }
+
+  /** REST base URL, once started */
+  get apiUrl (): string {
+    return this.require().apiUrl
+  }
+
+  /** the libp2p multiaddrs peers can dial, once started */
+  multiaddrs (): string[] {
+    return this.require().p2p.multiaddrs()
+  }
+
+  /** For tests and tools in the same process: the running p2p service. */
+  get p2p (): P2PService {
+    return this.require().p2p
+  }
+
+  get sync (): SyncService {
+    return this.require().sync
+  }
+
+  async start (): Promise<void> {
+    if (this.status !== 'stopped') return
+    this.status = 'starting'
+    const started: Array<{ stop: () => Promise<void> }> = []
+    try {
+      await this.startComponents(started)
+      this.status = 'started'
+    } catch (err) {
+      for (const component of started.reverse()) {
+        await component.stop().catch(stopErr => { this.log.warn({ err: stopErr }, 'cleanup after failed start') })
+      }
+      this.running = undefined
+      this.status = 'stopped'
+      throw err
+    }
+  }
+
+  private async startComponents (started: Array<{ stop: () => Promise<void> }>): Promise<void> {
+    const { config, log } = this
+    const paths = dataDirPaths(config.dataDir)
+    const identity = await loadOrCreateIdentity(paths.identity)
+    this.peerIdValue = identity.peerId
+    const token = await readApiToken(config.dataDir)
+
+    const store = new EventStore({ log: log.child({ component: 'store' }) }, { path: paths.store })
+    await store.start()
+    started.push(store)
+
+    const trust = new TrustPolicy({ selfPeerId: identity.peerId }, { mode: config.trust.mode, entries: config.trust.communities })
+    for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
+    this.trust = trust
+
+    for (const input of config.subscriptions) this.subscriptions.add(input, { origin: 'config' })
+    for await (const [, sub] of store.section<Subscription>('subscriptions').entries()) this.subscriptions.restore(sub)
+
+    const receiver = new ReceivePipeline({
+      store,
+      trust: check => trust.check(check),
+      wanted: event => this.wants(event),
+      stored: stored => { this.emitStored(stored) },
+      gap: (origin, eventClass, from, to) => { this.running?.sync.requestGap(origin, eventClass, from, to) }
+    })
+
+    const p2p = new P2PService({
+      log: log.child({ component: 'p2p' }),
+      receiveRecord: async (bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome> => await receiver.receive(bytes, context),
+      sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
+      readSequenceRange: (origin, eventClass, from, to) => mapBytes(store.readSequenceRange(origin, eventClass, from, to))
+    }, {
+      network: config.network,
+      privateKey: identity.privateKey,
+      listen: [...config.p2p.listen],
+      bootstrap: [...config.p2p.bootstrap],
+      mdns: config.p2p.mdns,
+      heartbeatIntervalMs: config.p2p.heartbeatMs,
+      relayClasses: config.p2p.relay.flatMap(p => expandClassPattern(p)),
+      ...(this.overrides.transport === undefined ? {} : { transport: this.overrides.transport })
+    })
+    p2p.setClasses(this.joinedClasses())
+    await p2p.start()
+    started.push(p2p)
+
+    const sync = new SyncService({
+      log: log.child({ component: 'sync' }),
+      libp2p: p2p.libp2p,
+      receiveRecord: async (bytes, context) => await receiver.receive(bytes, context),
+      sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
+      readSequenceRange: (origin, eventClass, from, to) => mapBytes(store.readSequenceRange(origin, eventClass, from, to)),
+      wantedClasses: () => this.joinedClasses()
+    }, { intervalMs: config.sync.intervalSeconds * 1000 })
+    await sync.start()
+    started.push(sync)
+
+    const delivery = new DeliveryService({
+      log: log.child({ component: 'delivery' }),
+      source: {
+        readAfter: async (cursor, limit) => await store.readAfter(cursor, limit),
+        getEvent: async digest => await store.get(digest),
+        lastCursor: () => store.lastCursor(),
+        cursorAtTime: async iso => await store.cursorAtTime(iso),
+        onStored: listener => this.onStored(listener)
+      },
+      matches: (sub, stored) => subscriptionMatches(sub, toMatchable(stored), peerId => trust.nameOf(peerId)),
+      progress: store.section('delivery-progress'),
+      deadLetters: store.section('dead-letters')
+    }, {})
+    await delivery.start()
+    started.push(delivery)
+    await delivery.syncSubscriptions(this.subscriptions.list())
+
+    const publisher = new PublishPipeline({
+      store,
+      signer: identity,
+      gossip: (eventClass, bytes) => {
+        p2p.publish(eventClass, bytes).catch(err => { log.warn({ err, eventClass }, 'gossip publish failed; sync will repair') })
+      },
+      stored: stored => { this.emitStored(stored) }
+    })
+
+    const api = await buildApi({ node: this, log: log.child({ component: 'api' }) }, { token, bodyLimit: config.api.bodyLimit, version: VERSION })
+    const address = await api.listen({ host: config.api.host, port: config.api.port })
+    started.push({ stop: async () => { await api.close() } })
+    const apiUrl = address.replace('[::1]', '127.0.0.1')
+
+    const detach = [
+      this.subscriptions.onChange(change => {
+        p2p.setClasses(this.joinedClasses())
+        if (change.type === 'removed') void delivery.forgetSubscription(change.subscription.id)
+        void delivery.syncSubscriptions(this.subscriptions.list())
+      })
+    ]
+    this.running = { store, p2p, sync, delivery, api, publisher, receiver, apiUrl, detach }
+  }
+
+  /**
+   * Stops in reverse start order: the API first (SSE streams end, no new publishes), then
+   * in-flight publishes drain, delivery halts (its progress is already persisted), sync and
+   * libp2p stop, and the store closes last.
+   */
+  async stop (): Promise<void> {
+    if (this.status !== 'started' || this.running === undefined) return
+    this.status = 'stopping'
+    const r = this.running
+    try {
+      for (const d of r.detach) d()
+      await r.api.close()
+      await r.publisher.drain()
+      await r.delivery.stop()
+      await r.sync.stop()
+      await r.p2p.stop()
+      await r.store.stop()
+    } finally {
+      this.running = undefined
+      this.status = 'stopped'
+    }
+  }
+
+  private require (): Running {
+    if (this.status !== 'started' && this.status !== 'starting') throw new NotStartedError('node')
+    if (this.running === undefined) throw new NotStartedError('node')
+    return this.running
+  }
+
+  private requireTrust (): TrustPolicy {
+    if (this.trust === undefined) throw new NotStartedError('node')
+    return this.trust
+  }
+
+  /** Topics to join: what subscriptions need (relay classes are joined by p2p itself). */
+  private joinedClasses (): EventClass[] {
+    return this.subscriptions.topicsFor(STANDARD_EVENT_CLASSES)
+  }
+
+  private wants (event: MatchableEvent): boolean {
+    // our own records coming back (e.g. a restored data dir) are always kept
+    if (event.origin === this.peerIdValue) return true
+    return this.subscriptions.anySubscriptionWants(event)
+  }
+
+  private emitStored (stored: StoredEvent): void {
+    for (const listener of this.storedListeners) {
+      try {
+        listener(stored)
+      } catch (err) {
+        this.log.error({ err }, 'stored-event listener failed')
+      }
+    }
+  }
+
+  // ---- NodeFacade ----
+
+  async info (): Promise<NodeInfo> {
+    const r = this.require()
+    const stats = await r.store.stats()
+    const gossip = r.p2p.counters()
+    const counters: Record<string, number> = { 'gossip.published': gossip.published }
+    for (const [k, v] of Object.entries(gossip.received)) counters[`gossip.received.${k}`] = v
+    return {
+      peerId: this.peerId,
+      network: this.config.network,
+      version: VERSION,
+      apiUrl: r.apiUrl,
+      listenAddresses: r.p2p.multiaddrs(),
+      topics: r.p2p.topics(),
+      peers: r.p2p.peers().length,
+      counters,
+      trustMode: this.requireTrust().mode,
+      store: stats,
+      sync: r.sync.state()
+    }
+  }
+
+  async publish (items: PublishItem[]): Promise<PublishReceipt[]> {
+    if (this.status !== 'started') throw new NotStartedError('node')
+    return await this.require().publisher.publish(items)
+  }
+
+  /** Stores signed records from an export (or any source): the same checks as gossip. */
+  async importRecords (records: Uint8Array[]): Promise<Array<ReceiveOutcome | CdgossipError>> {
+    const r = this.require()
+    const out: Array<ReceiveOutcome | CdgossipError> = []
+    for (const bytes of records) {
+      try {
+        out.push(await r.receiver.receive(bytes))
+      } catch (err) {
+        if (err instanceof CdgossipError) out.push(err)
+        else throw err
+      }
+    }
+    return out
+  }
+
+  async getEvent (digest: string): Promise<StoredEvent | undefined> {
+    return await this.require().store.get(digest)
+  }
+
+  async queryEvents (query: EventQuery): Promise<EventPage> {
+    return await this.require().store.query(query)
+  }
+
+  onStored (listener: (stored: StoredEvent) => void): () => void {
+    this.storedListeners.add(listener)
+    return () => { this.storedListeners.delete(listener) }
+  }
+
+  trustMode (): TrustMode {
+    return this.requireTrust().mode
+  }
+
+  listTrust (): TrustEntry[] {
+    return this.requireTrust().list()
+  }
+
+  async addTrust (input: Omit<TrustEntry, 'classes'> & { classes?: string[] }): Promise<TrustEntry> {
+    const entry = this.requireTrust().add(input)
+    await this.require().store.section<TrustEntry>('trust').put(entry.peerId, entry)
+    return entry
+  }
+
+  async removeTrust (peerIdOrName: string): Promise<boolean> {
+    const trust = this.requireTrust()
+    const entry = trust.get(peerIdOrName)
+    if (entry === undefined) return false
+    trust.remove(entry.peerId)
+    await this.require().store.section<TrustEntry>('trust').del(entry.peerId)
+    return true
+  }
+
+  listSubscriptions (): Subscription[] {
+    return this.subscriptions.list()
+  }
+
+  getSubscription (id: string): Subscription | undefined {
+    return this.subscriptions.get(id)
+  }
+
+  async addSubscription (input: SubscriptionInput): Promise<Subscription> {
+    const r = this.require()
+    const sub = this.subscriptions.add(input, { origin: 'api' })
+    await r.store.section<Subscription>('subscriptions').put(sub.id, sub)
+    return sub
+  }
+
+  async removeSubscription (id: string): Promise<boolean> {
+    const r = this.require()
+    const removed = this.subscriptions.remove(id, { origin: 'api' })
+    if (removed) await r.store.section<Subscription>('subscriptions').del(id)
+    return removed
+  }
+
+  async listDeadLetters (subscriptionId: string): Promise<DeadLetter[]> {
+    return await this.require().delivery.listDeadLetters(subscriptionId)
+  }
+
+  async redriveDeadLetters (subscriptionId: string, digests?: string[]): Promise<number> {
+    return await this.require().delivery.redrive(subscriptionId, digests)
+  }
+
+  peers (): PeerInfo[] {
+    const trust = this.requireTrust()
+    return this.require().p2p.peers().map(p => ({ ...p, name: trust.nameOf(p.peerId) }))
+  }
+}
+
+async function * mapBytes (records: AsyncIterable<StoredEvent>): AsyncIterable<Uint8Array> {
+  for await (const stored of records) yield stored.event.bytes
+}
+
+/** Build a node from a validated configuration (see config.ts); call start() to run it. */
+export async function createNode (config: Readonly<NodeConfig>, options: { log?: Logger } & NodeOverrides = {}): Promise<CdgossipNode> {
+  return new CdgossipNode(config, options)
+}

@@ -1,0 +1,129 @@
+import type { PrivateKey } from '@libp2p/interface'
+import {
+  checkCloudEventConsistency, encodeCDEventData, toCloudEventAttributes, validateCDEvent
+} from '../events/index.js'
+import type { EventClass, SignedEvent } from '../events/types.js'
+import { EventTooLargeError, MAX_RECORD_BYTES, signCloudEvent } from '../signing/index.js'
+import { ConflictingEventError } from '../store/index.js'
+import type { AppendOutcome, StoredEvent } from '../store/types.js'
+import type { PublishItem, PublishReceipt } from '../api/types.js'
+import { SerialQueue } from './serial-queue.js'
+
+/** The store operations local publishing needs. */
+export interface PublishStore {
+  getBySourceAndId(source: string, id: string): Promise<StoredEvent | undefined>
+  highestSequence(origin: string, eventClass: EventClass): Promise<number>
+  appendBatch(items: Array<{ event: SignedEvent, trusted: boolean }>): Promise<AppendOutcome[]>
+}
+
+export interface PublishPipelineComponents {
+  store: PublishStore
+  signer: { privateKey: PrivateKey, peerId: string }
+  /** best-effort gossip of a stored record; never throws */
+  gossip(eventClass: EventClass, bytes: Uint8Array): void
+  /** told of each newly stored record, in store order */
+  stored(stored: StoredEvent): void
+}
+
+interface Prepared {
+  index: number
+  eventClass: EventClass
+  data: Uint8Array
+  item: ReturnType<typeof validateCDEvent>
+}
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0
+}
+
+function receipt (event: SignedEvent, status: PublishReceipt['status']): PublishReceipt {
+  return {
+    digest: event.digest,
+    id: event.attributes.id,
+    source: event.attributes.source,
+    type: event.attributes.type,
+    class: event.eventClass,
+    sequence: event.sequence,
+    status
+  }
+}
+
+/**
+ * validate → sign → store → gossip, for events this node's own tools publish.
+ *
+ * Validation runs outside the queue (it is pure and the costliest step after signing).
+ * Sequence assignment, signing and the store write run in one serial queue: the next sequence
+ * is the store's highest + 1, and the record carrying it is written in the same atomic batch,
+ * so a crash can only lose an event that was never acknowledged, and sequences stay contiguous
+ * and never repeat. Gossip comes after the write: what a peer sees is always held here first.
+ */
+export class PublishPipeline {
+  private readonly components: PublishPipelineComponents
+  private readonly queue = new SerialQueue()
+
+  constructor (components: PublishPipelineComponents) {
+    this.components = components
+  }
+
+  /** All-or-nothing for a batch: any invalid, conflicting or oversized item fails the whole call. */
+  async publish (items: PublishItem[]): Promise<PublishReceipt[]> {
+    const prepared: Prepared[] = items.map((input, index) => {
+      const item = validateCDEvent(input.cdevent)
+      if (input.cloudEventAttributes !== undefined) checkCloudEventConsistency(input.cloudEventAttributes, item.cdevent)
+      return { index, eventClass: item.parsedType.eventClass, data: encodeCDEventData(item.cdevent), item }
+    })
+    return await this.queue.run(async () => await this.commit(prepared))
+  }
+
+  /** Drains queued publishes (shutdown finishes in-flight work before the store closes). */
+  async drain (): Promise<void> {
+    await this.queue.idle()
+  }
+
+  private async commit (prepared: Prepared[]): Promise<PublishReceipt[]> {
+    const { store, signer } = this.components
+    const receipts: PublishReceipt[] = new Array(prepared.length)
+    const fresh: Array<{ index: number, event: SignedEvent }> = []
+    const nextSequence = new Map<EventClass, number>()
+    const inBatch = new Map<string, SignedEvent>()
+
+    for (const p of prepared) {
+      const { cdevent } = p.item
+      const key = `${cdevent.context.source}\u0000${cdevent.context.id}`
+      const earlier = inBatch.get(key)
+      const existing = earlier ?? (await store.getBySourceAndId(cdevent.context.source, cdevent.context.id))?.event
+      if (existing !== undefined) {
+        if (!sameBytes(existing.data, p.data)) {
+          // not signed yet, so the refused event has no digest of its own
+          throw new ConflictingEventError({ kind: 'source-id', digest: '', existingDigest: existing.digest })
+        }
+        receipts[p.index] = receipt(existing, 'existing')
+        continue
+      }
+      let sequence = nextSequence.get(p.eventClass)
+      if (sequence === undefined) sequence = await store.highestSequence(signer.peerId, p.eventClass) + 1
+      nextSequence.set(p.eventClass, sequence + 1)
+
+      const signed = signCloudEvent({ attributes: toCloudEventAttributes(cdevent), data: p.data, sequence }, signer)
+      if (signed.bytes.length > MAX_RECORD_BYTES) {
+        throw new EventTooLargeError(signed.bytes.length, MAX_RECORD_BYTES)
+      }
+      const event: SignedEvent = { ...signed, cdevent, eventClass: p.eventClass }
+      inBatch.set(key, event)
+      fresh.push({ index: p.index, event })
+    }
+
+    if (fresh.length > 0) {
+      const outcomes = await store.appendBatch(fresh.map(f => ({ event: f.event, trusted: true })))
+      outcomes.forEach((outcome, i) => {
+        const f = fresh[i] as { index: number, event: SignedEvent }
+        receipts[f.index] = receipt(f.event, outcome.status === 'stored' ? 'created' : 'existing')
+        if (outcome.status === 'stored') {
+          this.components.stored(outcome.stored)
+          this.components.gossip(f.event.eventClass, f.event.bytes)
+        }
+      })
+    }
+    return receipts
+  }
+}

@@ -1,0 +1,72 @@
+import { checkCloudEventConsistency, decodeCDEventData, validateCDEvent } from '../events/index.js'
+import type { EventClass, SignedEvent } from '../events/types.js'
+import { openSignedRecord } from '../signing/index.js'
+import type { AppendOutcome, StoredEvent } from '../store/types.js'
+import type { TrustCheck, TrustVerdict } from '../trust/types.js'
+import type { MatchableEvent } from '../subscriptions/types.js'
+import type { ReceiveContext, ReceiveOutcome } from '../p2p/types.js'
+import { TopicMismatchError } from './errors.js'
+
+export interface ReceiveStore {
+  has(digest: string): Promise<boolean>
+  highestSequence(origin: string, eventClass: EventClass): Promise<number>
+  append(event: SignedEvent, meta: { trusted: boolean }): Promise<AppendOutcome>
+}
+
+export interface ReceivePipelineComponents {
+  store: ReceiveStore
+  /** throws UntrustedSignerError in allowlist mode; own events are always trusted */
+  trust(check: TrustCheck): TrustVerdict
+  /** whether any local subscription keeps this event */
+  wanted(event: MatchableEvent): boolean
+  /** told of each newly stored record, in store order */
+  stored(stored: StoredEvent): void
+  /** told when a record arrives beyond the highest sequence held (from..to are missing) */
+  gap(origin: string, eventClass: EventClass, from: number, to: number): void
+}
+
+/**
+ * verify → validate → trust → store → deliver, for records from the network (gossip, sync,
+ * import). Every check runs before anything is stored or forwarded (the gossip validator
+ * awaits this), in the order: decoding and signature, CDEvent schema, trust, consistency of
+ * topic/class and of CloudEvent attributes with the CDEvent context. The record is kept
+ * exactly as signed (its wire bytes), so every node serves byte-identical records.
+ */
+export class ReceivePipeline {
+  private readonly components: ReceivePipelineComponents
+
+  constructor (components: ReceivePipelineComponents) {
+    this.components = components
+  }
+
+  /** `expectedClass` is the gossip topic's or the sync request's class; imports have none. */
+  async receive (bytes: Uint8Array, context: Partial<Pick<ReceiveContext, 'expectedClass'>> = {}): Promise<ReceiveOutcome> {
+    const signed = openSignedRecord(bytes)
+    const { cdevent, parsedType } = validateCDEvent(decodeCDEventData(signed.data))
+    const eventClass = parsedType.eventClass
+    const verdict = this.components.trust({ origin: signed.origin, source: signed.attributes.source, eventClass })
+    if (context.expectedClass !== undefined && eventClass !== context.expectedClass) throw new TopicMismatchError(context.expectedClass, eventClass)
+    checkCloudEventConsistency(signed.attributes as unknown as Record<string, unknown>, cdevent)
+    const event: SignedEvent = { ...signed, cdevent, eventClass }
+
+    const { store } = this.components
+    if (await store.has(event.digest)) return { status: 'duplicate', event }
+    const outcome = typeof cdevent.subject.content.outcome === 'string' ? cdevent.subject.content.outcome : undefined
+    const matchable: MatchableEvent = {
+      eventClass,
+      origin: event.origin,
+      source: event.attributes.source,
+      subjectId: cdevent.subject.id,
+      trusted: verdict.trusted,
+      ...(outcome === undefined ? {} : { outcome })
+    }
+    if (!this.components.wanted(matchable)) return { status: 'relayed', event }
+
+    const highest = await store.highestSequence(event.origin, eventClass)
+    const appended = await store.append(event, { trusted: verdict.trusted })
+    if (appended.status === 'duplicate') return { status: 'duplicate', event }
+    this.components.stored(appended.stored)
+    if (event.sequence > highest + 1) this.components.gap(event.origin, eventClass, highest + 1, event.sequence - 1)
+    return { status: 'stored', event }
+  }
+}
