@@ -38,8 +38,6 @@ export interface NodeConfig {
   }
   p2p: {
     listen: string[]
-    /** addresses to announce instead of the listen addresses (behind NAT) */
-    announce: string[]
     bootstrap: string[]
     mdns: boolean
     /** class patterns forwarded for others without being stored here */
@@ -73,7 +71,6 @@ export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
     api: { host: '127.0.0.1', port: DEFAULT_API_PORT, bodyLimit: DEFAULT_BODY_LIMIT },
     p2p: {
       listen: [`/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`],
-      announce: [],
       bootstrap: [],
       mdns: false,
       relay: [],
@@ -111,7 +108,6 @@ export const CONFIG_FILE_SCHEMA = {
       additionalProperties: false,
       properties: {
         listen: stringList,
-        announce: stringList,
         bootstrap: stringList,
         mdns: { type: 'boolean' },
         relay: stringList,

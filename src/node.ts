@@ -9,7 +9,7 @@ import { silentLogger } from './logger.js'
 import { STANDARD_EVENT_CLASSES, expandClassPattern } from './events/index.js'
 import type { EventClass } from './events/types.js'
 import { loadOrCreateIdentity } from './signing/index.js'
-import { EventStore } from './store/index.js'
+import { EventStore, eventQueryPredicate } from './store/index.js'
 import type { EventPage, EventQuery, StoredEvent } from './store/types.js'
 import { TrustPolicy } from './trust/index.js'
 import type { TrustEntry, TrustMode } from './trust/types.js'
@@ -18,13 +18,18 @@ import type { MatchableEvent, Subscription } from './subscriptions/types.js'
 import { P2PService, type P2PInit } from './p2p/index.js'
 import { SyncService } from './p2p/sync/index.js'
 import type { PeerInfo, ReceiveContext, ReceiveOutcome } from './p2p/types.js'
-import { DeliveryService } from './delivery/index.js'
-import { buildApi } from './api/index.js'
-import type { DeadLetter, NodeFacade, NodeInfo, PublishItem, PublishReceipt, SubscriptionInput } from './api/types.js'
+import { DeliveryService, openEventStream } from './delivery/index.js'
+import { NotFoundError, buildApi } from './api/index.js'
+import type { DeadLetter, ImportResult, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './api/types.js'
 import { PublishPipeline } from './pipeline/publish-pipeline.js'
 import { ReceivePipeline } from './pipeline/receive-pipeline.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+/** Pending events per SSE client before it is dropped (it resumes with Last-Event-ID): bounds memory per slow client. */
+export const STREAM_MAX_BUFFERED = 1000
+/** SSE comment heartbeat: keeps idle connections through proxies that close after 30-60 s. */
+export const STREAM_HEARTBEAT_MS = 15_000
 
 /** Overrides for tests, demos and benchmarks; data only. */
 export interface NodeOverrides {
@@ -299,19 +304,41 @@ export class CdgossipNode implements NodeFacade {
     return await this.require().publisher.publish(items)
   }
 
-  /** Stores signed records from an export (or any source): the same checks as gossip. */
-  async importRecords (records: Uint8Array[]): Promise<Array<ReceiveOutcome | CdgossipError>> {
+  async importRecords (records: Uint8Array[]): Promise<ImportResult> {
     const r = this.require()
-    const out: Array<ReceiveOutcome | CdgossipError> = []
-    for (const bytes of records) {
+    const result: ImportResult = { stored: 0, duplicates: 0, refused: [] }
+    for (const [index, bytes] of records.entries()) {
       try {
-        out.push(await r.receiver.receive(bytes))
+        const outcome = await r.receiver.receive(bytes, { keepAll: true })
+        if (outcome.status === 'stored') result.stored++
+        else result.duplicates++
       } catch (err) {
-        if (err instanceof CdgossipError) out.push(err)
-        else throw err
+        if (!(err instanceof CdgossipError)) throw err
+        result.refused.push({ index, code: err.code, message: err.message })
       }
     }
-    return out
+    return result
+  }
+
+  openStream (options: StreamOptions): AsyncGenerator<string, void, undefined> {
+    const r = this.require()
+    let filter: (stored: StoredEvent) => boolean
+    if (options.subscription !== undefined) {
+      const sub = this.subscriptions.get(options.subscription)
+      if (sub === undefined) throw new NotFoundError(`no subscription ${options.subscription}`)
+      const trust = this.requireTrust()
+      filter = stored => subscriptionMatches(sub, toMatchable(stored), peerId => trust.nameOf(peerId))
+    } else {
+      filter = eventQueryPredicate(options.query)
+    }
+    return openEventStream({
+      source: { readAfter: async (cursor, limit) => await r.store.readAfter(cursor, limit), onStored: listener => this.onStored(listener) },
+      ...(options.after === undefined ? {} : { after: options.after }),
+      filter,
+      maxBuffered: STREAM_MAX_BUFFERED,
+      heartbeatMs: STREAM_HEARTBEAT_MS,
+      signal: options.signal
+    })
   }
 
   async getEvent (digest: string): Promise<StoredEvent | undefined> {

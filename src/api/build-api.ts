@@ -9,6 +9,8 @@ import { healthRoutes } from './routes/health.js'
 import { nodeRoutes } from './routes/node.js'
 import { peerRoutes } from './routes/peers.js'
 import { subscriptionRoutes } from './routes/subscriptions.js'
+import { streamRoutes } from './routes/stream.js'
+import { recordRoutes } from './routes/records.js'
 import { trustRoutes } from './routes/trust.js'
 import { ERROR_SCHEMA } from './schemas.js'
 import type { NodeFacade } from './types.js'
@@ -88,8 +90,8 @@ export async function buildApi (components: ApiComponents, init: ApiInit): Promi
     await protectedApp.register(eventRoutes, { node })
     await protectedApp.register(trustRoutes, { node })
     await protectedApp.register(subscriptionRoutes, { node })
-    // GET /v1/stream (SSE, from node.onStored) registers here too, so it shares the auth hook;
-    // its streams must end in a preClose hook or app.close() waits for them forever.
+    await protectedApp.register(streamRoutes, { node })
+    await protectedApp.register(recordRoutes, { node })
   })
 
   return app

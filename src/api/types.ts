@@ -81,6 +81,30 @@ export interface NodeFacade {
   redriveDeadLetters(subscriptionId: string, digests?: string[]): Promise<number>
 
   peers(): PeerInfo[]
+
+  /**
+   * SSE frames for GET /v1/stream: replay after `after` (a cursor, from Last-Event-ID), then live
+   * events, filtered by the query or by a subscription's rules; ends on `signal`, or with an
+   * overflow frame when the client reads too slowly (it then resumes with its last id).
+   */
+  openStream(options: StreamOptions): AsyncGenerator<string, void, undefined>
+
+  /** Verify and store signed records (an export): the same checks as gossip, whatever the subscriptions. */
+  importRecords(records: Uint8Array[]): Promise<ImportResult>
+}
+
+export interface StreamOptions {
+  query: Omit<EventQuery, 'limit' | 'cursor'>
+  /** stream what this subscription matches instead of `query` */
+  subscription?: string
+  after?: string
+  signal: AbortSignal
+}
+
+export interface ImportResult {
+  stored: number
+  duplicates: number
+  refused: Array<{ index: number, code: string, message: string }>
 }
 
 export type { CDEvent }

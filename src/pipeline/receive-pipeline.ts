@@ -39,8 +39,11 @@ export class ReceivePipeline {
     this.components = components
   }
 
-  /** `expectedClass` is the gossip topic's or the sync request's class; imports have none. */
-  async receive (bytes: Uint8Array, context: Partial<Pick<ReceiveContext, 'expectedClass'>> = {}): Promise<ReceiveOutcome> {
+  /**
+   * `expectedClass` is the gossip topic's or the sync request's class; imports have none and
+   * keep every valid record (`keepAll`), whatever the subscriptions say.
+   */
+  async receive (bytes: Uint8Array, context: Partial<Pick<ReceiveContext, 'expectedClass'>> & { keepAll?: boolean } = {}): Promise<ReceiveOutcome> {
     const signed = openSignedRecord(bytes)
     const { cdevent, parsedType } = validateCDEvent(decodeCDEventData(signed.data))
     const eventClass = parsedType.eventClass
@@ -60,7 +63,7 @@ export class ReceivePipeline {
       trusted: verdict.trusted,
       ...(outcome === undefined ? {} : { outcome })
     }
-    if (!this.components.wanted(matchable)) return { status: 'relayed', event }
+    if (context.keepAll !== true && !this.components.wanted(matchable)) return { status: 'relayed', event }
 
     const highest = await store.highestSequence(event.origin, eventClass)
     const appended = await store.append(event, { trusted: verdict.trusted })

@@ -1034,3 +1034,13 @@ async function * sectionEntries<T> (sub: () => Sub<T>): AsyncGenerator<[string, 
     await it.close().catch(noop)
   }
 }
+
+/**
+ * The query's filters as a predicate over one record, for consumers that see records one at a
+ * time (the SSE stream's live phase). Same rules as `query`; throws InvalidRequestError on a bad
+ * filter, like `query`. Paging fields (limit, cursor) are ignored.
+ */
+export function eventQueryPredicate (q: EventQuery): (stored: StoredEvent) => boolean {
+  const filter = parseQuery(q)
+  return stored => matches(factsOf(stored.event, stored.trusted, Date.parse(stored.receivedAt)), filter)
+}

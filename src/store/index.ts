@@ -1,6 +1,7 @@
 export {
   EventStore,
   createEventStore,
+  eventQueryPredicate,
   MAX_PAGE_SIZE,
   DEFAULT_PAGE_SIZE,
   DEFAULT_MAX_SCAN,

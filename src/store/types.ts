@@ -35,7 +35,12 @@ export interface EventQuery {
 
 export interface EventPage {
   events: StoredEvent[]
-  /** cursor of the last record returned, when more may follow */
+  /**
+   * where to continue, when more may follow: the cursor of the last record returned, or, when
+   * the store stopped a post-filtered scan at its bound, the cursor of the last record it
+   * examined (the page may then hold fewer than `limit` records, even none). Absent: nothing more
+   * matched when the call was made.
+   */
   next?: string
 }
 

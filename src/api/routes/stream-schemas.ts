@@ -1,0 +1,45 @@
+import { BEARER_SECURITY, COMMON_ERROR_STATUSES, MAX_ID_LENGTH, errorResponses } from '../schemas.js'
+import { SUBSCRIPTION_ID_REGEX } from '../../subscriptions/index.js'
+import { GET_EVENTS_SCHEMA } from './events-schemas.js'
+
+export interface StreamQuery {
+  type?: string
+  source?: string
+  subject?: string
+  chainId?: string
+  origin?: string
+  since?: string
+  until?: string
+  trusted?: boolean
+  subscription?: string
+  after?: string
+}
+
+const { limit: _limit, cursor: _cursor, ...FILTERS } = GET_EVENTS_SCHEMA.querystring.properties
+
+export const STREAM_SCHEMA = {
+  tags: ['events'],
+  summary: 'Server-Sent Events: stored events, then live ones; resume with Last-Event-ID',
+  description: 'Each SSE `id` is the event\'s arrival cursor and each `data` line is the same view as GET /v1/events. ' +
+    'Comment lines (`: ping`) keep idle connections open. A client that reads too slowly gets an `overflow` event and ' +
+    'should reconnect with its last id.',
+  security: BEARER_SECURITY,
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...FILTERS,
+      subscription: { type: 'string', pattern: SUBSCRIPTION_ID_REGEX, description: 'stream what this subscription matches instead of the filters' },
+      after: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH, description: 'a cursor to resume after (Last-Event-ID wins when both are given)' }
+    }
+  },
+  headers: {
+    type: 'object',
+    properties: {
+      'last-event-id': { type: 'string', maxLength: MAX_ID_LENGTH }
+    }
+  },
+  response: {
+    ...errorResponses(...COMMON_ERROR_STATUSES)
+  }
+} as const

@@ -1,0 +1,69 @@
+/**
+ * The only file that touches the libp2p stream API. libp2p 2.x streams are duplexes (`source`
+ * async iterable of Uint8ArrayList, `sink(iterable)`); 3.x replaces them with message streams, so a
+ * move to 3.x rewrites this adapter and nothing else in sync/.
+ */
+import * as lp from 'it-length-prefixed'
+import { SyncProtocolError } from './errors.js'
+import type { Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export type Frame = Uint8Array | Uint8ArrayList
+
+/** Length-prefixed frames over one stream. */
+export interface FrameStream {
+  /**
+   * The next frame, or undefined when the remote ended its side. A frame above the limit or a
+   * broken length prefix throws SyncProtocolError; transport failures are rethrown as they come.
+   */
+  read(): Promise<Uint8Array | undefined>
+  /** Writes the frames in order, then closes our writing side. Call once. */
+  writeAll(frames: Iterable<Frame> | AsyncIterable<Frame>): Promise<void>
+  /** Graceful close of both sides. */
+  close(options?: { signal?: AbortSignal }): Promise<void>
+  /** Immediate reset; pending reads and writes reject. */
+  abort(err: Error): void
+}
+
+export interface FrameStreamInit {
+  /** largest frame accepted from the remote; a larger length prefix fails before its body is read */
+  maxFrameBytes: number
+}
+
+/** it-length-prefixed's failures: the remote sent bytes that are not a valid frame sequence. */
+const FRAMING_ERRORS = new Set([
+  'InvalidMessageLengthError',
+  'InvalidDataLengthError',
+  'InvalidDataLengthLengthError',
+  'UnexpectedEOFError'
+])
+
+export function toFrameStream (stream: Stream, init: FrameStreamInit): FrameStream {
+  const frames = lp.decode(stream.source, { maxDataLength: init.maxFrameBytes })[Symbol.asyncIterator]()
+  return {
+    async read () {
+      try {
+        const next = await frames.next()
+        return next.done === true ? undefined : next.value.subarray()
+      } catch (err) {
+        if (err instanceof Error && FRAMING_ERRORS.has(err.name)) {
+          throw new SyncProtocolError('malformed or oversized frame', { name: err.name }, err)
+        }
+        throw err
+      }
+    },
+    async writeAll (source) {
+      await stream.sink(lp.encode(toAsync(source)))
+    },
+    async close (options = {}) {
+      await stream.close(options)
+    },
+    abort (err) {
+      stream.abort(err)
+    }
+  }
+}
+
+async function * toAsync (source: Iterable<Frame> | AsyncIterable<Frame>): AsyncGenerator<Frame> {
+  yield * source
+}

@@ -1,0 +1,601 @@
+/**
+ * Catch-up sync ("never lose an event"): gossip only repairs a few seconds of history, so a node
+ * that was offline, joined late or dropped a message asks peers for the (origin, class) sequence
+ * ranges it lacks. Records are self-verifying, so any peer may serve them; every fetched record goes
+ * through receiveRecord exactly like a gossiped one.
+ *
+ * When: after identify on a new connection (if the peer speaks the protocol), every intervalMs,
+ * and on demand through requestGap. How: ask a peer's summary, then fetch what is above our
+ * contiguous point (and above the floor) in bounded pages, claiming each page in a per-pair
+ * in-flight set first so concurrent sessions with several peers never ask for the same sequence.
+ */
+import { isCdgossipError, InvalidRequestError, NotStartedError } from '../../errors.js'
+import { firstFreeRun, IntervalSet } from './intervals.js'
+import { PeerBook } from './peer-book.js'
+import {
+  isWireClass, isWireOrigin, MAX_CONTROL_FRAME_BYTES, MAX_FRAME_BYTES, MAX_SUMMARY_CLASSES, PAGE_SIZE, SYNC_PROTOCOL
+} from './protocol.js'
+import { SyncAbortedError, SyncPeerRefusedError, SyncProtocolError, SyncTimeoutError } from './errors.js'
+import { initialFloor } from './floor-policy.js'
+import { requestRange, requestSummary } from './sync-client.js'
+import { MAX_CONCURRENT_SERVES, MAX_PAGE_BYTES, SERVER_REQUEST_TIMEOUT_MS, SERVER_RESPONSE_TIMEOUT_MS, SyncServer } from './sync-server.js'
+import { toFrameStream } from './stream-adapter.js'
+import type { FailureKind } from './peer-book.js'
+import type { SummaryEntry } from './protocol.js'
+import type { FrameStream } from './stream-adapter.js'
+import type { SequenceSummary, SyncComponents, SyncInit, SyncStartPoint, SyncState } from './types.js'
+import type { EventClass } from '../../events/types.js'
+import type { IdentifyResult, IncomingStreamData, PeerId } from '@libp2p/interface'
+
+export const SYNC_INTERVAL_MS = 30_000
+/** Generous for 500 records verified at ~11k signatures/s plus store writes; a stalled peer waits no longer. */
+export const REQUEST_TIMEOUT_MS = 10_000
+export const MAX_CONCURRENT_SESSIONS = 4
+export const MAX_GAP_PEERS = 3
+export const BACKOFF_BASE_MS = 5_000
+export const BACKOFF_MAX_MS = 10 * 60_000
+export const SETTLED_TTL_MS = 10 * 60_000
+/** Sync exchanges are short; a peer needs few at once. */
+export const MAX_INBOUND_STREAMS = 4
+/** Peers remembered for scores and backoff. */
+export const MAX_TRACKED_PEERS = 1_024
+/** (origin, class) pairs with in-flight, settled or gap state kept in memory. */
+export const MAX_TRACKED_PAIRS = 10_000
+/** Intervals per pair set; a set that fragments beyond this is dropped (costs refetching, not records). */
+export const MAX_PAIR_INTERVALS = 4_096
+/** A peer re-identifying (identify push, reconnects) starts a session at most this often. */
+export const IDENTIFY_RESYNC_MS = 5_000
+/** Widest requestGap: larger holes are the periodic sync's job. */
+export const MAX_GAP_SPAN = 10 * PAGE_SIZE
+
+/** receiveRecord refusals that are not the serving peer's fault: it relayed a genuine record. */
+const NOT_PEER_FAULT = new Set(['CDG_DUPLICATE_EVENT', 'CDG_UNTRUSTED_SIGNER', 'CDG_CONFLICTING_EVENT'])
+/** receiveRecord failures on our side (store down, shutting down): stop, blame nobody. */
+const LOCAL_FAILURE = new Set(['CDG_STORE', 'CDG_NOT_STARTED', 'CDG_ABORTED'])
+
+interface PairState {
+  /** sequences claimed by a running request */
+  readonly inflight: IntervalSet
+  /** sequences above contiguous handled already (stored, duplicate, refused); forgotten after settledTtlMs */
+  readonly settled: IntervalSet
+  settledSince: number
+  /** sequences asked for through requestGap and not supplied yet */
+  readonly gaps: IntervalSet
+  /** floor decided in this process, so concurrent sessions agree before setFloor persists it */
+  floor?: number
+}
+
+interface Counters {
+  fetched: number
+  duplicates: number
+  relayed: number
+  rejected: number
+}
+
+type Status =
+  | { kind: 'stopped' }
+  | { kind: 'started', controller: AbortController, timer: ReturnType<typeof setInterval> }
+
+export class SyncService {
+  private readonly components: SyncComponents
+  private readonly init: Required<SyncInit>
+  private readonly server: SyncServer
+  private readonly peers: PeerBook
+  private readonly pairs = new Map<string, PairState>()
+  private readonly sessions = new Map<string, Promise<void>>()
+  private readonly tasks = new Set<Promise<unknown>>()
+  private readonly counters: Counters = { fetched: 0, duplicates: 0, relayed: 0, rejected: 0 }
+  private status: Status = { kind: 'stopped' }
+  private transition: Promise<void> | undefined
+  private roundPending = false
+
+  constructor (components: SyncComponents, init: SyncInit = {}) {
+    this.components = components
+    this.init = {
+      intervalMs: init.intervalMs ?? SYNC_INTERVAL_MS,
+      requestTimeoutMs: init.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      pageSize: Math.max(1, Math.min(PAGE_SIZE, init.pageSize ?? PAGE_SIZE)),
+      maxConcurrentSessions: Math.max(1, init.maxConcurrentSessions ?? MAX_CONCURRENT_SESSIONS),
+      maxGapPeers: Math.max(1, init.maxGapPeers ?? MAX_GAP_PEERS),
+      backoffBaseMs: init.backoffBaseMs ?? BACKOFF_BASE_MS,
+      backoffMaxMs: init.backoffMaxMs ?? BACKOFF_MAX_MS,
+      settledTtlMs: init.settledTtlMs ?? SETTLED_TTL_MS,
+      maxInboundStreams: init.maxInboundStreams ?? MAX_INBOUND_STREAMS,
+      maxConcurrentServes: init.maxConcurrentServes ?? MAX_CONCURRENT_SERVES,
+      serverRequestTimeoutMs: init.serverRequestTimeoutMs ?? SERVER_REQUEST_TIMEOUT_MS,
+      serverResponseTimeoutMs: init.serverResponseTimeoutMs ?? SERVER_RESPONSE_TIMEOUT_MS,
+      maxPageBytes: init.maxPageBytes ?? MAX_PAGE_BYTES
+    }
+    this.server = new SyncServer(components, {
+      requestTimeoutMs: this.init.serverRequestTimeoutMs,
+      responseTimeoutMs: this.init.serverResponseTimeoutMs,
+      maxPageBytes: this.init.maxPageBytes,
+      maxConcurrentServes: this.init.maxConcurrentServes
+    })
+    this.peers = new PeerBook({
+      backoffBaseMs: this.init.backoffBaseMs,
+      backoffMaxMs: this.init.backoffMaxMs,
+      maxPeers: MAX_TRACKED_PEERS
+    })
+  }
+
+  isStarted (): boolean {
+    return this.status.kind === 'started'
+  }
+
+  async start (): Promise<void> {
+    if (this.transition !== undefined) await this.transition
+    if (this.status.kind === 'started') return
+    this.transition = this.doStart()
+    try {
+      await this.transition
+    } finally {
+      this.transition = undefined
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.transition !== undefined) await this.transition
+    if (this.status.kind === 'stopped') return
+    this.transition = this.doStop()
+    try {
+      await this.transition
+    } finally {
+      this.transition = undefined
+    }
+  }
+
+  private async doStart (): Promise<void> {
+    const { libp2p } = this.components
+    await libp2p.handle(SYNC_PROTOCOL, this.onStream, { maxInboundStreams: this.init.maxInboundStreams })
+    const controller = new AbortController()
+    const timer = setInterval(() => { this.runRound() }, this.init.intervalMs)
+    timer.unref()
+    libp2p.addEventListener('peer:identify', this.onIdentify)
+    this.status = { kind: 'started', controller, timer }
+    // peers connected before start
+    this.runRound()
+  }
+
+  private async doStop (): Promise<void> {
+    if (this.status.kind !== 'started') return
+    const { controller, timer } = this.status
+    this.status = { kind: 'stopped' }
+    controller.abort()
+    clearInterval(timer)
+    this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    try {
+      await this.components.libp2p.unhandle(SYNC_PROTOCOL)
+    } catch (err) {
+      // libp2p may already be stopped; the handler goes with it
+      this.components.log?.debug({ err }, 'sync: unhandle failed')
+    }
+    await Promise.allSettled([...this.tasks])
+  }
+
+  /**
+   * Runs one round now (the peers least recently tried first, up to maxConcurrentSessions at once)
+   * and resolves when every session it started has ended. Failures are recorded per peer, not thrown.
+   */
+  async syncNow (): Promise<void> {
+    this.signal()
+    this.runRound()
+    await Promise.allSettled([...this.sessions.values()])
+  }
+
+  /**
+   * Syncs with one peer now, ignoring its backoff, and rethrows the failure (SyncProtocolError,
+   * SyncTimeoutError, SyncAbortedError, a receiveRecord error…) after recording it.
+   */
+  async syncWith (peer: PeerId): Promise<void> {
+    const signal = this.signal()
+    const id = peer.toString()
+    for (let running = this.sessions.get(id); running !== undefined; running = this.sessions.get(id)) {
+      await running
+    }
+    const session = this.session(peer, signal, true)
+    const settled = session.catch(() => {}).finally(() => { this.sessions.delete(id) })
+    this.sessions.set(id, settled)
+    void this.track(settled)
+    await session
+  }
+
+  /**
+   * Fetches sequences from..to of a pair from the best connected peers, for a gap the node saw (a
+   * record arrived with sequence n+2 while n was the highest held → requestGap(origin, class, n+1)).
+   * Only sequences above the pair's floor are fetched; the first gap of a pair with no floor and
+   * nothing held fixes the floor (start point `now`: just below the record that revealed it).
+   * Sequences in flight elsewhere or already handled are skipped, at most MAX_GAP_SPAN are asked.
+   * Resolves with the number of records stored (0 while stopped); the rest stay counted in
+   * state().gaps and are fetched by later rounds. Rejects only on invalid arguments
+   * (InvalidRequestError), so a caller that does not await it may ignore failures with .catch().
+   */
+  async requestGap (origin: string, eventClass: EventClass, from: number, to: number = from): Promise<number> {
+    if (!isWireOrigin(origin) || !isWireClass(eventClass)) throw new InvalidRequestError('sync gap: invalid origin or event class')
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from) {
+      throw new InvalidRequestError('sync gap: invalid sequence range', { from, to })
+    }
+    // a hint from the receive path, which keeps running while sync stops: the next start repairs
+    if (this.status.kind !== 'started') return 0
+    const signal = this.status.controller.signal
+    return await this.track(this.gap(origin, eventClass, from, to, signal))
+  }
+
+  private async gap (origin: string, eventClass: EventClass, from: number, to: number, signal: AbortSignal): Promise<number> {
+    const pair = this.pair(origin, eventClass)
+    let floor = await this.knownFloor(origin, eventClass, pair)
+    if (floor === undefined && from === 1) {
+      // Nothing held and no floor: the record just received (sequence to + 1) is the first news of
+      // this pair, so under `now` everything before it is history.
+      floor = await this.fixFloor(origin, eventClass, pair, this.startPoint(eventClass) === 'beginning' ? 0 : to)
+    }
+    const first = Math.max(from, (floor ?? 0) + 1)
+    if (first > to) return 0
+    const last = Math.min(to, first + MAX_GAP_SPAN - 1)
+    if (pair.gaps.intervalCount < MAX_PAIR_INTERVALS) pair.gaps.add(first, last)
+    return await this.fillGap(origin, eventClass, first, last, pair, signal)
+  }
+
+  state (): SyncState {
+    let gaps = 0
+    for (const pair of this.pairs.values()) gaps += pair.gaps.size
+    return {
+      peers: this.peers.all().map(p => ({
+        peerId: p.peerId,
+        ...(p.lastSyncAt === undefined ? {} : { lastSyncAt: new Date(p.lastSyncAt).toISOString() }),
+        ...(p.lastError === undefined ? {} : { lastError: p.lastError }),
+        score: p.score,
+        inFlight: p.inFlight,
+        ...(p.backoffUntil > Date.now() ? { backoffUntil: new Date(p.backoffUntil).toISOString() } : {})
+      })),
+      gaps,
+      ...this.counters
+    }
+  }
+
+  private signal (): AbortSignal {
+    if (this.status.kind !== 'started') throw new NotStartedError('SyncService')
+    return this.status.controller.signal
+  }
+
+  private readonly onStream = ({ stream, connection }: IncomingStreamData): void => {
+    if (this.status.kind !== 'started') {
+      stream.abort(new NotStartedError('SyncService'))
+      return
+    }
+    // requests are small control frames: a larger length prefix fails before its body is buffered
+    const frames = toFrameStream(stream, { maxFrameBytes: MAX_CONTROL_FRAME_BYTES })
+    void this.track(this.server.serve(frames, connection.remotePeer.toString(), this.status.controller.signal))
+  }
+
+  private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => {
+    const { peerId, protocols } = event.detail
+    const record = this.peers.get(peerId.toString())
+    record.supported = protocols.includes(SYNC_PROTOCOL)
+    if (!record.supported || this.status.kind !== 'started') return
+    if (record.lastAttemptAt !== undefined && Date.now() - record.lastAttemptAt < IDENTIFY_RESYNC_MS) return
+    if (this.sessions.size >= this.init.maxConcurrentSessions) {
+      this.roundPending = true
+      return
+    }
+    this.startSession(peerId)
+  }
+
+  private runRound (): void {
+    if (this.status.kind !== 'started') return
+    this.roundPending = false
+    const now = Date.now()
+    const candidates = this.components.libp2p.getPeers()
+      .filter(peer => !this.sessions.has(peer.toString()) && this.peers.eligible(peer.toString(), now))
+      .sort((a, b) => {
+        const ra = this.peers.peek(a.toString())
+        const rb = this.peers.peek(b.toString())
+        return (ra?.lastAttemptAt ?? 0) - (rb?.lastAttemptAt ?? 0) || (rb?.score ?? 0) - (ra?.score ?? 0)
+      })
+    for (const peer of candidates) {
+      if (this.sessions.size >= this.init.maxConcurrentSessions) {
+        this.roundPending = true
+        break
+      }
+      this.startSession(peer)
+    }
+  }
+
+  private startSession (peer: PeerId): void {
+    if (this.status.kind !== 'started') return
+    const id = peer.toString()
+    if (this.sessions.has(id)) return
+    let peerFailed = false
+    const session = this.session(peer, this.status.controller.signal, false)
+      .catch((err: unknown) => { peerFailed = isPeerFault(failureKind(err)) })
+      .finally(() => {
+        this.sessions.delete(id)
+        // The failed peer is now backed off: let the others fetch what it had claimed. Not after a
+        // local failure (store down), which would only fail again at once.
+        if (peerFailed || this.roundPending) this.runRound()
+      })
+    this.sessions.set(id, session)
+    void this.track(session)
+  }
+
+  private async session (peer: PeerId, signal: AbortSignal, force: boolean): Promise<void> {
+    const id = peer.toString()
+    const record = this.peers.get(id)
+    const now = Date.now()
+    if (!force && !this.peers.eligible(id, now)) return
+    record.lastAttemptAt = now
+    try {
+      const classes = [...new Set(this.components.wantedClasses())].filter(isWireClass)
+      const tried = new Map<string, IntervalSet>()
+      for (let i = 0; i < classes.length; i += MAX_SUMMARY_CLASSES) {
+        const chunk = classes.slice(i, i + MAX_SUMMARY_CLASSES)
+        const entries = await this.exchange(peer, signal, async stream => await requestSummary(stream, chunk))
+        if (entries.length === 0) continue
+        const local = new Map<string, SequenceSummary>()
+        for (const state of await this.components.sequenceStates(chunk)) local.set(pairKey(state.origin, state.eventClass), state)
+        for (const entry of entries) {
+          signal.throwIfAborted()
+          await this.fetchPair(peer, entry, local.get(pairKey(entry.origin, entry.eventClass)), tried, signal)
+        }
+      }
+      this.peers.succeeded(id, Date.now())
+    } catch (err) {
+      this.recordFailure(id, err, signal)
+      throw err
+    }
+  }
+
+  private async fetchPair (peer: PeerId, entry: SummaryEntry, local: SequenceSummary | undefined, tried: Map<string, IntervalSet>, signal: AbortSignal): Promise<void> {
+    const { origin, eventClass } = entry
+    const pair = this.pair(origin, eventClass)
+    const floor = await this.resolveFloor(origin, eventClass, pair, local, entry.highest)
+    const contiguous = local?.contiguous ?? 0
+    const lower = Math.max(floor, contiguous)
+    pair.settled.removeUpTo(lower)
+    pair.gaps.removeUpTo(contiguous)
+    if (entry.highest <= lower) return
+    const key = pairKey(origin, eventClass)
+    let done = tried.get(key)
+    if (done === undefined) {
+      done = new IntervalSet()
+      tried.set(key, done)
+    }
+    await this.fetchMissing(peer, origin, eventClass, lower + 1, entry.highest, pair, done, signal)
+  }
+
+  private async resolveFloor (origin: string, eventClass: EventClass, pair: PairState, local: SequenceSummary | undefined, peerHighest: number): Promise<number> {
+    const known = await this.knownFloor(origin, eventClass, pair)
+    if (known !== undefined) return known
+    return await this.fixFloor(origin, eventClass, pair, initialFloor(this.startPoint(eventClass), local, peerHighest))
+  }
+
+  /** The node's floor when it keeps them (it may reset them), else the one fixed in this process. */
+  private async knownFloor (origin: string, eventClass: EventClass, pair: PairState): Promise<number | undefined> {
+    if (this.components.floor !== undefined) {
+      const stored = await this.components.floor(origin, eventClass)
+      if (stored !== undefined && Number.isSafeInteger(stored) && stored >= 0) return stored
+    }
+    return pair.floor
+  }
+
+  private async fixFloor (origin: string, eventClass: EventClass, pair: PairState, chosen: number): Promise<number> {
+    // a concurrent session may have fixed one while we awaited
+    if (pair.floor !== undefined) return pair.floor
+    pair.floor = chosen
+    await this.components.setFloor?.(origin, eventClass, chosen)
+    return chosen
+  }
+
+  private startPoint (eventClass: EventClass): SyncStartPoint {
+    return this.components.startPoint?.(eventClass) ?? 'now'
+  }
+
+  private async fillGap (origin: string, eventClass: EventClass, from: number, to: number, pair: PairState, signal: AbortSignal): Promise<number> {
+    const now = Date.now()
+    const peers = this.components.libp2p.getPeers()
+      .filter(peer => this.peers.eligible(peer.toString(), now))
+      .sort((a, b) => (this.peers.peek(b.toString())?.score ?? 0) - (this.peers.peek(a.toString())?.score ?? 0))
+      .slice(0, this.init.maxGapPeers)
+    let stored = 0
+    for (const peer of peers) {
+      if (firstFreeRun(from, to, [pair.settled], to - from + 1) === undefined) break
+      try {
+        stored += await this.fetchMissing(peer, origin, eventClass, from, to, pair, new IntervalSet(), signal)
+        this.peers.succeeded(peer.toString(), Date.now())
+      } catch (err) {
+        this.recordFailure(peer.toString(), err, signal)
+        // stopping: what was stored counts, the rest stays a gap
+        if (signal.aborted) break
+      }
+    }
+    return stored
+  }
+
+  /**
+   * Fetches every sequence of [from, to] that is not in flight, settled, or already asked of this
+   * peer, one page (at most pageSize records) per request. Each request claims the whole free run
+   * it covers, so a peer that holds only part of it (a hole, or a history that starts later) skips
+   * the hole in one answer, and a peer that lies about its highest costs one empty answer.
+   * Resolves with the number of records stored.
+   */
+  private async fetchMissing (peer: PeerId, origin: string, eventClass: EventClass, from: number, to: number, pair: PairState, tried: IntervalSet, signal: AbortSignal): Promise<number> {
+    const record = this.peers.get(peer.toString())
+    let stored = 0
+    for (;;) {
+      signal.throwIfAborted()
+      this.expireSettled(pair)
+      const run = firstFreeRun(from, to, [pair.inflight, pair.settled, tried], to - from + 1)
+      if (run === undefined) return stored
+      const [first, last] = run
+      pair.inflight.add(first, last)
+      record.inFlight++
+      try {
+        const page = await this.fetchPage(peer, origin, eventClass, first, last, pair, signal)
+        stored += page.stored
+        tried.add(first, page.answered)
+      } finally {
+        pair.inflight.remove(first, last)
+        record.inFlight--
+      }
+    }
+  }
+
+  /**
+   * One range request. `answered` is the end of the span this answer settles for this peer: all of
+   * [first, last] when the peer sent fewer records than the limit, else up to the last record.
+   */
+  private async fetchPage (peer: PeerId, origin: string, eventClass: EventClass, first: number, last: number, pair: PairState, signal: AbortSignal): Promise<{ stored: number, answered: number }> {
+    const from = peer.toString()
+    const limit = Math.min(this.init.pageSize, last - first + 1)
+    let previous = first - 1
+    let stored = 0
+    // genuine records refused before their sequence was known (untrusted signer, conflict)
+    let unnamed = 0
+    const end = await this.exchange(peer, signal, async stream => await requestRange(
+      stream,
+      { type: 'range', origin, eventClass, from: first, to: last, limit },
+      async bytes => {
+        let outcome
+        try {
+          outcome = await this.components.receiveRecord(bytes, { expectedClass: eventClass, from, via: 'sync' })
+        } catch (err) {
+          if (isCdgossipError(err) && NOT_PEER_FAULT.has(err.code)) {
+            if (err.code === 'CDG_DUPLICATE_EVENT') this.counters.duplicates++
+            else this.counters.rejected++
+            unnamed++
+            return
+          }
+          if (!isCdgossipError(err) || !LOCAL_FAILURE.has(err.code)) this.counters.rejected++
+          throw err
+        }
+        const { event } = outcome
+        if (event.origin !== origin || event.eventClass !== eventClass || event.sequence <= previous || event.sequence > last) {
+          this.counters.rejected++
+          throw new SyncProtocolError('record is not the one requested or out of order', {
+            origin, eventClass, first, last, got: { origin: event.origin, eventClass: event.eventClass, sequence: event.sequence }
+          })
+        }
+        previous = event.sequence
+        if (outcome.status === 'stored') {
+          this.counters.fetched++
+          stored++
+        } else if (outcome.status === 'duplicate') {
+          this.counters.duplicates++
+        } else {
+          this.counters.relayed++
+        }
+        this.settle(pair, event.sequence, event.sequence)
+        pair.gaps.remove(event.sequence)
+      }
+    ))
+    const complete = !end.truncated && end.count < limit
+    // records are distinct and ascending, so the answer spans at least count sequences
+    const answered = complete ? last : Math.min(last, Math.max(previous, first + end.count - 1))
+    // Unnamed refusals sit somewhere in the answered span: settle it all so later rounds do not
+    // fetch them again (sequences this peer lacked there wait for settledTtlMs; delayed, not lost).
+    if (unnamed > 0) this.settle(pair, first, answered)
+    return { stored, answered }
+  }
+
+  /**
+   * One request/response on a fresh stream, within requestTimeoutMs. A timeout surfaces as
+   * SyncTimeoutError and stop() as SyncAbortedError, whatever the stream reported.
+   */
+  private async exchange<T>(peer: PeerId, parent: AbortSignal, fn: (stream: FrameStream) => Promise<T>): Promise<T> {
+    const timeout = AbortSignal.timeout(this.init.requestTimeoutMs)
+    const signal = AbortSignal.any([parent, timeout])
+    let frames: FrameStream | undefined
+    const onAbort = (): void => { frames?.abort(new SyncTimeoutError()) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      const stream = await this.components.libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal })
+      frames = toFrameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
+      signal.throwIfAborted()
+      const result = await fn(frames)
+      try {
+        await frames.close({ signal })
+      } catch {
+        // the answer is complete; a remote that does not close cleanly only loses its stream
+        frames.abort(new SyncProtocolError('sync stream not closed'))
+      }
+      return result
+    } catch (err) {
+      frames?.abort(err instanceof Error ? err : new Error('sync exchange failed'))
+      if (parent.aborted) throw new SyncAbortedError('sync aborted', err)
+      if (timeout.aborted) throw new SyncTimeoutError(`sync request to ${peer.toString()} timed out`, err)
+      throw err
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private recordFailure (peerId: string, err: unknown, signal: AbortSignal): void {
+    const kind = signal.aborted ? 'local' : failureKind(err)
+    const code = isCdgossipError(err) ? err.code : err instanceof Error ? err.name : 'UNKNOWN'
+    if (kind === 'local') {
+      this.components.log?.debug({ err, peer: peerId }, 'sync: stopped by a local failure')
+      return
+    }
+    if (kind === 'unsupported') {
+      this.peers.get(peerId).supported = false
+      return
+    }
+    this.components.log?.debug({ err, peer: peerId, kind }, 'sync: peer failed')
+    this.peers.failed(peerId, kind, code, Date.now())
+  }
+
+  private pair (origin: string, eventClass: EventClass): PairState {
+    const key = pairKey(origin, eventClass)
+    let pair = this.pairs.get(key)
+    if (pair === undefined) {
+      pair = { inflight: new IntervalSet(), settled: new IntervalSet(), settledSince: 0, gaps: new IntervalSet() }
+      this.pairs.set(key, pair)
+      this.evictPairs()
+    }
+    return pair
+  }
+
+  private settle (pair: PairState, from: number, to: number): void {
+    if (pair.settled.isEmpty()) pair.settledSince = Date.now()
+    pair.settled.add(from, to)
+    if (pair.settled.intervalCount > MAX_PAIR_INTERVALS) pair.settled.clear()
+  }
+
+  private expireSettled (pair: PairState): void {
+    if (!pair.settled.isEmpty() && Date.now() - pair.settledSince > this.init.settledTtlMs) pair.settled.clear()
+  }
+
+  private evictPairs (): void {
+    if (this.pairs.size <= MAX_TRACKED_PAIRS) return
+    for (const [key, pair] of this.pairs) {
+      if (this.pairs.size <= MAX_TRACKED_PAIRS) break
+      if (pair.inflight.isEmpty() && pair.gaps.isEmpty()) this.pairs.delete(key)
+    }
+  }
+
+  private async track<T>(task: Promise<T>): Promise<T> {
+    this.tasks.add(task)
+    try {
+      return await task
+    } finally {
+      this.tasks.delete(task)
+    }
+  }
+}
+
+function pairKey (origin: string, eventClass: EventClass): string {
+  return `${origin}\n${eventClass}`
+}
+
+function isPeerFault (kind: FailureKind | 'local' | 'unsupported'): kind is FailureKind {
+  return kind !== 'local' && kind !== 'unsupported'
+}
+
+function failureKind (err: unknown): FailureKind | 'local' | 'unsupported' {
+  if (err instanceof SyncAbortedError) return 'local'
+  if (err instanceof SyncPeerRefusedError) return err.details?.reason === 'busy' ? 'busy' : 'violation'
+  if (err instanceof SyncTimeoutError) return 'timeout'
+  if (isCdgossipError(err)) return LOCAL_FAILURE.has(err.code) ? 'local' : 'violation'
+  if (err instanceof Error && err.name === 'UnsupportedProtocolError') return 'unsupported'
+  return 'failure'
+}
