@@ -6,7 +6,7 @@ import { CdgossipError, NotStartedError } from './errors.js'
 import type { NodeConfig } from './config.js'
 import { dataDirPaths, readApiToken } from './data-dir.js'
 import { silentLogger } from './logger.js'
-import { STANDARD_EVENT_CLASSES, expandClassPattern } from './events/index.js'
+import { STANDARD_EVENT_CLASSES, classMatchesPattern, expandClassPattern } from './events/index.js'
 import type { EventClass } from './events/types.js'
 import { loadOrCreateIdentity } from './signing/index.js'
 import { EventStore, eventQueryPredicate } from './store/index.js'
@@ -169,13 +169,19 @@ export class CdgossipNode implements NodeFacade {
     await p2p.start()
     started.push(p2p)
 
+    // per (origin, class): sequences at or below the floor are history from before a `now`
+    // subscription and are not backfilled (see p2p/sync/types.ts)
+    const floors = store.section<number>('sync-floors')
     const sync = new SyncService({
       log: log.child({ component: 'sync' }),
       libp2p: p2p.libp2p,
       receiveRecord: async (bytes, context) => await receiver.receive(bytes, context),
       sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
       readSequenceRange: (origin, eventClass, from, to) => mapBytes(store.readSequenceRange(origin, eventClass, from, to)),
-      wantedClasses: () => this.joinedClasses()
+      wantedClasses: () => this.joinedClasses(),
+      startPoint: eventClass => this.subscriptions.list().some(sub => sub.start.kind === 'beginning' && sub.classes.some(p => classMatchesPattern(p, eventClass))) ? 'beginning' : 'now',
+      floor: async (origin, eventClass) => await floors.get(`${origin} ${eventClass}`),
+      setFloor: async (origin, eventClass, floor) => { await floors.put(`${origin} ${eventClass}`, floor) }
     }, { intervalMs: config.sync.intervalSeconds * 1000 })
     await sync.start()
     started.push(sync)
@@ -389,6 +395,14 @@ export class CdgossipNode implements NodeFacade {
     const r = this.require()
     const sub = this.subscriptions.add(input, { origin: 'api' })
     await r.store.section<Subscription>('subscriptions').put(sub.id, sub)
+    if (sub.start.kind === 'beginning') {
+      // history wanted from sequence 1: forget floors that `now` subscriptions had fixed
+      const floors = r.store.section<number>('sync-floors')
+      for await (const [key] of floors.entries()) {
+        const eventClass = key.slice(key.indexOf(' ') + 1)
+        if (sub.classes.some(p => classMatchesPattern(p, eventClass))) await floors.del(key)
+      }
+    }
     return sub
   }
 
