@@ -109,6 +109,7 @@ export function decodeStoredRecord (digest: string, value: Uint8Array): StoredEv
   const sequenceText = attributes.sequence ?? ''
   if (!SEQUENCE_RE.test(sequenceText)) throw corrupt('bad sequence attribute')
   const sequence = Number(sequenceText)
+  if (!Number.isSafeInteger(sequence)) throw corrupt('sequence out of range')
   const dataBuffer = Buffer.from(dataBase64, 'base64')
   const data = new Uint8Array(dataBuffer.buffer, dataBuffer.byteOffset, dataBuffer.byteLength)
 

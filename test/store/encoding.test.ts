@@ -102,6 +102,8 @@ describe('stored record encoding', () => {
       withWire('{not json'),
       withWire('[]'),
       withWire(JSON.stringify({ ...wire, sequence: '0' })),
+      withWire(JSON.stringify({ ...wire, sequence: '0000000000000000' })),
+      withWire(JSON.stringify({ ...wire, sequence: '9999999999999999' })),
       withWire(JSON.stringify({ ...wire, id: 5 })),
       withWire(JSON.stringify({ ...wire, data_base64: undefined }))
     ]

@@ -68,7 +68,8 @@ export function makeEvent (opts: FixtureOptions = {}): SignedEvent {
     subject: cdevent.subject.id,
     time: timestamp,
     datacontenttype: 'application/json',
-    sequence: String(sequence),
+    // the wire form signing/ writes: 16 zero-padded digits
+    sequence: String(sequence).padStart(16, '0'),
     signedextattrs: 'sequence',
     dssematerial: Buffer.from(JSON.stringify({ payloadType: 'test', signatures: [{ keyid: origin, sig: 'AA==' }] })).toString('base64')
   }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { MAX_PAGE_SIZE } from '../../src/store/index.js'
+import { MAX_PAGE_SIZE, eventQueryPredicate } from '../../src/store/index.js'
 import { ORIGIN_A, ORIGIN_B, classOf, makeEvent, openStore } from './fixtures.js'
 import type { CdgossipError } from '../../src/errors.js'
 import type { SignedEvent } from '../../src/events/types.js'
@@ -128,6 +128,26 @@ describe('EventStore query filters', () => {
     expect(ids((await store.query(q)).events)).toEqual(idsOf(expected))
     expect(ids((await store.query({ subject: 'subject-2', type: 'build.started' })).events))
       .toEqual(idsOf(events.filter((e) => e.cdevent.subject.id === 'subject-2' && e.eventClass === 'build.started')))
+  })
+})
+
+describe('eventQueryPredicate', () => {
+  it('selects exactly what query returns, for records seen one at a time', async () => {
+    const { store } = await mixedStore()
+    const all = (await store.query({})).events
+    const queries: EventQuery[] = [
+      { type: 'pipelinerun.finished' },
+      { type: 'dev.cdevents.build.started.0.2.0', origin: ORIGIN_A },
+      { source: 'https://ci.example.org/jobs/job1' },
+      { subject: 'subject-3', trusted: true },
+      { chainId: 'chain-5' },
+      { since: '2024-01-01T00:10:00Z', until: '2024-01-01T00:20:00Z', trusted: false }
+    ]
+    for (const q of queries) {
+      const predicate = eventQueryPredicate(q)
+      expect(ids(all.filter(predicate)), JSON.stringify(q)).toEqual(ids((await store.query(q)).events))
+    }
+    expect(() => eventQueryPredicate({ since: 'later' })).toThrow(expect.objectContaining({ code: 'CDG_INVALID_REQUEST' }))
   })
 })
 
