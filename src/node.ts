@@ -147,7 +147,9 @@ export class CdgossipNode implements NodeFacade {
       trust: check => trust.check(check),
       wanted: event => this.wants(event),
       stored: stored => { this.emitStored(stored) },
-      gap: (origin, eventClass, from, to) => { this.running?.sync.requestGap(origin, eventClass, from, to) }
+      gap: (origin, eventClass, from, to) => {
+        this.running?.sync.requestGap(origin, eventClass, from, to).catch(err => { log.warn({ err, origin, eventClass, from, to }, 'gap repair failed; the next sync round retries') })
+      }
     })
 
     const p2p = new P2PService({
