@@ -28,11 +28,13 @@ describe('OpenAPI document', () => {
       'GET /v1/events/{digest}',
       'GET /v1/node',
       'GET /v1/peers',
+      'GET /v1/stream',
       'GET /v1/subscriptions',
       'GET /v1/subscriptions/{id}',
       'GET /v1/subscriptions/{id}/dead-letters',
       'GET /v1/trust',
       'POST /v1/events',
+      'POST /v1/records',
       'POST /v1/subscriptions',
       'POST /v1/subscriptions/{id}/dead-letters',
       'POST /v1/trust'
