@@ -6,6 +6,7 @@ import { loadConfig, resolveDataDir, type ConfigFlags } from './config.js'
 import { dataDirPaths, initDataDir } from './data-dir.js'
 import { ApiClient, ApiError, parseJsonDocuments, readJsonInput, resolveClient } from './client.js'
 import { formatTable } from './cli-format.js'
+import type { EventView } from './store/index.js'
 
 /**
  * The `cdgossip` command. Output for humans goes to stdout; errors are one line on stderr.
@@ -127,20 +128,8 @@ function queryString (values: Record<string, unknown>): URLSearchParams {
   return q
 }
 
-export interface EventView {
-  cursor: string
-  digest: string
-  origin: string
-  class: string
-  sequence: number
-  trusted: boolean
-  receivedAt: string
-  cloudEvent: Record<string, unknown>
-  cdevent: { context: { id: string, source: string, type: string, timestamp: string }, subject: { id: string, content?: Record<string, unknown> } }
-}
-
 export function eventLine (e: EventView): string[] {
-  const outcome = e.cdevent.subject.content?.outcome
+  const outcome = e.cdevent.subject.content.outcome
   return [e.cdevent.context.timestamp, e.class, e.cdevent.subject.id, typeof outcome === 'string' ? outcome : '', e.origin.slice(-8), String(e.sequence), e.cdevent.context.source]
 }
 const EVENT_HEADERS = ['TIME', 'CLASS', 'SUBJECT', 'OUTCOME', 'ORIGIN', 'SEQ', 'SOURCE']

@@ -3,6 +3,9 @@ import type { EventPage, EventQuery, StoredEvent } from '../store/types.js'
 import type { TrustEntry, TrustMode } from '../trust/types.js'
 import type { Subscription } from '../subscriptions/types.js'
 import type { PeerInfo } from '../p2p/types.js'
+import type { DeadLetter } from '../delivery/types.js'
+
+export type { DeadLetter }
 
 /** One event to publish as the API parsed it from any of the accepted content types. */
 export interface PublishItem {
@@ -44,14 +47,6 @@ export interface NodeInfo {
 /** Subscription fields a client sends; the node fills id, createdAt and origin. */
 export type SubscriptionInput = Omit<Subscription, 'id' | 'createdAt' | 'origin'> & { id?: string }
 
-export interface DeadLetter {
-  digest: string
-  cursor: string
-  attempts: number
-  lastStatus?: number
-  lastError?: string
-  failedAt: string
-}
 
 /**
  * The node as the REST API sees it: the only thing api/ talks to (STYLE rule 4).

@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../store/types.js'
-import type { EventStreamSource, EventView } from './types.js'
+import { toEventView } from '../store/index.js'
+import type { EventStreamSource } from './types.js'
 import { Wakeup } from './wakeup.js'
 
 /** @default 100 — records per replay read */
@@ -29,26 +30,6 @@ export interface EventStreamOptions {
   signal: AbortSignal
   /** @default DEFAULT_STREAM_PAGE_SIZE */
   pageSize?: number
-}
-
-/** The JSON view of one record shared by GET /v1/events and the SSE stream. */
-export function toEventView (stored: StoredEvent): EventView {
-  const event = stored.event
-  const cloudEvent: unknown = JSON.parse(Buffer.from(event.bytes.buffer, event.bytes.byteOffset, event.bytes.byteLength).toString('utf8'))
-  if (typeof cloudEvent !== 'object' || cloudEvent === null || Array.isArray(cloudEvent)) {
-    throw new Error(`stored record ${event.digest} is not a JSON object`)
-  }
-  return {
-    cursor: stored.cursor,
-    digest: event.digest,
-    origin: event.origin,
-    class: event.eventClass,
-    sequence: event.sequence,
-    trusted: stored.trusted,
-    receivedAt: stored.receivedAt,
-    cloudEvent: cloudEvent as Record<string, unknown>,
-    cdevent: event.cdevent
-  }
 }
 
 const LINE_SAFE = /^[^\r\n\0]*$/

@@ -10,7 +10,6 @@ export {
 export type { DeliveryServiceComponents, DeliveryServiceInit } from './delivery-service.js'
 export {
   openEventStream,
-  toEventView,
   formatEventFrame,
   formatOverflowFrame,
   HEARTBEAT_FRAME,
@@ -45,6 +44,5 @@ export type {
   DeliveryHead,
   DeliveryState,
   DeliveryStatus,
-  DeliveryAttempt,
-  EventView
+  DeliveryAttempt
 } from './types.js'

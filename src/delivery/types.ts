@@ -123,19 +123,3 @@ export interface DeliveryAttempt {
   retryInMs?: number
 }
 
-/**
- * One record as the API and the SSE stream show it (GET /v1/events, GET /v1/stream).
- * `cloudEvent` is the signed wire record parsed as JSON (data in `data_base64`, signature in
- * `dssematerial`), so a client can verify it without asking the node.
- */
-export interface EventView {
-  cursor: string
-  digest: string
-  origin: string
-  class: EventClass
-  sequence: number
-  trusted: boolean
-  receivedAt: string
-  cloudEvent: Record<string, unknown>
-  cdevent: CDEvent
-}

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { binaryModeAttributes, parsePublishRequest, structuredModeItem } from '../../src/api/cloudevents-http.js'
-import { toEventView } from '../../src/api/index.js'
+import { toEventView } from '../../src/store/index.js'
 import { FakeNode, cdevent, structured } from './fake-node.js'
 
 describe('CloudEvents HTTP binding', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { HEARTBEAT_FRAME, openEventStream, toEventView } from '../../src/delivery/index.js'
+import { HEARTBEAT_FRAME, openEventStream } from '../../src/delivery/index.js'
+import { toEventView } from '../../src/store/index.js'
 import type { EventStreamOptions } from '../../src/delivery/index.js'
 import type { StoredEvent } from '../../src/store/types.js'
 import { MemorySource, ORIGIN, cursorOf, makeStored } from './fixtures.js'

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { EventQuery } from '../../store/types.js'
 import { EVENT_MEDIA_TYPES, MEDIA_CLOUDEVENT, MEDIA_CLOUDEVENT_BATCH, parsePublishRequest } from '../cloudevents-http.js'
 import { NotFoundError } from '../errors.js'
-import { toEventView } from '../event-view.js'
+import { toEventView } from '../../store/index.js'
 import type { NodeFacade, PublishReceipt } from '../types.js'
 import {
   GET_EVENT_SCHEMA, GET_EVENTS_SCHEMA, POST_EVENTS_SCHEMA, type DigestParams, type EventsQuerystring

@@ -1,7 +1,11 @@
 import type { CDEvent, EventClass } from '../events/types.js'
-import type { StoredEvent } from '../store/types.js'
+import type { StoredEvent } from './types.js'
 
-/** How the API (and the SSE stream) shows one stored event. */
+/**
+ * One record as clients see it (GET /v1/events, GET /v1/stream, the CLI). `cloudEvent` is the
+ * signed wire record parsed as JSON (data in `data_base64`, signature in `dssematerial`), so a
+ * client can verify it without asking the node.
+ */
 export interface EventView {
   cursor: string
   digest: string
