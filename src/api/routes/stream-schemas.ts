@@ -1,16 +1,9 @@
+import type { EventQuery } from '../../store/types.js'
 import { BEARER_SECURITY, COMMON_ERROR_STATUSES, MAX_ID_LENGTH, errorResponses } from '../schemas.js'
 import { SUBSCRIPTION_ID_REGEX } from '../../subscriptions/index.js'
 import { GET_EVENTS_SCHEMA } from './events-schemas.js'
 
-export interface StreamQuery {
-  type?: string
-  source?: string
-  subject?: string
-  chainId?: string
-  origin?: string
-  since?: string
-  until?: string
-  trusted?: boolean
+export type StreamQuery = Omit<EventQuery, 'limit' | 'cursor'> & {
   subscription?: string
   after?: string
 }
