@@ -26,7 +26,8 @@ const TYPE_ONLY: Record<string, string[]> = {
   api: ['p2p', 'delivery'],
   pipeline: ['api', 'p2p'],
   store: ['events'],
-  subscriptions: ['store']
+  subscriptions: ['store'],
+  p2p: ['store']
 }
 const ENTRY_POINTS = new Set(['node.ts', 'run.ts', 'index.ts'])
 
@@ -46,7 +47,8 @@ async function imports (): Promise<Import[]> {
   const out: Import[] = []
   for (const file of await sourceFiles(SRC)) {
     const text = await readFile(file, 'utf8')
-    for (const m of text.matchAll(/^(import|export)\s+(type\s+)?[^'"]*?from\s+'(\.[^']+)'/gm)) {
+    // `import … from './x.js'`, `export … from './x.js'` and side-effect `import './x.js'`
+    for (const m of text.matchAll(/^(import|export)\s+(type\s+)?(?:[^'"]*?from\s+)?'(\.[^']+)'/gm)) {
       const target = relative(SRC, resolve(dirname(file), m[3] as string))
       out.push({ from: relative(SRC, file), target, typeOnly: m[2] !== undefined })
     }
