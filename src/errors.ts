@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'CDG_INVALID_CLOUDEVENT', // CloudEvent attributes malformed or disagreeing with the CDEvent
   'CDG_BAD_SIGNATURE', // DSSE/Verifiability check failed
   'CDG_UNTRUSTED_SIGNER', // signer or source/class outside the trust policy
+  'CDG_UNTRUSTED_FORWARDED', // an untrusted signer's record forwarded by a third peer (honest relays' policies differ)
   'CDG_DUPLICATE_EVENT', // same (source, id) already stored with identical content
   'CDG_CONFLICTING_EVENT', // same (source, id) already stored with different content
   'CDG_EVENT_TOO_LARGE', // over the record size limit

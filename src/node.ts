@@ -7,10 +7,10 @@ import type { NodeConfig } from './config.js'
 import { dataDirPaths, readApiToken } from './data-dir.js'
 import { silentLogger } from './logger.js'
 import { STANDARD_EVENT_CLASSES, classMatchesPattern, expandClassPattern } from './events/index.js'
-import type { EventClass } from './events/types.js'
+import type { EventClass, SignedEvent } from './events/types.js'
 import { loadOrCreateIdentity } from './signing/index.js'
 import { EventStore, eventQueryPredicate } from './store/index.js'
-import type { EventPage, EventQuery, StoredEvent } from './store/types.js'
+import type { EventPage, EventQuery, StateSection, StoredEvent } from './store/types.js'
 import { TrustPolicy } from './trust/index.js'
 import type { TrustEntry, TrustMode } from './trust/types.js'
 import { SubscriptionRegistry, subscriptionMatches, toMatchable } from './subscriptions/index.js'
@@ -23,8 +23,22 @@ import { NotFoundError, buildApi } from './api/index.js'
 import type { DeadLetter, ImportResult, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './api/types.js'
 import { PublishPipeline } from './pipeline/publish-pipeline.js'
 import { ReceivePipeline } from './pipeline/receive-pipeline.js'
+import { SerialQueue } from './pipeline/serial-queue.js'
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+/** The package version; the module runs from src/ (tests) or dist/src/ (the CLI). */
+function readVersion (): string {
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string, version?: string }
+      if (pkg.name === 'cdgossip' && typeof pkg.version === 'string') return pkg.version
+    } catch {
+      // not at this depth: try the next
+    }
+  }
+  return '0.0.0'
+}
+
+export const VERSION: string = readVersion()
 
 /** Pending events per SSE client before it is dropped (it resumes with Last-Event-ID): bounds memory per slow client. */
 export const STREAM_MAX_BUFFERED = 1000
@@ -66,14 +80,20 @@ export class CdgossipNode implements NodeFacade {
   private running: Running | undefined
   private peerIdValue: string | undefined
   private trust: TrustPolicy | undefined
-  private readonly subscriptions: SubscriptionRegistry
+  /** rebuilt on every start from the config file and the persisted API subscriptions */
+  private subscriptions: SubscriptionRegistry
   private readonly storedListeners = new Set<(stored: StoredEvent) => void>()
+  private readonly floorQueue = new SerialQueue()
 
   constructor (config: Readonly<NodeConfig>, options: { log?: Logger } & NodeOverrides = {}) {
     this.config = config
     this.log = options.log ?? silentLogger()
     this.overrides = { transport: options.transport, nodeName: options.nodeName }
-    this.subscriptions = new SubscriptionRegistry({
+    this.subscriptions = this.newRegistry()
+  }
+
+  private newRegistry (): SubscriptionRegistry {
+    return new SubscriptionRegistry({
       resolveName: peerId => this.trust?.nameOf(peerId),
       newId: () => randomUUID().slice(0, 8)
     })
@@ -139,13 +159,19 @@ export class CdgossipNode implements NodeFacade {
     for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
     this.trust = trust
 
+    this.subscriptions = this.newRegistry()
     for (const input of config.subscriptions) this.subscriptions.add(input, { origin: 'config' })
     for await (const [, sub] of store.section<Subscription>('subscriptions').entries()) this.subscriptions.restore(sub)
 
+    // per (origin, class): sequences at or below the floor are known history this node does not
+    // keep (before a `now` subscription started) and are not fetched again (see p2p/sync/types.ts)
+    const floors = store.section<number>('sync-floors')
     const receiver = new ReceivePipeline({
       store,
       trust: check => trust.check(check),
-      wanted: event => this.wants(event),
+      wanted: (event, eventTime) => this.wants(event, eventTime),
+      // serial: each skip reads the floor the previous one wrote
+      skipped: event => { void this.floorQueue.run(async () => { await this.advanceFloor(floors, event) }) },
       stored: stored => { this.emitStored(stored) },
       gap: (origin, eventClass, from, to) => {
         this.running?.sync.requestGap(origin, eventClass, from, to).catch(err => { log.warn({ err, origin, eventClass, from, to }, 'gap repair failed; the next sync round retries') })
@@ -171,9 +197,6 @@ export class CdgossipNode implements NodeFacade {
     await p2p.start()
     started.push(p2p)
 
-    // per (origin, class): sequences at or below the floor are history from before a `now`
-    // subscription and are not backfilled (see p2p/sync/types.ts)
-    const floors = store.section<number>('sync-floors')
     const sync = new SyncService({
       log: log.child({ component: 'sync' }),
       libp2p: p2p.libp2p,
@@ -181,7 +204,10 @@ export class CdgossipNode implements NodeFacade {
       sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
       readSequenceRange: (origin, eventClass, from, to) => mapBytes(store.readSequenceRange(origin, eventClass, from, to)),
       wantedClasses: () => this.joinedClasses(),
-      startPoint: eventClass => this.subscriptions.list().some(sub => sub.start.kind === 'beginning' && sub.classes.some(p => classMatchesPattern(p, eventClass))) ? 'beginning' : 'now',
+      // Sync fetches every pair from its first unheld sequence; which records a subscription keeps
+      // is decided by event time in wants(), and skipped history raises the floor (advanceFloor),
+      // so a node that was offline still gets everything signed after its subscriptions started.
+      startPoint: () => 'beginning',
       floor: async (origin, eventClass) => await floors.get(`${origin} ${eventClass}`),
       setFloor: async (origin, eventClass, floor) => { await floors.put(`${origin} ${eventClass}`, floor) }
     }, { intervalMs: config.sync.intervalSeconds * 1000 })
@@ -268,10 +294,34 @@ export class CdgossipNode implements NodeFacade {
     return this.subscriptions.topicsFor(STANDARD_EVENT_CLASSES)
   }
 
-  private wants (event: MatchableEvent): boolean {
+  /**
+   * A subscription keeps an event it matches that happened at or after its start: `now` means
+   * the subscription's creation time, `time` its given instant; `beginning` and `cursor` keep all.
+   * Event time is the CDEvent's timestamp, so a node that was offline still keeps what happened
+   * while it was away.
+   */
+  private wants (event: MatchableEvent, eventTime: string): boolean {
     // our own records coming back (e.g. a restored data dir) are always kept
     if (event.origin === this.peerIdValue) return true
-    return this.subscriptions.anySubscriptionWants(event)
+    const at = Date.parse(eventTime)
+    return this.subscriptions.matching(event).some(sub => {
+      switch (sub.start.kind) {
+        case 'now': return !(at < Date.parse(sub.createdAt))
+        case 'time': return !(at < Date.parse(sub.start.time))
+        default: return true
+      }
+    })
+  }
+
+  /** Skipped history below the floor is not fetched again: raise the floor over contiguous skips. */
+  private async advanceFloor (floors: StateSection<number>, event: SignedEvent): Promise<void> {
+    const key = `${event.origin} ${event.eventClass}`
+    try {
+      const floor = await floors.get(key) ?? 0
+      if (event.sequence === floor + 1) await floors.put(key, event.sequence)
+    } catch (err) {
+      this.log.warn({ err }, 'could not record a sync floor; the history will be fetched again')
+    }
   }
 
   private emitStored (stored: StoredEvent): void {

@@ -21,6 +21,7 @@ export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freez
   // only a client-supplied record can carry a signature that fails, so it is the client's error
   CDG_BAD_SIGNATURE: 400,
   CDG_UNTRUSTED_SIGNER: 403,
+  CDG_UNTRUSTED_FORWARDED: 403,
   // The node answers an idempotent repeat with an `existing` receipt (HTTP 200), so this code
   // should never reach a client; if it does, 409 tells it the (source, id) is taken.
   CDG_DUPLICATE_EVENT: 409,
@@ -51,6 +52,7 @@ export const ERROR_DOCS: Readonly<Record<ApiErrorCode, string>> = Object.freeze(
   CDG_INVALID_CLOUDEVENT: 'CloudEvent attributes are malformed or disagree with the CDEvent they carry; `mismatches` lists them.',
   CDG_BAD_SIGNATURE: 'A signed record failed the Verifiability (DSSE) signature check.',
   CDG_UNTRUSTED_SIGNER: 'The signer, or the event\'s source or class, is outside the trust policy.',
+  CDG_UNTRUSTED_FORWARDED: 'A peer forwarded a record whose signer is outside this node\'s trust policy (not counted against that peer).',
   CDG_DUPLICATE_EVENT: 'The same (source, id) is already stored with identical content; publishing answers 200 with an `existing` receipt instead.',
   CDG_CONFLICTING_EVENT: 'The same (source, id) is already stored with different content.',
   CDG_EVENT_TOO_LARGE: 'The request body, an event or a batch is over its size limit.',

@@ -15,7 +15,10 @@ export const GOSSIP_VERDICTS: Readonly<Record<ErrorCode, TopicValidatorResult>> 
   CDG_UNSUPPORTED_SPEC_VERSION: TopicValidatorResult.Reject,
   CDG_INVALID_CLOUDEVENT: TopicValidatorResult.Reject,
   CDG_BAD_SIGNATURE: TopicValidatorResult.Reject,
+  // the signer itself pushed a record outside its trust scope: punish it
   CDG_UNTRUSTED_SIGNER: TopicValidatorResult.Reject,
+  // a third peer forwarded it: its trust policy may differ from ours, not a proof of misbehaviour
+  CDG_UNTRUSTED_FORWARDED: TopicValidatorResult.Ignore,
   CDG_DUPLICATE_EVENT: TopicValidatorResult.Ignore,
   // a second record with the same (source, id) and other content is signed by the origin:
   // whoever forwards it relays an equivocation, which honest nodes must not spread

@@ -7,3 +7,14 @@ export class TopicMismatchError extends CdgossipError<{ expected: string, actual
     this.name = 'TopicMismatchError'
   }
 }
+
+/**
+ * An untrusted signer's record that a third peer forwarded. Kept apart from UntrustedSignerError
+ * so gossip Ignores it instead of punishing the forwarder: honest neighbours may trust more.
+ */
+export class UntrustedForwardedError extends CdgossipError<{ origin: string, from: string }> {
+  constructor (message: string, origin: string, from: string, cause: unknown) {
+    super('CDG_UNTRUSTED_FORWARDED', message, { details: { origin, from }, cause })
+    this.name = 'UntrustedForwardedError'
+  }
+}

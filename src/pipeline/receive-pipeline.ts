@@ -5,7 +5,8 @@ import type { AppendOutcome, StoredEvent } from '../store/types.js'
 import type { TrustCheck, TrustVerdict } from '../trust/types.js'
 import type { MatchableEvent } from '../subscriptions/types.js'
 import type { ReceiveContext, ReceiveOutcome } from '../p2p/types.js'
-import { TopicMismatchError } from './errors.js'
+import { TopicMismatchError, UntrustedForwardedError } from './errors.js'
+import { CdgossipError } from '../errors.js'
 
 export interface ReceiveStore {
   has(digest: string): Promise<boolean>
@@ -17,8 +18,10 @@ export interface ReceivePipelineComponents {
   store: ReceiveStore
   /** throws UntrustedSignerError in allowlist mode; own events are always trusted */
   trust(check: TrustCheck): TrustVerdict
-  /** whether any local subscription keeps this event */
-  wanted(event: MatchableEvent): boolean
+  /** whether any local subscription keeps this event (its start point included) */
+  wanted(event: MatchableEvent, eventTime: string): boolean
+  /** told when sync fetched a record no subscription keeps (history before a `now` start) */
+  skipped?(event: SignedEvent): void
   /** told of each newly stored record, in store order */
   stored(stored: StoredEvent): void
   /** told when a record arrives beyond the highest sequence held (from..to are missing) */
@@ -43,11 +46,11 @@ export class ReceivePipeline {
    * `expectedClass` is the gossip topic's or the sync request's class; imports have none and
    * keep every valid record (`keepAll`), whatever the subscriptions say.
    */
-  async receive (bytes: Uint8Array, context: Partial<Pick<ReceiveContext, 'expectedClass'>> & { keepAll?: boolean } = {}): Promise<ReceiveOutcome> {
+  async receive (bytes: Uint8Array, context: Partial<Pick<ReceiveContext, 'expectedClass' | 'from' | 'via'>> & { keepAll?: boolean } = {}): Promise<ReceiveOutcome> {
     const signed = openSignedRecord(bytes)
     const { cdevent, parsedType } = validateCDEvent(decodeCDEventData(signed.data))
     const eventClass = parsedType.eventClass
-    const verdict = this.components.trust({ origin: signed.origin, source: signed.attributes.source, eventClass })
+    const verdict = this.checkTrust(signed.origin, signed.attributes.source, eventClass, context.from)
     if (context.expectedClass !== undefined && eventClass !== context.expectedClass) throw new TopicMismatchError(context.expectedClass, eventClass)
     checkCloudEventConsistency(signed.attributes as unknown as Record<string, unknown>, cdevent)
     const event: SignedEvent = { ...signed, cdevent, eventClass }
@@ -63,7 +66,10 @@ export class ReceivePipeline {
       trusted: verdict.trusted,
       ...(outcome === undefined ? {} : { outcome })
     }
-    if (context.keepAll !== true && !this.components.wanted(matchable)) return { status: 'relayed', event }
+    if (context.keepAll !== true && !this.components.wanted(matchable, cdevent.context.timestamp)) {
+      if (context.via === 'sync') this.components.skipped?.(event)
+      return { status: 'relayed', event }
+    }
 
     const highest = await store.highestSequence(event.origin, eventClass)
     const appended = await store.append(event, { trusted: verdict.trusted })
@@ -71,5 +77,14 @@ export class ReceivePipeline {
     this.components.stored(appended.stored)
     if (event.sequence > highest + 1) this.components.gap(event.origin, eventClass, highest + 1, event.sequence - 1)
     return { status: 'stored', event }
+  }
+
+  private checkTrust (origin: string, source: string, eventClass: EventClass, from: string | undefined): TrustVerdict {
+    try {
+      return this.components.trust({ origin, source, eventClass })
+    } catch (err) {
+      if (from === undefined || from === origin || !(err instanceof CdgossipError) || err.code !== 'CDG_UNTRUSTED_SIGNER') throw err
+      throw new UntrustedForwardedError(err.message, origin, from, err)
+    }
   }
 }

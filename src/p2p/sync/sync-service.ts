@@ -49,7 +49,7 @@ export const IDENTIFY_RESYNC_MS = 5_000
 export const MAX_GAP_SPAN = 10 * PAGE_SIZE
 
 /** receiveRecord refusals that are not the serving peer's fault: it relayed a genuine record. */
-const NOT_PEER_FAULT = new Set(['CDG_DUPLICATE_EVENT', 'CDG_UNTRUSTED_SIGNER', 'CDG_CONFLICTING_EVENT'])
+const NOT_PEER_FAULT = new Set(['CDG_DUPLICATE_EVENT', 'CDG_UNTRUSTED_SIGNER', 'CDG_UNTRUSTED_FORWARDED', 'CDG_CONFLICTING_EVENT'])
 /** receiveRecord failures on our side (store down, shutting down): stop, blame nobody. */
 const LOCAL_FAILURE = new Set(['CDG_STORE', 'CDG_NOT_STARTED', 'CDG_ABORTED'])
 
