@@ -1,6 +1,6 @@
 import type { PrivateKey } from '@libp2p/interface'
 import {
-  checkCloudEventConsistency, encodeCDEventData, toCloudEventAttributes, validateCDEvent
+  checkCloudEventConsistency, encodeCDEventData, eventClassOf, toCloudEventAttributes, validateCDEvent
 } from '../events/index.js'
 import type { EventClass, SignedEvent } from '../events/types.js'
 import { EventTooLargeError, MAX_RECORD_BYTES, signCloudEvent } from '../signing/index.js'
@@ -8,6 +8,7 @@ import { ConflictingEventError } from '../store/index.js'
 import type { AppendOutcome, StoredEvent } from '../store/types.js'
 import type { PublishItem, PublishReceipt } from '../api/types.js'
 import { SerialQueue } from './serial-queue.js'
+import { refusalReason, type PipelineObservation } from './observation.js'
 
 /** The store operations local publishing needs. */
 export interface PublishStore {
@@ -23,6 +24,8 @@ export interface PublishPipelineComponents {
   gossip(eventClass: EventClass, bytes: Uint8Array): void
   /** told of each newly stored record, in store order */
   stored(stored: StoredEvent): void
+  /** told what became of every published event (metrics); must not throw */
+  observe?(observation: PipelineObservation): void
 }
 
 interface Prepared {
@@ -67,12 +70,24 @@ export class PublishPipeline {
 
   /** All-or-nothing for a batch: any invalid, conflicting or oversized item fails the whole call. */
   async publish (items: PublishItem[]): Promise<PublishReceipt[]> {
-    const prepared: Prepared[] = items.map((input, index) => {
-      const item = validateCDEvent(input.cdevent)
-      if (input.cloudEventAttributes !== undefined) checkCloudEventConsistency(input.cloudEventAttributes, item.cdevent)
-      return { index, eventClass: item.parsedType.eventClass, data: encodeCDEventData(item.cdevent), item }
-    })
-    return await this.queue.run(async () => await this.commit(prepared))
+    const { observe } = this.components
+    // the class of the event being handled, so a refusal can be counted under it
+    const at: { eventClass?: EventClass } = {}
+    try {
+      const prepared: Prepared[] = items.map((input, index) => {
+        at.eventClass = classHint(input.cdevent)
+        const item = validateCDEvent(input.cdevent)
+        if (input.cloudEventAttributes !== undefined) checkCloudEventConsistency(input.cloudEventAttributes, item.cdevent)
+        return { index, eventClass: item.parsedType.eventClass, data: encodeCDEventData(item.cdevent), item }
+      })
+      at.eventClass = undefined
+      const receipts = await this.queue.run(async () => await this.commit(prepared, at))
+      for (const r of receipts) observe?.({ via: 'publish', outcome: r.status === 'created' ? 'stored' : 'duplicate', eventClass: r.class })
+      return receipts
+    } catch (err) {
+      observe?.({ via: 'publish', outcome: 'refused', eventClass: at.eventClass, reason: refusalReason(err) })
+      throw err
+    }
   }
 
   /** Drains queued publishes (shutdown finishes in-flight work before the store closes). */
@@ -80,7 +95,7 @@ export class PublishPipeline {
     await this.queue.idle()
   }
 
-  private async commit (prepared: Prepared[]): Promise<PublishReceipt[]> {
+  private async commit (prepared: Prepared[], at: { eventClass?: EventClass }): Promise<PublishReceipt[]> {
     const { store, signer } = this.components
     const receipts: PublishReceipt[] = new Array(prepared.length)
     const fresh: Array<{ index: number, event: SignedEvent }> = []
@@ -88,6 +103,7 @@ export class PublishPipeline {
     const inBatch = new Map<string, SignedEvent>()
 
     for (const p of prepared) {
+      at.eventClass = p.eventClass
       const { cdevent } = p.item
       const key = `${cdevent.context.source}\u0000${cdevent.context.id}`
       const earlier = inBatch.get(key)
@@ -113,6 +129,7 @@ export class PublishPipeline {
       fresh.push({ index: p.index, event })
     }
 
+    at.eventClass = undefined
     if (fresh.length > 0) {
       const outcomes = await store.appendBatch(fresh.map(f => ({ event: f.event, trusted: true })))
       outcomes.forEach((outcome, i) => {
@@ -126,4 +143,11 @@ export class PublishPipeline {
     }
     return receipts
   }
+}
+
+/** The class an event claims, read before validation; undefined when its type is unreadable. */
+function classHint (cdevent: unknown): EventClass | undefined {
+  const context = typeof cdevent === 'object' && cdevent !== null ? (cdevent as { context?: unknown }).context : undefined
+  const type = typeof context === 'object' && context !== null ? (context as { type?: unknown }).type : undefined
+  return typeof type === 'string' ? eventClassOf(type) : undefined
 }

@@ -7,6 +7,7 @@ import type { MatchableEvent } from '../subscriptions/types.js'
 import type { ReceiveContext, ReceiveOutcome } from '../p2p/types.js'
 import { TopicMismatchError, UntrustedForwardedError } from './errors.js'
 import { CdgossipError } from '../errors.js'
+import { refusalReason, type PipelineObservation } from './observation.js'
 
 export interface ReceiveStore {
   has(digest: string): Promise<boolean>
@@ -26,7 +27,11 @@ export interface ReceivePipelineComponents {
   stored(stored: StoredEvent): void
   /** told when a record arrives beyond the highest sequence held (from..to are missing) */
   gap(origin: string, eventClass: EventClass, from: number, to: number): void
+  /** told what became of every record (metrics); must not throw */
+  observe?(observation: PipelineObservation): void
 }
+
+type ReceiveOptions = Partial<Pick<ReceiveContext, 'expectedClass' | 'from' | 'via'>> & { keepAll?: boolean }
 
 /**
  * verify → validate → trust → store → deliver, for records from the network (gossip, sync,
@@ -46,10 +51,28 @@ export class ReceivePipeline {
    * `expectedClass` is the gossip topic's or the sync request's class; imports have none and
    * keep every valid record (`keepAll`), whatever the subscriptions say.
    */
-  async receive (bytes: Uint8Array, context: Partial<Pick<ReceiveContext, 'expectedClass' | 'from' | 'via'>> & { keepAll?: boolean } = {}): Promise<ReceiveOutcome> {
+  async receive (bytes: Uint8Array, context: ReceiveOptions = {}): Promise<ReceiveOutcome> {
+    const { observe } = this.components
+    if (observe === undefined) return await this.process(bytes, context, {})
+    const via = context.via ?? 'import'
+    // a refusal is counted under the topic's (or requested) class, bounded by what this node
+    // joined, before the record's own claim
+    const at: { eventClass?: EventClass } = { eventClass: context.expectedClass }
+    try {
+      const outcome = await this.process(bytes, context, at)
+      observe({ via, outcome: outcome.status, eventClass: outcome.event.eventClass })
+      return outcome
+    } catch (err) {
+      observe({ via, outcome: 'refused', eventClass: at.eventClass, reason: refusalReason(err) })
+      throw err
+    }
+  }
+
+  private async process (bytes: Uint8Array, context: ReceiveOptions, at: { eventClass?: EventClass }): Promise<ReceiveOutcome> {
     const signed = openSignedRecord(bytes)
     const { cdevent, parsedType } = validateCDEvent(decodeCDEventData(signed.data))
     const eventClass = parsedType.eventClass
+    at.eventClass ??= eventClass
     const verdict = this.checkTrust(signed.origin, signed.attributes.source, eventClass, context.from)
     if (context.expectedClass !== undefined && eventClass !== context.expectedClass) throw new TopicMismatchError(context.expectedClass, eventClass)
     checkCloudEventConsistency(signed.attributes as unknown as Record<string, unknown>, cdevent)
