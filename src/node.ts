@@ -20,10 +20,11 @@ import { SyncService } from './p2p/sync/index.js'
 import type { PeerInfo, ReceiveContext, ReceiveOutcome } from './p2p/types.js'
 import { DeliveryService, openEventStream } from './delivery/index.js'
 import { NotFoundError, buildApi } from './api/index.js'
-import type { DeadLetter, ImportResult, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './api/types.js'
+import type { DeadLetter, ImportResult, MetricsScrape, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './api/types.js'
 import { PublishPipeline } from './pipeline/publish-pipeline.js'
 import { ReceivePipeline } from './pipeline/receive-pipeline.js'
 import { SerialQueue } from './pipeline/serial-queue.js'
+import { NodeMetrics } from './metrics/index.js'
 
 /** The package version; the module runs from src/ (tests) or dist/src/ (the CLI). */
 function readVersion (): string {
@@ -84,12 +85,24 @@ export class CdgossipNode implements NodeFacade {
   private subscriptions: SubscriptionRegistry
   private readonly storedListeners = new Set<(stored: StoredEvent) => void>()
   private readonly floorQueue = new SerialQueue()
+  /** one registry per node for its life (counters survive a stop/start), read through `running` */
+  private readonly nodeMetrics: NodeMetrics
 
   constructor (config: Readonly<NodeConfig>, options: { log?: Logger } & NodeOverrides = {}) {
     this.config = config
     this.log = options.log ?? silentLogger()
     this.overrides = { transport: options.transport, nodeName: options.nodeName }
     this.subscriptions = this.newRegistry()
+    this.nodeMetrics = new NodeMetrics({
+      log: this.log.child({ component: 'metrics' }),
+      sources: {
+        store: () => this.running?.store,
+        p2p: () => this.running?.p2p,
+        sync: () => this.running?.sync,
+        delivery: () => this.running?.delivery,
+        info: () => this.peerIdValue === undefined ? undefined : { version: VERSION, network: this.config.network, peerId: this.peerIdValue }
+      }
+    })
   }
 
   private newRegistry (): SubscriptionRegistry {
@@ -175,14 +188,16 @@ export class CdgossipNode implements NodeFacade {
       stored: stored => { this.emitStored(stored) },
       gap: (origin, eventClass, from, to) => {
         this.running?.sync.requestGap(origin, eventClass, from, to).catch(err => { log.warn({ err, origin, eventClass, from, to }, 'gap repair failed; the next sync round retries') })
-      }
+      },
+      observe: o => { this.nodeMetrics.observeEvent(o) }
     })
 
     const p2p = new P2PService({
       log: log.child({ component: 'p2p' }),
       receiveRecord: async (bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome> => await receiver.receive(bytes, context),
       sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
-      readSequenceRange: (origin, eventClass, from, to) => mapBytes(store.readSequenceRange(origin, eventClass, from, to))
+      readSequenceRange: (origin, eventClass, from, to) => mapBytes(store.readSequenceRange(origin, eventClass, from, to)),
+      libp2pMetrics: () => this.nodeMetrics.libp2pMetrics()
     }, {
       network: config.network,
       privateKey: identity.privateKey,
@@ -225,7 +240,8 @@ export class CdgossipNode implements NodeFacade {
       },
       matches: (sub, stored) => subscriptionMatches(sub, toMatchable(stored), peerId => trust.nameOf(peerId)),
       progress: store.section('delivery-progress'),
-      deadLetters: store.section('dead-letters')
+      deadLetters: store.section('dead-letters'),
+      onAttempt: attempt => { this.nodeMetrics.observeDeliveryAttempt(attempt) }
     }, {})
     await delivery.start()
     started.push(delivery)
@@ -237,10 +253,11 @@ export class CdgossipNode implements NodeFacade {
       gossip: (eventClass, bytes) => {
         p2p.publish(eventClass, bytes).catch(err => { log.warn({ err, eventClass }, 'gossip publish failed; sync will repair') })
       },
-      stored: stored => { this.emitStored(stored) }
+      stored: stored => { this.emitStored(stored) },
+      observe: o => { this.nodeMetrics.observeEvent(o) }
     })
 
-    const api = await buildApi({ node: this, log: log.child({ component: 'api' }) }, { token, bodyLimit: config.api.bodyLimit, version: VERSION })
+    const api = await buildApi({ node: this, log: log.child({ component: 'api' }), observeRequest: sample => { this.nodeMetrics.observeHttpRequest(sample) } }, { token, bodyLimit: config.api.bodyLimit, version: VERSION })
     const address = await api.listen({ host: config.api.host, port: config.api.port })
     started.push({ stop: async () => { await api.close() } })
     const apiUrl = address.replace('[::1]', '127.0.0.1')
@@ -355,6 +372,10 @@ export class CdgossipNode implements NodeFacade {
       store: stats,
       sync: r.sync.state()
     }
+  }
+
+  async metrics (): Promise<MetricsScrape> {
+    return await this.nodeMetrics.scrape()
   }
 
   async publish (items: PublishItem[]): Promise<PublishReceipt[]> {

@@ -6,6 +6,7 @@ import { createErrorHandler, notFoundHandler } from './error-handler.js'
 import { ApiConfigError } from './errors.js'
 import { eventRoutes } from './routes/events.js'
 import { healthRoutes } from './routes/health.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { nodeRoutes } from './routes/node.js'
 import { peerRoutes } from './routes/peers.js'
 import { subscriptionRoutes } from './routes/subscriptions.js'
@@ -13,7 +14,7 @@ import { streamRoutes } from './routes/stream.js'
 import { recordRoutes } from './routes/records.js'
 import { trustRoutes } from './routes/trust.js'
 import { ERROR_SCHEMA } from './schemas.js'
-import type { NodeFacade } from './types.js'
+import type { NodeFacade, RequestSample } from './types.js'
 import { createValidatorCompiler } from './validation.js'
 
 /**
@@ -37,6 +38,8 @@ export interface ApiComponents {
   node: NodeFacade
   /** the logger to use, already bound to the component (`log.child({ component: 'api' })`); silent when absent */
   log?: Logger
+  /** told of every finished request, with its route pattern (metrics); must not throw */
+  observeRequest?: (sample: RequestSample) => void
 }
 
 export interface ApiInit {
@@ -77,6 +80,13 @@ export async function buildApi (components: ApiComponents, init: ApiInit): Promi
   // 400 instead of the honest 415
   app.removeContentTypeParser('text/plain')
   app.addSchema(ERROR_SCHEMA)
+  const { observeRequest } = components
+  if (observeRequest !== undefined) {
+    // on the root before any route, so it covers every route, 401s and 404s included
+    app.addHook('onResponse', async (request, reply) => {
+      observeRequest({ method: request.method, route: request.routeOptions.url, statusCode: reply.statusCode, durationSeconds: reply.elapsedTime / 1000 })
+    })
+  }
 
   await registerOpenApi(app, init.version)
   await app.register(healthRoutes)
@@ -92,6 +102,7 @@ export async function buildApi (components: ApiComponents, init: ApiInit): Promi
     await protectedApp.register(subscriptionRoutes, { node })
     await protectedApp.register(streamRoutes, { node })
     await protectedApp.register(recordRoutes, { node })
+    await protectedApp.register(metricsRoutes, { node })
   })
 
   return app

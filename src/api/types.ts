@@ -86,6 +86,24 @@ export interface NodeFacade {
 
   /** Verify and store signed records (an export): the same checks as gossip, whatever the subscriptions. */
   importRecords(records: Uint8Array[]): Promise<ImportResult>
+
+  /** GET /metrics: the node's metrics in the Prometheus text format. */
+  metrics(): Promise<MetricsScrape>
+}
+
+export interface MetricsScrape {
+  /** `text/plain; version=0.0.4; charset=utf-8` */
+  contentType: string
+  body: string
+}
+
+/** One finished request, reported to `ApiComponents.observeRequest` (metrics). */
+export interface RequestSample {
+  method: string
+  /** the route pattern (`/v1/events/:digest`), never the raw URL; undefined when no route matched */
+  route: string | undefined
+  statusCode: number
+  durationSeconds: number
 }
 
 export interface StreamOptions {

@@ -11,7 +11,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
+import { createLibp2p, type Libp2pInit } from 'libp2p'
 import { InvalidRequestError } from '../errors.js'
 import { isValidNetworkName } from '../events/index.js'
 import { GossipCounterSet } from './counters.js'
@@ -82,6 +82,12 @@ export interface P2PInit {
 
 export interface P2PServiceComponents extends P2PComponents {
   log?: Logger
+  /**
+   * libp2p's metrics implementation (e.g. @libp2p/prometheus-metrics), asked for once per libp2p
+   * node, i.e. on every start: libp2p registers its metrics when a node is built, so a restarted
+   * service needs a fresh one. None by default.
+   */
+  libp2pMetrics?: () => NonNullable<Libp2pInit['metrics']>
 }
 
 export type P2PServices = { identify: Identify, ping: Ping, pubsub: GossipSub }
@@ -375,6 +381,7 @@ export class P2PService {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery,
+      ...(this.components.libp2pMetrics === undefined ? {} : { metrics: this.components.libp2pMetrics() }),
       connectionManager: {
         inboundConnectionThreshold: this.inboundConnectionThreshold,
         maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS

@@ -1,0 +1,9 @@
+export {
+  HTTP_DURATION_BUCKETS,
+  MAX_CUSTOM_CLASS_LABELS,
+  MAX_SUBSCRIPTION_LABELS,
+  NodeMetrics
+} from './node-metrics.js'
+export type { MetricsScrape, NodeMetricsComponents, NodeMetricsInit } from './node-metrics.js'
+export { BoundedLabel, ClassLabels, OTHER_LABEL, UNKNOWN_CLASS_LABEL, UNMATCHED_ROUTE_LABEL, methodLabel } from './labels.js'
+export type { EventObservation, EventPath, HttpRequestSample, MetricsSources, P2PSource } from './types.js'
