@@ -5,10 +5,16 @@
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import addFormatsModule from 'ajv-formats'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { EXIT_FAILED, EXIT_INTERRUPTED, main } from '../../scripts/demo.js'
 import { CHAIN_ID_SHORT, demoPlan, runDemo } from '../../scripts/demo/index.js'
 import type { CommunityName, DemoResult } from '../../scripts/demo/index.js'
+import { artifactPublished, buildFinished, changeMerged, serviceDeployed, testSuiteRunFinished, testSuiteRunStarted } from '../../scripts/demo/flow.js'
+import { loadOfficialSchemas, SKIP_REASON, SPEC_AVAILABLE } from '../events/cdevents-spec.js'
+
+const addFormats = addFormatsModule.default
 
 /** A parent for the demo's temp dir, so a test can see that the demo removed what it created. */
 async function tmpParent (): Promise<string> {
@@ -28,6 +34,28 @@ function contextIdOf (result: DemoResult, eventClass: string): string {
 }
 
 describe('npm run demo', () => {
+  it.skipIf(!SPEC_AVAILABLE)(`publishes CDEvents that the official v0.5.1 schemas accept, links included${SPEC_AVAILABLE ? '' : ` (${SKIP_REASON})`}`, () => {
+    const official = loadOfficialSchemas()
+    const ajv = new Ajv2020({ strict: false, allErrors: true })
+    addFormats(ajv)
+    for (const link of official.links) ajv.addSchema(link)
+    const chainId = 'chain-1'
+    const change = changeMerged(chainId)
+    const build = buildFinished(chainId, change)
+    const artifact = artifactPublished(chainId, build)
+    const started = testSuiteRunStarted(chainId, artifact)
+    const finished = testSuiteRunFinished(chainId, started)
+    const deployed = serviceDeployed(chainId, finished)
+    for (const event of [change, build, artifact, started, finished, deployed]) {
+      const schema = official.events.get(event.context.type)
+      expect(schema, event.context.type).toBeDefined()
+      const validate = ajv.compile(schema as Record<string, unknown>)
+      expect(validate(event) ? [] : validate.errors, event.context.type).toEqual([])
+      expect(event.context.chainId).toBe(chainId)
+    }
+    expect(deployed.context.links).toContainEqual({ linkType: 'END', from: { contextId: finished.context.id } })
+  })
+
   it('delivers the cross-community chain to exactly the communities that subscribed, prints it and cleans up', async () => {
     const parent = await tmpParent()
     const lines: string[] = []
