@@ -70,6 +70,9 @@ export class ApiClient {
     try {
       res = await fetch(this.baseUrl + path, { method, headers, body: payload, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
     } catch (err) {
+      // an abort by the caller stays an abort; a timeout is not "unreachable"
+      if (signal?.aborted === true) throw err
+      if (timeout.aborted) throw new CdgossipError('CDG_TIMEOUT', `${method} ${path}: no answer from ${this.baseUrl} within ${this.timeoutMs} ms`, { cause: err })
       throw new UnreachableNodeError(this.baseUrl, err)
     }
     const text = await res.text()
