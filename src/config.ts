@@ -85,6 +85,8 @@ export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+/** Lowercase, digits and dashes: the name becomes part of every gossip topic. */
+const NETWORK_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } }
 
@@ -93,7 +95,7 @@ export const CONFIG_FILE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    network: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+    network: { type: 'string', pattern: NETWORK_PATTERN.source },
     api: {
       type: 'object',
       additionalProperties: false,
@@ -196,26 +198,33 @@ export function checkConfigFile (value: unknown, source: string): ConfigFile {
   return value as ConfigFile
 }
 
-/** Finds and parses the data dir's config file (YAML or JSON); undefined when there is none. */
+/**
+ * Finds and parses the data dir's config file (YAML or JSON); undefined when there is none.
+ * Two of them is an error: whichever one won, edits to the other would be silently ignored.
+ */
 export async function readConfigFile (dataDir: string): Promise<{ path: string, config: ConfigFile } | undefined> {
+  const found: Array<{ path: string, name: string, text: string }> = []
   for (const name of CONFIG_FILE_NAMES) {
     const path = join(dataDir, name)
-    let text: string
     try {
-      text = await readFile(path, 'utf8')
+      found.push({ path, name, text: await readFile(path, 'utf8') })
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
       throw err
     }
-    let parsed: unknown
-    try {
-      parsed = name.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
-    } catch (err) {
-      throw new ConfigError(path, [{ key: '(file)', message: `not valid ${name.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }])
-    }
-    return { path, config: checkConfigFile(parsed, path) }
   }
-  return undefined
+  if (found.length > 1) {
+    throw new ConfigError(dataDir, [{ key: '(file)', message: `more than one config file (${found.map(f => f.name).join(', ')}): keep one` }])
+  }
+  const [file] = found
+  if (file === undefined) return undefined
+  let parsed: unknown
+  try {
+    parsed = file.name.endsWith('.json') ? JSON.parse(file.text) : parseYaml(file.text)
+  } catch (err) {
+    throw new ConfigError(file.path, [{ key: '(file)', message: `not valid ${file.name.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }])
+  }
+  return { path: file.path, config: checkConfigFile(parsed, file.path) }
 }
 
 /** Settings given on the command line; each overrides file and environment. */
@@ -245,17 +254,25 @@ export const ENV_VARS = {
   CDGOSSIP_TOKEN: 'client commands: the bearer token'
 } as const
 
+/** Decimal digits only: Number() would also take '', ' ', '0x1f' and '1e3'. */
+const PORT_PATTERN = /^[0-9]{1,5}$/
+
+/** A port number from text, or undefined when it is not one. */
+export function parsePort (raw: string): number | undefined {
+  if (!PORT_PATTERN.test(raw)) return undefined
+  const n = Number(raw)
+  return n <= 65535 ? n : undefined
+}
+
+/** The environment as a layer of its own, so its problems name the variable that has them. */
 function envFlags (env: NodeJS.ProcessEnv): { flags: ConfigFlags, problems: ConfigProblem[] } {
   const flags: ConfigFlags = {}
   const problems: ConfigProblem[] = []
   const int = (name: string): number | undefined => {
     const raw = env[name]
     if (raw === undefined || raw === '') return undefined
-    const n = Number(raw)
-    if (!Number.isInteger(n) || n < 0 || n > 65535) {
-      problems.push({ key: `env ${name}`, message: `must be a port number (0-65535), got ${JSON.stringify(raw)}` })
-      return undefined
-    }
+    const n = parsePort(raw.trim())
+    if (n === undefined) problems.push({ key: `env ${name}`, message: `must be a port number (0-65535), got ${JSON.stringify(raw)}` })
     return n
   }
   if (env.CDGOSSIP_DATA_DIR) flags.dataDir = env.CDGOSSIP_DATA_DIR
@@ -267,11 +284,25 @@ function envFlags (env: NodeJS.ProcessEnv): { flags: ConfigFlags, problems: Conf
   if (p2pPort !== undefined) flags.p2pPort = p2pPort
   if (env.CDGOSSIP_PEERS) flags.peers = env.CDGOSSIP_PEERS.split(',').map(s => s.trim()).filter(Boolean)
   if (env.CDGOSSIP_MDNS) {
-    if (!['true', 'false', '1', '0'].includes(env.CDGOSSIP_MDNS)) problems.push({ key: 'env CDGOSSIP_MDNS', message: 'must be true or false' })
+    if (!['true', 'false', '1', '0'].includes(env.CDGOSSIP_MDNS)) problems.push({ key: 'env CDGOSSIP_MDNS', message: `must be true or false, got ${JSON.stringify(env.CDGOSSIP_MDNS)}` })
     else flags.mdns = env.CDGOSSIP_MDNS === 'true' || env.CDGOSSIP_MDNS === '1'
   }
   if (env.CDGOSSIP_LOG_LEVEL) flags.logLevel = env.CDGOSSIP_LOG_LEVEL
   return { flags, problems }
+}
+
+/** How a layer's problems name a setting: the config key for flags, the variable for the environment. */
+const ENV_NAMES: Partial<Record<keyof ConfigFlags, string>> = {
+  network: 'env CDGOSSIP_NETWORK',
+  apiPort: 'env CDGOSSIP_API_PORT',
+  p2pPort: 'env CDGOSSIP_P2P_PORT',
+  logLevel: 'env CDGOSSIP_LOG_LEVEL'
+}
+const FLAG_KEYS: Partial<Record<keyof ConfigFlags, string>> = {
+  network: 'network',
+  apiPort: 'api.port',
+  p2pPort: 'p2p.listen',
+  logLevel: 'log.level'
 }
 
 /** Resolve the data dir alone (flags, then env, then the default), for commands that need nothing else. */
@@ -290,13 +321,13 @@ function deepFreeze<T> (value: T): T {
 /** Merge defaults, the data dir's config file, environment and flags; validate; freeze. */
 export async function loadConfig (flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Promise<Readonly<NodeConfig>> {
   const fromEnv = envFlags(env)
-  const merged: ConfigFlags = { ...fromEnv.flags, ...flags }
   const dataDir = resolveDataDir(flags, env)
   const config = defaultConfig(dataDir)
   const file = await readConfigFile(dataDir)
   if (file !== undefined) applyFile(config, file.config)
-  if (fromEnv.flags.peers !== undefined && flags.peers !== undefined) merged.peers = [...fromEnv.flags.peers, ...flags.peers]
-  const problems = [...fromEnv.problems, ...applyFlags(config, merged)]
+  // two layers, applied in order, so a flag beats the environment even where both feed one key
+  // (--listen after CDGOSSIP_P2P_PORT)
+  const problems = [...fromEnv.problems, ...applyFlags(config, fromEnv.flags, ENV_NAMES), ...applyFlags(config, flags, FLAG_KEYS)]
   if (problems.length > 0) throw new ConfigError('environment/flags', problems)
   return deepFreeze(config)
 }
@@ -312,27 +343,30 @@ function applyFile (config: NodeConfig, file: ConfigFile): void {
   Object.assign(config.log, file.log ?? {})
 }
 
-function applyFlags (config: NodeConfig, flags: ConfigFlags): ConfigProblem[] {
+function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partial<Record<keyof ConfigFlags, string>>): ConfigProblem[] {
   const problems: ConfigProblem[] = []
+  const key = (name: keyof ConfigFlags): string => keys[name] ?? name
+  const isPort = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 65535
   if (flags.network !== undefined) {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(flags.network)) problems.push({ key: 'network', message: 'must match [a-z0-9][a-z0-9-]{0,62}' })
-    config.network = flags.network
+    if (!NETWORK_PATTERN.test(flags.network)) problems.push({ key: key('network'), message: `must match ${NETWORK_PATTERN.source}, got ${JSON.stringify(flags.network)}` })
+    else config.network = flags.network
   }
   if (flags.apiHost !== undefined) config.api.host = flags.apiHost
   if (flags.apiPort !== undefined) {
-    if (!Number.isInteger(flags.apiPort) || flags.apiPort < 0 || flags.apiPort > 65535) problems.push({ key: 'api.port', message: 'must be a port number (0-65535)' })
-    config.api.port = flags.apiPort
+    if (!isPort(flags.apiPort)) problems.push({ key: key('apiPort'), message: `must be a port number (0-65535), got ${flags.apiPort}` })
+    else config.api.port = flags.apiPort
   }
-  if (flags.listen !== undefined && flags.listen.length > 0) config.p2p.listen = flags.listen
   if (flags.p2pPort !== undefined) {
-    if (!Number.isInteger(flags.p2pPort) || flags.p2pPort < 0 || flags.p2pPort > 65535) problems.push({ key: 'p2p.port', message: 'must be a port number (0-65535)' })
-    config.p2p.listen = [`/ip4/0.0.0.0/tcp/${flags.p2pPort}`]
+    if (!isPort(flags.p2pPort)) problems.push({ key: key('p2pPort'), message: `must be a port number (0-65535), got ${flags.p2pPort}` })
+    else config.p2p.listen = [`/ip4/0.0.0.0/tcp/${flags.p2pPort}`]
   }
+  // explicit addresses are more specific than a port: they win when one layer gives both
+  if (flags.listen !== undefined && flags.listen.length > 0) config.p2p.listen = flags.listen
   if (flags.peers !== undefined) config.p2p.bootstrap = [...config.p2p.bootstrap, ...flags.peers]
   if (flags.mdns !== undefined) config.p2p.mdns = flags.mdns
   if (flags.relay !== undefined) config.p2p.relay = flags.relay
   if (flags.logLevel !== undefined) {
-    if (!LOG_LEVELS.includes(flags.logLevel)) problems.push({ key: 'log.level', message: `must be one of ${LOG_LEVELS.join(', ')}` })
+    if (!LOG_LEVELS.includes(flags.logLevel)) problems.push({ key: key('logLevel'), message: `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}` })
     else config.log.level = flags.logLevel as NodeConfig['log']['level']
   }
   return problems

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, link, mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify as toYaml } from 'yaml'
 import { CdgossipError } from './errors.js'
+import { CONFIG_FILE_NAMES } from './config.js'
 
 /**
  * The layout of a node's data directory, in one place:
@@ -22,6 +23,8 @@ export const dataDirPaths = (dataDir: string): { identity: string, token: string
 
 /** 32 random bytes: guessing is out of reach; base64url keeps it header- and shell-safe. */
 const TOKEN_BYTES = 32
+/** A hand-written token shorter than this is guessable: 16 base64url characters are 96 bits. */
+export const MIN_TOKEN_LENGTH = 16
 
 async function exists (path: string): Promise<boolean> {
   try {
@@ -33,17 +36,39 @@ async function exists (path: string): Promise<boolean> {
   }
 }
 
-/** Write a secret so that it is never readable by others, not even for an instant. */
-export async function writeSecretFile (path: string, content: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`
-  const handle = await open(tmp, 'wx', 0o600)
+async function writeTemp (path: string, content: string | Uint8Array, mode: number): Promise<string> {
+  // unique per call: two writers in one process must not share a temp file
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const handle = await open(tmp, 'wx', mode)
   try {
     await handle.writeFile(content)
     await handle.sync()
   } finally {
     await handle.close()
   }
-  await rename(tmp, path)
+  return tmp
+}
+
+/** Write a secret so that it is never readable by others, not even for an instant. */
+export async function writeSecretFile (path: string, content: string | Uint8Array): Promise<void> {
+  await rename(await writeTemp(path, content, 0o600), path)
+}
+
+/**
+ * Like writeSecretFile, but never replaces an existing file, even one another process creates at
+ * the same moment (`link` fails where `rename` would overwrite). Returns false when one existed.
+ */
+export async function createSecretFile (path: string, content: string | Uint8Array): Promise<boolean> {
+  const tmp = await writeTemp(path, content, 0o600)
+  try {
+    await link(tmp, path)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  } finally {
+    await unlink(tmp)
+  }
 }
 
 /** Refuse a secret file that group or others can read: a leaked token or key is a forged community. */
@@ -57,7 +82,11 @@ export async function assertPrivateFile (path: string, what: string): Promise<vo
 export async function readApiToken (dataDir: string): Promise<string> {
   const path = dataDirPaths(dataDir).token
   await assertPrivateFile(path, 'API token file')
-  return (await readFile(path, 'utf8')).trim()
+  const token = (await readFile(path, 'utf8')).trim()
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new CdgossipError('CDG_CONFIG', `API token file ${path} holds ${token.length === 0 ? 'no token' : 'a token shorter than ' + String(MIN_TOKEN_LENGTH) + ' characters'}; delete it and run: cdgossip init`)
+  }
+  return token
 }
 
 export interface InitOptions {
@@ -82,24 +111,35 @@ export async function initDataDir (dataDir: string, options: InitOptions = {}): 
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   if (!dirExisted) await chmod(dataDir, 0o700)
 
-  const tokenExisted = await exists(paths.token)
-  if (!tokenExisted) await writeSecretFile(paths.token, randomBytes(TOKEN_BYTES).toString('base64url') + '\n')
+  const tokenCreated = await createSecretFile(paths.token, randomBytes(TOKEN_BYTES).toString('base64url') + '\n')
 
-  const configExisted = await exists(paths.config)
+  // a config.json (or .yml) is the config: a starter config.yaml beside it would shadow it
+  let configExisted = false
+  for (const name of CONFIG_FILE_NAMES) configExisted ||= await exists(join(dataDir, name))
   if (!configExisted) {
     const starter: Record<string, unknown> = {}
     if (options.network !== undefined) starter.network = options.network
     if (options.apiPort !== undefined) starter.api = { port: options.apiPort }
     if (options.p2pPort !== undefined) starter.p2p = { listen: [`/ip4/0.0.0.0/tcp/${options.p2pPort}`] }
     const header = '# cdgossip node configuration; every key is documented in the README (Configuration).\n'
-    await writeFile(paths.config, header + (Object.keys(starter).length > 0 ? toYaml(starter) : '{}\n'), { mode: 0o600 })
+    try {
+      await writeFile(paths.config, header + (Object.keys(starter).length > 0 ? toYaml(starter) : '{}\n'), { mode: 0o600, flag: 'wx' })
+    } catch (err) {
+      // another init wrote it meanwhile: theirs stands
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      configExisted = true
+    }
   }
-  return { dataDir, created: { dataDir: !dirExisted, token: !tokenExisted, config: !configExisted } }
+  return { dataDir, created: { dataDir: !dirExisted, token: tokenCreated, config: !configExisted } }
 }
 
-/** Where the running node listens, so client commands find it whatever port flags it was started with. */
+/**
+ * Where the running node listens, so client commands find it whatever port flags it was started
+ * with. Written whole (temp file, then rename): a client never reads half a URL.
+ */
 export async function writeApiUrl (dataDir: string, url: string): Promise<void> {
-  await writeFile(dataDirPaths(dataDir).apiUrl, url + '\n', { mode: 0o600 })
+  const path = dataDirPaths(dataDir).apiUrl
+  await rename(await writeTemp(path, url + '\n', 0o600), path)
 }
 
 export async function readApiUrl (dataDir: string): Promise<string | undefined> {
