@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
@@ -13,7 +13,7 @@ import { EventStore, eventQueryPredicate } from './store/index.js'
 import type { EventPage, EventQuery, StateSection, StoredEvent } from './store/types.js'
 import { TrustPolicy } from './trust/index.js'
 import type { TrustEntry, TrustMode } from './trust/types.js'
-import { SubscriptionRegistry, subscriptionMatches, toMatchable } from './subscriptions/index.js'
+import { SubscriptionRegistry, subscriptionMatches, toMatchable, validateSubscriptionInput } from './subscriptions/index.js'
 import type { MatchableEvent, Subscription } from './subscriptions/types.js'
 import { P2PService, type P2PInit } from './p2p/index.js'
 import { SyncService } from './p2p/sync/index.js'
@@ -173,7 +173,7 @@ export class CdgossipNode implements NodeFacade {
     this.trust = trust
 
     this.subscriptions = this.newRegistry()
-    for (const input of config.subscriptions) this.subscriptions.add(input, { origin: 'config' })
+    await this.addConfigSubscriptions(store.section<string>('config-subscription-starts'))
     for await (const [, sub] of store.section<Subscription>('subscriptions').entries()) this.subscriptions.restore(sub)
 
     // per (origin, class): sequences at or below the floor are known history this node does not
@@ -304,6 +304,26 @@ export class CdgossipNode implements NodeFacade {
   private requireTrust (): TrustPolicy {
     if (this.trust === undefined) throw new NotStartedError('node')
     return this.trust
+  }
+
+  /**
+   * Config-file subscriptions get a stable identity across restarts: the id given, or one derived
+   * from the entry's content, and the creation time first recorded for it. Without that a restart
+   * would move a `now` subscription's start (dropping what happened while the node was down) and
+   * lose a webhook's delivery progress. An edited entry is a new subscription and starts now.
+   */
+  private async addConfigSubscriptions (starts: StateSection<string>): Promise<void> {
+    for (const input of this.config.subscriptions) {
+      const normal = validateSubscriptionInput(input)
+      const id = normal.id ?? `cfg-${createHash('sha256').update(canonicalJson(normal)).digest('hex').slice(0, 12)}`
+      let createdAt = await starts.get(id)
+      if (createdAt === undefined) {
+        createdAt = new Date().toISOString()
+        await starts.put(id, createdAt)
+      }
+      const at = new Date(createdAt)
+      this.subscriptions.add({ ...input, id }, { origin: 'config', now: () => at })
+    }
   }
 
   /** Topics to join: what subscriptions need (relay classes are joined by p2p itself). */
@@ -507,4 +527,11 @@ async function * mapBytes (records: AsyncIterable<StoredEvent>): AsyncIterable<U
 /** Build a node from a validated configuration (see config.ts); call start() to run it. */
 export async function createNode (config: Readonly<NodeConfig>, options: { log?: Logger } & NodeOverrides = {}): Promise<CdgossipNode> {
   return new CdgossipNode(config, options)
+}
+
+/** JSON with object keys sorted at every level: equal content, equal text. */
+function canonicalJson (value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+    : v)
 }
