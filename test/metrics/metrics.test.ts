@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { defaultConfig } from '../../src/config.js'
+import type { NodeConfig } from '../../src/config.js'
 import { initDataDir, readApiToken } from '../../src/data-dir.js'
 import { createNode } from '../../src/node.js'
 import type { CdgossipNode } from '../../src/node.js'
@@ -33,7 +34,7 @@ function value (samples: Sample[], name: string, labels: Record<string, string> 
   return found[0]?.value
 }
 
-async function startNode (): Promise<{ node: CdgossipNode, token: string }> {
+async function startNode (configure?: (config: NodeConfig) => void): Promise<{ node: CdgossipNode, token: string }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cdgossip-metrics-'))
   onTestFinished(async () => { await fs.rm(dir, { recursive: true, force: true }) })
   await initDataDir(dir)
@@ -41,6 +42,7 @@ async function startNode (): Promise<{ node: CdgossipNode, token: string }> {
   config.api.port = 0
   config.p2p.listen = ['/ip4/127.0.0.1/tcp/0']
   config.log.level = 'silent'
+  configure?.(config)
   const node = await createNode(config)
   // registered after the dir's: vitest runs onTestFinished callbacks in reverse, so the node stops first
   onTestFinished(async () => { await node.stop() })
@@ -182,6 +184,31 @@ describe('GET /metrics', () => {
     const atA = (await scrape(a.node, a.token)).samples
     expect(value(atA, 'cdgossip_events_published_total', { class: 'artifact.published' })).toBe(2)
     expect(value(atA, 'cdgossip_events_received_total', { class: 'artifact.published', via: 'gossip', outcome: 'stored' })).toBeUndefined()
+  })
+
+  it('counts imported records through the receive path: stored, duplicate, and refused by code', async () => {
+    const a = await startNode()
+    const b = await startNode(config => { config.trust.mode = 'open' })
+    const published = await request(a.node, 'POST', '/v1/events', a.token, artifactPublished())
+    const { digest } = await published.json() as { digest: string }
+    const record = await (await request(a.node, 'GET', `/v1/events/${digest}`, a.token)).json() as Record<string, string>
+    const forged = { ...record, source: 'https://forged.example.org/' }
+
+    const res = await request(b.node, 'POST', '/v1/records', b.token, [record, record, forged])
+    expect(res.status).toBe(200)
+    const result = await res.json() as { stored: number, duplicates: number, refused: Array<{ code: string }> }
+    expect(result).toMatchObject({ stored: 1, duplicates: 1 })
+    const reason = result.refused[0]?.code as string
+    expect(reason).toBe('CDG_BAD_SIGNATURE')
+
+    const { samples } = await scrape(b.node, b.token)
+    expect(value(samples, 'cdgossip_events_received_total', { class: 'artifact.published', via: 'import', outcome: 'stored' })).toBe(1)
+    expect(value(samples, 'cdgossip_events_deduplicated_total', { class: 'artifact.published', via: 'import' })).toBe(1)
+    // refused before its data was decoded: no class yet
+    expect(samples.filter(s => s.name === 'cdgossip_events_rejected_total')).toEqual([
+      { name: 'cdgossip_events_rejected_total', labels: { class: 'unknown', via: 'import', reason }, value: 1 }
+    ])
+    expect(value(samples, 'cdgossip_events_published_total', { class: 'artifact.published' })).toBeUndefined()
   })
 
   it('keeps its counters and libp2p metrics across a stop and start of the same node', async () => {
