@@ -8,14 +8,21 @@ const RECONNECT_MAX_MS = 10_000
 /**
  * Follows GET /v1/stream, resuming with Last-Event-ID after every disconnect (node restarts,
  * overflow drops), so nothing is missed and nothing repeated. Ends when `signal` aborts.
+ * `api` may be a function called before every connection: a restarted node may listen on
+ * another port (api-url in the data dir), and the tail must follow it there.
+ * Once connected, a node that is down, starting or stopping (5xx) is retried; any other refusal
+ * (401, a bad filter), or failing to reach the node the first time, ends the tail with that error.
  */
-export async function tailEvents (api: ApiClient, query: URLSearchParams, signal: AbortSignal, onEvent: (e: EventView) => void): Promise<void> {
+export async function tailEvents (api: ApiClient | (() => Promise<ApiClient>), query: URLSearchParams, signal: AbortSignal, onEvent: (e: EventView) => void): Promise<void> {
   let lastId: string | undefined = query.get('cursor') ?? undefined
   query.delete('cursor')
   let delay = RECONNECT_MIN_MS
+  let connected = false
   while (!signal.aborted) {
     try {
-      const res = await api.stream(`/v1/stream?${query.toString()}`, lastId, signal)
+      const client = typeof api === 'function' ? await api() : api
+      const res = await client.stream(`/v1/stream?${query.toString()}`, lastId, signal)
+      connected = true
       delay = RECONNECT_MIN_MS
       for await (const frame of sseFrames(res, signal)) {
         if (frame.event === 'cdevent' && frame.data !== undefined) {
@@ -25,11 +32,17 @@ export async function tailEvents (api: ApiClient, query: URLSearchParams, signal
       }
     } catch (err) {
       if (signal.aborted) return
-      if ((err as { statusCode?: number }).statusCode !== undefined) throw err
+      // a node never reached is a mistake to report (not started, wrong data dir), not a
+      // disconnect to ride out
+      if (!connected) throw err
+      const status = (err as { statusCode?: number }).statusCode
+      if (status !== undefined && status < 500) throw err
     }
     await new Promise<void>(resolve => {
-      const t = setTimeout(resolve, delay)
-      signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+      // removed when the timer fires: a long tail reconnects many times and must not pile up listeners
+      const onAbort = (): void => { clearTimeout(t); resolve() }
+      const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, delay)
+      signal.addEventListener('abort', onAbort, { once: true })
     })
     delay = Math.min(delay * 2, RECONNECT_MAX_MS)
   }

@@ -1,11 +1,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { readFile } from 'node:fs/promises'
 import { stringify as toYaml } from 'yaml'
-import { isCdgossipError } from './errors.js'
-import { loadConfig, resolveDataDir, type ConfigFlags } from './config.js'
-import { dataDirPaths, initDataDir } from './data-dir.js'
-import { ApiClient, ApiError, parseJsonDocuments, readJsonInput, resolveClient } from './client.js'
+import { CdgossipError, isCdgossipError } from './errors.js'
+import { loadConfig, parsePort, resolveDataDir, type ConfigFlags, type NodeConfig } from './config.js'
+import { dataDirPaths, initDataDir, readApiUrl } from './data-dir.js'
+import { ApiClient, ApiError, importRecords, parseJsonDocuments, readJsonInput, resolveClient } from './client.js'
 import { formatTable } from './cli-format.js'
+import { Progress, type ProgressStream } from './cli-progress.js'
 import type { EventView } from './store/index.js'
 
 /**
@@ -84,8 +85,8 @@ const list = (v: unknown): string[] | undefined => Array.isArray(v) ? v.map(Stri
 
 function port (v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a port number (0-65535), got ${String(v)}`)
+  const n = parsePort(String(v))
+  if (n === undefined) throw new UsageError(`${flag} must be a port number (0-65535), got ${String(v)}`)
   return n
 }
 
@@ -118,6 +119,23 @@ async function client (values: Record<string, unknown>): Promise<ApiClient> {
   return await resolveClient({ dataDir, apiUrl: str(values['api-url']), token: str(values.token) })
 }
 
+/**
+ * For long-lived commands (tail): a client per connection. A node found through the data dir
+ * may come back on another port after a restart, so its api-url is read again each time; while
+ * the file is absent (node down) the last known URL is tried.
+ */
+async function followingClient (values: Record<string, unknown>): Promise<() => Promise<ApiClient>> {
+  const first = await client(values)
+  if (str(values['api-url']) !== undefined || (process.env.CDGOSSIP_API_URL ?? '') !== '') return async () => first
+  const dataDir = resolveDataDir({ dataDir: str(values['data-dir']) })
+  let current = first
+  return async () => {
+    const url = await readApiUrl(dataDir)
+    if (url !== undefined && url !== current.baseUrl) current = await resolveClient({ dataDir, apiUrl: url, token: str(values.token) })
+    return current
+  }
+}
+
 function queryString (values: Record<string, unknown>): URLSearchParams {
   const q = new URLSearchParams()
   const map: Array<[string, string]> = [['type', 'type'], ['source', 'source'], ['subject', 'subject'], ['chain-id', 'chainId'], ['origin', 'origin'], ['since', 'since'], ['until', 'until'], ['trusted', 'trusted'], ['limit', 'limit'], ['cursor', 'cursor']]
@@ -144,6 +162,11 @@ async function pageEvents (api: ApiClient, q: URLSearchParams, all: boolean, eac
 }
 
 type Out = (line: string) => void
+
+/** What a command may use besides stdout lines: where progress goes (drawn only on a TTY). */
+interface CommandContext {
+  progress: ProgressStream
+}
 
 async function cmdInit (args: string[], out: Out): Promise<number> {
   const { values } = parse(args, { network: { type: 'string' }, 'api-port': { type: 'string' }, 'p2p-port': { type: 'string' } }, false)
@@ -175,15 +198,50 @@ async function cmdStart (args: string[], out: Out): Promise<number> {
   await initDataDir(dataDir, { network: flags.network })
   const config = await loadConfig(flags)
   const { runNode } = await import('./run.js')
-  return await runNode(config, out)
+  try {
+    return await runNode(config, out)
+  } catch (e) {
+    throw explainStartFailure(e, dataDir)
+  }
+}
+
+const HIDDEN = '(hidden)'
+
+/** A URL with its password and query values hidden (webhook receivers often take a token there). */
+function maskUrl (raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return raw
+  }
+  if (url.password !== '') url.password = HIDDEN
+  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, HIDDEN)
+  return url.toString()
+}
+
+/**
+ * The configuration as `config show` prints it: webhook headers (auth tokens for the receiver)
+ * and URL credentials are hidden, so the output can be pasted into an issue.
+ */
+export function maskSecrets (config: Readonly<NodeConfig>): Record<string, unknown> {
+  const subscriptions = config.subscriptions.map(sub => {
+    const sink = sub.sink as { url?: unknown, headers?: unknown } | undefined
+    if (typeof sink !== 'object' || sink === null) return sub
+    const masked: Record<string, unknown> = { ...sink }
+    if (typeof sink.url === 'string') masked.url = maskUrl(sink.url)
+    if (typeof sink.headers === 'object' && sink.headers !== null) masked.headers = Object.fromEntries(Object.keys(sink.headers).map(k => [k, HIDDEN]))
+    return { ...sub, sink: masked }
+  })
+  return { ...config, subscriptions }
 }
 
 async function cmdConfig (args: string[], out: Out): Promise<number> {
   const { values, positionals } = parse(args, {})
-  if (positionals[0] !== 'show') throw new UsageError('usage: cdgossip config show [--data-dir D]')
+  if (positionals[0] !== 'show' || positionals.length > 1) throw new UsageError('usage: cdgossip config show [--data-dir D]')
   const config = await loadConfig({ dataDir: str(values['data-dir']) })
   // the token and key live in their own files and are never part of the configuration
-  out(toYaml({ ...config, secrets: { apiToken: `${dataDirPaths(config.dataDir).token} (not shown)`, identityKey: `${dataDirPaths(config.dataDir).identity} (not shown)` } }).trimEnd())
+  out(toYaml({ ...maskSecrets(config), secrets: { apiToken: `${dataDirPaths(config.dataDir).token} (not shown)`, identityKey: `${dataDirPaths(config.dataDir).identity} (not shown)` } }).trimEnd())
   return EXIT.OK
 }
 
@@ -217,24 +275,50 @@ async function cmdEvents (args: string[], out: Out): Promise<number> {
   return EXIT.OK
 }
 
-async function cmdExport (args: string[], out: Out): Promise<number> {
+/** Export page size: the API's largest, so a big export takes few round trips. */
+const EXPORT_PAGE_LIMIT = '1000'
+/** Query parameters that narrow an export: with none of them, the store's count is its total. */
+const NARROWING = ['type', 'source', 'subject', 'chainId', 'origin', 'since', 'until', 'trusted', 'cursor']
+
+async function cmdExport (args: string[], out: Out, ctx: CommandContext): Promise<number> {
   const { values } = parse(args, FILTERS, false)
   const api = await client(values)
-  // one signed CloudEvent per line, exactly as signed (the record's JSON members are all strings,
-  // so serialising the parsed object reproduces the stored bytes)
-  await pageEvents(api, queryString(values), true, events => { for (const e of events) out(JSON.stringify(e.cloudEvent)) })
+  const q = queryString(values)
+  if (!q.has('limit')) q.set('limit', EXPORT_PAGE_LIMIT)
+  const progress = new Progress({ stream: ctx.progress }, { label: 'exported' })
+  if (progress.enabled && !NARROWING.some(k => q.has(k))) {
+    const { body } = await api.request<{ store: { events: number } }>('GET', '/v1/node')
+    progress.setTotal(body.store.events)
+  }
+  try {
+    // one signed CloudEvent per line, exactly as signed (the record's JSON members are all strings,
+    // so serialising the parsed object reproduces the stored bytes)
+    await pageEvents(api, q, true, events => {
+      for (const e of events) out(JSON.stringify(e.cloudEvent))
+      progress.add(events.length)
+    })
+  } finally {
+    progress.end()
+  }
   return EXIT.OK
 }
 
-async function cmdImport (args: string[], out: Out): Promise<number> {
+async function cmdImport (args: string[], out: Out, ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(args, {})
   if (positionals.length !== 1) throw new UsageError('usage: cdgossip import FILE')
   const records = parseJsonDocuments(await readFile(positionals[0] as string, 'utf8'))
   const api = await client(values)
-  const { body } = await api.request<{ stored: number, duplicates: number, refused: Array<{ index: number, code: string, message: string }> }>('POST', '/v1/records', { json: records })
-  out(`stored ${body.stored}, already held ${body.duplicates}, refused ${body.refused.length}`)
-  for (const r of body.refused) out(`  record ${r.index + 1}: ${r.code}: ${r.message}`)
-  return body.refused.length > 0 ? EXIT.FAILED : EXIT.OK
+  const progress = new Progress({ stream: ctx.progress }, { label: 'imported', total: records.length })
+  let last = 0
+  let result
+  try {
+    result = await importRecords(api, records, { onProgress: done => { progress.add(done - last); last = done } })
+  } finally {
+    progress.end()
+  }
+  out(`stored ${result.stored}, already held ${result.duplicates}, refused ${result.refused.length}`)
+  for (const r of result.refused) out(`  record ${r.index + 1}: ${r.code}: ${r.message}`)
+  return result.refused.length > 0 ? EXIT.FAILED : EXIT.OK
 }
 
 async function cmdVerify (args: string[], out: Out): Promise<number> {
@@ -409,7 +493,7 @@ async function cmdStatus (args: string[], out: Out): Promise<number> {
 
 async function cmdTail (args: string[], out: Out): Promise<number> {
   const { values } = parse(args, FILTERS, false)
-  const api = await client(values)
+  const api = await followingClient(values)
   const { tailEvents } = await import('./cli-tail.js')
   const controller = new AbortController()
   const stop = (): void => { controller.abort() }
@@ -424,7 +508,7 @@ async function cmdTail (args: string[], out: Out): Promise<number> {
   return EXIT.OK
 }
 
-const COMMANDS: Record<string, (args: string[], out: Out) => Promise<number>> = {
+const COMMANDS: Record<string, (args: string[], out: Out, ctx: CommandContext) => Promise<number>> = {
   init: cmdInit,
   start: cmdStart,
   config: cmdConfig,
@@ -441,16 +525,59 @@ const COMMANDS: Record<string, (args: string[], out: Out) => Promise<number>> = 
   status: cmdStatus
 }
 
+/** The package version; the module runs from dist/src/ (the bin) or src/ (tests). */
+async function version (): Promise<string> {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(await readFile(new URL(rel, import.meta.url), 'utf8')) as { name?: string, version?: string }
+      if (pkg.name === 'cdgossip' && typeof pkg.version === 'string') return pkg.version
+    } catch {
+      // not at this depth: try the next
+    }
+  }
+  return '0.0.0'
+}
+
+/** Walks `cause` links (bounded: a cycle must not hang the error path). */
+function causes (e: unknown): unknown[] {
+  const out: unknown[] = []
+  for (let c = (e as { cause?: unknown } | undefined)?.cause; c !== undefined && c !== null && out.length < 8; c = (c as { cause?: unknown }).cause) out.push(c)
+  return out
+}
+
+/**
+ * Failures of `start` that are the operator's to fix, said plainly: a port in use, another node
+ * on the same data dir (LevelDB's lock). Everything else is returned unchanged.
+ */
+function explainStartFailure (e: unknown, dataDir: string): unknown {
+  const chain = [e, ...causes(e)] as Array<NodeJS.ErrnoException & { address?: string, port?: number }>
+  const locked = chain.find(c => c?.code === 'LEVEL_LOCKED')
+  if (locked !== undefined) return new CdgossipError('CDG_CONFIG', `the data dir ${dataDir} is in use by another cdgossip node (its store is locked); stop that node or use another --data-dir`, { cause: e })
+  // libp2p gathers its listen failures in one error, one line per address
+  const p2p = chain.find(c => (c as Error | undefined)?.name === 'UnsupportedListenAddressesError')
+  if (p2p !== undefined) {
+    const failures = p2p.message.split('\n').filter(l => /^\s*\//.test(l)).map(l => l.trim())
+    return new CdgossipError('CDG_CONFIG', `cannot listen on the p2p address${failures.length === 1 ? '' : 'es'}: ${failures.join('; ')} (check p2p.listen / --listen / --p2p-port)`)
+  }
+  const listen = chain.find(c => c?.code === 'EADDRINUSE' || c?.code === 'EADDRNOTAVAIL' || (c?.code === 'EACCES' && c?.syscall === 'listen'))
+  if (listen !== undefined) {
+    const where = listen.address !== undefined ? ` ${listen.address}:${String(listen.port ?? '')}` : ''
+    const why = listen.code === 'EADDRINUSE' ? 'the address is in use (another node running? choose another --api-port or --p2p-port)' : listen.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such local address'
+    return new CdgossipError('CDG_CONFIG', `cannot listen on${where}: ${why}`, { cause: e })
+  }
+  return e
+}
+
 /** Runs one command; returns the exit code. Never throws for expected failures. */
-export async function main (argv: string[], out: Out = line => { process.stdout.write(line + '\n') }, err: Out = line => { process.stderr.write(line + '\n') }): Promise<number> {
+export async function main (argv: string[], out: Out = line => { process.stdout.write(line + '\n') }, err: Out = line => { process.stderr.write(line + '\n') }, progress: ProgressStream = process.stderr): Promise<number> {
   const [command, ...rest] = argv
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    out(USAGE)
+    if (command === undefined) err(USAGE)
+    else out(USAGE)
     return command === undefined ? EXIT.USAGE : EXIT.OK
   }
-  if (command === '--version') {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-    out(pkg.version)
+  if (command === '--version' || command === '-v') {
+    out(await version())
     return EXIT.OK
   }
   const run = COMMANDS[command]
@@ -463,7 +590,7 @@ export async function main (argv: string[], out: Out = line => { process.stdout.
     return EXIT.OK
   }
   try {
-    return await run(rest, out)
+    return await run(rest, out, { progress })
   } catch (e) {
     if (e instanceof UsageError) {
       err(`cdgossip ${command}: ${e.message}`)
@@ -472,14 +599,17 @@ export async function main (argv: string[], out: Out = line => { process.stdout.
     if (e instanceof ApiError) {
       err(`cdgossip ${command}: ${e.statusCode} ${e.details?.code ?? ''}: ${e.message}`)
       for (const v of e.details?.violations ?? []) err(`  ${v.path === '' ? '/' : v.path}: ${v.message}`)
+      for (const m of e.details?.mismatches ?? []) err(`  ${typeof m === 'string' ? m : JSON.stringify(m)}`)
       return EXIT.FAILED
     }
     if (isCdgossipError(e)) {
-      err(`cdgossip ${command}: ${e.message}`)
+      // the causes say why (LevelDB's, the OS's): "store open failed" alone helps nobody
+      const why = causes(e).map(c => (c as Error)?.message?.split('\n')[0]).filter((m): m is string => typeof m === 'string' && m !== '' && !e.message.includes(m))
+      err(`cdgossip ${command}: ${e.message}${why.length > 0 ? ` (${why.join(': ')})` : ''}`)
       return e.code === 'CDG_CONFIG' || e.code === 'CDG_NOT_STARTED' ? EXIT.CONFIG : EXIT.FAILED
     }
     const code = (e as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'EACCES') {
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
       err(`cdgossip ${command}: ${(e as Error).message}`)
       return EXIT.FAILED
     }

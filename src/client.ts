@@ -108,6 +108,73 @@ export class ApiClient {
   }
 }
 
+/** Records per import request: half the API's batch cap (MAX_BATCH_ITEMS, 1000), so progress moves and one bad request costs little. */
+export const IMPORT_CHUNK_ITEMS = 500
+/** Request body budget per import chunk: under the API's default 1 MiB body limit with room for the array's commas. */
+export const IMPORT_CHUNK_BYTES = 768 * 1024
+
+export interface ImportSummary {
+  stored: number
+  duplicates: number
+  /** `index` is the record's position in the whole input, from 0 */
+  refused: Array<{ index: number, code: string, message: string }>
+}
+
+/**
+ * POST /v1/records in chunks (the API caps a body at 1000 items and api.bodyLimit bytes) and
+ * add up the answers. A chunk the node finds too large (413: a smaller api.bodyLimit) is split
+ * in halves; a single record it still refuses is reported as refused, as is anything that is not
+ * a JSON object (the route would fail its whole chunk for it).
+ */
+export async function importRecords (api: ApiClient, records: unknown[], options: { onProgress?: (done: number) => void, signal?: AbortSignal } = {}): Promise<ImportSummary> {
+  const summary: ImportSummary = { stored: 0, duplicates: 0, refused: [] }
+  let done = 0
+  const send = async (chunk: Array<{ index: number, record: unknown }>): Promise<void> => {
+    if (chunk.length === 0) return
+    let body: ImportSummary
+    try {
+      ({ body } = await api.request<ImportSummary>('POST', '/v1/records', { json: chunk.map(c => c.record) }, options.signal))
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.statusCode !== 413) throw err
+      if (chunk.length === 1) {
+        summary.refused.push({ index: chunk[0]?.index ?? 0, code: err.code, message: err.message })
+        done++
+        options.onProgress?.(done)
+        return
+      }
+      const half = Math.ceil(chunk.length / 2)
+      await send(chunk.slice(0, half))
+      await send(chunk.slice(half))
+      return
+    }
+    summary.stored += body.stored
+    summary.duplicates += body.duplicates
+    for (const r of body.refused) summary.refused.push({ ...r, index: chunk[r.index]?.index ?? r.index })
+    done += chunk.length
+    options.onProgress?.(done)
+  }
+  let chunk: Array<{ index: number, record: unknown }> = []
+  let bytes = 2
+  for (const [index, record] of records.entries()) {
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      summary.refused.push({ index, code: 'CDG_INVALID_REQUEST', message: 'not a JSON object (a signed record is a CloudEvent in JSON)' })
+      done++
+      continue
+    }
+    const size = Buffer.byteLength(JSON.stringify(record)) + 1
+    if (chunk.length > 0 && (chunk.length >= IMPORT_CHUNK_ITEMS || bytes + size > IMPORT_CHUNK_BYTES)) {
+      await send(chunk)
+      chunk = []
+      bytes = 2
+    }
+    chunk.push({ index, record })
+    bytes += size
+  }
+  await send(chunk)
+  summary.refused.sort((a, b) => a.index - b.index)
+  return summary
+}
+
 /**
  * Where a client finds its node: explicit values, then CDGOSSIP_API_URL / CDGOSSIP_TOKEN,
  * then the data dir: the running node's api-url file, else config (api.host/port), and api-token.

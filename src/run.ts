@@ -3,16 +3,42 @@ import { dataDirPaths, removeApiUrl, writeApiUrl } from './data-dir.js'
 import { createLogger } from './logger.js'
 import { createNode } from './node.js'
 
+/** Exit code after a second SIGINT/SIGTERM: 128 + SIGINT, what a shell reports for Ctrl-C. */
+export const EXIT_INTERRUPTED = 130
+
 /**
  * `cdgossip start`: run a node until SIGTERM/SIGINT. The first signal stops gracefully (API closes,
  * in-flight publishes finish, delivery progress is already persisted, libp2p and LevelDB close);
- * a second signal exits at once with code 130.
+ * a second signal exits at once with code 130. The handlers are installed before the node
+ * starts, so a signal during start-up (systemd stopping a slow start) still stops it cleanly
+ * once it is up rather than killing it halfway through opening its store.
  */
 export async function runNode (config: Readonly<NodeConfig>, out: (line: string) => void): Promise<number> {
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty })
   const node = await createNode(config, { log })
-  await node.start()
-  await writeApiUrl(config.dataDir, node.apiUrl)
+
+  let signalled: NodeJS.Signals | undefined
+  let wake: () => void = () => {}
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled !== undefined) {
+      log.warn({ signal }, 'second signal: exiting now')
+      process.exit(EXIT_INTERRUPTED)
+    }
+    signalled = signal
+    wake()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  try {
+    await node.start()
+    await writeApiUrl(config.dataDir, node.apiUrl)
+  } catch (err) {
+    await node.stop().catch((stopErr: unknown) => { log.warn({ err: stopErr }, 'stop after failed start') })
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    throw err
+  }
   out(`cdgossip ${config.network} node started`)
   out(`  peer ID   ${node.peerId}`)
   out(`  REST API  ${node.apiUrl}   (token: ${dataDirPaths(config.dataDir).token})`)
@@ -20,25 +46,16 @@ export async function runNode (config: Readonly<NodeConfig>, out: (line: string)
   out(`  data dir  ${config.dataDir}`)
   out('Stop with Ctrl-C (SIGINT) or SIGTERM.')
 
-  return await new Promise<number>(resolve => {
-    let stopping = false
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: exiting now')
-        process.exit(130)
-      }
-      stopping = true
-      log.info({ signal }, 'stopping')
-      node.stop().then(async () => {
-        await removeApiUrl(config.dataDir)
-        log.info('stopped')
-        resolve(0)
-      }, err => {
-        log.error({ err }, 'stop failed')
-        resolve(1)
-      })
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
+  if (signalled === undefined) await new Promise<void>(resolve => { wake = resolve })
+  log.info({ signal: signalled }, 'stopping')
+  try {
+    await node.stop()
+  } catch (err) {
+    log.error({ err }, 'stop failed')
+    return 1
+  }
+  // clients must not find a URL nobody answers on
+  await removeApiUrl(config.dataDir)
+  log.info('stopped')
+  return 0
 }
