@@ -19,7 +19,8 @@ const ALLOWED: Record<string, string[]> = {
   p2p: ['events', 'signing', 'store'],
   delivery: ['events', 'store', 'subscriptions'],
   pipeline: ['events', 'signing', 'store', 'trust', 'subscriptions', 'p2p', 'api'],
-  api: ['events', 'store', 'trust', 'subscriptions', 'delivery', 'p2p']
+  api: ['events', 'store', 'trust', 'subscriptions', 'delivery', 'p2p'],
+  metrics: ['events', 'p2p', 'delivery', 'store']
 }
 /** api may know p2p's and delivery's *types* only: it talks to the node through NodeFacade */
 const TYPE_ONLY: Record<string, string[]> = {
@@ -27,7 +28,8 @@ const TYPE_ONLY: Record<string, string[]> = {
   pipeline: ['api', 'p2p'],
   store: ['events'],
   subscriptions: ['store'],
-  p2p: ['store']
+  p2p: ['store'],
+  metrics: ['p2p', 'delivery', 'store']
 }
 const ENTRY_POINTS = new Set(['node.ts', 'run.ts', 'index.ts'])
 
