@@ -101,7 +101,8 @@ export function createErrorHandler (bodyLimit: number) {
     if (body.statusCode >= 500) {
       request.log.error({ err }, 'request failed')
     } else {
-      request.log.info({ err, code: body.code, statusCode: body.statusCode }, 'request refused')
+      // a refusal is the client's mistake: its code and message say enough; no stack, no echoed input
+      request.log.info({ code: body.code, statusCode: body.statusCode, message: body.message }, 'request refused')
     }
     return reply.code(body.statusCode).headers(headers).send(body)
   }
