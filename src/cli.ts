@@ -245,11 +245,18 @@ async function cmdConfig (args: string[], out: Out): Promise<number> {
   return EXIT.OK
 }
 
+/**
+ * The API's batch cap (MAX_BATCH_ITEMS in api/). A batch is all-or-nothing, so a bigger input is
+ * refused here rather than split into batches that could half succeed.
+ */
+const MAX_PUBLISH_EVENTS = 1000
+
 async function cmdPublish (args: string[], out: Out): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } })
   if (positionals.length > 1) throw new UsageError('publish takes at most one FILE (or - for stdin)')
   const events = await readJsonInput(positionals[0])
   if (events.length === 0) throw new UsageError('no events in the input')
+  if (events.length > MAX_PUBLISH_EVENTS) throw new UsageError(`publish sends one all-or-nothing batch of at most ${MAX_PUBLISH_EVENTS} events; the input has ${events.length}: split it (e.g. split -l ${MAX_PUBLISH_EVENTS} events.jsonl)`)
   const api = await client(values)
   const { body } = await api.request<unknown>('POST', '/v1/events', { json: events.length === 1 ? events[0] : events })
   const receipts = (Array.isArray(body) ? body : [body]) as Array<{ digest: string, class: string, sequence: number, status: string, id: string }>
@@ -568,8 +575,25 @@ function explainStartFailure (e: unknown, dataDir: string): unknown {
   return e
 }
 
+let stdoutGuarded = false
+
+/**
+ * A line on stdout. When the reader goes away (`cdgossip export | head -1`) the write fails with
+ * EPIPE; that is the reader's choice, not a failure: exit quietly instead of a stack trace.
+ */
+function stdoutLine (line: string): void {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(EXIT.OK)
+      throw e
+    })
+  }
+  process.stdout.write(line + '\n')
+}
+
 /** Runs one command; returns the exit code. Never throws for expected failures. */
-export async function main (argv: string[], out: Out = line => { process.stdout.write(line + '\n') }, err: Out = line => { process.stderr.write(line + '\n') }, progress: ProgressStream = process.stderr): Promise<number> {
+export async function main (argv: string[], out: Out = stdoutLine, err: Out = line => { process.stderr.write(line + '\n') }, progress: ProgressStream = process.stderr): Promise<number> {
   const [command, ...rest] = argv
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     if (command === undefined) err(USAGE)

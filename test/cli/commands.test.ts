@@ -2,6 +2,7 @@
  * Every client command of the real CLI (child processes) against real nodes, themselves started
  * with `cdgossip start`. One node `a` serves the whole file; `b` joins for import and peers.
  */
+import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
@@ -9,11 +10,13 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { parse as parseYaml } from 'yaml'
 import type { EventView } from '../../src/store/index.js'
 import {
+  BIN,
   BUILT,
   REPO_ROOT,
   SKIP_REASON,
   SOURCE,
   artifactPublished,
+  cleanEnv,
   lines,
   makeTempDir,
   pipelineRunFinished,
@@ -187,6 +190,13 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       expect(ids).not.toContain((good.context as { id: string }).id)
     })
 
+    it('more events than one batch takes is a usage error, before anything is sent', async () => {
+      const input = Array.from({ length: 1001 }, () => JSON.stringify(artifactPublished())).join('\n')
+      const result = await runCli(['publish', ...a.args, '-'], { input })
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain('at most 1000 events')
+    })
+
     it('input that is not JSON names its line; no input is a usage error', async () => {
       const dir = await tempDir()
       const file = path.join(dir, 'broken.jsonl')
@@ -357,6 +367,27 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
     })
   })
 
+  describe('output into a closed pipe', () => {
+    it('a reader that stops early (| head -1) ends the command quietly', async () => {
+      // a holds well over a pipe buffer of records by now (the big export above)
+      const child = spawn(process.execPath, [BIN, 'export', ...a.args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8') })
+      const closed = new Promise<number | null>((resolve) => child.once('close', (code) => { resolve(code) }))
+      const first = await new Promise<string>((resolve) => {
+        let buffered = ''
+        child.stdout.on('data', (c: Buffer) => {
+          buffered += c.toString('utf8')
+          if (buffered.includes('\n')) resolve(buffered.slice(0, buffered.indexOf('\n')))
+        })
+      })
+      child.stdout.destroy()
+      expect(JSON.parse(first)).toMatchObject({ specversion: '1.0' })
+      expect(await closed).toBe(0)
+      expect(stderr).toBe('')
+    })
+  })
+
   describe('trust', () => {
     it('add, list, remove; mistakes are usage errors or name the API error', async () => {
       const peerId = '12D3KooWSbKBjSTTftJS7ZDo4xS57nysYUKS9eFxTpyfLDKC4ZGU'
@@ -467,9 +498,11 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       expect((await runCli(['init', '--data-dir', dir])).code).toBe(0)
       // a node that died without cleaning up left its api-url behind
       await fs.writeFile(path.join(dir, 'api-url'), `http://127.0.0.1:${await closedPort()}\n`)
-      for (const args of [['status'], ['events'], ['publish', '-'], ['tail']]) {
-        const result = await runCli([...args, '--data-dir', dir], { input: JSON.stringify(artifactPublished()) })
-        expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(3)
+      await fs.writeFile(path.join(dir, 'records.jsonl'), '{}\n')
+      const commands = [['status'], ['events'], ['publish', '-'], ['tail'], ['trust', 'list'], ['import', path.join(dir, 'records.jsonl')]]
+      const results = await Promise.all(commands.map(async (args) => await runCli([...args, '--data-dir', dir], { input: JSON.stringify(artifactPublished()) })))
+      for (const [i, result] of results.entries()) {
+        expect(result.code, `${commands[i]?.join(' ') ?? ''}: ${result.stderr}`).toBe(3)
         expect(result.stderr).toMatch(/cannot reach the cdgossip node at http:\/\/127\.0\.0\.1:\d+ \(is it running\? start it with: cdgossip start\)/)
         expect(result.stdout).toBe('')
       }
@@ -488,9 +521,10 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       const none = await runCli([])
       expect(none.code).toBe(2)
       expect(none.stderr).toContain('usage: cdgossip')
-      for (const args of [['events', '--bogus'], ['events', 'stray'], ['status', '--limit', '3'], ['start', '--api-port', 'abc'], ['init', '--p2p-port', '70000'], ['import'], ['config'], ['config', 'edit']]) {
-        const result = await runCli([...args, ...a.args])
-        expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2)
+      const commands = [['events', '--bogus'], ['events', 'stray'], ['status', '--limit', '3'], ['start', '--api-port', 'abc'], ['init', '--p2p-port', '70000'], ['import'], ['config'], ['config', 'edit'], ['publish', 'a.json', 'b.json']]
+      const results = await Promise.all(commands.map(async (args) => await runCli([...args, ...a.args])))
+      for (const [i, result] of results.entries()) {
+        expect(result.code, `${commands[i]?.join(' ') ?? ''}: ${result.stderr}`).toBe(2)
         expect(result.stderr).toMatch(/^cdgossip \w+: /)
       }
     })
