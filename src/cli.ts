@@ -633,7 +633,8 @@ export async function main (argv: string[], out: Out = stdoutLine, err: Out = li
       return e.code === 'CDG_CONFIG' || e.code === 'CDG_NOT_STARTED' ? EXIT.CONFIG : EXIT.FAILED
     }
     const code = (e as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+    // the file system said no (missing input file, a data dir that is a file, no permission)
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
       err(`cdgossip ${command}: ${(e as Error).message}`)
       return EXIT.FAILED
     }

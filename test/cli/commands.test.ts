@@ -114,6 +114,13 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       expect(second.stdout).toContain(`peer ID  ${peerId ?? ''}\n`)
       expect(second.stdout).not.toContain('(new')
       expect(await fs.readFile(path.join(dir, 'api-token'), 'utf8')).toBe(token)
+
+      // a data dir that is a file: one line saying so, no stack trace
+      const file = path.join(path.dirname(dir), 'a-file')
+      await fs.writeFile(file, '')
+      const onFile = await runCli(['init', '--data-dir', file])
+      expect(onFile.code).toBe(1)
+      expect(lines(onFile.stderr)).toEqual([expect.stringMatching(/^cdgossip init: EEXIST: /)])
     })
 
     it('start prints the peer ID, the REST URL and where the token is', async () => {
