@@ -464,6 +464,37 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
     })
   })
 
+  describe('dead letters', () => {
+    it('lists a webhook delivery that gave up, and re-drives it', async () => {
+      const port = await closedPort()
+      // one attempt, to a port nothing listens on: straight to the dead letters
+      await a.api().request('POST', '/v1/subscriptions', { json: { id: 'doomed', classes: ['taskrun.finished'], sink: { type: 'webhook', url: `http://127.0.0.1:${port}/hook`, maxAttempts: 1 } } })
+      onTestFinished(async () => { await a.api().request('DELETE', '/v1/subscriptions/doomed') })
+      const id = `dl-${Date.now()}`
+      const { body } = await a.api().request<{ digest: string }>('POST', '/v1/events', {
+        json: { context: { specversion: '0.5.1', id, source: SOURCE, type: 'dev.cdevents.taskrun.finished.0.3.0', timestamp: new Date().toISOString() }, subject: { id: `task-${id}`, source: SOURCE, content: { taskName: 'unit', pipelineRun: { id: 'run-1' }, uri: 'https://ci.cli-test.example/t/1', outcome: 'failure' } } }
+      })
+
+      let listed = ''
+      await waitFor(async () => {
+        listed = (await runCli(['subscriptions', 'dead-letters', ...a.args, 'doomed'])).stdout
+        return listed.includes(body.digest.slice(0, 16))
+      }, { message: 'the delivery to give up' })
+      expect(lines(listed)[0]).toMatch(/^DIGEST\s+ATTEMPTS\s+STATUS\s+ERROR\s+FAILED AT$/)
+      expect(lines(listed)[1]).toMatch(new RegExp(`^${body.digest.slice(0, 16)}\\s+1\\s+`))
+
+      expect(await runCli(['subscriptions', 'redrive', ...a.args, 'doomed'])).toMatchObject({ code: 0, stdout: 're-queued 1 dead letters\n' })
+      // tried once more, and given up again
+      await waitFor(async () => {
+        const json = JSON.parse((await runCli(['subscriptions', 'dead-letters', ...a.args, 'doomed', '--json'])).stdout) as Array<{ digest: string, attempts: number }>
+        return json.some((d) => d.digest === body.digest && d.attempts === 2)
+      }, { message: 'the re-driven delivery to give up again' })
+      const unknown = await runCli(['subscriptions', 'redrive', ...a.args, 'no-such-subscription'])
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toContain('404 CDG_NOT_FOUND')
+    })
+  })
+
   describe('status and peers', () => {
     it('status shows the node at a glance; --json is the node info', async () => {
       const status = await runCli(['status', ...a.args])
