@@ -180,14 +180,16 @@ export async function importRecords (api: ApiClient, records: unknown[], options
  * then the data dir: the running node's api-url file, else config (api.host/port), and api-token.
  */
 export async function resolveClient (options: { dataDir: string, apiUrl?: string, token?: string }, env: NodeJS.ProcessEnv = process.env): Promise<ApiClient> {
-  let baseUrl = options.apiUrl ?? env.CDGOSSIP_API_URL ?? await readApiUrl(options.dataDir)
+  // an empty variable (`CDGOSSIP_API_URL= cdgossip status`) is unset, as shells mean it
+  const fromEnv = (name: 'CDGOSSIP_API_URL' | 'CDGOSSIP_TOKEN'): string | undefined => env[name] === '' ? undefined : env[name]
+  let baseUrl = options.apiUrl ?? fromEnv('CDGOSSIP_API_URL') ?? await readApiUrl(options.dataDir)
   if (baseUrl === undefined) {
     const file = await readConfigFile(options.dataDir)
     const host = file?.config.api?.host ?? '127.0.0.1'
     const port = file?.config.api?.port ?? DEFAULT_API_PORT
     baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   }
-  let token = options.token ?? env.CDGOSSIP_TOKEN
+  let token = options.token ?? fromEnv('CDGOSSIP_TOKEN')
   if (token === undefined) {
     try {
       token = await readApiToken(options.dataDir)

@@ -526,6 +526,9 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       expect(JSON.parse(flags.stdout)).toMatchObject({ peerId: aPeerId })
       const env = await runCli(['status', '--data-dir', empty, '--json'], { env: { CDGOSSIP_API_URL: a.apiUrl, CDGOSSIP_TOKEN: a.token } })
       expect(env.code).toBe(0)
+      // empty variables are unset: the data dir decides
+      const blank = await runCli(['status', ...a.args, '--json'], { env: { CDGOSSIP_API_URL: '', CDGOSSIP_TOKEN: '' } })
+      expect(blank.code, blank.stderr).toBe(0)
       const wrong = await runCli(['status', ...a.args, '--token', 'not-the-token'])
       expect(wrong.code).toBe(1)
       expect(wrong.stderr).toContain('401 CDG_UNAUTHORIZED')
