@@ -307,7 +307,8 @@ const FLAG_KEYS: Partial<Record<keyof ConfigFlags, string>> = {
 
 /** Resolve the data dir alone (flags, then env, then the default), for commands that need nothing else. */
 export function resolveDataDir (flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(flags.dataDir ?? env.CDGOSSIP_DATA_DIR ?? DEFAULT_DATA_DIR)
+  // an empty variable is unset: resolve('') would make the current directory the data dir
+  return resolve(flags.dataDir ?? (env.CDGOSSIP_DATA_DIR === '' ? undefined : env.CDGOSSIP_DATA_DIR) ?? DEFAULT_DATA_DIR)
 }
 
 function deepFreeze<T> (value: T): T {

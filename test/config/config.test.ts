@@ -64,6 +64,7 @@ describe('config: defaults', () => {
     expect(resolveDataDir({ dataDir: '/srv/a' }, { CDGOSSIP_DATA_DIR: '/srv/b' })).toBe('/srv/a')
     expect(resolveDataDir({}, { CDGOSSIP_DATA_DIR: '/srv/b' })).toBe('/srv/b')
     expect(resolveDataDir({}, {})).toBe(path.join(os.homedir(), '.cdgossip'))
+    expect(resolveDataDir({}, { CDGOSSIP_DATA_DIR: '' })).toBe(path.join(os.homedir(), '.cdgossip'))
     expect(resolveDataDir({ dataDir: 'rel' }, {})).toBe(path.resolve('rel'))
   })
 
