@@ -40,10 +40,26 @@ const FRAMING_ERRORS = new Set([
 
 export function toFrameStream (stream: Stream, init: FrameStreamInit): FrameStream {
   const frames = lp.decode(stream.source, { maxDataLength: init.maxFrameBytes })[Symbol.asyncIterator]()
+  // libp2p 2.x does not always wake a pending sink or source on abort (a stream already reset,
+  // yamux waiting for send window): abort() rejects pending calls itself, so a stuck peer can
+  // never hold a task (and with it SyncService.stop()) forever
+  let abortedWith: Error | undefined
+  const pending = new Set<(err: Error) => void>()
+  const abortable = async <T>(work: Promise<T>): Promise<T> => {
+    if (abortedWith !== undefined) throw abortedWith
+    let fail: ((err: Error) => void) | undefined
+    const aborted = new Promise<never>((_resolve, reject) => { fail = reject })
+    pending.add(fail as (err: Error) => void)
+    try {
+      return await Promise.race([work, aborted])
+    } finally {
+      pending.delete(fail as (err: Error) => void)
+    }
+  }
   return {
     async read () {
       try {
-        const next = await frames.next()
+        const next = await abortable(frames.next())
         return next.done === true ? undefined : next.value.subarray()
       } catch (err) {
         if (err instanceof Error && FRAMING_ERRORS.has(err.name)) {
@@ -53,12 +69,14 @@ export function toFrameStream (stream: Stream, init: FrameStreamInit): FrameStre
       }
     },
     async writeAll (source) {
-      await stream.sink(lp.encode(toAsync(source)))
+      await abortable(stream.sink(lp.encode(toAsync(source))))
     },
     async close (options = {}) {
       await stream.close(options)
     },
     abort (err) {
+      abortedWith = err
+      for (const fail of pending) fail(err)
       stream.abort(err)
     }
   }
