@@ -1,0 +1,105 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { RabbitBroker, findRabbitMQ, INSTALL_HINT } from './rabbitmq.js'
+
+/** What every benchmark part gets: where to work, how long it may take, how to log. */
+export interface BenchContext {
+  /** temp dir of this run (node data dirs, the broker's files); removed at the end */
+  root: string
+  /** bench-results/ (raw results, CPU profiles) */
+  resultsDir: string
+  options: BenchOptions
+  log: (line: string) => void
+  /** RabbitMQ binaries, or why the baseline is skipped */
+  rabbit: { server: string, epmd: string } | { skipped: string }
+}
+
+export interface BenchOptions {
+  /** skip the RabbitMQ baseline even when installed */
+  noBaseline: boolean
+  /** seconds each closed/open-loop measurement runs */
+  measureSeconds: number
+  /** events a restarted node catches up */
+  catchupEvents: number
+  /** records in the query store */
+  queryEvents: number
+  /** in-process nodes of the scale figure */
+  scaleNodes: number
+  /** events published at random nodes of the scale mesh */
+  scaleEvents: number
+  /** requests in flight for closed-loop publishing */
+  inFlight: number
+  /** events per batch request */
+  batchSize: number
+  /** fixed rate of the latency figure */
+  fixedRate: number
+  /** a rate every system sustains: latency without queueing */
+  lightRate: number
+}
+
+export const DEFAULT_OPTIONS: BenchOptions = {
+  noBaseline: false,
+  measureSeconds: 8,
+  catchupEvents: 50_000,
+  queryEvents: 250_000,
+  scaleNodes: 30,
+  scaleEvents: 300,
+  inFlight: 32,
+  batchSize: 100,
+  fixedRate: 500,
+  lightRate: 50
+}
+
+/** One line of the BENCHMARKS.md table. */
+export interface Figure {
+  id: string
+  label: string
+  unit: string
+  cdgossip: number | undefined
+  baseline: number | undefined
+  /** 'higher' when more is better (throughput), 'lower' for latencies and sizes */
+  better: 'higher' | 'lower'
+  target?: string
+  /** whether cdgossip meets the target; absent when the figure has none */
+  meets?: boolean
+  note?: string
+}
+
+export interface PartResult {
+  name: string
+  figures: Figure[]
+  /** everything measured, for results.json */
+  raw: Record<string, unknown>
+  notes: string[]
+  /** extra section for BENCHMARKS.md (the profile summary) */
+  markdown?: string
+  durationMs: number
+}
+
+export async function createContext (resultsDir: string, options: BenchOptions, log: (line: string) => void): Promise<BenchContext> {
+  const root = await mkdtemp(path.join((await import('node:os')).tmpdir(), 'cdgossip-bench-'))
+  let rabbit: BenchContext['rabbit']
+  if (options.noBaseline) rabbit = { skipped: 'baseline disabled (--no-baseline)' }
+  else rabbit = await findRabbitMQ() ?? { skipped: INSTALL_HINT }
+  return { root, resultsDir, options, log, rabbit }
+}
+
+export async function removeContext (ctx: BenchContext): Promise<void> {
+  await rm(ctx.root, { recursive: true, force: true })
+}
+
+/** Run `fn` with a private broker that lives only for this part, so its peak RSS is this part's. */
+export async function withBroker<T> (ctx: BenchContext, part: string, fn: (broker: RabbitBroker) => Promise<T>): Promise<T | { skipped: string }> {
+  if ('skipped' in ctx.rabbit) return { skipped: ctx.rabbit.skipped }
+  const broker = await RabbitBroker.start(path.join(ctx.root, `rabbitmq-${part}`), ctx.rabbit)
+  try {
+    return await fn(broker)
+  } finally {
+    await broker.stop()
+  }
+}
+
+/** A directory under the run's root for one node or part. */
+export function dirFor (ctx: BenchContext, ...parts: string[]): string {
+  return path.join(ctx.root, ...parts)
+}

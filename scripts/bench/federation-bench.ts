@@ -1,0 +1,329 @@
+import { closedLoop, openLoop, SseWatcher, type LoopResult } from './http-load.js'
+import type { BenchContext, Figure, PartResult } from './context.js'
+import { dirFor, withBroker } from './context.js'
+import { DeliveryTracker, type DeliverySummary } from './delivery.js'
+import { NodeProcess, type NodeMemory } from './node-process.js'
+import { Payloads, runPrefix, type Payload } from './payloads.js'
+import { AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
+import { ratio, waitUntil } from './stats.js'
+import { CdgossipTarget, RabbitTarget, type PublishTarget } from './targets.js'
+
+/**
+ * Figures 2 and 5: three communities on 127.0.0.1, each node its own process. A publishes over
+ * REST; B and C trust A and subscribe to everything; C dials A and B, B dials A (a full mesh).
+ * Availability at B and C is the moment their SSE stream (GET /v1/stream) delivers the record.
+ * Measured at a fixed rate (latency) and at saturation (delivered throughput, latency under load).
+ * Baseline: one RabbitMQ broker, durable topic exchange, persistent messages with publisher
+ * confirms, one durable queue per subscribing community, consumers with manual acks.
+ */
+
+/**
+ * Open-loop sends outstanding at most; beyond it the target is not keeping up and further sends
+ * are skipped (counted), so an overloaded node is not buried under timeouts.
+ */
+const MAX_OPEN_IN_FLIGHT = 256
+/** After the last publish, wait this long at most for subscribers to get everything. */
+const DRAIN_TIMEOUT_MS = 30_000
+/** Consumer prefetch of the RabbitMQ subscribers. */
+const PREFETCH = 256
+/** Seconds of the light-load phase (enough samples for a p99 at 50/s). */
+const LIGHT_SECONDS = 5
+/** Warm-up rounds (one event of each class) until both subscribers receive one. */
+const WARMUP_ROUNDS = 15
+const WARMUP_ROUND_MS = 2000
+
+export interface PhaseResult {
+  loop: LoopResult
+  delivery: DeliverySummary
+  drained: boolean
+}
+
+export interface SystemResult {
+  lightRate: PhaseResult
+  fixedRate: PhaseResult
+  saturation: PhaseResult
+  memory: Record<string, NodeMemory | undefined>
+  extra?: Record<string, unknown>
+}
+
+async function fixedRatePhase (target: PublishTarget, payloads: Payloads, tracker: DeliveryTracker, ratePerSec: number, seconds: number): Promise<PhaseResult> {
+  const loop = await openLoop({
+    total: ratePerSec * seconds,
+    ratePerSec,
+    maxInFlight: MAX_OPEN_IN_FLIGHT,
+    maxMs: seconds * 1000 + 1000,
+    send: async () => {
+      const payload = payloads.next()
+      const sentAt = performance.now()
+      const key = await target.publish(payload)
+      tracker.accepted(key, sentAt, performance.now())
+    }
+  })
+  const drained = await tracker.drain(DRAIN_TIMEOUT_MS)
+  return { loop, delivery: tracker.summary(1), drained }
+}
+
+async function saturationPhase (target: PublishTarget, payloads: Payloads, tracker: DeliveryTracker, inFlight: number, seconds: number): Promise<PhaseResult> {
+  const loop = await closedLoop({
+    total: 1_000_000,
+    inFlight,
+    maxMs: seconds * 1000,
+    send: async () => {
+      const payload = payloads.next()
+      const sentAt = performance.now()
+      const key = await target.publish(payload)
+      tracker.accepted(key, sentAt, performance.now())
+    }
+  })
+  const drained = await tracker.drain(DRAIN_TIMEOUT_MS)
+  return { loop, delivery: tracker.summary(1), drained }
+}
+
+/** Sends rounds of one-of-each-class until every subscriber got a round (meshes formed). */
+async function warmup (publish: (p: Payload) => Promise<string>, payloads: Payloads, tracker: DeliveryTracker): Promise<number> {
+  for (let round = 1; round <= WARMUP_ROUNDS; round++) {
+    const keys = await Promise.all(payloads.warmup().map(publish))
+    try {
+      await waitUntil(() => keys.every(k => tracker.arrivals.every(m => m.has(k))), { timeoutMs: WARMUP_ROUND_MS, intervalMs: 50, message: 'warm-up delivery' })
+      return round
+    } catch { /* next round */ }
+  }
+  throw new Error(`subscribers did not receive warm-up events after ${WARMUP_ROUNDS} rounds${tracker.arrivals.map((m, i) => ` (${tracker.subscribers[i] ?? i}: ${m.size} received)`).join('')}`)
+}
+
+export interface FederationNodes {
+  a: NodeProcess
+  b: NodeProcess
+  c: NodeProcess
+}
+
+/** Starts A, B and C as processes (optionally with extra node flags such as --cpu-prof). */
+export async function startFederation (ctx: BenchContext, name: string, nodeArgs: (node: string) => string[] = () => []): Promise<FederationNodes> {
+  const a = await NodeProcess.create('A', dirFor(ctx, name, 'a'))
+  const b = await NodeProcess.create('B', dirFor(ctx, name, 'b'))
+  const c = await NodeProcess.create('C', dirFor(ctx, name, 'c'))
+  await a.configure({})
+  await a.start(nodeArgs('A'))
+  const trust = [{ peerId: a.peerId, name: 'community-a' }]
+  await b.configure({ bootstrap: [a.address], trust, subscribe: ['*'] })
+  await b.start(nodeArgs('B'))
+  await c.configure({ bootstrap: [a.address, b.address], trust, subscribe: ['*'] })
+  await c.start(nodeArgs('C'))
+  await waitUntil(async () => (await a.api().getJson<unknown[]>('/v1/peers')).length >= 2, { timeoutMs: 20_000, intervalMs: 100, message: 'A connected to B and C' })
+  return { a, b, c }
+}
+
+/** SSE watchers on B and C feeding `tracker` (subscriber 0 = B, 1 = C). */
+export async function watchSubscribers (nodes: FederationNodes, tracker: () => DeliveryTracker): Promise<SseWatcher[]> {
+  const watchers = [nodes.b, nodes.c].map((n, i) => new SseWatcher(n.apiUrl, n.token, (digest, at) => { tracker().arrived(i, digest, at) }))
+  // not awaited: the node sends the stream's headers with its first frame (a record, or the
+  // heartbeat 15 s later); the warm-up's deliveries prove the streams are live
+  for (const w of watchers) w.start().catch(() => {})
+  return watchers
+}
+
+export async function runFederation (ctx: BenchContext): Promise<PartResult> {
+  const started = performance.now()
+  const { options, log } = ctx
+  const notes: string[] = []
+
+  log('federation: cdgossip A → B, C (three processes)')
+  const nodes = await startFederation(ctx, 'federation')
+  let cdg: SystemResult
+  let tracker = new DeliveryTracker(['B', 'C'])
+  const watchers = await watchSubscribers(nodes, () => tracker)
+  try {
+    const target = new CdgossipTarget(nodes.a.api())
+    const payloads = new Payloads({ seed: 21, idPrefix: runPrefix('fed') })
+    const rounds = await warmup(async p => await target.publish(p), payloads, tracker)
+    log(`  meshes ready after ${rounds} warm-up round(s)`)
+    tracker = new DeliveryTracker(['B', 'C'])
+    const light = await fixedRatePhase(target, payloads, tracker, options.lightRate, LIGHT_SECONDS)
+    log(`  cdgossip ${options.lightRate}/s: 202→C p50 ${light.delivery.acceptToSubscriberMs.p50} p99 ${light.delivery.acceptToSubscriberMs.p99} max ${light.delivery.acceptToSubscriberMs.max} ms`)
+    tracker = new DeliveryTracker(['B', 'C'])
+    const fixed = await fixedRatePhase(target, payloads, tracker, options.fixedRate, options.measureSeconds)
+    log(`  cdgossip ${options.fixedRate}/s: 202→C p50 ${fixed.delivery.acceptToSubscriberMs.p50} p99 ${fixed.delivery.acceptToSubscriberMs.p99} max ${fixed.delivery.acceptToSubscriberMs.max} ms, delivered ${fixed.delivery.deliveredEverywhere}/${fixed.delivery.accepted}`)
+    tracker = new DeliveryTracker(['B', 'C'])
+    const saturation = await saturationPhase(target, payloads, tracker, options.inFlight, options.measureSeconds)
+    log(`  cdgossip saturation: accepted ${saturation.delivery.acceptedPerSec}/s, delivered at B and C ${saturation.delivery.deliveredPerSec}/s, 202→C p99 ${saturation.delivery.acceptToSubscriberMs.p99} ms (drained: ${String(saturation.drained)})`)
+    const memory = { A: await nodes.a.memory(), B: await nodes.b.memory(), C: await nodes.c.memory() }
+    log(`  peak RSS A ${memory.A?.peakRssMiB ?? '?'} MiB, B ${memory.B?.peakRssMiB ?? '?'} MiB, C ${memory.C?.peakRssMiB ?? '?'} MiB`)
+    cdg = { lightRate: light, fixedRate: fixed, saturation, memory, extra: { warmupRounds: rounds, sse: watchers.map(w => ({ received: w.received, overflows: w.overflows, reconnects: w.reconnects })) } }
+  } finally {
+    for (const w of watchers) w.close()
+    await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
+  }
+
+  log('federation: RabbitMQ baseline (exchange → queues community-b, community-c)')
+  const rabbit = await withBroker(ctx, 'federation', async (broker) => {
+    const exchange = 'cdevents'
+    const queues = ['community-b', 'community-c']
+    for (const q of queues) await AmqpConsumer.declare(broker.url, exchange, q)
+    const publisher = await AmqpPublisher.open(broker.url, exchange)
+    const consumers = await Promise.all(queues.map(async q => await AmqpConsumer.open(broker.url, q, PREFETCH)))
+    let tr = new DeliveryTracker(['B', 'C'])
+    try {
+      for (const [i, c] of consumers.entries()) await c.consume((id, at) => { tr.arrived(i, id, at) })
+      const target = new RabbitTarget(publisher)
+      const payloads = new Payloads({ seed: 21, idPrefix: runPrefix('fed') })
+      await warmup(async p => await target.publish(p), payloads, tr)
+      tr = new DeliveryTracker(['B', 'C'])
+      const light = await fixedRatePhase(target, payloads, tr, options.lightRate, LIGHT_SECONDS)
+      tr = new DeliveryTracker(['B', 'C'])
+      const fixed = await fixedRatePhase(target, payloads, tr, options.fixedRate, options.measureSeconds)
+      log(`  rabbitmq ${options.fixedRate}/s: confirm→C p50 ${fixed.delivery.acceptToSubscriberMs.p50} p99 ${fixed.delivery.acceptToSubscriberMs.p99} ms; send→C p99 ${fixed.delivery.sendToSubscriberMs.p99} ms`)
+      tr = new DeliveryTracker(['B', 'C'])
+      const saturation = await saturationPhase(target, payloads, tr, options.inFlight, options.measureSeconds)
+      log(`  rabbitmq saturation: delivered at B and C ${saturation.delivery.deliveredPerSec}/s, send→C p99 ${saturation.delivery.sendToSubscriberMs.p99} ms`)
+      const result: SystemResult = { lightRate: light, fixedRate: fixed, saturation, memory: { broker: await broker.memory() }, extra: { version: broker.version } }
+      return result
+    } finally {
+      for (const c of consumers) await c.close()
+      await publisher.close()
+      await deleteTopology(broker.url, exchange, queues)
+    }
+  })
+  const base = 'skipped' in rabbit ? undefined : rabbit
+  if ('skipped' in rabbit) notes.push(rabbit.skipped)
+
+  notes.push(
+    `Three cdgossip nodes, each its own process (\`node bin/cdgossip.js start\`), production gossip timing (1 s heartbeat): A publishes over REST, B and C trust A and subscribe to \`*\`; B dials A, C dials A and B. "Available at C" = the record's frame arrives on C's SSE stream (GET /v1/stream).`,
+    `Light load: ${options.lightRate} events/s open loop for ${LIGHT_SECONDS} s (latency without queueing). Fixed rate: ${options.fixedRate} events/s open loop for ${options.measureSeconds} s. Saturation: ${options.inFlight} publish requests in flight for ${options.measureSeconds} s; delivered throughput = events held by both B and C / (last arrival at B or C − first send).`,
+    'Latency "accept→C" starts at the HTTP 202 (RabbitMQ: the publisher confirm; a RabbitMQ consumer often has the message before its confirm, hence near-zero or negative values); "send→C" starts when the publish request leaves the client and is the like-for-like comparison.',
+    `RabbitMQ: one broker, durable topic exchange, persistent messages, publisher confirms, durable queues community-b and community-c bound with \`#\`, one consumer connection per community (prefetch ${PREFETCH}, acks every 32 messages).`
+  )
+  const f = cdg.fixedRate.delivery
+  const s = cdg.saturation.delivery
+  const bf = base?.fixedRate.delivery
+  const bs = base?.saturation.delivery
+  const peakNode = Math.max(...Object.values(cdg.memory).map(m => m?.peakRssMiB ?? 0))
+  const figures: Figure[] = [
+    {
+      id: 'federation.light.p50',
+      label: `E2E latency p50 at ${options.lightRate}/s (light load), 202→C`,
+      unit: 'ms',
+      cdgossip: cdg.lightRate.delivery.acceptToSubscriberMs.p50,
+      baseline: base?.lightRate.delivery.acceptToSubscriberMs.p50,
+      better: 'lower'
+    },
+    {
+      id: 'federation.light.p99',
+      label: `E2E latency p99 at ${options.lightRate}/s (light load), 202→C`,
+      unit: 'ms',
+      cdgossip: cdg.lightRate.delivery.acceptToSubscriberMs.p99,
+      baseline: base?.lightRate.delivery.acceptToSubscriberMs.p99,
+      better: 'lower'
+    },
+    {
+      id: 'federation.light.send.p99',
+      label: `E2E latency p99 at ${options.lightRate}/s (light load), send→C`,
+      unit: 'ms',
+      cdgossip: cdg.lightRate.delivery.sendToSubscriberMs.p99,
+      baseline: base?.lightRate.delivery.sendToSubscriberMs.p99,
+      better: 'lower'
+    },
+    {
+      id: 'federation.fixed.accepted',
+      label: `Fixed-rate phase: accepted rate (offered ${options.fixedRate}/s)`,
+      unit: 'events/s',
+      cdgossip: f.acceptedPerSec,
+      baseline: bf?.acceptedPerSec,
+      better: 'higher',
+      note: `${cdg.fixedRate.loop.skipped ?? 0} sends skipped (over ${MAX_OPEN_IN_FLIGHT} in flight)`
+    },
+    {
+      id: 'federation.delivered',
+      label: 'Federation delivered throughput (stored at B and C)',
+      unit: 'events/s',
+      cdgossip: s.deliveredPerSec,
+      baseline: bs?.deliveredPerSec,
+      better: 'higher',
+      target: '≥ 1.0× RabbitMQ',
+      ...(bs === undefined ? {} : { meets: s.deliveredPerSec >= bs.deliveredPerSec })
+    },
+    {
+      id: 'federation.fixed.p50',
+      label: `E2E latency p50 at ${options.fixedRate}/s, 202→C`,
+      unit: 'ms',
+      cdgossip: f.acceptToSubscriberMs.p50,
+      baseline: bf?.acceptToSubscriberMs.p50,
+      better: 'lower'
+    },
+    {
+      id: 'federation.fixed.p99',
+      label: `E2E latency p99 at ${options.fixedRate}/s, 202→C`,
+      unit: 'ms',
+      cdgossip: f.acceptToSubscriberMs.p99,
+      baseline: bf?.acceptToSubscriberMs.p99,
+      better: 'lower',
+      target: '≤ 50 ms',
+      meets: f.acceptToSubscriberMs.p99 <= 50
+    },
+    {
+      id: 'federation.fixed.max',
+      label: `E2E latency max at ${options.fixedRate}/s, 202→C`,
+      unit: 'ms',
+      cdgossip: f.acceptToSubscriberMs.max,
+      baseline: bf?.acceptToSubscriberMs.max,
+      better: 'lower'
+    },
+    {
+      id: 'federation.fixed.send.p99',
+      label: `E2E latency p99 at ${options.fixedRate}/s, send→C`,
+      unit: 'ms',
+      cdgossip: f.sendToSubscriberMs.p99,
+      baseline: bf?.sendToSubscriberMs.p99,
+      better: 'lower'
+    },
+    {
+      id: 'federation.saturation.p50',
+      label: 'E2E latency p50 at saturation, 202→C',
+      unit: 'ms',
+      cdgossip: s.acceptToSubscriberMs.p50,
+      baseline: bs?.acceptToSubscriberMs.p50,
+      better: 'lower'
+    },
+    {
+      id: 'federation.saturation.p99',
+      label: 'E2E latency p99 at saturation, 202→C',
+      unit: 'ms',
+      cdgossip: s.acceptToSubscriberMs.p99,
+      baseline: bs?.acceptToSubscriberMs.p99,
+      better: 'lower'
+    },
+    {
+      id: 'federation.saturation.max',
+      label: 'E2E latency max at saturation, 202→C',
+      unit: 'ms',
+      cdgossip: s.acceptToSubscriberMs.max,
+      baseline: bs?.acceptToSubscriberMs.max,
+      better: 'lower'
+    },
+    {
+      id: 'federation.saturation.send.p99',
+      label: 'E2E latency p99 at saturation, send→C',
+      unit: 'ms',
+      cdgossip: s.sendToSubscriberMs.p99,
+      baseline: bs?.sendToSubscriberMs.p99,
+      better: 'lower'
+    },
+    {
+      id: 'memory.federation',
+      label: 'Peak RSS during federation, largest node (A/B/C) vs broker',
+      unit: 'MiB',
+      cdgossip: peakNode,
+      baseline: base?.memory.broker?.peakRssMiB,
+      better: 'lower',
+      note: `A ${cdg.memory.A?.peakRssMiB ?? '?'}, B ${cdg.memory.B?.peakRssMiB ?? '?'}, C ${cdg.memory.C?.peakRssMiB ?? '?'} MiB`
+    }
+  ]
+  notes.push(`Fixed-rate phase achieved: cdgossip accepted ${f.acceptedPerSec}/s (${cdg.fixedRate.loop.skipped ?? 0} sends skipped because ${MAX_OPEN_IN_FLIGHT} were outstanding, ${cdg.fixedRate.loop.failed} failed)${bf === undefined ? '' : `, RabbitMQ confirmed ${bf.acceptedPerSec}/s (${base?.fixedRate.loop.skipped ?? 0} skipped)`}. Delivered everywhere: cdgossip ${f.deliveredEverywhere}/${f.accepted} at ${options.fixedRate}/s, ${s.deliveredEverywhere}/${s.accepted} at saturation${cdg.saturation.drained && cdg.fixedRate.drained ? '' : ` (not all within ${DRAIN_TIMEOUT_MS / 1000} s)`}.`)
+  notes.push(`Peak RSS (VmHWM of each process): A ${cdg.memory.A?.peakRssMiB ?? '?'} MiB, B ${cdg.memory.B?.peakRssMiB ?? '?'} MiB, C ${cdg.memory.C?.peakRssMiB ?? '?'} MiB${base === undefined ? '' : `; RabbitMQ beam.smp ${base.memory.broker?.peakRssMiB ?? '?'} MiB (one broker serves all three communities)`}.`)
+  return {
+    name: 'federation',
+    figures,
+    raw: { cdgossip: cdg, rabbitmq: base ?? rabbit, ratios: { delivered: ratio(s.deliveredPerSec, bs?.deliveredPerSec) } },
+    notes,
+    durationMs: performance.now() - started
+  }
+}

@@ -1,0 +1,170 @@
+import { closedLoop } from './http-load.js'
+import type { BenchContext, Figure, PartResult } from './context.js'
+import { dirFor, withBroker } from './context.js'
+import { NodeProcess } from './node-process.js'
+import { Payloads, runPrefix } from './payloads.js'
+import { AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
+import { rate, ratio, summarize, type LatencySummary } from './stats.js'
+import { CdgossipTarget, RabbitTarget, type PublishTarget } from './targets.js'
+
+/**
+ * Figure 1: publish throughput of one node: events/s accepted (HTTP 202 = validated, signed,
+ * stored, handed to gossip), one event per request with a fixed number in flight, and batched.
+ * Baseline: RabbitMQ publisher confirms of the same payloads into one durable queue.
+ */
+
+/** Requests before the measurement: JIT, Ajv and LevelDB warm up. */
+const WARMUP_EVENTS = 300
+/** Hard cap on events one measurement sends, whatever the time budget. */
+const MAX_EVENTS = 200_000
+
+export interface ThroughputResult {
+  events: number
+  elapsedMs: number
+  eventsPerSec: number
+  /** per request: accept latency (single: one event; batch: the whole batch) */
+  latencyMs: LatencySummary
+  failed: number
+  firstError?: string
+}
+
+export async function measureSingle (target: PublishTarget, payloads: Payloads, options: { inFlight: number, maxMs: number, maxEvents?: number, onAccepted?: (key: string, sentAt: number, acceptedAt: number) => void }): Promise<ThroughputResult> {
+  const latencies: number[] = []
+  const loop = await closedLoop({
+    total: options.maxEvents ?? MAX_EVENTS,
+    inFlight: options.inFlight,
+    maxMs: options.maxMs,
+    send: async () => {
+      const payload = payloads.next()
+      const sentAt = performance.now()
+      const key = await target.publish(payload)
+      const acceptedAt = performance.now()
+      latencies.push(acceptedAt - sentAt)
+      options.onAccepted?.(key, sentAt, acceptedAt)
+    }
+  })
+  return {
+    events: loop.completed,
+    elapsedMs: loop.elapsedMs,
+    eventsPerSec: rate(loop.completed, loop.elapsedMs),
+    latencyMs: summarize(latencies),
+    failed: loop.failed,
+    ...(loop.firstError === undefined ? {} : { firstError: loop.firstError })
+  }
+}
+
+export async function measureBatch (target: PublishTarget, payloads: Payloads, options: { inFlight: number, batchSize: number, maxMs: number, maxEvents?: number, onAccepted?: (key: string, sentAt: number, acceptedAt: number) => void }): Promise<ThroughputResult> {
+  const latencies: number[] = []
+  let events = 0
+  const loop = await closedLoop({
+    total: Math.ceil((options.maxEvents ?? MAX_EVENTS) / options.batchSize),
+    inFlight: options.inFlight,
+    maxMs: options.maxMs,
+    send: async () => {
+      const { body, items } = payloads.batch(options.batchSize)
+      const sentAt = performance.now()
+      const keys = await target.publishBatch(body, items)
+      const acceptedAt = performance.now()
+      latencies.push(acceptedAt - sentAt)
+      events += items.length
+      for (const key of keys) options.onAccepted?.(key, sentAt, acceptedAt)
+    }
+  })
+  return {
+    events,
+    elapsedMs: loop.elapsedMs,
+    eventsPerSec: rate(events, loop.elapsedMs),
+    latencyMs: summarize(latencies),
+    failed: loop.failed,
+    ...(loop.firstError === undefined ? {} : { firstError: loop.firstError })
+  }
+}
+
+async function warmup (target: PublishTarget, payloads: Payloads): Promise<void> {
+  const loop = await closedLoop({ total: WARMUP_EVENTS, inFlight: 8, maxMs: 20_000, send: async () => { await target.publish(payloads.next()) } })
+  if (loop.failed > 0) throw new Error(`warm-up publishes failed: ${loop.firstError ?? ''}`)
+}
+
+interface SystemRun { single: ThroughputResult, batch: ThroughputResult, peakRssMiB?: number }
+
+export async function runPublish (ctx: BenchContext): Promise<PartResult> {
+  const started = performance.now()
+  const { options, log } = ctx
+  const maxMs = options.measureSeconds * 1000
+  const notes: string[] = []
+
+  log('publish: one cdgossip node (own process), no peers')
+  const node = await NodeProcess.create('single', dirFor(ctx, 'publish', 'single'))
+  await node.configure({})
+  let cdg: SystemRun
+  try {
+    await node.start()
+    const target = new CdgossipTarget(node.api())
+    const payloads = new Payloads({ seed: 11, idPrefix: runPrefix('pub') })
+    await warmup(target, payloads)
+    const single = await measureSingle(target, payloads, { inFlight: options.inFlight, maxMs })
+    log(`  cdgossip single: ${single.eventsPerSec} events/s (${single.events} in ${Math.round(single.elapsedMs)} ms, p99 202 ${single.latencyMs.p99} ms)`)
+    const batch = await measureBatch(target, payloads, { inFlight: 4, batchSize: options.batchSize, maxMs })
+    log(`  cdgossip batch:  ${batch.eventsPerSec} events/s (${batch.events} in ${Math.round(batch.elapsedMs)} ms)`)
+    cdg = { single, batch, peakRssMiB: (await node.memory())?.peakRssMiB }
+  } finally {
+    await node.stop()
+  }
+
+  log('publish: RabbitMQ baseline (durable topic exchange, persistent, confirms, one durable queue)')
+  const rabbit = await withBroker(ctx, 'publish', async (broker) => {
+    const exchange = 'cdevents'
+    await AmqpConsumer.declare(broker.url, exchange, 'store')
+    const publisher = await AmqpPublisher.open(broker.url, exchange)
+    try {
+      const target = new RabbitTarget(publisher)
+      const payloads = new Payloads({ seed: 11, idPrefix: runPrefix('pub') })
+      await warmup(target, payloads)
+      const single = await measureSingle(target, payloads, { inFlight: options.inFlight, maxMs })
+      log(`  rabbitmq single: ${single.eventsPerSec} events/s`)
+      const batch = await measureBatch(target, payloads, { inFlight: 4, batchSize: options.batchSize, maxMs })
+      log(`  rabbitmq batch:  ${batch.eventsPerSec} events/s`)
+      return { single, batch, peakRssMiB: (await broker.memory())?.peakRssMiB, version: broker.version }
+    } finally {
+      await publisher.close()
+      await deleteTopology(broker.url, exchange, ['store'])
+    }
+  })
+  const base = 'skipped' in rabbit ? undefined : rabbit
+  if ('skipped' in rabbit) notes.push(rabbit.skipped)
+
+  notes.push(`Single: one event per request, ${options.inFlight} requests in flight; batch: ${options.batchSize} events per request (a JSON array), 4 in flight; ${options.measureSeconds} s each after ${WARMUP_EVENTS} warm-up events. The node has no peers here, so "gossiped" is a publish to zero peers (the federation figures cover real gossip). RabbitMQ does no validation or signing.`)
+  const figures: Figure[] = [
+    {
+      id: 'publish.single',
+      label: 'Publish throughput, single events (1 node)',
+      unit: 'events/s',
+      cdgossip: cdg.single.eventsPerSec,
+      baseline: base?.single.eventsPerSec,
+      better: 'higher'
+    },
+    {
+      id: 'publish.batch',
+      label: `Publish throughput, batches of ${options.batchSize} (1 node)`,
+      unit: 'events/s',
+      cdgossip: cdg.batch.eventsPerSec,
+      baseline: base?.batch.eventsPerSec,
+      better: 'higher'
+    },
+    {
+      id: 'publish.single.p99',
+      label: `Publish accept latency p99 at saturation (${options.inFlight} in flight)`,
+      unit: 'ms',
+      cdgossip: cdg.single.latencyMs.p99,
+      baseline: base?.single.latencyMs.p99,
+      better: 'lower'
+    }
+  ]
+  return {
+    name: 'publish',
+    figures,
+    raw: { cdgossip: cdg, rabbitmq: base ?? rabbit, ratios: { single: ratio(cdg.single.eventsPerSec, base?.single.eventsPerSec), batch: ratio(cdg.batch.eventsPerSec, base?.batch.eventsPerSec) } },
+    notes,
+    durationMs: performance.now() - started
+  }
+}
