@@ -11,6 +11,8 @@ import { onTestFinished } from 'vitest'
 import { ApiClient } from '../../src/client.js'
 import { defaultConfig } from '../../src/config.js'
 import type { NodeConfig } from '../../src/config.js'
+import { createLogger } from '../../src/logger.js'
+import type { Logger } from '../../src/logger.js'
 import { dataDirPaths, initDataDir, readApiToken } from '../../src/data-dir.js'
 import type { CdgossipNode, createNode as CreateNode } from '../../src/node.js'
 import { loadOrCreateIdentity } from '../../src/signing/index.js'
@@ -120,7 +122,7 @@ export class E2eNode {
   async restart (configure?: (config: NodeConfig) => void): Promise<void> {
     await this.current.stop()
     configure?.(this.config)
-    this.current = await createNode(this.config, { nodeName: this.name, ...this.overrides() })
+    this.current = await createNode(this.config, { nodeName: this.name, ...nodeLog(this.name), ...this.overrides() })
     await this.current.start()
   }
 
@@ -136,6 +138,16 @@ export class E2eNode {
 async function createNode (...args: Parameters<typeof CreateNode>): Promise<CdgossipNode> {
   const { createNode: create } = await import('../../src/node.js')
   return await create(...args)
+}
+
+/**
+ * Silent by default; `CDGOSSIP_E2E_LOG=debug` (any pino level) logs every node to stdout, each
+ * line bound to its node name, to see what happened in a failing test.
+ */
+function nodeLog (name: string): { log?: Logger } {
+  const level = process.env.CDGOSSIP_E2E_LOG
+  if (level === undefined || level === '') return {}
+  return { log: createLogger({ level, nodeName: name, pretty: false }) }
 }
 
 function bootstrapIndexes (topology: Topology, index: number): number[] {
@@ -212,7 +224,7 @@ export async function startNodes (n: number, options: StartNodesOptions = {}): P
     const config = e2eConfig(dataDir, { network, transport })
     config.p2p.bootstrap = bootstrapIndexes(topology, i).map((t) => (nodes[t] as E2eNode).address())
     options.configure?.(config, { index: i, name, peerIds, names })
-    const node = await createNode(config, { nodeName: name, ...(transport === 'memory' ? { transport } : {}) })
+    const node = await createNode(config, { nodeName: name, ...nodeLog(name), ...(transport === 'memory' ? { transport } : {}) })
     const e2e = new E2eNode({ name, index: i, dataDir, config, peerId, token: await readApiToken(dataDir), node })
     nodes.push(e2e)
     await node.start()
