@@ -17,16 +17,7 @@ import {
   validateStoredSubscription,
   validateSubscriptionInput
 } from '../../src/subscriptions/index.js'
-
-function thrown (fn: () => unknown): CdgossipError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(CdgossipError)
-    return err as CdgossipError
-  }
-  throw new Error('expected a throw')
-}
+import { thrown } from '../helpers/errors.js'
 
 let peerId: string
 let peerIdAsCid: string

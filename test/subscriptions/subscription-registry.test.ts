@@ -13,6 +13,7 @@ import {
   SubscriptionRegistry
 } from '../../src/subscriptions/index.js'
 import type { MatchableEvent, SubscriptionChange } from '../../src/subscriptions/index.js'
+import { thrown } from '../helpers/errors.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const specDir = path.resolve(repoRoot, '../shared/cdevents-spec')
@@ -23,16 +24,6 @@ beforeAll(async () => {
   ONAP = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
 })
 const KNOWN = ['artifact.published', 'artifact.signed', 'build.finished', 'build.started', 'pipelinerun.finished', 'pipelinerun.started']
-
-function thrown (fn: () => unknown): CdgossipError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(CdgossipError)
-    return err as CdgossipError
-  }
-  throw new Error('expected a throw')
-}
 
 function registry (): SubscriptionRegistry {
   let n = 0

@@ -12,16 +12,7 @@ import {
   trustEntryInputSchema,
   validateTrustEntry
 } from '../../src/trust/index.js'
-
-function thrown (fn: () => unknown): CdgossipError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(CdgossipError)
-    return err as CdgossipError
-  }
-  throw new Error('expected a throw')
-}
+import { thrown } from '../helpers/errors.js'
 
 let peerId: string
 let peerIdAsCid: string

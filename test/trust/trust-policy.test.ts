@@ -4,20 +4,10 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { CdgossipError, InvalidRequestError } from '../../src/errors.js'
 import { InvalidTrustEntryError, TrustPolicy, UntrustedSignerError, sourceHasPrefix } from '../../src/trust/index.js'
 import type { UntrustedSignerDetails } from '../../src/trust/index.js'
+import { thrown } from '../helpers/errors.js'
 
 async function newPeerId (): Promise<string> {
   return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
-}
-
-/** The error `fn` throws; fails the test when it returns. */
-function thrown (fn: () => unknown): CdgossipError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(CdgossipError)
-    return err as CdgossipError
-  }
-  throw new Error('expected a throw')
 }
 
 let self: string
