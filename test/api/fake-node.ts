@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { onTestFinished } from 'vitest'
 import { buildApi, type ApiInit } from '../../src/api/index.js'
-import type { DeadLetter, NodeFacade, NodeInfo, PublishItem, PublishReceipt, SubscriptionInput } from '../../src/api/types.js'
+import type { DeadLetter, ImportResult, MetricsScrape, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from '../../src/api/types.js'
 import { CdgossipError } from '../../src/errors.js'
 import type { CDEvent } from '../../src/events/types.js'
 import type { EventPage, EventQuery, StoredEvent } from '../../src/store/types.js'
@@ -181,6 +181,21 @@ export class FakeNode implements NodeFacade {
   peers (): PeerInfo[] {
     this.maybeFail()
     return this.peerList
+  }
+
+  /** The stream route's own behaviour is covered end to end (test/cli tail, test/delivery). */
+  async * openStream (_options: StreamOptions): AsyncGenerator<string, void, undefined> {
+    this.maybeFail()
+  }
+
+  async importRecords (records: Uint8Array[]): Promise<ImportResult> {
+    this.maybeFail()
+    return { stored: records.length, duplicates: 0, refused: [] }
+  }
+
+  async metrics (): Promise<MetricsScrape> {
+    this.maybeFail()
+    return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: '' }
   }
 
   /** Store a record as if it came from the network, untrusted unless told otherwise. */
