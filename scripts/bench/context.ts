@@ -43,7 +43,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   catchupEvents: 50_000,
   queryEvents: 250_000,
   scaleNodes: 30,
-  scaleEvents: 300,
+  scaleEvents: 200,
   inFlight: 32,
   batchSize: 100,
   fixedRate: 500,

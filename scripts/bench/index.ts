@@ -33,6 +33,8 @@ const PARTS: Record<string, (ctx: BenchContext) => Promise<PartResult>> = {
   profile: runProfile
 }
 const ALL = Object.keys(PARTS)
+/** A run that should take under 10 minutes and takes twice that is stuck: stop everything. */
+const DEFAULT_MAX_MINUTES = 20
 
 const USAGE = `usage: node dist/scripts/bench/index.js [part...] [options]
 parts: ${ALL.join(', ')} (default: all, in that order)
@@ -43,6 +45,7 @@ options:
   --query-events N       records in the query store (default ${DEFAULT_OPTIONS.queryEvents})
   --scale-nodes N        nodes in the scale mesh (default ${DEFAULT_OPTIONS.scaleNodes})
   --markdown             write BENCHMARKS.md even for a partial run
+  --max-minutes M        abort (stopping everything) after M minutes (default ${DEFAULT_MAX_MINUTES})
   --quick                short smoke run (2 s measurements, small stores); never writes BENCHMARKS.md
 environment:
   CDGOSSIP_BENCH_BIN=path/to/bin/cdgossip.js   run the node processes from another build (A/B runs)
@@ -67,6 +70,7 @@ async function main (): Promise<number> {
       'scale-nodes': { type: 'string' },
       markdown: { type: 'boolean' },
       quick: { type: 'boolean' },
+      'max-minutes': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -90,6 +94,7 @@ async function main (): Promise<number> {
   options.catchupEvents = positiveInt(values['catchup-events'], '--catchup-events', options.catchupEvents)
   options.queryEvents = positiveInt(values['query-events'], '--query-events', options.queryEvents)
   options.scaleNodes = positiveInt(values['scale-nodes'], '--scale-nodes', options.scaleNodes)
+  const maxMinutes = positiveInt(values['max-minutes'], '--max-minutes', DEFAULT_MAX_MINUTES)
 
   const t0 = performance.now()
   const machine = machineInfo()
@@ -105,6 +110,11 @@ async function main (): Promise<number> {
     log(`${signal}: stopping everything`)
     void cleanupAll(log).finally(() => { process.exit(130) })
   }
+  const watchdog = setTimeout(() => {
+    log(`the run exceeded ${maxMinutes} minutes: stopping everything`)
+    void cleanupAll(log).finally(() => { process.exit(1) })
+  }, maxMinutes * 60_000)
+  watchdog.unref()
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   process.on('exit', killChildrenSync)
@@ -153,6 +163,7 @@ async function main (): Promise<number> {
   } else {
     process.stdout.write('\n' + markdown)
   }
+  clearTimeout(watchdog)
   log(`total ${run.durationSeconds} s`)
   return failures.length === 0 ? 0 : 1
 }

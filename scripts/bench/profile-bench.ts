@@ -91,7 +91,7 @@ export async function runProfile (ctx: BenchContext): Promise<PartResult> {
       log(`  ${r.completed} published; delivered at B and C ${tracker.summary(1).deliveredPerSec} events/s under the profiler`)
     } finally {
       for (const w of watchers) w.close()
-      for (const n of [nodes.c, nodes.b, nodes.a]) await n.stop()
+      await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
     }
     summaries['federation A (publisher)'] = await summarizeProfile(await profileIn(dirs.A), REPO_ROOT, 40)
     summaries['federation B (subscriber)'] = await summarizeProfile(await profileIn(dirs.B), REPO_ROOT, 40)

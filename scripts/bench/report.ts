@@ -69,7 +69,7 @@ export function renderMarkdown (run: BenchRun): string {
     '',
     '## Figures',
     '',
-    'Ratio = cdgossip / baseline (above 1 is better for throughput, below 1 is better for latency and memory).',
+    'Ratio = cdgossip / baseline (above 1 is better for throughput, below 1 is better for latency and memory). "202→C" starts at the publisher\'s accept: HTTP 202 for cdgossip, the publisher confirm for RabbitMQ, whose consumers often hold a message before its confirm arrives (hence negative values, and no ratio); "send→C" starts when the publish leaves the client and compares like with like.',
     '',
     '| Figure | cdgossip | baseline | ratio | target |',
     '|---|---:|---:|---:|---|'

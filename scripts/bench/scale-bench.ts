@@ -20,10 +20,13 @@ import { WORKLOAD_MIX, Workload } from './workload.js'
 
 /** Bootstrap dials per node (a sparse, connected graph: most pairs are several hops apart). */
 const DIALS = 3
-const PUBLISH_RATE = 20
+const PUBLISH_RATE = 10
 const MESH_TIMEOUT_MS = 60_000
 const DELIVERY_TIMEOUT_MS = 30_000
 const NETWORK = 'bench-scale'
+const RSS_SAMPLE_MS = 250
+/** a publish through the node API that takes longer than this counts as failed */
+const PUBLISH_TIMEOUT_MS = 10_000
 /** gossipsub's D_lo: a mesh counts as formed at this many peers, or with every subscribed neighbour */
 const MESH_LOW = 4
 
@@ -53,6 +56,12 @@ export async function runScale (ctx: BenchContext): Promise<PartResult> {
     await initDataDir(dir)
     prepared.push({ dir, peerId: (await loadOrCreateIdentity(dataDirPaths(dir).identity)).peerId })
   }
+  // VmHWM of this process also covers earlier parts (the query fill): sample VmRSS instead
+  const rssBefore = (await memoryOf(process.pid))?.rssMiB ?? Number.NaN
+  let rssPeak = rssBefore
+  const sampler = setInterval(() => {
+    void memoryOf(process.pid).then(m => { if (m !== undefined && m.rssMiB > rssPeak) rssPeak = m.rssMiB })
+  }, RSS_SAMPLE_MS)
   const nodes: CdgossipNode[] = []
   const unregister = onCleanup('scale mesh', async () => { for (const node of [...nodes].reverse()) await node.stop().catch(() => {}) })
   const arrivals = new Map<string, Map<number, number>>()
@@ -124,7 +133,7 @@ export async function runScale (ctx: BenchContext): Promise<PartResult> {
       if (wait > 0) await sleep(wait)
       const origin = Math.floor(rand() * n)
       try {
-        const [receipt] = await (nodes[origin] as CdgossipNode).publish([{ cdevent: workload.next() }])
+        const [receipt] = await withTimeout((nodes[origin] as CdgossipNode).publish([{ cdevent: workload.next() }]), PUBLISH_TIMEOUT_MS)
         if (receipt !== undefined) published.set(receipt.digest, { node: origin, at: performance.now() })
       } catch {
         failed++
@@ -158,7 +167,7 @@ export async function runScale (ctx: BenchContext): Promise<PartResult> {
     const ratio = expected === 0 ? Number.NaN : got / expected
     const propagation = summarize(latencies)
     const reachAll = summarize(toAll)
-    const mem = await memoryOf(process.pid)
+    const rssGrowth = round(rssPeak - rssBefore, 1)
     log(`  delivery ${got}/${expected} (${(ratio * 100).toFixed(2)} %), propagation p50 ${propagation.p50} p99 ${propagation.p99} max ${propagation.max} ms; to all nodes p99 ${reachAll.p99} ms`)
 
     const figures: Figure[] = [
@@ -180,18 +189,28 @@ export async function runScale (ctx: BenchContext): Promise<PartResult> {
     ]
     const notes = [
       `${n} cdgossip nodes in ONE process (shared event loop and heap) over libp2p's memory transport, production gossip timing (1 s heartbeat, 30 s sync interval). Each node dialled up to ${DIALS} random earlier nodes (${edges} dials; connections per node ${Math.min(...degrees)}–${Math.max(...degrees)}); each trusts all others and subscribes to \`*\`. Started in ${(startMs / 1000).toFixed(1)} s, meshes on the ${classes.length} workload classes ${meshFormed ? 'formed' : 'NOT complete'} ${(meshMs / 1000).toFixed(1)} s later.`,
-      `${published.size} events (${failed} publish failures) published at ${PUBLISH_RATE}/s (${rate(published.size, performance.now() - tPub)}/s achieved incl. the drain) at random nodes through the node API in-process; delivery counted per (event, other node) within ${DELIVERY_TIMEOUT_MS / 1000} s after the last publish${drained ? '' : ' (NOT all delivered by then)'}. Process peak RSS ${mem?.peakRssMiB ?? '?'} MiB for all ${n} nodes (≈ ${mem === undefined ? '?' : round(mem.peakRssMiB / n, 1)} MiB per node).`,
+      `${published.size} events (${failed} publish failures) published at ${PUBLISH_RATE}/s (${rate(published.size, performance.now() - tPub)}/s achieved incl. the drain) at random nodes through the node API in-process; delivery counted per (event, other node) within ${DELIVERY_TIMEOUT_MS / 1000} s after the last publish${drained ? '' : ' (NOT all delivered by then)'}. The process's RSS grew by ${rssGrowth} MiB for all ${n} nodes (sampled every ${RSS_SAMPLE_MS} ms: ${rssBefore} → ${rssPeak} MiB), ≈ ${round(rssGrowth / n, 1)} MiB per node.`,
       `Latency = from the publishing node's accept to the record stored at the receiving node (all in one event loop, so it includes queueing behind the other nodes' work). Per-event time until all ${n - 1} other nodes held it: p50 ${reachAll.p50}, p99 ${reachAll.p99}, max ${reachAll.max} ms.`
     ]
     return {
       name: 'scale',
       figures,
-      raw: { nodes: n, dials: edges, degrees, startMs: round(startMs, 0), meshMs: round(meshMs, 0), meshFormed, published: published.size, failed, expected, delivered: got, drained, propagation, reachAll, memory: mem },
+      raw: { nodes: n, dials: edges, degrees, startMs: round(startMs, 0), meshMs: round(meshMs, 0), meshFormed, published: published.size, failed, expected, delivered: got, drained, propagation, reachAll, memory: { rssBeforeMiB: rssBefore, rssPeakMiB: rssPeak, perNodeMiB: round(rssGrowth / n, 1) } },
       notes,
       durationMs: performance.now() - started
     }
   } finally {
+    clearInterval(sampler)
     for (const node of [...nodes].reverse()) await node.stop().catch(() => {})
     unregister()
+  }
+}
+
+async function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`timed out after ${ms} ms`)) }, ms) })])
+  } finally {
+    clearTimeout(timer)
   }
 }
