@@ -24,6 +24,7 @@ import type { DeadLetter, ImportResult, MetricsScrape, NodeFacade, NodeInfo, Pub
 import { PublishPipeline } from './pipeline/publish-pipeline.js'
 import { ReceivePipeline } from './pipeline/receive-pipeline.js'
 import { SerialQueue } from './pipeline/serial-queue.js'
+import { GapWatcher } from './pipeline/gap-watcher.js'
 import { NodeMetrics } from './metrics/index.js'
 
 /** The package version; the module runs from src/ (tests) or dist/src/ (the CLI). */
@@ -63,6 +64,7 @@ interface Running {
   delivery: DeliveryService
   api: FastifyInstance
   publisher: PublishPipeline
+  gaps: GapWatcher
   receiver: ReceivePipeline
   apiUrl: string
   detach: Array<() => void>
@@ -179,6 +181,13 @@ export class CdgossipNode implements NodeFacade {
     // per (origin, class): sequences at or below the floor are known history this node does not
     // keep (before a `now` subscription started) and are not fetched again (see p2p/sync/types.ts)
     const floors = store.section<number>('sync-floors')
+    const gaps = new GapWatcher({
+      missingSequences: async (origin, eventClass, limit) => await store.missingSequences(origin, eventClass, limit),
+      requestGap: (origin, eventClass, from, to) => {
+        this.running?.sync.requestGap(origin, eventClass, from, to).catch(err => { log.warn({ err, origin, eventClass, from, to }, 'gap repair failed; the next sync round retries') })
+      }
+    })
+    started.push({ stop: async () => { gaps.stop() } })
     const receiver = new ReceivePipeline({
       store,
       trust: check => trust.check(check),
@@ -186,9 +195,7 @@ export class CdgossipNode implements NodeFacade {
       // serial: each skip reads the floor the previous one wrote
       skipped: event => { void this.floorQueue.run(async () => { await this.advanceFloor(floors, event) }) },
       stored: stored => { this.emitStored(stored) },
-      gap: (origin, eventClass, from, to) => {
-        this.running?.sync.requestGap(origin, eventClass, from, to).catch(err => { log.warn({ err, origin, eventClass, from, to }, 'gap repair failed; the next sync round retries') })
-      },
+      gap: (origin, eventClass) => { gaps.report(origin, eventClass) },
       observe: o => { this.nodeMetrics.observeEvent(o) }
     })
 
@@ -269,7 +276,7 @@ export class CdgossipNode implements NodeFacade {
         void delivery.syncSubscriptions(this.subscriptions.list())
       })
     ]
-    this.running = { store, p2p, sync, delivery, api, publisher, receiver, apiUrl, detach }
+    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, apiUrl, detach }
   }
 
   /**
@@ -286,6 +293,7 @@ export class CdgossipNode implements NodeFacade {
       await r.api.close()
       await r.publisher.drain()
       await r.delivery.stop()
+      r.gaps.stop()
       await r.sync.stop()
       await r.p2p.stop()
       await r.store.stop()

@@ -10,7 +10,6 @@ import { CdgossipError } from '../errors.js'
 import { refusalReason, type PipelineObservation } from './observation.js'
 
 export interface ReceiveStore {
-  has(digest: string): Promise<boolean>
   highestSequence(origin: string, eventClass: EventClass): Promise<number>
   append(event: SignedEvent, meta: { trusted: boolean }): Promise<AppendOutcome>
 }
@@ -79,7 +78,8 @@ export class ReceivePipeline {
     const event: SignedEvent = { ...signed, cdevent, eventClass }
 
     const { store } = this.components
-    if (await store.has(event.digest)) return { status: 'duplicate', event }
+    // no separate "already held?" read: gossip dedupes by message id, sync asks only for what
+    // is missing, and append itself reports a duplicate
     const outcome = typeof cdevent.subject.content.outcome === 'string' ? cdevent.subject.content.outcome : undefined
     const matchable: MatchableEvent = {
       eventClass,
