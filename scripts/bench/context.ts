@@ -59,6 +59,8 @@ export interface Figure {
   baseline: number | undefined
   /** 'higher' when more is better (throughput), 'lower' for latencies and sizes */
   better: 'higher' | 'lower'
+  /** false when the baseline's number measures something else (no ratio is shown) @default true */
+  comparable?: boolean
   target?: string
   /** whether cdgossip meets the target; absent when the figure has none */
   meets?: boolean

@@ -189,7 +189,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
   notes.push(
     `Three cdgossip nodes, each its own process (\`node bin/cdgossip.js start\`), production gossip timing (1 s heartbeat): A publishes over REST, B and C trust A and subscribe to \`*\`; B dials A, C dials A and B. "Available at C" = the record's frame arrives on C's SSE stream (GET /v1/stream).`,
     `Light load: ${options.lightRate} events/s open loop for ${LIGHT_SECONDS} s (latency without queueing). Fixed rate: ${options.fixedRate} events/s open loop for ${options.measureSeconds} s. Saturation: ${options.inFlight} publish requests in flight for ${options.measureSeconds} s; delivered throughput = events held by both B and C / (last arrival at B or C − first send).`,
-    'Latency "accept→C" starts at the HTTP 202 (RabbitMQ: the publisher confirm; a RabbitMQ consumer often has the message before its confirm, hence near-zero or negative values); "send→C" starts when the publish request leaves the client and is the like-for-like comparison.',
+    'Latency "202→C" starts at the HTTP 202 (RabbitMQ: the publisher confirm; a RabbitMQ consumer often has the message before its confirm, hence near-zero or negative values); "send→C" starts when the publish request leaves the client and is the like-for-like comparison.',
     `RabbitMQ: one broker, durable topic exchange, persistent messages, publisher confirms, durable queues community-b and community-c bound with \`#\`, one consumer connection per community (prefetch ${PREFETCH}, acks every 32 messages).`
   )
   const f = cdg.fixedRate.delivery
@@ -204,7 +204,8 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
       unit: 'ms',
       cdgossip: cdg.lightRate.delivery.acceptToSubscriberMs.p50,
       baseline: base?.lightRate.delivery.acceptToSubscriberMs.p50,
-      better: 'lower'
+      better: 'lower',
+      comparable: false
     },
     {
       id: 'federation.light.p99',
@@ -212,7 +213,8 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
       unit: 'ms',
       cdgossip: cdg.lightRate.delivery.acceptToSubscriberMs.p99,
       baseline: base?.lightRate.delivery.acceptToSubscriberMs.p99,
-      better: 'lower'
+      better: 'lower',
+      comparable: false
     },
     {
       id: 'federation.light.send.p99',
@@ -247,7 +249,8 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
       unit: 'ms',
       cdgossip: f.acceptToSubscriberMs.p50,
       baseline: bf?.acceptToSubscriberMs.p50,
-      better: 'lower'
+      better: 'lower',
+      comparable: false
     },
     {
       id: 'federation.fixed.p99',
@@ -256,6 +259,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
       cdgossip: f.acceptToSubscriberMs.p99,
       baseline: bf?.acceptToSubscriberMs.p99,
       better: 'lower',
+      comparable: false,
       target: '≤ 50 ms',
       meets: f.acceptToSubscriberMs.p99 <= 50
     },
@@ -265,7 +269,8 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
       unit: 'ms',
       cdgossip: f.acceptToSubscriberMs.max,
       baseline: bf?.acceptToSubscriberMs.max,
-      better: 'lower'
+      better: 'lower',
+      comparable: false
     },
     {
       id: 'federation.fixed.send.p99',
@@ -281,7 +286,8 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
       unit: 'ms',
       cdgossip: s.acceptToSubscriberMs.p50,
       baseline: bs?.acceptToSubscriberMs.p50,
-      better: 'lower'
+      better: 'lower',
+      comparable: false
     },
     {
       id: 'federation.saturation.p99',
@@ -289,7 +295,8 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
       unit: 'ms',
       cdgossip: s.acceptToSubscriberMs.p99,
       baseline: bs?.acceptToSubscriberMs.p99,
-      better: 'lower'
+      better: 'lower',
+      comparable: false
     },
     {
       id: 'federation.saturation.max',
@@ -297,7 +304,8 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
       unit: 'ms',
       cdgossip: s.acceptToSubscriberMs.max,
       baseline: bs?.acceptToSubscriberMs.max,
-      better: 'lower'
+      better: 'lower',
+      comparable: false
     },
     {
       id: 'federation.saturation.send.p99',

@@ -12,6 +12,7 @@ import { runQuery } from './query-bench.js'
 import { runScale } from './scale-bench.js'
 import { runProfile } from './profile-bench.js'
 import { cleanupAll, killChildrenSync } from './resources.js'
+import { brokerInfo } from './rabbitmq.js'
 import { machineInfo, renderMarkdown, type BenchRun } from './report.js'
 
 /**
@@ -149,7 +150,7 @@ async function main (): Promise<number> {
     command: parts.length === ALL.length && !quick ? 'npm run bench' : command,
     machine: { ...machine, loadAverage: { start: machine.loadAverage?.start ?? 0, end: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 } },
     options,
-    baseline: 'skipped' in ctx.rabbit ? { skipped: ctx.rabbit.skipped } : { system: 'RabbitMQ', server: ctx.rabbit.server },
+    baseline: 'skipped' in ctx.rabbit ? { skipped: ctx.rabbit.skipped } : { system: 'RabbitMQ', server: ctx.rabbit.server, ...brokerInfo },
     durationSeconds: Math.round((performance.now() - t0) / 100) / 10,
     parts: results,
     failures

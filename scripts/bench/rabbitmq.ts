@@ -93,6 +93,9 @@ async function findBeam (rootPid: number): Promise<number | undefined> {
   return undefined
 }
 
+/** Version and Erlang platform of the last broker started (for the report). */
+export const brokerInfo: { version?: string, platform?: string } = {}
+
 export class RabbitBroker {
   readonly url: string
   readonly version: string
@@ -181,6 +184,8 @@ export class RabbitBroker {
           const conn = await amqp.connect(url)
           const props = conn.connection.serverProperties
           version = String(props.version ?? '')
+          brokerInfo.version = version
+          if (typeof props.platform === 'string') brokerInfo.platform = props.platform
           await conn.close()
           break
         } catch {

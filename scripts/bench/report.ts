@@ -17,7 +17,7 @@ export interface BenchRun {
   command: string
   machine: MachineInfo
   options: BenchOptions
-  baseline: { system: string, server: string } | { skipped: string }
+  baseline: { system: string, server: string, version?: string, platform?: string } | { skipped: string }
   durationSeconds: number
   parts: PartResult[]
   failures: Array<{ part: string, error: string }>
@@ -49,13 +49,15 @@ function verdict (f: Figure): string {
 
 function figureRow (f: Figure): string {
   // a negative or zero baseline (RabbitMQ delivering before its own confirm) has no meaningful ratio
-  const r = (f.baseline ?? 0) > 0 && (f.cdgossip ?? 0) >= 0 ? ratio(f.cdgossip, f.baseline) : undefined
+  const r = f.comparable !== false && (f.baseline ?? 0) > 0 && (f.cdgossip ?? 0) >= 0 ? ratio(f.cdgossip, f.baseline) : undefined
   return `| ${f.label} | ${fmt(f.cdgossip, f.unit)} | ${f.baseline === undefined ? (f.note ?? '–') : fmt(f.baseline, f.unit)} | ${r === undefined ? '–' : `${r}×`} | ${verdict(f)} |`
 }
 
 /** BENCHMARKS.md: the figures table, what was measured how, the profile summary, how to reproduce. */
 export function renderMarkdown (run: BenchRun): string {
-  const baseline = 'skipped' in run.baseline ? `skipped: ${run.baseline.skipped}` : run.baseline.system
+  const baseline = 'skipped' in run.baseline
+    ? `skipped: ${run.baseline.skipped}`
+    : `${run.baseline.system} ${run.baseline.version ?? ''}${run.baseline.platform === undefined ? '' : ` on ${run.baseline.platform}`} (\`${run.baseline.server}\`, a private broker started by the bench)`
   const lines: string[] = [
     '# cdgossip benchmarks',
     '',
@@ -69,7 +71,7 @@ export function renderMarkdown (run: BenchRun): string {
     '',
     '## Figures',
     '',
-    'Ratio = cdgossip / baseline (above 1 is better for throughput, below 1 is better for latency and memory). "202→C" starts at the publisher\'s accept: HTTP 202 for cdgossip, the publisher confirm for RabbitMQ, whose consumers often hold a message before its confirm arrives (hence negative values, and no ratio); "send→C" starts when the publish leaves the client and compares like with like.',
+    'Ratio = cdgossip / baseline (above 1 is better for throughput, below 1 is better for latency and memory). "202→C" starts at the publisher\'s accept: HTTP 202 for cdgossip, the publisher confirm for RabbitMQ, whose consumers often hold a message before its confirm arrives (hence negative values; no ratio is shown for 202→C rows); "send→C" starts when the publish leaves the client and compares like with like.',
     '',
     '| Figure | cdgossip | baseline | ratio | target |',
     '|---|---:|---:|---:|---|'
