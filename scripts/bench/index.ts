@@ -13,7 +13,7 @@ import { runScale } from './scale-bench.js'
 import { runProfile } from './profile-bench.js'
 import { cleanupAll, killChildrenSync } from './resources.js'
 import { brokerInfo } from './rabbitmq.js'
-import { machineInfo, renderMarkdown, type BenchRun } from './report.js'
+import { machineInfo, renderMarkdown, sourceInfo, type BenchRun } from './report.js'
 
 /**
  * `npm run bench` (= build, then `node dist/scripts/bench/index.js`): the whole benchmark in one
@@ -99,6 +99,7 @@ async function main (): Promise<number> {
 
   const t0 = performance.now()
   const machine = machineInfo()
+  const source = sourceInfo(REPO_ROOT)
   const log = (line: string): void => { process.stdout.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`) }
   await mkdir(RESULTS_DIR, { recursive: true })
   const ctx = await createContext(RESULTS_DIR, options, log)
@@ -147,6 +148,7 @@ async function main (): Promise<number> {
   const command = `node dist/scripts/bench/index.js ${process.argv.slice(2).join(' ')}`.trim()
   const run: BenchRun = {
     date: new Date().toISOString(),
+    ...(source === undefined ? {} : { source }),
     command: parts.length === ALL.length && !quick ? 'npm run bench' : command,
     machine: { ...machine, loadAverage: { start: machine.loadAverage?.start ?? 0, end: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 } },
     options,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import type { BenchOptions, Figure, PartResult } from './context.js'
 import { ratio } from './stats.js'
@@ -14,6 +15,8 @@ export interface MachineInfo {
 
 export interface BenchRun {
   date: string
+  /** the checkout measured: commit, and whether src/ had uncommitted changes */
+  source?: { commit: string, dirty: boolean }
   command: string
   machine: MachineInfo
   options: BenchOptions
@@ -21,6 +24,17 @@ export interface BenchRun {
   durationSeconds: number
   parts: PartResult[]
   failures: Array<{ part: string, error: string }>
+}
+
+/** The commit measured; undefined outside a git checkout. */
+export function sourceInfo (repoRoot: string): { commit: string, dirty: boolean } | undefined {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', timeout: 5000 }).trim()
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bin', 'package.json'], { cwd: repoRoot, encoding: 'utf8', timeout: 5000 }).trim()
+    return { commit, dirty: status !== '' }
+  } catch {
+    return undefined
+  }
 }
 
 export function machineInfo (): MachineInfo {
@@ -61,7 +75,7 @@ export function renderMarkdown (run: BenchRun): string {
   const lines: string[] = [
     '# cdgossip benchmarks',
     '',
-    `Measured by \`${run.command}\` on ${run.date.slice(0, 10)} (${run.date}); the whole run took ${run.durationSeconds} s.`,
+    `Measured by \`${run.command}\` on ${run.date.slice(0, 10)} (${run.date})${run.source === undefined ? '' : ` at commit ${run.source.commit}${run.source.dirty ? ' with uncommitted changes in src/' : ''}`}; the whole run took ${run.durationSeconds} s.`,
     '',
     `- Machine: ${run.machine.cpu}, ${run.machine.cores} cores, ${run.machine.ramGiB} GiB RAM, ${run.machine.os}`,
     `- Node.js ${run.machine.node}`,
