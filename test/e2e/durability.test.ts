@@ -3,21 +3,14 @@
  * acknowledged survives, what was refused never appears, and sequences stay contiguous.
  * Runs the compiled node (`npm test` builds dist/ first).
  */
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { describe, expect, it, onTestFinished } from 'vitest'
-import { ApiClient } from '../../src/client.js'
+import { describe, expect, it } from 'vitest'
 import type { PublishReceipt } from '../../src/api/types.js'
-import type { EventView } from '../../src/store/event-view.js'
 import type { CDEvent } from '../../src/events/types.js'
-import { artifactPublished, pipelineRunFinished, tempDataDir, waitFor } from '../helpers/nodes.js'
+import { artifactPublished, pipelineRunFinished, tempDataDir } from '../helpers/nodes.js'
+import { BUILT, allViews, startChild } from '../helpers/child-node.js'
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const BIN = path.join(REPO_ROOT, 'bin', 'cdgossip.js')
-const BUILT = fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'cli.js'))
 
 /** Publishers working at once, each with one request in flight. */
 const WORKERS = 6
@@ -25,44 +18,6 @@ const WORKERS = 6
 const KILL_AFTER_ACCEPTED = 40
 /** Every INVALID_EVERY-th event is invalid (400): a refused event must never show up. */
 const INVALID_EVERY = 7
-
-interface RunningNode {
-  child: ChildProcess
-  api: ApiClient
-  exited: Promise<number | null>
-  stderr: () => string
-}
-
-async function startChild (dataDir: string): Promise<RunningNode> {
-  const urlFile = path.join(dataDir, 'api-url')
-  // a SIGKILLed node leaves its api-url behind: wait for the new one
-  fs.rmSync(urlFile, { force: true })
-  const child = spawn(process.execPath, [BIN, 'start', '--data-dir', dataDir, '--api-port', '0', '--p2p-port', '0', '--log-level', 'warn'], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, CDGOSSIP_API_URL: '', CDGOSSIP_TOKEN: '', CDGOSSIP_PEERS: '' }
-  })
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
-      await exited
-    }
-  })
-  let gone = false
-  void exited.then(() => { gone = true })
-  let baseUrl = ''
-  await waitFor(() => {
-    if (gone) throw new Error(`the node exited during start: ${stderr}`)
-    // the file is written in place: it can exist before its content does
-    baseUrl = fs.existsSync(urlFile) ? fs.readFileSync(urlFile, 'utf8').trim() : ''
-    return /^http:\/\/[^\s]+$/.test(baseUrl)
-  }, { timeout: 20_000, message: 'the node to write its api-url' })
-  const token = fs.readFileSync(path.join(dataDir, 'api-token'), 'utf8').trim()
-  return { child, api: new ApiClient({ baseUrl, token, timeoutMs: 10_000 }), exited, stderr: () => stderr }
-}
 
 type Outcome =
   | { kind: 'accepted', receipt: PublishReceipt }
@@ -75,18 +30,6 @@ function burstEvent (n: number): CDEvent {
   // content the schema refuses (sbom must be an object; pipelinerun has no sbom at all)
   if (n % INVALID_EVERY === 0) return { ...event, subject: { ...event.subject, content: { sbom: 'not an object' } } }
   return event
-}
-
-async function allViews (api: ApiClient): Promise<EventView[]> {
-  const out: EventView[] = []
-  let cursor: string | undefined
-  for (;;) {
-    const qs = cursor === undefined ? 'limit=1000' : `limit=1000&cursor=${encodeURIComponent(cursor)}`
-    const { body } = await api.request<{ events: EventView[], next?: string }>('GET', `/v1/events?${qs}`)
-    out.push(...body.events)
-    if (body.next === undefined) return out
-    cursor = body.next
-  }
 }
 
 const TITLE = 'durability of a node killed mid-burst'
