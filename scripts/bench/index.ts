@@ -110,11 +110,11 @@ async function main (): Promise<number> {
 
   const onSignal = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping everything`)
-    void cleanupAll(log).finally(() => { process.exit(130) })
+    void cleanupAll(log).then(async () => { await removeContext(ctx) }).finally(() => { process.exit(130) })
   }
   const watchdog = setTimeout(() => {
     log(`the run exceeded ${maxMinutes} minutes: stopping everything`)
-    void cleanupAll(log).finally(() => { process.exit(1) })
+    void cleanupAll(log).then(async () => { await removeContext(ctx) }).finally(() => { process.exit(1) })
   }, maxMinutes * 60_000)
   watchdog.unref()
   process.on('SIGINT', onSignal)

@@ -42,7 +42,7 @@ async function firstExecutable (candidates: string[]): Promise<string | undefine
 
 /** Where rabbitmq-server and epmd are, or undefined when RabbitMQ is not installed. */
 export async function findRabbitMQ (): Promise<{ server: string, epmd: string } | undefined> {
-  const server = process.env.RABBITMQ_SERVER ?? await firstExecutable(SERVER_CANDIDATES)
+  const server = await firstExecutable(process.env.RABBITMQ_SERVER === undefined ? SERVER_CANDIDATES : [process.env.RABBITMQ_SERVER])
   const epmd = await firstExecutable(EPMD_CANDIDATES)
   if (server === undefined || epmd === undefined) return undefined
   return { server, epmd }
