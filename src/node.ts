@@ -427,8 +427,10 @@ export class CdgossipNode implements NodeFacade {
     return result
   }
 
-  openStream (options: StreamOptions): AsyncGenerator<string, void, undefined> {
+  async openStream (options: StreamOptions): Promise<AsyncGenerator<string, void, undefined>> {
     const r = this.require()
+    // a bad cursor must fail the request (400), not a stream that has already answered 200
+    if (options.after !== undefined) await r.store.readAfter(options.after, 1)
     let filter: (stored: StoredEvent) => boolean
     if (options.subscription !== undefined) {
       const sub = this.subscriptions.get(options.subscription)

@@ -81,8 +81,9 @@ export interface NodeFacade {
    * SSE frames for GET /v1/stream: replay after `after` (a cursor, from Last-Event-ID), then live
    * events, filtered by the query or by a subscription's rules; ends on `signal`, or with an
    * overflow frame when the client reads too slowly (it then resumes with its last id).
+   * Resolves once the filter and cursor are checked (bad ones reject), before any event exists.
    */
-  openStream(options: StreamOptions): AsyncGenerator<string, void, undefined>
+  openStream(options: StreamOptions): Promise<AsyncGenerator<string, void, undefined>>
 
   /** Verify and store signed records (an export): the same checks as gossip, whatever the subscriptions. */
   importRecords(records: Uint8Array[]): Promise<ImportResult>

@@ -184,8 +184,9 @@ export class FakeNode implements NodeFacade {
   }
 
   /** The stream route's own behaviour is covered end to end (test/cli tail, test/delivery). */
-  async * openStream (_options: StreamOptions): AsyncGenerator<string, void, undefined> {
+  async openStream (_options: StreamOptions): Promise<AsyncGenerator<string, void, undefined>> {
     this.maybeFail()
+    return (async function * () {})()
   }
 
   async importRecords (records: Uint8Array[]): Promise<ImportResult> {

@@ -21,9 +21,8 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
     const { subscription, after: afterParam, ...query } = request.query
     const controller = new AbortController()
     const after = request.headers['last-event-id'] ?? afterParam
-    // errors in the filter or cursor surface on the first frame, before any header is sent
-    const frames = node.openStream({ query, ...(subscription === undefined ? {} : { subscription }), ...(after === undefined || after === '' ? {} : { after }), signal: controller.signal })
-    const first = await frames.next()
+    // a bad filter, subscription or cursor rejects here, before any header is sent
+    const frames = await node.openStream({ query, ...(subscription === undefined ? {} : { subscription }), ...(after === undefined || after === '' ? {} : { after }), signal: controller.signal })
 
     open.add(controller)
     request.raw.on('close', () => { controller.abort() })
@@ -35,14 +34,13 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
       connection: 'keep-alive',
       'x-accel-buffering': 'no'
     })
+    // headers and a comment at once: a client of a quiet node sees the stream open immediately
+    res.write(': connected\n\n')
     try {
-      if (first.done !== true) {
+      for await (const frame of frames) {
+        if (controller.signal.aborted) break
         // honour back-pressure: wait for drain rather than buffering in the socket without bound
-        if (!res.write(first.value)) await drained(res, controller.signal)
-        for await (const frame of frames) {
-          if (controller.signal.aborted) break
-          if (!res.write(frame)) await drained(res, controller.signal)
-        }
+        if (!res.write(frame)) await drained(res, controller.signal)
       }
     } catch (err) {
       if (!controller.signal.aborted) request.log.warn({ err }, 'event stream failed')
