@@ -42,6 +42,37 @@ export interface CatchupSystem {
   sync?: unknown
 }
 
+/**
+ * A and B started, B subscribed to everything (over the API, so its start time is A's first
+ * event's past), B holding sequence 1 of every class, then B stopped: sync later backfills
+ * everything A publishes after this. Shared by the catch-up figure and its CPU profile.
+ */
+export async function prepareCatchupPair (a: NodeProcess, b: NodeProcess, options: { seed: number, label: string }): Promise<{ target: CdgossipTarget, payloads: Payloads, held0: number }> {
+  await a.configure({})
+  await a.start()
+  await b.configure({ bootstrap: [a.address], trust: [{ peerId: a.peerId, name: 'community-a' }] })
+  await b.start()
+  await b.subscribe(['*'])
+  await waitUntil(async () => (await a.api().getJson<unknown[]>('/v1/peers')).length >= 1, { timeoutMs: 20_000, intervalMs: 100, message: 'A connected to B' })
+  const target = new CdgossipTarget(a.api())
+  const payloads = new Payloads({ seed: options.seed, idPrefix: runPrefix(options.label) })
+  let published = 0
+  for (let round = 1; ; round++) {
+    const warm = payloads.warmup()
+    for (const p of warm) await target.publish(p)
+    published += warm.length
+    try {
+      await waitUntil(async () => await b.storedCount() >= published, { timeoutMs: 3000, intervalMs: 100, message: 'warm-up at B' })
+      break
+    } catch {
+      if (round >= 10) throw new Error('B never received the warm-up events')
+    }
+  }
+  const held0 = await b.storedCount()
+  await b.stop()
+  return { target, payloads, held0 }
+}
+
 export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
   const started = performance.now()
   const { options, log } = ctx
@@ -53,31 +84,7 @@ export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
   const b = await NodeProcess.create('B', dirFor(ctx, 'catchup', 'b'))
   let cdg: CatchupSystem
   try {
-    await a.configure({})
-    await a.start()
-    // an API subscription: it keeps its creation time across the restart (a config-file one gets a
-    // new one at every start, and then everything missed while down counts as older than it)
-    await b.configure({ bootstrap: [a.address], trust: [{ peerId: a.peerId, name: 'community-a' }] })
-    await b.start()
-    await b.subscribe(['*'])
-    await waitUntil(async () => (await a.api().getJson<unknown[]>('/v1/peers')).length >= 1, { timeoutMs: 20_000, intervalMs: 100, message: 'A connected to B' })
-    const target = new CdgossipTarget(a.api())
-    const payloads = new Payloads({ seed: 31, idPrefix: runPrefix('catchup') })
-    // B should hold sequence 1 of every class first: then sync backfills everything after it
-    let published = 0
-    for (let round = 1; ; round++) {
-      const warm = payloads.warmup()
-      for (const p of warm) await target.publish(p)
-      published += warm.length
-      try {
-        await waitUntil(async () => await b.storedCount() >= published, { timeoutMs: 3000, intervalMs: 100, message: 'warm-up at B' })
-        break
-      } catch {
-        if (round >= 10) throw new Error('B never received the warm-up events')
-      }
-    }
-    const held0 = await b.storedCount()
-    await b.stop()
+    const { target, payloads, held0 } = await prepareCatchupPair(a, b, { seed: 31, label: 'catchup' })
     const bWarmMemory = b.lastMemory
 
     const fill = await measureBatch(target, payloads, { inFlight: FILL_IN_FLIGHT, batchSize: FILL_BATCH, maxMs: FILL_TIMEOUT_MS, maxEvents: n })

@@ -5,6 +5,7 @@ import type { BenchContext, PartResult } from './context.js'
 import { dirFor } from './context.js'
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './cpu-profile.js'
 import { DeliveryTracker } from './delivery.js'
+import { prepareCatchupPair } from './catchup-bench.js'
 import { startFederation, watchSubscribers } from './federation-bench.js'
 import { closedLoop } from './http-load.js'
 import { NodeProcess } from './node-process.js'
@@ -105,28 +106,7 @@ export async function runProfile (ctx: BenchContext): Promise<PartResult> {
     const a = await NodeProcess.create('A', dirFor(ctx, 'profile-sync', 'a'))
     const b = await NodeProcess.create('B', dirFor(ctx, 'profile-sync', 'b'))
     try {
-      await a.configure({})
-      await a.start()
-      await b.configure({ bootstrap: [a.address], trust: [{ peerId: a.peerId, name: 'community-a' }] })
-      await b.start()
-      await b.subscribe(['*'])
-      await waitUntil(async () => (await a.api().getJson<unknown[]>('/v1/peers')).length >= 1, { timeoutMs: 20_000, intervalMs: 100, message: 'A connected to B' })
-      const target = new CdgossipTarget(a.api())
-      const payloads = new Payloads({ seed: 53, idPrefix: runPrefix('prof') })
-      let published = 0
-      for (let round = 1; ; round++) {
-        const warm = payloads.warmup()
-        for (const p of warm) await target.publish(p)
-        published += warm.length
-        try {
-          await waitUntil(async () => await b.storedCount() >= published, { timeoutMs: 3000, intervalMs: 100, message: 'warm-up at B' })
-          break
-        } catch {
-          if (round >= 10) throw new Error('B never received the warm-up events')
-        }
-      }
-      const held0 = await b.storedCount()
-      await b.stop()
+      const { target, payloads, held0 } = await prepareCatchupPair(a, b, { seed: 53, label: 'prof' })
       await measureBatch(target, payloads, { inFlight: 4, batchSize: 250, maxMs: 120_000, maxEvents: SYNC_EVENTS })
       await b.start(cpuProf(dir))
       const t0 = performance.now()
