@@ -95,7 +95,22 @@ export class PublishPipeline {
     await this.queue.idle()
   }
 
+  /**
+   * The store's append already refuses a taken (source, id), so a fresh event needs no lookup of
+   * its own: write optimistically, and only when the store reports a (source, id) conflict look
+   * each event up to tell an idempotent repeat (`existing`) from a real conflict (409). Nothing
+   * was written by the refused batch, so the sequences it would have used are still free.
+   */
   private async commit (prepared: Prepared[], at: { eventClass?: EventClass }): Promise<PublishReceipt[]> {
+    try {
+      return await this.commitWith(prepared, at, false)
+    } catch (err) {
+      if (!(err instanceof ConflictingEventError) || err.details?.kind !== 'source-id') throw err
+      return await this.commitWith(prepared, at, true)
+    }
+  }
+
+  private async commitWith (prepared: Prepared[], at: { eventClass?: EventClass }, lookup: boolean): Promise<PublishReceipt[]> {
     const { store, signer } = this.components
     const receipts: PublishReceipt[] = new Array(prepared.length)
     const fresh: Array<{ index: number, event: SignedEvent }> = []
@@ -107,7 +122,7 @@ export class PublishPipeline {
       const { cdevent } = p.item
       const key = `${cdevent.context.source}\u0000${cdevent.context.id}`
       const earlier = inBatch.get(key)
-      const existing = earlier ?? (await store.getBySourceAndId(cdevent.context.source, cdevent.context.id))?.event
+      const existing = earlier ?? (lookup ? (await store.getBySourceAndId(cdevent.context.source, cdevent.context.id))?.event : undefined)
       if (existing !== undefined) {
         if (!sameBytes(existing.data, p.data)) {
           // not signed yet, so the refused event has no digest of its own
