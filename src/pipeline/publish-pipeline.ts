@@ -35,6 +35,20 @@ interface Prepared {
   item: ReturnType<typeof validateCDEvent>
 }
 
+/** A validated publish request waiting for the next group commit. */
+interface WaitingPublish {
+  prepared: Prepared[]
+  at: { eventClass?: EventClass }
+  resolve: (receipts: PublishReceipt[]) => void
+  reject: (err: unknown) => void
+}
+
+/**
+ * Most events one group commit signs and writes; a single larger request still goes alone. Big
+ * enough to amortise the write, small enough that one commit stays a few tens of milliseconds.
+ */
+const MAX_GROUP_ITEMS = 500
+
 function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0
 }
@@ -55,14 +69,17 @@ function receipt (event: SignedEvent, status: PublishReceipt['status']): Publish
  * validate → sign → store → gossip, for events this node's own tools publish.
  *
  * Validation runs outside the queue (it is pure and the costliest step after signing).
- * Sequence assignment, signing and the store write run in one serial queue: the next sequence
- * is the store's highest + 1, and the record carrying it is written in the same atomic batch,
+ * Sequence assignment, signing and the store write run in one serial queue, several waiting
+ * requests at a time (group commit): the next sequence is the store's highest + 1, and the
+ * record carrying it is written in the same atomic batch,
  * so a crash can only lose an event that was never acknowledged, and sequences stay contiguous
  * and never repeat. Gossip comes after the write: what a peer sees is always held here first.
  */
 export class PublishPipeline {
   private readonly components: PublishPipelineComponents
   private readonly queue = new SerialQueue()
+  private readonly waiting: WaitingPublish[] = []
+  private commitScheduled = false
 
   constructor (components: PublishPipelineComponents) {
     this.components = components
@@ -81,7 +98,10 @@ export class PublishPipeline {
         return { index, eventClass: item.parsedType.eventClass, data: encodeCDEventData(item.cdevent), item }
       })
       at.eventClass = undefined
-      const receipts = await this.queue.run(async () => await this.commit(prepared, at))
+      const receipts = await new Promise<PublishReceipt[]>((resolve, reject) => {
+        this.waiting.push({ prepared, at, resolve, reject })
+        if (!this.commitScheduled) this.scheduleCommit()
+      })
       for (const r of receipts) observe?.({ via: 'publish', outcome: r.status === 'created' ? 'stored' : 'duplicate', eventClass: r.class })
       return receipts
     } catch (err) {
@@ -93,6 +113,58 @@ export class PublishPipeline {
   /** Drains queued publishes (shutdown finishes in-flight work before the store closes). */
   async drain (): Promise<void> {
     await this.queue.idle()
+  }
+
+  private scheduleCommit (): void {
+    this.commitScheduled = true
+    void this.queue.run(async () => { await this.commitWaiting() })
+  }
+
+  /**
+   * Group commit: the requests that arrived while the previous commit ran are signed and written
+   * together, in arrival order, in one store write. Should that shared write be refused (a
+   * conflict, an oversized record), nothing of it was stored, and each request is committed
+   * alone so that it gets exactly the answer it would have had on its own.
+   */
+  private async commitWaiting (): Promise<void> {
+    this.commitScheduled = false
+    const group: WaitingPublish[] = []
+    let items = 0
+    while (this.waiting.length > 0) {
+      const next = this.waiting[0] as WaitingPublish
+      if (group.length > 0 && items + next.prepared.length > MAX_GROUP_ITEMS) break
+      group.push(next)
+      items += next.prepared.length
+      this.waiting.shift()
+    }
+    if (this.waiting.length > 0) this.scheduleCommit()
+    if (group.length > 1) {
+      const combined: Prepared[] = []
+      for (const request of group) {
+        for (const p of request.prepared) combined.push({ ...p, index: combined.length })
+      }
+      let receipts: PublishReceipt[] | undefined
+      try {
+        receipts = await this.commitWith(combined, {}, false)
+      } catch {
+        // answered one by one below
+      }
+      if (receipts !== undefined) {
+        let offset = 0
+        for (const request of group) {
+          request.resolve(receipts.slice(offset, offset + request.prepared.length))
+          offset += request.prepared.length
+        }
+        return
+      }
+    }
+    for (const request of group) {
+      try {
+        request.resolve(await this.commit(request.prepared, request.at))
+      } catch (err) {
+        request.reject(err)
+      }
+    }
   }
 
   /**

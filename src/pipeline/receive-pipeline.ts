@@ -10,7 +10,6 @@ import { CdgossipError } from '../errors.js'
 import { refusalReason, type PipelineObservation } from './observation.js'
 
 export interface ReceiveStore {
-  highestSequence(origin: string, eventClass: EventClass): Promise<number>
   append(event: SignedEvent, meta: { trusted: boolean }): Promise<AppendOutcome>
 }
 
@@ -94,11 +93,11 @@ export class ReceivePipeline {
       return { status: 'relayed', event }
     }
 
-    const highest = await store.highestSequence(event.origin, eventClass)
     const appended = await store.append(event, { trusted: verdict.trusted })
     if (appended.status === 'duplicate') return { status: 'duplicate', event }
     this.components.stored(appended.stored)
-    if (event.sequence > highest + 1) this.components.gap(event.origin, eventClass, highest + 1, event.sequence - 1)
+    const { highestBefore } = appended
+    if (event.sequence > highestBefore + 1) this.components.gap(event.origin, eventClass, highestBefore + 1, event.sequence - 1)
     return { status: 'stored', event }
   }
 

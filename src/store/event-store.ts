@@ -148,6 +148,16 @@ interface Pending {
   trusted: boolean
   counter: number
   stored: StoredEvent
+  outcome: Extract<AppendOutcome, { status: 'stored' }>
+}
+
+interface StoreItem { event: SignedEvent, trusted: boolean }
+
+/** An appendBatch call waiting for the next group commit. */
+interface QueuedWrite {
+  items: StoreItem[]
+  resolve: (outcomes: AppendOutcome[]) => void
+  reject: (err: unknown) => void
 }
 
 function noop (): void {}
@@ -167,6 +177,8 @@ export class EventStore {
   private readonly writeBufferSize: number
   private status: Status = { state: 'stopped' }
   private writeTail: Promise<void> = Promise.resolve()
+  private readonly queuedWrites: QueuedWrite[] = []
+  private flushScheduled = false
 
   constructor (components: EventStoreComponents, init: EventStoreInit) {
     if (typeof init.path !== 'string' || init.path === '') throw new Error('EventStore needs a path')
@@ -206,8 +218,13 @@ export class EventStore {
       return this.stop()
     }
     const done = (async () => {
-      // Let a write already holding the lock finish: its batch is either all written or not at all.
-      await this.writeTail
+      // Let writes already queued finish (each batch is all written or not at all); a flush can
+      // queue the next one, so wait until the tail stops moving.
+      let tail: Promise<void>
+      do {
+        tail = this.writeTail
+        await tail
+      } while (tail !== this.writeTail)
       try {
         await status.open.db.close()
       } catch (err) {
@@ -230,9 +247,13 @@ export class EventStore {
   }
 
   /**
-   * Stores several records in one LevelDB batch: all or nothing. A conflict with the store or an
-   * earlier item refuses the whole batch; an item whose digest is already held (or repeated in the
+   * Stores several records atomically: all or nothing. A conflict with the store or an earlier
+   * item refuses the whole batch; an item whose digest is already held (or repeated in the
    * batch) is a `duplicate` that points at the record first stored.
+   *
+   * Calls that arrive while a write is in progress are committed together in the next LevelDB
+   * write (group commit), each call still all-or-nothing on its own: a burst of gossip or a sync
+   * page costs one disk write instead of one per record.
    */
   async appendBatch (items: Array<{ event: SignedEvent, trusted: boolean }>): Promise<AppendOutcome[]> {
     if (!Array.isArray(items)) throw new InvalidRequestError('appendBatch needs an array')
@@ -243,10 +264,49 @@ export class EventStore {
     for (const item of items) checkStorable(item.event)
     // Captured now: a write queued before stop() began still completes, stop() waits for it.
     const st = this.require()
-    return this.exclusive(async () => this.appendLocked(st, items))
+    return await new Promise<AppendOutcome[]>((resolve, reject) => {
+      this.queuedWrites.push({ items, resolve, reject })
+      if (!this.flushScheduled) this.scheduleFlush(st)
+    })
   }
 
-  private async appendLocked (st: OpenState, items: Array<{ event: SignedEvent, trusted: boolean }>): Promise<AppendOutcome[]> {
+  private scheduleFlush (st: OpenState): void {
+    this.flushScheduled = true
+    void this.exclusive(async () => { await this.flushQueuedWrites(st) })
+  }
+
+  /** Commits the queued calls (up to MAX_APPEND_BATCH records) in one write; runs under the lock. */
+  private async flushQueuedWrites (st: OpenState): Promise<void> {
+    this.flushScheduled = false
+    const writes: QueuedWrite[] = []
+    let records = 0
+    while (this.queuedWrites.length > 0) {
+      const next = this.queuedWrites[0] as QueuedWrite
+      if (writes.length > 0 && records + next.items.length > MAX_APPEND_BATCH) break
+      writes.push(next)
+      records += next.items.length
+      this.queuedWrites.shift()
+    }
+    if (this.queuedWrites.length > 0) this.scheduleFlush(st)
+    try {
+      const results = await this.appendLocked(st, writes.map((w) => w.items))
+      results.forEach((result, i) => {
+        const write = writes[i] as QueuedWrite
+        if (result instanceof ConflictingEventError) write.reject(result)
+        else write.resolve(result)
+      })
+    } catch (err) {
+      for (const write of writes) write.reject(err)
+    }
+  }
+
+  /**
+   * One LevelDB write for several calls. Each call is checked against the store and against the
+   * calls before it in this write; a conflicting call is left out (its result is the error) and
+   * the others go ahead.
+   */
+  private async appendLocked (st: OpenState, calls: StoreItem[][]): Promise<Array<AppendOutcome[] | ConflictingEventError>> {
+    const items = calls.flat()
     const digests = items.map((item) => item.event.digest)
     const sidKeys = items.map((item) => sourceIdKey(item.event.cdevent.context.source, item.event.cdevent.context.id))
     const seqKeys = items.map((item) => sequencePrefix(item.event.origin, item.event.eventClass) + sequenceKey(item.event.sequence))
@@ -265,6 +325,7 @@ export class EventStore {
     }
 
     const outcomes: Array<AppendOutcome | undefined> = new Array(items.length)
+    const results: Array<AppendOutcome[] | ConflictingEventError> = []
     const pendingByDigest = new Map<string, Pending>()
     const pendingSid = new Map<string, string>()
     const pendingSeq = new Map<string, string>()
@@ -274,48 +335,66 @@ export class EventStore {
     const receivedAtMs = Math.max(Date.now(), st.lastReceivedMs)
     const receivedAt = new Date(receivedAtMs).toISOString()
 
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as { event: SignedEvent, trusted: boolean }
-      const digest = item.event.digest
-      if (sidHeld[i] === digest) {
-        heldDuplicates.push(i)
+    let i = 0
+    for (const call of calls) {
+      const first = i
+      const callStart = { pending: pending.length, duplicates: heldDuplicates.length, counter }
+      const added: Array<[Map<string, unknown>, string]> = []
+      let conflict: ConflictingEventError | undefined
+      for (const item of call) {
+        const at = i++
+        if (conflict !== undefined) continue
+        const digest = item.event.digest
+        if (sidHeld[at] === digest) {
+          heldDuplicates.push(at)
+          continue
+        }
+        const earlier = pendingByDigest.get(digest)
+        if (earlier !== undefined) {
+          outcomes[at] = { status: 'duplicate', stored: earlier.stored }
+          continue
+        }
+        const sidKey = sidKeys[at] as string
+        const existingSid = pendingSid.get(sidKey) ?? sidHeld[at]
+        if (existingSid !== undefined && existingSid !== digest) {
+          conflict = new ConflictingEventError({ kind: 'source-id', digest, existingDigest: existingSid })
+          continue
+        }
+        const seqKey = seqKeys[at] as string
+        const existingSeq = pendingSeq.get(seqKey) ?? seqHeld.get(seqKey)
+        if (existingSeq !== undefined && existingSeq !== digest) {
+          conflict = new ConflictingEventError({ kind: 'sequence', digest, existingDigest: existingSeq })
+          continue
+        }
+        counter++
+        const stored: StoredEvent = { event: item.event, cursor: encodeCursor(counter), receivedAt, trusted: item.trusted === true }
+        const entry: Pending = { event: item.event, trusted: item.trusted === true, counter, stored, outcome: { status: 'stored', stored, highestBefore: 0 } }
+        pendingByDigest.set(digest, entry)
+        pendingSid.set(sidKey, digest)
+        pendingSeq.set(seqKey, digest)
+        added.push([pendingByDigest, digest], [pendingSid, sidKey], [pendingSeq, seqKey])
+        pending.push(entry)
+        outcomes[at] = entry.outcome
+      }
+      if (conflict === undefined) {
+        results.push([])
         continue
       }
-      const earlier = pendingByDigest.get(digest)
-      if (earlier !== undefined) {
-        outcomes[i] = { status: 'duplicate', stored: earlier.stored }
-        continue
-      }
-      const sidKey = sidKeys[i] as string
-      const existingSid = pendingSid.get(sidKey) ?? sidHeld[i]
-      if (existingSid !== undefined && existingSid !== digest) {
-        throw new ConflictingEventError({ kind: 'source-id', digest, existingDigest: existingSid })
-      }
-      const seqKey = seqKeys[i] as string
-      const existingSeq = pendingSeq.get(seqKey) ?? seqHeld.get(seqKey)
-      if (existingSeq !== undefined && existingSeq !== digest) {
-        throw new ConflictingEventError({ kind: 'sequence', digest, existingDigest: existingSeq })
-      }
-      counter++
-      const entry: Pending = {
-        event: item.event,
-        trusted: item.trusted === true,
-        counter,
-        stored: { event: item.event, cursor: encodeCursor(counter), receivedAt, trusted: item.trusted === true }
-      }
-      pendingByDigest.set(digest, entry)
-      pendingSid.set(sidKey, digest)
-      pendingSeq.set(seqKey, digest)
-      pending.push(entry)
-      outcomes[i] = { status: 'stored', stored: entry.stored }
+      // leave the whole call out, as if it had come alone and been refused
+      for (const [map, key] of added) map.delete(key)
+      pending.length = callStart.pending
+      heldDuplicates.length = callStart.duplicates
+      counter = callStart.counter
+      results.push(conflict)
+      outcomes.fill(undefined, first, i)
     }
 
     if (heldDuplicates.length > 0) {
-      const existing = await this.getMany(st, heldDuplicates.map((i) => digests[i] as string))
-      heldDuplicates.forEach((i, n) => {
+      const existing = await this.getMany(st, heldDuplicates.map((at) => digests[at] as string))
+      heldDuplicates.forEach((at, n) => {
         const stored = existing[n]
-        if (stored === undefined) throw new CorruptRecordError(digests[i] as string, 'record vanished')
-        outcomes[i] = { status: 'duplicate', stored }
+        if (stored === undefined) throw new CorruptRecordError(digests[at] as string, 'record vanished')
+        outcomes[at] = { status: 'duplicate', stored }
       })
     }
 
@@ -324,8 +403,13 @@ export class EventStore {
       // An array batch: measured ~40 % less CPU per record than a chained batch with sublevels.
       const ops: PutOp[] = []
       let bytes = 0
+      const highest = new Map<string, number>()
       for (const entry of pending) {
         bytes += this.putRecord(st, ops, entry, receivedAtMs)
+        const key = sequenceStateKey(entry.event.origin, entry.event.eventClass)
+        const before = highest.get(key) ?? st.sequences.get(key)?.highest ?? 0
+        highest.set(key, Math.max(before, entry.event.sequence))
+        entry.outcome.highestBefore = before
       }
       for (const [key, state] of sequenceUpdates) {
         ops.push({ type: 'put', sublevel: st.sequenceStates, key, value: state })
@@ -338,7 +422,13 @@ export class EventStore {
       st.lastReceivedMs = receivedAtMs
       for (const [key, state] of sequenceUpdates) st.sequences.set(key, state)
     }
-    return outcomes as AppendOutcome[]
+    let at = 0
+    for (let c = 0; c < calls.length; c++) {
+      const size = (calls[c] as StoreItem[]).length
+      if (!(results[c] instanceof ConflictingEventError)) results[c] = outcomes.slice(at, at + size) as AppendOutcome[]
+      at += size
+    }
+    return results
   }
 
   /** Adds one record and its index entries to the batch; returns the record's stored size. */

@@ -45,7 +45,8 @@ export interface EventPage {
 }
 
 export type AppendOutcome =
-  | { status: 'stored', stored: StoredEvent }
+  /** `highestBefore`: the highest sequence held for its (origin, class) just before this record */
+  | { status: 'stored', stored: StoredEvent, highestBefore: number }
   | { status: 'duplicate', stored: StoredEvent }
 
 /** What this store holds of one (origin, class) sequence. */

@@ -224,6 +224,41 @@ describe('EventStore appendBatch', () => {
     expect((await store.stats()).events).toBe(2)
   })
 
+  it('commits calls that arrive together in one write, each all-or-nothing on its own', async () => {
+    const { store } = await openStore()
+    const a = [makeEvent({ sequence: 1 }), makeEvent({ sequence: 2 })]
+    const rival = makeEvent({ id: a[0]?.cdevent.context.id, sequence: 3 })
+    const b = [makeEvent({ sequence: 4 }), rival]
+    const c = [makeEvent({ sequence: 5 })]
+    const results = await Promise.allSettled([a, b, c].map(async (events) => store.appendBatch(events.map((event) => ({ event, trusted: true })))))
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(await codeOf(Promise.reject((results[1] as PromiseRejectedResult).reason))).toBe('CDG_CONFLICTING_EVENT')
+    // the refused call left nothing behind, and took no cursor
+    expect(await store.has(b[0]?.digest as string)).toBe(false)
+    const cursors = [results[0], results[2]].flatMap((r) => (r as PromiseFulfilledResult<Array<{ stored: StoredEvent }>>).value.map((o) => o.stored.cursor))
+    expect(cursors).toEqual(['1', '2', '3'])
+    expect((await store.stats()).events).toBe(3)
+  })
+
+  it('reports the highest sequence held before each stored record, across calls written together', async () => {
+    const { store } = await openStore()
+    await store.append(makeEvent({ sequence: 1 }), { trusted: true })
+    const outcomes = await Promise.all([2, 5, 3, 9].map(async (sequence) => store.append(makeEvent({ sequence }), { trusted: true })))
+    expect(outcomes.map((o) => o.status === 'stored' ? o.highestBefore : undefined)).toEqual([1, 2, 5, 5])
+  })
+
+  it('finishes every queued write before stop closes the store, also past one write\'s bound', async () => {
+    const { store, dir } = await openStore()
+    const calls = [0, 1].map((c) => Array.from({ length: 6000 }, (_, i) => ({ event: makeEvent({ sequence: c * 6000 + i + 1 }), trusted: true })))
+    const writes = calls.map(async (items) => store.appendBatch(items))
+    await store.stop()
+    expect((await Promise.all(writes)).flat()).toHaveLength(12_000)
+    const reopened = new EventStore({}, { path: dir })
+    await reopened.start()
+    expect((await reopened.stats()).events).toBe(12_000)
+    await reopened.stop()
+  })
+
   it('accepts an empty batch and refuses an oversized one', async () => {
     const { store } = await openStore()
     expect(await store.appendBatch([])).toEqual([])

@@ -454,11 +454,11 @@ export class SyncService {
     const end = await this.exchange(peer, signal, async stream => await requestRange(
       stream,
       { type: 'range', origin, eventClass, from: first, to: last, limit },
-      async bytes => {
-        let outcome
-        try {
-          outcome = await this.components.receiveRecord(bytes, { expectedClass: eventClass, from, via: 'sync' })
-        } catch (err) {
+      async bytes => await this.components.receiveRecord(bytes, { expectedClass: eventClass, from, via: 'sync' })
+        .then((outcome) => ({ outcome }), (err: unknown) => ({ err })),
+      result => {
+        if ('err' in result) {
+          const { err } = result
           if (isCdgossipError(err) && NOT_PEER_FAULT.has(err.code)) {
             if (err.code === 'CDG_DUPLICATE_EVENT') this.counters.duplicates++
             else this.counters.rejected++
@@ -468,6 +468,7 @@ export class SyncService {
           if (!isCdgossipError(err) || !LOCAL_FAILURE.has(err.code)) this.counters.rejected++
           throw err
         }
+        const { outcome } = result
         const { event } = outcome
         if (event.origin !== origin || event.eventClass !== eventClass || event.sequence <= previous || event.sequence > last) {
           this.counters.rejected++
