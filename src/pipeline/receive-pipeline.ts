@@ -1,6 +1,7 @@
 import { checkCloudEventConsistency, decodeCDEventData, validateCDEvent } from '../events/index.js'
 import type { EventClass, SignedEvent } from '../events/types.js'
-import { openSignedRecord } from '../signing/index.js'
+import { openSignedRecordWith, sharedVerifier } from '../signing/index.js'
+import type { SignatureVerifier } from '../signing/index.js'
 import type { AppendOutcome, StoredEvent } from '../store/types.js'
 import type { TrustCheck, TrustVerdict } from '../trust/types.js'
 import type { MatchableEvent } from '../subscriptions/types.js'
@@ -27,6 +28,8 @@ export interface ReceivePipelineComponents {
   gap(origin: string, eventClass: EventClass, from: number, to: number): void
   /** told what became of every record (metrics); must not throw */
   observe?(observation: PipelineObservation): void
+  /** where Ed25519 signatures are checked; @default the process's worker pool (sharedVerifier) */
+  verifier?: SignatureVerifier
 }
 
 type ReceiveOptions = Partial<Pick<ReceiveContext, 'expectedClass' | 'from' | 'via'>> & { keepAll?: boolean }
@@ -40,9 +43,11 @@ type ReceiveOptions = Partial<Pick<ReceiveContext, 'expectedClass' | 'from' | 'v
  */
 export class ReceivePipeline {
   private readonly components: ReceivePipelineComponents
+  private readonly verifier: SignatureVerifier
 
   constructor (components: ReceivePipelineComponents) {
     this.components = components
+    this.verifier = components.verifier ?? sharedVerifier()
   }
 
   /**
@@ -67,7 +72,7 @@ export class ReceivePipeline {
   }
 
   private async process (bytes: Uint8Array, context: ReceiveOptions, at: { eventClass?: EventClass }): Promise<ReceiveOutcome> {
-    const signed = openSignedRecord(bytes)
+    const signed = await openSignedRecordWith(bytes, this.verifier)
     const { cdevent, parsedType } = validateCDEvent(decodeCDEventData(signed.data))
     const eventClass = parsedType.eventClass
     at.eventClass ??= eventClass

@@ -9,7 +9,7 @@ import type { PrivateKey } from '@libp2p/interface'
  * verifying every record is the hot path, and node:crypto's one-shot Ed25519 is synchronous.
  */
 
-const ED25519_SIGNATURE_BYTES = 64
+export const ED25519_SIGNATURE_BYTES = 64
 
 /**
  * Peer IDs are base58btc of an identity multihash; an Ed25519 one is 52 characters. The bound

@@ -4,6 +4,7 @@ import { BadSignatureError, MalformedRecordError } from './errors.js'
 import { ed25519KeyFromPeerId, verifyEd25519 } from './keys.js'
 import { computeVerificationMaterial, MaterialInputError, parseSignedExtAttrs } from './material.js'
 import type { MaterialAttributes, SignedExtension } from './material.js'
+import type { KeyObject } from 'node:crypto'
 
 /** A CloudEvent reduced to what verification needs: string attributes and exact data bytes. */
 export interface CloudEventParts {
@@ -90,6 +91,11 @@ export interface MaterialCheck {
   acceptSigner?: ((peerId: string) => boolean) | undefined
   /** the signed extensions; called after the signature checks, may throw BadSignatureError */
   extensions: () => readonly SignedExtension[]
+  /**
+   * Checks one signature; by default now, on this thread. openSignedRecordWith records the
+   * signature here instead and verifies it off-thread once everything else has passed.
+   */
+  verifySignature?: (publicKey: KeyObject, message: Uint8Array, signature: Uint8Array) => boolean
 }
 
 /**
@@ -118,7 +124,7 @@ export function checkSignedMaterial (check: MaterialCheck): string {
     if (publicKey === undefined) continue
     if (check.acceptSigner !== undefined && !check.acceptSigner(keyid)) continue
     candidates++
-    if (verifyEd25519(publicKey, message, sig)) {
+    if ((check.verifySignature ?? verifyEd25519)(publicKey, message, sig)) {
       signer = keyid
       break
     }

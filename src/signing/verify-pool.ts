@@ -1,0 +1,201 @@
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import type { KeyObject } from 'node:crypto'
+import { ED25519_SIGNATURE_BYTES, verifyEd25519 } from './keys.js'
+
+/**
+ * Ed25519 verification off the main thread. Verifying is the costliest step of receiving a record
+ * (~100 µs on a 2020s server core, three times a signature), and the main thread also parses,
+ * validates, stores and delivers; on a node with more than one core, worker threads verify while
+ * the main thread does the rest. Requests made in the same turn of the event loop travel to a
+ * worker as one packed buffer, so the messaging costs a few µs per record, not one round trip each.
+ */
+export interface SignatureVerifier {
+  /** whether `signature` is `publicKey`'s Ed25519 signature of `message` */
+  verify(publicKey: KeyObject, message: Uint8Array, signature: Uint8Array): Promise<boolean>
+}
+
+/** Verifies on the calling thread: single-core machines, and tools that open a record now and then. */
+export const inlineVerifier: SignatureVerifier = {
+  async verify (publicKey, message, signature) {
+    return verifyEd25519(publicKey, message, signature)
+  }
+}
+
+/** Most signatures per message to a worker: a page of sync arrives in a few turns anyway. */
+const MAX_BATCH = 256
+/** Verifying keys a worker keeps; a node hears from a handful of origins. */
+const WORKER_KEY_CACHE = 1024
+
+/**
+ * The worker, as CommonJS source evaluated in the thread: it needs nothing but node:crypto, and
+ * being a string it runs the same from the TypeScript sources (tests) and from dist/.
+ * Batch layout, per item: key DER length (1 byte), key DER (SPKI), message length (u32 LE),
+ * message, 64-byte signature. Answer: one byte per item, 1 = valid.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads')
+const { createPublicKey, verify } = require('node:crypto')
+const keys = new Map()
+parentPort.on('message', ({ id, buffer, count }) => {
+  const buf = Buffer.from(buffer)
+  const results = new Uint8Array(count)
+  let at = 0
+  for (let i = 0; i < count; i++) {
+    const keyLength = buf[at]
+    const der = buf.subarray(at + 1, at + 1 + keyLength)
+    at += 1 + keyLength
+    const messageLength = buf.readUInt32LE(at)
+    at += 4
+    const message = buf.subarray(at, at + messageLength)
+    at += messageLength
+    const signature = buf.subarray(at, at + ${ED25519_SIGNATURE_BYTES})
+    at += ${ED25519_SIGNATURE_BYTES}
+    const tag = der.toString('latin1')
+    let key = keys.get(tag)
+    if (key === undefined) {
+      if (keys.size >= ${WORKER_KEY_CACHE}) keys.clear()
+      key = createPublicKey({ key: der, format: 'der', type: 'spki' })
+      keys.set(tag, key)
+    }
+    results[i] = verify(null, message, key, signature) ? 1 : 0
+  }
+  parentPort.postMessage({ id, results }, [results.buffer])
+})
+`
+
+interface Request {
+  publicKey: KeyObject
+  message: Uint8Array
+  signature: Uint8Array
+  resolve: (valid: boolean) => void
+}
+
+interface Lane {
+  worker: Worker
+  batches: Map<number, Request[]>
+}
+
+const keyDer = new WeakMap<KeyObject, Buffer>()
+
+function derOf (publicKey: KeyObject): Buffer {
+  let der = keyDer.get(publicKey)
+  if (der === undefined) {
+    der = publicKey.export({ format: 'der', type: 'spki' })
+    keyDer.set(publicKey, der)
+  }
+  return der
+}
+
+function pack (requests: Request[]): ArrayBuffer {
+  let size = 0
+  for (const r of requests) size += 1 + derOf(r.publicKey).byteLength + 4 + r.message.byteLength + ED25519_SIGNATURE_BYTES
+  const buf = Buffer.allocUnsafeSlow(size)
+  let at = 0
+  for (const r of requests) {
+    const der = derOf(r.publicKey)
+    buf[at] = der.byteLength
+    at += 1 + der.copy(buf, at + 1)
+    at = buf.writeUInt32LE(r.message.byteLength, at)
+    buf.set(r.message, at)
+    at += r.message.byteLength
+    buf.set(r.signature, at)
+    at += ED25519_SIGNATURE_BYTES
+  }
+  return buf.buffer
+}
+
+/**
+ * A fixed set of verifying worker threads, shared by everything in the process (several nodes in
+ * one test process share the cores too). Should a worker fail, its batches are verified on the calling thread and the
+ * next batch starts a fresh worker: a record's verdict never depends on the pool's health.
+ */
+export class VerifyPool implements SignatureVerifier {
+  private readonly lanes: Array<Lane | undefined>
+  private queue: Request[] = []
+  private flushScheduled = false
+  private nextLane = 0
+  private nextBatch = 0
+
+  constructor (threads: number) {
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError('a verify pool needs at least one thread')
+    this.lanes = new Array(threads).fill(undefined)
+  }
+
+  async verify (publicKey: KeyObject, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    if (signature.byteLength !== ED25519_SIGNATURE_BYTES) return false
+    return await new Promise<boolean>((resolve) => {
+      this.queue.push({ publicKey, message, signature, resolve })
+      if (this.queue.length >= MAX_BATCH) this.flush()
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true
+        setImmediate(() => { this.flush() })
+      }
+    })
+  }
+
+  private flush (): void {
+    this.flushScheduled = false
+    const requests = this.queue
+    this.queue = []
+    for (let i = 0; i < requests.length; i += MAX_BATCH) this.send(requests.slice(i, i + MAX_BATCH))
+  }
+
+  private send (requests: Request[]): void {
+    const index = this.nextLane
+    this.nextLane = (this.nextLane + 1) % this.lanes.length
+    let lane: Lane
+    try {
+      lane = this.lanes[index] ?? this.startLane(index)
+    } catch {
+      verifyInline(requests)
+      return
+    }
+    const id = this.nextBatch++
+    // referenced only while it owes answers: an idle pool never keeps the process alive
+    if (lane.batches.size === 0) lane.worker.ref()
+    lane.batches.set(id, requests)
+    const buffer = pack(requests)
+    lane.worker.postMessage({ id, buffer, count: requests.length }, [buffer])
+  }
+
+  private startLane (index: number): Lane {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'cdgossip-verify' })
+    worker.unref()
+    const lane: Lane = { worker, batches: new Map() }
+    worker.on('message', ({ id, results }: { id: number, results: Uint8Array }) => {
+      const requests = lane.batches.get(id)
+      if (requests === undefined) return
+      lane.batches.delete(id)
+      if (lane.batches.size === 0) worker.unref()
+      requests.forEach((r, i) => { r.resolve(results[i] === 1) })
+    })
+    const fail = (): void => {
+      if (this.lanes[index] === lane) this.lanes[index] = undefined
+      for (const requests of lane.batches.values()) verifyInline(requests)
+      lane.batches.clear()
+    }
+    worker.on('error', fail)
+    worker.on('exit', fail)
+    this.lanes[index] = lane
+    return lane
+  }
+}
+
+function verifyInline (requests: Request[]): void {
+  for (const r of requests) r.resolve(verifyEd25519(r.publicKey, r.message, r.signature))
+}
+
+let shared: SignatureVerifier | undefined
+
+/**
+ * The process's verifier: a pool of one thread per core but one (at most four), or the calling
+ * thread on a single core, where a worker would only add messaging.
+ */
+export function sharedVerifier (): SignatureVerifier {
+  if (shared === undefined) {
+    const threads = Math.min(4, availableParallelism() - 1)
+    shared = threads >= 1 ? new VerifyPool(threads) : inlineVerifier
+  }
+  return shared
+}

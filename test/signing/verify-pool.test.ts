@@ -1,0 +1,92 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { KeyObject } from 'node:crypto'
+import { VerifyPool, decodeDsseMaterial, inlineVerifier, openSignedRecord, openSignedRecordWith, pae } from '../../src/signing/index.js'
+import { ed25519KeyFromPeerId } from '../../src/signing/keys.js'
+import type { SignatureVerifier, Signer } from '../../src/signing/index.js'
+import { envelopeOf, fieldsOf, newSigner, reencode, sign, toDssematerial } from './fixtures.js'
+import { isCdgossipError } from '../../src/errors.js'
+
+let alice: Signer
+let bob: Signer
+
+beforeAll(async () => {
+  alice = await newSigner()
+  bob = await newSigner()
+})
+
+/** A verifier that counts what reaches it. */
+function counting (inner: SignatureVerifier): SignatureVerifier & { calls: number } {
+  const verifier = {
+    calls: 0,
+    async verify (...args: Parameters<SignatureVerifier['verify']>) {
+      verifier.calls++
+      return await inner.verify(...args)
+    }
+  }
+  return verifier
+}
+
+async function reasonOf (promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise
+  } catch (err) {
+    expect(isCdgossipError(err)).toBe(true)
+    return (err as { details?: { reason?: string } }).details?.reason
+  }
+  return undefined
+}
+
+function movedToBob (): Uint8Array {
+  const fields = fieldsOf(sign(alice))
+  const envelope = envelopeOf(fields.dssematerial)
+  envelope.signatures[0] = { keyid: bob.peerId, sig: envelope.signatures[0]?.sig ?? '' }
+  fields.dssematerial = toDssematerial(envelope)
+  return reencode(fields)
+}
+
+describe('openSignedRecordWith a worker pool', () => {
+  it('opens genuine records exactly as openSignedRecord does, and refuses forged ones', async () => {
+    const pool = new VerifyPool(2)
+    const records = Array.from({ length: 600 }, (_, i) => sign(i % 2 === 0 ? alice : bob, { id: `event-${i}` }, undefined, i + 1))
+    const forged = Array.from({ length: 300 }, () => movedToBob())
+    // all at once: several batches, two workers
+    const opened = await Promise.all(records.map(async (r) => openSignedRecordWith(r.bytes, pool)))
+    const refused = await Promise.all(forged.map(async (bytes) => reasonOf(openSignedRecordWith(bytes, pool))))
+    opened.forEach((o, i) => {
+      const expected = openSignedRecord((records[i] as { bytes: Uint8Array }).bytes)
+      expect(o.digest).toBe(expected.digest)
+      expect(o.origin).toBe(expected.origin)
+      expect(o.sequence).toBe(i + 1)
+    })
+    expect(new Set(refused)).toEqual(new Set(['bad-signature']))
+  })
+
+  it('asks the verifier only once every other check passed', async () => {
+    const verifier = counting(inlineVerifier)
+    const fields = fieldsOf(sign(alice))
+    fields.id = 'another-id'
+    expect(await reasonOf(openSignedRecordWith(reencode(fields), verifier))).toBe('material-mismatch')
+    expect(await reasonOf(openSignedRecordWith(new TextEncoder().encode('{"not":"a record"}'), verifier))).toBeUndefined()
+    expect(verifier.calls).toBe(0)
+    await openSignedRecordWith(sign(alice).bytes, verifier)
+    expect(verifier.calls).toBe(1)
+  })
+
+  it('answers false for a signature of the wrong length without a worker round trip', async () => {
+    const pool = new VerifyPool(1)
+    const record = openSignedRecord(sign(alice).bytes)
+    const { publicKey, message, signature } = signatureParts(record.attributes.dssematerial, alice)
+    expect(await pool.verify(publicKey, message, signature)).toBe(true)
+    expect(await pool.verify(publicKey, message, signature.subarray(0, 63))).toBe(false)
+    const flipped = Uint8Array.from(signature)
+    flipped[0] = (flipped[0] as number) ^ 1
+    expect(await pool.verify(publicKey, message, flipped)).toBe(false)
+  })
+})
+
+function signatureParts (dssematerial: string, signer: Signer): { publicKey: KeyObject, message: Uint8Array, signature: Uint8Array } {
+  const envelope = decodeDsseMaterial(dssematerial)
+  const publicKey = ed25519KeyFromPeerId(signer.peerId)
+  if (publicKey === undefined) throw new Error('not an Ed25519 peer ID')
+  return { publicKey, message: pae(envelope.payloadType, envelope.payload), signature: envelope.signatures[0]?.sig as Uint8Array }
+}
