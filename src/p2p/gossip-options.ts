@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { StrictNoSign } from '@libp2p/interface'
 import { MAX_RECORD_BYTES } from '../signing/index.js'
 import type { GossipsubOpts } from '@chainsafe/libp2p-gossipsub'
@@ -99,7 +99,7 @@ export const SCORE_THRESHOLDS: Readonly<PeerScoreThresholds> = Object.freeze({
 
 /** The gossipsub message id: sha256 of the wire bytes, which is also the record digest. */
 export function messageId (message: Pick<Message, 'data'>): Uint8Array {
-  return createHash('sha256').update(message.data).digest()
+  return hash('sha256', message.data, 'buffer')
 }
 
 export interface GossipTuning {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { normalizeTime } from './time.js'
 
 /**
@@ -45,10 +45,10 @@ export class MaterialInputError extends Error {
   }
 }
 
-const encoder = new TextEncoder()
 
 export function sha256 (bytes: Uint8Array | string): Buffer {
-  return createHash('sha256').update(bytes).digest()
+  // one-shot: a Hash object per digest costs more than the digest itself on short attributes
+  return hash('sha256', bytes, 'buffer')
 }
 
 const EMPTY_DIGEST = sha256(new Uint8Array(0))
@@ -61,7 +61,8 @@ export function isWellFormedText (value: string): boolean {
 function textDigest (field: string, value: string | undefined): Buffer {
   if (value === undefined || value === '') return EMPTY_DIGEST
   if (!isWellFormedText(value)) throw new MaterialInputError(field, `attribute ${field} is not well-formed Unicode (lone surrogate)`)
-  return sha256(encoder.encode(value))
+  // a well-formed string hashes as its UTF-8 bytes
+  return sha256(value)
 }
 
 /**
@@ -96,9 +97,7 @@ export function verificationMaterialDigests (attributes: MaterialAttributes, dat
 
 /** The 32-byte VERIFICATION_MATERIAL: SHA256 of the concatenated digest list. */
 export function computeVerificationMaterial (attributes: MaterialAttributes, data: Uint8Array, extensions: readonly SignedExtension[] = []): Buffer {
-  const hash = createHash('sha256')
-  for (const digest of verificationMaterialDigests(attributes, data, extensions)) hash.update(digest)
-  return hash.digest()
+  return sha256(Buffer.concat(verificationMaterialDigests(attributes, data, extensions)))
 }
 
 // Names repeat on every event (cdgossip signs only `sequence`); a small cache saves a hash each.

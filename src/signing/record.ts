@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { CloudEventAttributes, SignedCloudEvent } from '../events/types.js'
 import { decodeBase64 } from './base64.js'
 import { isPlainObject } from './dsse.js'
-import { EventTooLargeError, MalformedRecordError } from './errors.js'
+import { BadSignatureError, EventTooLargeError, MalformedRecordError } from './errors.js'
 import { isWellFormedText } from './material.js'
 import { normalizeTime } from './time.js'
 import { checkSignedMaterial } from './verify.js'
+import type { MaterialCheck } from './verify.js'
+import type { SignatureVerifier } from './verify-pool.js'
 
 /**
  * The one size limit for a record's wire bytes: publish refuses above it, gossip validators
@@ -128,6 +130,28 @@ export interface OpenRecordOptions {
  * BadSignatureError (CDG_BAD_SIGNATURE).
  */
 export function openSignedRecord (bytes: Uint8Array, options: OpenRecordOptions = {}): SignedCloudEvent {
+  return decodeSignedRecord(bytes, options, undefined)
+}
+
+/**
+ * openSignedRecord with the Ed25519 check handed to `verifier` (a worker pool): every other check
+ * runs here first, so a malformed or modified record costs no signature check at all, and the
+ * record is returned only once its signature verified. The one difference a caller can see: a
+ * record both modified and badly signed is refused as `material-mismatch`, not `bad-signature`.
+ */
+export async function openSignedRecordWith (bytes: Uint8Array, verifier: SignatureVerifier, options: OpenRecordOptions = {}): Promise<SignedCloudEvent> {
+  let pending: Parameters<SignatureVerifier['verify']> | undefined
+  const record = decodeSignedRecord(bytes, options, (publicKey, message, signature) => {
+    pending = [publicKey, message, signature]
+    return true
+  })
+  if (pending === undefined || !(await verifier.verify(...pending))) {
+    throw new BadSignatureError('bad-signature', 'the DSSE signature does not verify')
+  }
+  return record
+}
+
+function decodeSignedRecord (bytes: Uint8Array, options: OpenRecordOptions, verifySignature: MaterialCheck['verifySignature']): SignedCloudEvent {
   const maxBytes = options.maxBytes ?? MAX_RECORD_BYTES
   if (bytes.byteLength > maxBytes) throw new EventTooLargeError(bytes.byteLength, maxBytes)
 
@@ -159,13 +183,14 @@ export function openSignedRecord (bytes: Uint8Array, options: OpenRecordOptions 
     data,
     dssematerial,
     canonical: true,
-    extensions: () => [['sequence', sequenceText]]
+    extensions: () => [['sequence', sequenceText]],
+    verifySignature
   })
 
   const copy = bytes.slice()
   return {
     bytes: copy,
-    digest: createHash('sha256').update(copy).digest('hex'),
+    digest: hash('sha256', copy),
     attributes: Object.freeze({ ...attributes, sequence: sequenceText, signedextattrs, dssematerial }) as SignedCloudEvent['attributes'],
     data,
     origin,
@@ -190,5 +215,5 @@ function toRecordFields (value: unknown): RecordFields {
 export function encodeRecord (fields: RecordFields): { bytes: Uint8Array, digest: string } {
   const bytes = encoder.encode(encodeRecordText(fields))
   if (bytes.byteLength > MAX_RECORD_BYTES) throw new EventTooLargeError(bytes.byteLength, MAX_RECORD_BYTES)
-  return { bytes, digest: createHash('sha256').update(bytes).digest('hex') }
+  return { bytes, digest: hash('sha256', bytes) }
 }
