@@ -53,6 +53,31 @@ const NOT_PEER_FAULT = new Set(['CDG_DUPLICATE_EVENT', 'CDG_UNTRUSTED_SIGNER', '
 /** receiveRecord failures on our side (store down, shutting down): stop, blame nobody. */
 const LOCAL_FAILURE = new Set(['CDG_STORE', 'CDG_NOT_STARTED', 'CDG_ABORTED'])
 
+/**
+ * (origin, class) pairs fetched from one peer at once. One page at a time leaves both sides idle
+ * while a page's stream opens and its first records travel; a few pages in flight keep the
+ * verifier and the store busy. Each pair still fetches its own pages in order.
+ */
+const PAIRS_IN_FLIGHT = 4
+
+/** Runs `task` over `items`, at most `limit` at once; the first failure stops new starts and is rethrown once the running tasks settle. */
+async function eachConcurrently<T> (items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failure: { err: unknown } | undefined
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++] as T
+      try {
+        await task(item)
+      } catch (err) {
+        failure ??= { err }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
+  if (failure !== undefined) throw failure.err
+}
+
 interface PairState {
   /** sequences claimed by a running request */
   readonly inflight: IntervalSet
@@ -333,10 +358,10 @@ export class SyncService {
         if (entries.length === 0) continue
         const local = new Map<string, SequenceSummary>()
         for (const state of await this.components.sequenceStates(chunk)) local.set(pairKey(state.origin, state.eventClass), state)
-        for (const entry of entries) {
+        await eachConcurrently(entries, PAIRS_IN_FLIGHT, async entry => {
           signal.throwIfAborted()
           await this.fetchPair(peer, entry, local.get(pairKey(entry.origin, entry.eventClass)), tried, signal)
-        }
+        })
       }
       this.peers.succeeded(id, Date.now())
     } catch (err) {
