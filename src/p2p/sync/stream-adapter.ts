@@ -69,7 +69,7 @@ export function toFrameStream (stream: Stream, init: FrameStreamInit): FrameStre
       }
     },
     async writeAll (source) {
-      await abortable(stream.sink(lp.encode(toAsync(source))))
+      await abortable(stream.sink(coalesce(lp.encode(toAsync(source)), WRITE_CHUNK_BYTES)))
     },
     async close (options = {}) {
       await stream.close(options)
@@ -80,6 +80,30 @@ export function toFrameStream (stream: Stream, init: FrameStreamInit): FrameStre
       stream.abort(err)
     }
   }
+}
+
+/**
+ * it-length-prefixed yields each frame's length prefix and body parts as separate pieces, and
+ * each piece handed to the stream becomes its own yamux frame, Noise message and socket write:
+ * three per record of a sync page. Gathered into chunks of up to this size (under Noise's 64 KiB
+ * message), a page costs a few dozen of each instead of a thousand and more.
+ */
+export const WRITE_CHUNK_BYTES = 60 * 1024
+
+/** Joins consecutive pieces into chunks of at most `maxBytes` (a larger piece goes alone); flushes at the end. */
+export async function * coalesce (source: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = []
+  let size = 0
+  for await (const part of source) {
+    if (size > 0 && size + part.byteLength > maxBytes) {
+      yield Buffer.concat(parts, size)
+      parts = []
+      size = 0
+    }
+    parts.push(part)
+    size += part.byteLength
+  }
+  if (size > 0) yield Buffer.concat(parts, size)
 }
 
 async function * toAsync (source: Iterable<Frame> | AsyncIterable<Frame>): AsyncGenerator<Frame> {
