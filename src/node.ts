@@ -203,7 +203,7 @@ export class CdgossipNode implements NodeFacade {
       log: log.child({ component: 'p2p' }),
       receiveRecord: async (bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome> => await receiver.receive(bytes, context),
       sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
-      readSequenceRange: (origin, eventClass, from, to) => mapBytes(store.readSequenceRange(origin, eventClass, from, to)),
+      readSequenceRange: (origin, eventClass, from, to) => store.readSequenceRange(origin, eventClass, from, to),
       libp2pMetrics: () => this.nodeMetrics.libp2pMetrics()
     }, {
       network: config.network,
@@ -224,7 +224,7 @@ export class CdgossipNode implements NodeFacade {
       libp2p: p2p.libp2p,
       receiveRecord: async (bytes, context) => await receiver.receive(bytes, context),
       sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
-      readSequenceRange: (origin, eventClass, from, to) => mapBytes(store.readSequenceRange(origin, eventClass, from, to)),
+      readSequenceRange: (origin, eventClass, from, to) => store.readSequenceRange(origin, eventClass, from, to),
       wantedClasses: () => this.joinedClasses(),
       // Sync fetches every pair from its first unheld sequence; which records a subscription keeps
       // is decided by event time in wants(), and skipped history raises the floor (advanceFloor),
@@ -528,10 +528,6 @@ export class CdgossipNode implements NodeFacade {
     const trust = this.requireTrust()
     return this.require().p2p.peers().map(p => ({ ...p, name: trust.nameOf(p.peerId) }))
   }
-}
-
-async function * mapBytes (records: AsyncIterable<StoredEvent>): AsyncIterable<Uint8Array> {
-  for await (const stored of records) yield stored.event.bytes
 }
 
 /** Build a node from a validated configuration (see config.ts); call start() to run it. */

@@ -6,7 +6,7 @@ import {
   parseInstant, prefixEnd, sequenceFromKey, sequenceKey, sequencePrefix, sequenceStateKey, sourceIdKey, sourcePrefixes,
   timeKey, valuePart, valuePrefix
 } from './keys.js'
-import { decodeFacts, decodeStoredRecord, encodeFacts, encodeStoredValue, factsOf } from './record.js'
+import { decodeFacts, decodeStoredRecord, encodeFacts, encodeStoredValue, factsOf, wireBytesOf } from './record.js'
 import type { RecordFacts } from './record.js'
 import type { AppendOutcome, EventPage, EventQuery, SequenceState, StateSection, StoredEvent } from './types.js'
 import type { EventClass, SignedEvent } from '../events/types.js'
@@ -788,8 +788,8 @@ export class EventStore {
     return missing
   }
 
-  /** Held records of (origin, class) with from <= sequence <= to, ascending, streamed. */
-  async * readSequenceRange (origin: string, eventClass: EventClass, from: number, to: number): AsyncGenerator<StoredEvent> {
+  /** Wire bytes of the held records of (origin, class) with from <= sequence <= to, ascending, streamed (what sync serves; nothing is decoded). */
+  async * readSequenceRange (origin: string, eventClass: EventClass, from: number, to: number): AsyncGenerator<Uint8Array> {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new InvalidRequestError('sequence bounds must be integers')
     const st = this.require()
     const lo = Math.max(from, 1)
@@ -805,11 +805,13 @@ export class EventStore {
           throw wrap('read', err)
         }
         if (entries.length === 0) return
-        const stored = await this.getMany(st, entries.map(([, digest]) => digest))
-        for (let i = 0; i < stored.length; i++) {
-          const s = stored[i]
-          if (s === undefined) throw new CorruptRecordError((entries[i] as [string, string])[1], 'sequenced record missing')
-          yield s
+        const digests = entries.map(([, digest]) => digest)
+        const values = await read('read', async () => st.records.getMany(digests))
+        for (let i = 0; i < values.length; i++) {
+          const value = values[i]
+          const digest = digests[i] as string
+          if (value === undefined) throw new CorruptRecordError(digest, 'sequenced record missing')
+          yield wireBytesOf(digest, value)
         }
       }
     } finally {

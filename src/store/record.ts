@@ -59,6 +59,23 @@ const REQUIRED_STRING_ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'sequ
 const SEQUENCE_RE = /^(?!0+$)[0-9]{1,16}$/
 
 /**
+ * Just the record's wire bytes from a stored value (a view, no copy, nothing parsed): what a sync
+ * peer is sent. The header is checked as decodeStoredRecord checks it.
+ */
+export function wireBytesOf (digest: string, value: Uint8Array): Uint8Array {
+  const corrupt = (reason: string): CorruptRecordError => new CorruptRecordError(digest, reason)
+  if (value.length < FIXED_HEADER + 4) throw corrupt('truncated header')
+  if (value[0] !== RECORD_FORMAT) throw corrupt(`unknown record format ${String(value[0])}`)
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength)
+  let at = FIXED_HEADER
+  at += 2 + view.getUint16(at)
+  if (at + 2 > value.length) throw corrupt('truncated origin')
+  at += 2 + view.getUint16(at)
+  if (at >= value.length) throw corrupt('truncated event class')
+  return value.subarray(at)
+}
+
+/**
  * Rebuilds a StoredEvent from a stored value. The bytes are local and were verified before they
  * were written, so nothing is re-verified; anything that does not decode fails loudly with
  * CDG_STORE. `cdevent` is parsed on first access only: listing pages and sync reads rarely need it.

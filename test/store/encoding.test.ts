@@ -3,7 +3,7 @@ import {
   counterFromKey, cursorKey, decodeCursor, encodeCursor, escapeKeyPart, indexedSourcePrefix, parseInstant,
   sequenceKey, sourcePrefixes, timeKey, MAX_SOURCE_PREFIX_DEPTH
 } from '../../src/store/keys.js'
-import { decodeStoredRecord, encodeStoredValue } from '../../src/store/record.js'
+import { decodeStoredRecord, encodeStoredValue, wireBytesOf } from '../../src/store/record.js'
 import { makeEvent } from './fixtures.js'
 import type { CdgossipError } from '../../src/errors.js'
 
@@ -82,6 +82,15 @@ describe('stored record encoding', () => {
     expect(stored.event.attributes).toEqual(event.attributes)
     expect(stored.event.cdevent).toEqual(event.cdevent)
     expect(Buffer.from(stored.event.bytes).equals(Buffer.from(event.bytes))).toBe(true)
+  })
+
+  it('reads the wire bytes alone, and refuses a broken header as decodeStoredRecord does', () => {
+    const event = makeEvent({ sequence: 7 })
+    const value = encodeStoredValue(event, { counter: 3, receivedAtMs: 0, trusted: true })
+    expect(Buffer.from(wireBytesOf(event.digest, value)).equals(Buffer.from(event.bytes))).toBe(true)
+    for (const bad of [value.subarray(0, 10), Uint8Array.from([9, ...value.subarray(1)]), value.subarray(0, value.length - event.bytes.length)]) {
+      expect(() => wireBytesOf(event.digest, bad)).toThrow(expect.objectContaining({ code: 'CDG_STORE' }) as Error)
+    }
   })
 
   it('fails loudly with CDG_STORE on corrupt values', () => {
