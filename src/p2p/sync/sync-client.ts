@@ -51,8 +51,10 @@ export async function requestSummary (stream: FrameStream, classes: EventClass[]
  * Records of one page in verification at once. The receive pipeline's checks are synchronous
  * CPU work, but its store write waits on disk: with several records in flight their writes are
  * committed together (the store's group commit) instead of one write, and one wait, per record.
+ * Measured on 2 cores: 64 → 256 took catch-up from ~4,300 to ~4,650 events/s; a whole page (500)
+ * gained nothing more. Memory stays bounded by the server's page byte budget (MAX_PAGE_BYTES).
  */
-export const RECORD_WINDOW = 64
+export const RECORD_WINDOW = 256
 
 /**
  * Asks for one page of records. Each record is handed to `start` as it arrives (up to
