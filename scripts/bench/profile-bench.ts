@@ -29,9 +29,14 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const SYNC_EVENTS = 10_000
 const TOP = 15
 
+/**
+ * The main thread's profile of the last process that wrote into `dir`. Node names them
+ * CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread, the others are
+ * the signature-verifying workers (their profiles stay in the folder).
+ */
 async function profileIn (dir: string): Promise<string> {
-  const files = (await readdir(dir)).filter(f => f.endsWith('.cpuprofile'))
-  if (files.length === 0) throw new Error(`no .cpuprofile written in ${dir} (did the node exit cleanly?)`)
+  const files = (await readdir(dir)).filter(f => /\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+  if (files.length === 0) throw new Error(`no main-thread .cpuprofile written in ${dir} (did the node exit cleanly?)`)
   return path.join(dir, files.sort().at(-1) as string)
 }
 
@@ -123,7 +128,7 @@ export async function runProfile (ctx: BenchContext): Promise<PartResult> {
   const markdown = [
     '## CPU profile summary',
     '',
-    `\`node --cpu-prof\` on the node processes (${options.measureSeconds} s at saturation each, ${SYNC_EVENTS.toLocaleString('en-US')} events for the catch-up); self time per function, mapped to the TypeScript source, as a share of the process's busy (non-idle) time over its whole life including start-up. Native LevelDB calls show as \`_get\`/\`_getMany\`/\`_has\`/\`_batch\`/\`_nextv\` in classic-level: on two busy cores their self time includes the main thread being descheduled when a libuv worker wakes for the call. Raw profiles: \`bench-results/profiles/\` (open in Chrome DevTools or speedscope); \`node dist/scripts/bench/cpu-profile.js <file>\` prints a longer summary.`,
+    `\`node --cpu-prof\` on the node processes (${options.measureSeconds} s at saturation each, ${SYNC_EVENTS.toLocaleString('en-US')} events for the catch-up); self time per function of the main thread, mapped to the TypeScript source, as a share of its busy (non-idle) time over the process's whole life including start-up. Receiving nodes verify Ed25519 signatures in a worker thread, whose profile (thread 1) is not summarised here. Native LevelDB calls show as \`_get\`/\`_getMany\`/\`_has\`/\`_batch\`/\`_nextv\` in classic-level: on two busy cores their self time includes the main thread being descheduled when a libuv worker wakes for the call. Raw profiles: \`bench-results/profiles/\` (open in Chrome DevTools or speedscope); \`node dist/scripts/bench/cpu-profile.js <file>\` prints a longer summary.`,
     '',
     ...sections.flatMap(s => [s, ''])
   ].join('\n')
