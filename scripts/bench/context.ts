@@ -41,7 +41,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   noBaseline: false,
   measureSeconds: 8,
   catchupEvents: 50_000,
-  queryEvents: 250_000,
+  queryEvents: 1_000_000,
   scaleNodes: 30,
   scaleEvents: 200,
   inFlight: 32,
