@@ -4,7 +4,7 @@ import {
 } from '../events/index.js'
 import type { EventClass, SignedEvent } from '../events/types.js'
 import { EventTooLargeError, MAX_RECORD_BYTES, signCloudEvent } from '../signing/index.js'
-import { ConflictingEventError } from '../store/index.js'
+import { ConflictingEventError, takeGroup } from '../store/index.js'
 import type { AppendOutcome, StoredEvent } from '../store/types.js'
 import type { PublishItem, PublishReceipt } from '../api/types.js'
 import { SerialQueue } from './serial-queue.js'
@@ -128,15 +128,7 @@ export class PublishPipeline {
    */
   private async commitWaiting (): Promise<void> {
     this.commitScheduled = false
-    const group: WaitingPublish[] = []
-    let items = 0
-    while (this.waiting.length > 0) {
-      const next = this.waiting[0] as WaitingPublish
-      if (group.length > 0 && items + next.prepared.length > MAX_GROUP_ITEMS) break
-      group.push(next)
-      items += next.prepared.length
-      this.waiting.shift()
-    }
+    const group = takeGroup(this.waiting, MAX_GROUP_ITEMS, (request) => request.prepared.length)
     if (this.waiting.length > 0) this.scheduleCommit()
     if (group.length > 1) {
       const combined: Prepared[] = []

@@ -6,6 +6,7 @@ import {
   parseInstant, prefixEnd, sequenceFromKey, sequenceKey, sequencePrefix, sequenceStateKey, sourceIdKey, sourcePrefixes,
   timeKey, valuePart, valuePrefix
 } from './keys.js'
+import { takeGroup } from './take-group.js'
 import { decodeFacts, decodeStoredRecord, encodeFacts, encodeStoredValue, factsOf, wireBytesOf } from './record.js'
 import type { RecordFacts } from './record.js'
 import type { AppendOutcome, EventPage, EventQuery, SequenceState, StateSection, StoredEvent } from './types.js'
@@ -278,15 +279,7 @@ export class EventStore {
   /** Commits the queued calls (up to MAX_APPEND_BATCH records) in one write; runs under the lock. */
   private async flushQueuedWrites (st: OpenState): Promise<void> {
     this.flushScheduled = false
-    const writes: QueuedWrite[] = []
-    let records = 0
-    while (this.queuedWrites.length > 0) {
-      const next = this.queuedWrites[0] as QueuedWrite
-      if (writes.length > 0 && records + next.items.length > MAX_APPEND_BATCH) break
-      writes.push(next)
-      records += next.items.length
-      this.queuedWrites.shift()
-    }
+    const writes = takeGroup(this.queuedWrites, MAX_APPEND_BATCH, (write) => write.items.length)
     if (this.queuedWrites.length > 0) this.scheduleFlush(st)
     try {
       const results = await this.appendLocked(st, writes.map((w) => w.items))
