@@ -53,21 +53,31 @@ export interface SystemResult {
   extra?: Record<string, unknown>
 }
 
+/** One publish of the next payload, its send and accept times recorded. */
+function trackedSend (target: PublishTarget, payloads: Payloads, tracker: DeliveryTracker): () => Promise<void> {
+  return async () => {
+    const payload = payloads.next()
+    const sentAt = performance.now()
+    const key = await target.publish(payload)
+    tracker.accepted(key, sentAt, performance.now())
+  }
+}
+
+/** Waits for the subscribers to get everything accepted, then sums the phase up (latency at C). */
+async function settle (loop: LoopResult, tracker: DeliveryTracker): Promise<PhaseResult> {
+  const drained = await tracker.drain(DRAIN_TIMEOUT_MS)
+  return { loop, delivery: tracker.summary(1), drained }
+}
+
 async function fixedRatePhase (target: PublishTarget, payloads: Payloads, tracker: DeliveryTracker, ratePerSec: number, seconds: number): Promise<PhaseResult> {
   const loop = await openLoop({
     total: ratePerSec * seconds,
     ratePerSec,
     maxInFlight: MAX_OPEN_IN_FLIGHT,
     maxMs: seconds * 1000 + 1000,
-    send: async () => {
-      const payload = payloads.next()
-      const sentAt = performance.now()
-      const key = await target.publish(payload)
-      tracker.accepted(key, sentAt, performance.now())
-    }
+    send: trackedSend(target, payloads, tracker)
   })
-  const drained = await tracker.drain(DRAIN_TIMEOUT_MS)
-  return { loop, delivery: tracker.summary(1), drained }
+  return await settle(loop, tracker)
 }
 
 async function saturationPhase (target: PublishTarget, payloads: Payloads, tracker: DeliveryTracker, inFlight: number, seconds: number): Promise<PhaseResult> {
@@ -75,15 +85,9 @@ async function saturationPhase (target: PublishTarget, payloads: Payloads, track
     total: 1_000_000,
     inFlight,
     maxMs: seconds * 1000,
-    send: async () => {
-      const payload = payloads.next()
-      const sentAt = performance.now()
-      const key = await target.publish(payload)
-      tracker.accepted(key, sentAt, performance.now())
-    }
+    send: trackedSend(target, payloads, tracker)
   })
-  const drained = await tracker.drain(DRAIN_TIMEOUT_MS)
-  return { loop, delivery: tracker.summary(1), drained }
+  return await settle(loop, tracker)
 }
 
 /** Sends rounds of one-of-each-class until every subscriber got a round (meshes formed). */
