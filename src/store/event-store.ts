@@ -148,7 +148,7 @@ interface Pending {
   event: SignedEvent
   trusted: boolean
   counter: number
-  stored: StoredEvent
+  /** what the call is told; `highestBefore` is filled in once the write's order is final */
   outcome: Extract<AppendOutcome, { status: 'stored' }>
 }
 
@@ -318,7 +318,8 @@ export class EventStore {
     }
 
     const outcomes: Array<AppendOutcome | undefined> = new Array(items.length)
-    const results: Array<AppendOutcome[] | ConflictingEventError> = []
+    /** per call: the conflict that left it out of this write, undefined when it goes in */
+    const conflicts: Array<ConflictingEventError | undefined> = []
     const pendingByDigest = new Map<string, Pending>()
     const pendingSid = new Map<string, string>()
     const pendingSeq = new Map<string, string>()
@@ -344,7 +345,7 @@ export class EventStore {
         }
         const earlier = pendingByDigest.get(digest)
         if (earlier !== undefined) {
-          outcomes[at] = { status: 'duplicate', stored: earlier.stored }
+          outcomes[at] = { status: 'duplicate', stored: earlier.outcome.stored }
           continue
         }
         const sidKey = sidKeys[at] as string
@@ -361,7 +362,7 @@ export class EventStore {
         }
         counter++
         const stored: StoredEvent = { event: item.event, cursor: encodeCursor(counter), receivedAt, trusted: item.trusted === true }
-        const entry: Pending = { event: item.event, trusted: item.trusted === true, counter, stored, outcome: { status: 'stored', stored, highestBefore: 0 } }
+        const entry: Pending = { event: item.event, trusted: stored.trusted, counter, outcome: { status: 'stored', stored, highestBefore: 0 } }
         pendingByDigest.set(digest, entry)
         pendingSid.set(sidKey, digest)
         pendingSeq.set(seqKey, digest)
@@ -369,16 +370,13 @@ export class EventStore {
         pending.push(entry)
         outcomes[at] = entry.outcome
       }
-      if (conflict === undefined) {
-        results.push([])
-        continue
-      }
+      conflicts.push(conflict)
+      if (conflict === undefined) continue
       // leave the whole call out, as if it had come alone and been refused
       for (const [map, key] of added) map.delete(key)
       pending.length = callStart.pending
       heldDuplicates.length = callStart.duplicates
       counter = callStart.counter
-      results.push(conflict)
       outcomes.fill(undefined, first, i)
     }
 
@@ -416,12 +414,11 @@ export class EventStore {
       for (const [key, state] of sequenceUpdates) st.sequences.set(key, state)
     }
     let at = 0
-    for (let c = 0; c < calls.length; c++) {
-      const size = (calls[c] as StoreItem[]).length
-      if (!(results[c] instanceof ConflictingEventError)) results[c] = outcomes.slice(at, at + size) as AppendOutcome[]
-      at += size
-    }
-    return results
+    return calls.map((call, c) => {
+      const from = at
+      at += call.length
+      return conflicts[c] ?? outcomes.slice(from, at) as AppendOutcome[]
+    })
   }
 
   /** Adds one record and its index entries to the batch; returns the record's stored size. */
