@@ -3,7 +3,7 @@ import { dirFor, withBroker } from './context.js'
 import { measureBatch, type ThroughputResult } from './publish-bench.js'
 import { NodeProcess, type NodeMemory } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
-import { AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
+import { ACK_EVERY, CONSUMER_PREFETCH, AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
 import { rate, ratio, round, waitUntil } from './stats.js'
 import { CdgossipTarget, RabbitTarget } from './targets.js'
 
@@ -22,7 +22,6 @@ const FILL_TIMEOUT_MS = 240_000
 /** Catch-up longer than this is reported as incomplete. */
 const CATCHUP_TIMEOUT_MS = 180_000
 const POLL_MS = 100
-const PREFETCH = 256
 
 export interface CatchupSystem {
   missed: number
@@ -139,7 +138,7 @@ export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
       const payloads = new Payloads({ seed: 31, idPrefix: runPrefix('catchup') })
       const fill = await measureBatch(new RabbitTarget(publisher), payloads, { inFlight: FILL_IN_FLIGHT, batchSize: FILL_BATCH, maxMs: FILL_TIMEOUT_MS, maxEvents: n })
       if (fill.events !== n) throw new Error(`RabbitMQ confirmed ${fill.events} of ${n}: ${fill.firstError ?? ''}`)
-      consumer = await AmqpConsumer.open(broker.url, queue, PREFETCH)
+      consumer = await AmqpConsumer.open(broker.url, queue, CONSUMER_PREFETCH)
       const c = consumer
       let firstAt: number | undefined
       const readyAt = performance.now()
@@ -175,7 +174,7 @@ export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
   notes.push(
     `N = ${n.toLocaleString('en-US')} events (the issue asks for 50,000; \`--catchup-events\` changes it). B is a separate process with a \`now\` subscription to \`*\` added over the REST API (persisted with its creation time); before stopping it held sequence 1 of every class. A stored the N events in batches of ${FILL_BATCH} (${cdg.fill.eventsPerSec} events/s) while B was down.`,
     `Rate = N / (all N held at B − B's REST API answering after restart); polled every ${POLL_MS} ms via GET /v1/node. Including B's own start-up (${cdg.startMs ?? '?'} ms): ${cdg.eventsPerSecFromSpawn ?? '?'} events/s.${cdg.complete ? '' : ` INCOMPLETE: B held ${cdg.held} of ${n} after ${CATCHUP_TIMEOUT_MS / 1000} s.`}`,
-    `RabbitMQ: N persistent messages confirmed into durable queue community-b with no consumer attached, then one consumer (prefetch ${PREFETCH}, acks every 32) drains it; rate = N / drain time.`,
+    `RabbitMQ: N persistent messages confirmed into durable queue community-b with no consumer attached, then one consumer (prefetch ${CONSUMER_PREFETCH}, acks every ${ACK_EVERY}) drains it; rate = N / drain time.`,
     `Peak RSS during catch-up: A ${cdg.memory.A?.peakRssMiB ?? '?'} MiB, B ${cdg.memory.B?.peakRssMiB ?? '?'} MiB${base === undefined ? '' : `; RabbitMQ beam.smp ${base.memory.broker?.peakRssMiB ?? '?'} MiB (holding the backlog)`}.`
   )
   const figures: Figure[] = [

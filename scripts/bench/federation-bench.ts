@@ -4,7 +4,7 @@ import { dirFor, withBroker } from './context.js'
 import { DeliveryTracker, type DeliverySummary } from './delivery.js'
 import { NodeProcess, type NodeMemory } from './node-process.js'
 import { Payloads, runPrefix, type Payload } from './payloads.js'
-import { AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
+import { ACK_EVERY, CONSUMER_PREFETCH, AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
 import { ratio, waitUntil } from './stats.js'
 import { CdgossipTarget, RabbitTarget, type PublishTarget } from './targets.js'
 
@@ -24,8 +24,6 @@ import { CdgossipTarget, RabbitTarget, type PublishTarget } from './targets.js'
 const MAX_OPEN_IN_FLIGHT = 256
 /** After the last publish, wait this long at most for subscribers to get everything. */
 const DRAIN_TIMEOUT_MS = 30_000
-/** Consumer prefetch of the RabbitMQ subscribers. */
-const PREFETCH = 256
 /** Seconds of the light-load phase (enough samples for a p99 at 50/s). */
 const LIGHT_SECONDS = 5
 /**
@@ -174,7 +172,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
     const queues = ['community-b', 'community-c']
     for (const q of queues) await AmqpConsumer.declare(broker.url, exchange, q)
     const publisher = await AmqpPublisher.open(broker.url, exchange)
-    const consumers = await Promise.all(queues.map(async q => await AmqpConsumer.open(broker.url, q, PREFETCH)))
+    const consumers = await Promise.all(queues.map(async q => await AmqpConsumer.open(broker.url, q, CONSUMER_PREFETCH)))
     let tr = new DeliveryTracker(['B', 'C'])
     try {
       for (const [i, c] of consumers.entries()) await c.consume((id, at) => { tr.arrived(i, id, at) })
@@ -206,7 +204,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
     `Three cdgossip nodes, each its own process (\`node bin/cdgossip.js start\`), production gossip timing (1 s heartbeat): A publishes over REST, B and C trust A and subscribe to \`*\`; B dials A, C dials A and B. "Available at C" = the record's frame arrives on C's SSE stream (GET /v1/stream).`,
     `Light load: ${options.lightRate} events/s open loop for ${LIGHT_SECONDS} s (latency without queueing). Fixed rate: ${options.fixedRate} events/s open loop, ${RAMP_SECONDS} s reported apart as the step up from light load, then ${options.measureSeconds} s measured (steady state). Saturation: ${options.inFlight} publish requests in flight for ${options.measureSeconds} s; delivered throughput = events held by both B and C / (last arrival at B or C − first send).`,
     'Latency "202→C" starts at the HTTP 202 (RabbitMQ: the publisher confirm; a RabbitMQ consumer often has the message before its confirm, hence near-zero or negative values); "send→C" starts when the publish request leaves the client and is the like-for-like comparison.',
-    `RabbitMQ: one broker, durable topic exchange, persistent messages, publisher confirms, durable queues community-b and community-c bound with \`#\`, one consumer connection per community (prefetch ${PREFETCH}, acks every 32 messages).`
+    `RabbitMQ: one broker, durable topic exchange, persistent messages, publisher confirms, durable queues community-b and community-c bound with \`#\`, one consumer connection per community (prefetch ${CONSUMER_PREFETCH}, acks every ${ACK_EVERY} messages).`
   )
   const f = cdg.fixedRate.delivery
   const s = cdg.saturation.delivery

@@ -283,7 +283,10 @@ export class AmqpPublisher {
 }
 
 /** Acks are sent for up to this many messages at once (multiple=true), as tuned consumers do. */
-const ACK_EVERY = 32
+/** Consumers ack in groups of this many messages. */
+export const ACK_EVERY = 32
+/** Prefetch of every consumer the benches open: enough unacked messages to keep a consumer busy. */
+export const CONSUMER_PREFETCH = 256
 
 /** Consumer of one durable queue, on its own connection (one per subscribing community). */
 export class AmqpConsumer {

@@ -8,7 +8,7 @@ import type { BenchContext, Figure, PartResult } from './context.js'
 import { dirFor } from './context.js'
 import { onCleanup } from './resources.js'
 import { memoryOf, rate, round, sleep, summarize, waitUntil } from './stats.js'
-import { WORKLOAD_MIX, Workload } from './workload.js'
+import { WORKLOAD_MIX, Workload, prng } from './workload.js'
 
 /**
  * Figure 6: a mesh of N nodes (default 30) in this one process over libp2p's in-memory transport
@@ -29,17 +29,6 @@ const RSS_SAMPLE_MS = 250
 const PUBLISH_TIMEOUT_MS = 10_000
 /** gossipsub's D_lo: a mesh counts as formed at this many peers, or with every subscribed neighbour */
 const MESH_LOW = 4
-
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export async function runScale (ctx: BenchContext): Promise<PartResult> {
   const started = performance.now()

@@ -42,7 +42,7 @@ export interface WorkloadInit {
 export const DEFAULT_SOURCE = 'https://ci.community-a.example.org/jenkins'
 
 /** mulberry32: tiny, fast and good enough to vary fields reproducibly. */
-function prng (seed: number): () => number {
+export function prng (seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6D2B79F5) >>> 0
