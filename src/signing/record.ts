@@ -140,11 +140,13 @@ export function openSignedRecord (bytes: Uint8Array, options: OpenRecordOptions 
  * record both modified and badly signed is refused as `material-mismatch`, not `bad-signature`.
  */
 export async function openSignedRecordWith (bytes: Uint8Array, verifier: SignatureVerifier, options: OpenRecordOptions = {}): Promise<SignedCloudEvent> {
+  // a canonical record has exactly one signature: record it, say "valid" for now, check it below
   let pending: Parameters<SignatureVerifier['verify']> | undefined
   const record = decodeSignedRecord(bytes, options, (publicKey, message, signature) => {
     pending = [publicKey, message, signature]
     return true
   })
+  // (decoding succeeds only after handing over that one signature)
   if (pending === undefined || !(await verifier.verify(...pending))) {
     throw new BadSignatureError('bad-signature', 'the DSSE signature does not verify')
   }

@@ -107,8 +107,9 @@ function pack (requests: Request[]): ArrayBuffer {
 
 /**
  * A fixed set of verifying worker threads, shared by everything in the process (several nodes in
- * one test process share the cores too). Should a worker fail, its batches are verified on the calling thread and the
- * next batch starts a fresh worker: a record's verdict never depends on the pool's health.
+ * one test process share the cores too). Should a worker fail, its batches are verified on the
+ * calling thread and the next batch starts a fresh worker: a record's verdict never depends on
+ * the pool's health.
  */
 export class VerifyPool implements SignatureVerifier {
   private readonly lanes: Array<Lane | undefined>
@@ -123,6 +124,7 @@ export class VerifyPool implements SignatureVerifier {
   }
 
   async verify (publicKey: KeyObject, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    // never valid, and the packed layout has room for exactly 64 bytes
     if (signature.byteLength !== ED25519_SIGNATURE_BYTES) return false
     return await new Promise<boolean>((resolve) => {
       this.queue.push({ publicKey, message, signature, resolve })
