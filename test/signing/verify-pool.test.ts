@@ -59,6 +59,7 @@ describe('openSignedRecordWith a worker pool', () => {
       expect(o.sequence).toBe(i + 1)
     })
     expect(new Set(refused)).toEqual(new Set(['bad-signature']))
+    expect(pool.batchesSent).toBeGreaterThanOrEqual(4)
   })
 
   it('asks the verifier only once every other check passed', async () => {
@@ -72,8 +73,22 @@ describe('openSignedRecordWith a worker pool', () => {
     expect(verifier.calls).toBe(1)
   })
 
+  it('verifies a turn with few requests on the calling thread and a burst on the workers, with the same verdicts', async () => {
+    const pool = new VerifyPool(1, { minBatch: 8 })
+    const record = openSignedRecord(sign(alice).bytes)
+    const { publicKey, message, signature } = signatureParts(record.attributes.dssematerial, alice)
+    const flipped = Uint8Array.from(signature)
+    flipped[1] = (flipped[1] as number) ^ 1
+    expect(await Promise.all([pool.verify(publicKey, message, signature), pool.verify(publicKey, message, flipped)])).toEqual([true, false])
+    expect(pool.batchesSent).toBe(0)
+    const burst = Array.from({ length: 10 }, (_, i) => i % 2 === 0 ? signature : flipped)
+    expect(await Promise.all(burst.map(async (sig) => pool.verify(publicKey, message, sig)))).toEqual(burst.map((_, i) => i % 2 === 0))
+    expect(pool.batchesSent).toBe(1)
+  })
+
   it('answers false for a short or altered signature', async () => {
-    const pool = new VerifyPool(1)
+    // every request through a worker, however few
+    const pool = new VerifyPool(1, { minBatch: 1 })
     const record = openSignedRecord(sign(alice).bytes)
     const { publicKey, message, signature } = signatureParts(record.attributes.dssematerial, alice)
     expect(await pool.verify(publicKey, message, signature)).toBe(true)
@@ -81,6 +96,7 @@ describe('openSignedRecordWith a worker pool', () => {
     const flipped = Uint8Array.from(signature)
     flipped[0] = (flipped[0] as number) ^ 1
     expect(await pool.verify(publicKey, message, flipped)).toBe(false)
+    expect(pool.batchesSent).toBe(2)
   })
 })
 
