@@ -11,6 +11,7 @@
  */
 import { isCdgossipError, InvalidRequestError, NotStartedError } from '../../errors.js'
 import { firstFreeRun, IntervalSet } from './intervals.js'
+import { KeyedSlots } from './keyed-slots.js'
 import { PeerBook } from './peer-book.js'
 import {
   isWireClass, isWireOrigin, MAX_CONTROL_FRAME_BYTES, MAX_FRAME_BYTES, MAX_SUMMARY_CLASSES, PAGE_SIZE, SYNC_PROTOCOL
@@ -35,8 +36,17 @@ export const MAX_GAP_PEERS = 3
 export const BACKOFF_BASE_MS = 5_000
 export const BACKOFF_MAX_MS = 10 * 60_000
 export const SETTLED_TTL_MS = 10 * 60_000
-/** Sync exchanges are short; a peer needs few at once. */
-export const MAX_INBOUND_STREAMS = 4
+/**
+ * Sync streams this node opens to one peer at once (a session's pairs and gap fills share them);
+ * more exchanges wait for a free one.
+ */
+export const MAX_STREAMS_PER_PEER = 4
+/**
+ * Sync streams accepted per connection. Above MAX_STREAMS_PER_PEER: a stream the client is done
+ * with can still count here while its close travels, and libp2p resets a stream over the limit,
+ * which fails that exchange.
+ */
+export const MAX_INBOUND_STREAMS = 2 * MAX_STREAMS_PER_PEER
 /** Peers remembered for scores and backoff. */
 export const MAX_TRACKED_PEERS = 1_024
 /** (origin, class) pairs with in-flight, settled or gap state kept in memory. */
@@ -58,7 +68,7 @@ const LOCAL_FAILURE = new Set(['CDG_STORE', 'CDG_NOT_STARTED', 'CDG_ABORTED'])
  * while a page's stream opens and its first records travel; a few pages in flight keep the
  * verifier and the store busy. Each pair still fetches its own pages in order.
  */
-const PAIRS_IN_FLIGHT = 4
+const PAIRS_IN_FLIGHT = MAX_STREAMS_PER_PEER
 
 /** Runs `task` over `items`, at most `limit` at once; the first failure stops new starts and is rethrown once the running tasks settle. */
 async function eachConcurrently<T> (items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
@@ -107,6 +117,7 @@ export class SyncService {
   private readonly server: SyncServer
   private readonly peers: PeerBook
   private readonly pairs = new Map<string, PairState>()
+  private readonly streamSlots = new KeyedSlots(MAX_STREAMS_PER_PEER)
   private readonly sessions = new Map<string, Promise<void>>()
   private readonly tasks = new Set<Promise<unknown>>()
   private readonly counters: Counters = { fetched: 0, duplicates: 0, relayed: 0, rejected: 0 }
@@ -524,10 +535,26 @@ export class SyncService {
   }
 
   /**
-   * One request/response on a fresh stream, within requestTimeoutMs. A timeout surfaces as
-   * SyncTimeoutError and stop() as SyncAbortedError, whatever the stream reported.
+   * One request/response on a fresh stream, within requestTimeoutMs. At most MAX_STREAMS_PER_PEER
+   * run per peer; later ones wait for a stream, and the wait does not count against the budget.
+   * A timeout surfaces as SyncTimeoutError and stop() as SyncAbortedError, whatever the stream reported.
    */
   private async exchange<T>(peer: PeerId, parent: AbortSignal, fn: (stream: FrameStream) => Promise<T>): Promise<T> {
+    let release: () => void
+    try {
+      release = await this.streamSlots.acquire(peer.toString(), parent)
+    } catch (err) {
+      throw new SyncAbortedError('sync aborted', err)
+    }
+    try {
+      return await this.exchangeOnStream(peer, parent, fn)
+    } finally {
+      release()
+    }
+  }
+
+  /** exchange() once this node holds one of its streams to `peer`; the time budget starts here. */
+  private async exchangeOnStream<T>(peer: PeerId, parent: AbortSignal, fn: (stream: FrameStream) => Promise<T>): Promise<T> {
     const timeout = AbortSignal.timeout(this.init.requestTimeoutMs)
     const signal = AbortSignal.any([parent, timeout])
     let frames: FrameStream | undefined

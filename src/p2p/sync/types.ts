@@ -91,8 +91,8 @@ export interface SyncInit {
    */
   settledTtlMs?: number
   /**
-   * Inbound sync streams per connection.
-   * @default MAX_INBOUND_STREAMS (4)
+   * Inbound sync streams per connection; keep it above MAX_STREAMS_PER_PEER, what one peer opens.
+   * @default MAX_INBOUND_STREAMS (8)
    */
   maxInboundStreams?: number
   /**

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { PAGE_SIZE } from '../../../src/p2p/sync/index.js'
+import { MAX_INBOUND_STREAMS, MAX_STREAMS_PER_PEER, PAGE_SIZE } from '../../../src/p2p/sync/index.js'
 import { CLASS, OTHER_CLASS, MemoryRecords, connect, createSyncNode, peerState, waitFor } from './helpers.js'
 
 function unique (values: number[]): boolean {
@@ -75,6 +75,26 @@ describe('SyncService catch-up', () => {
     expect(b.records.calls.map(c => c.sequence)).toEqual([5])
     expect(b.records.has(a.peerId, CLASS, 5)).toBe(true)
     expect(b.sync.state().gaps).toBe(0)
+  })
+
+  it('gap fills for many pairs at once share the peer\'s streams: none is reset, every gap is filled', async () => {
+    const classes = Array.from({ length: 3 * MAX_STREAMS_PER_PEER }, (_, i) => `class-${i}.happened`)
+    const a = await createSyncNode({ classes: [] })
+    const b = await createSyncNode({ classes: [] })
+    for (const eventClass of classes) {
+      a.records.add(a.peerId, eventClass, 1, 60)
+      b.records.add(a.peerId, eventClass, 1, 1)
+    }
+    await connect(b.libp2p, a.libp2p)
+    await waitFor(() => b.libp2p.getPeers().length === 1, { message: 'connection' })
+
+    // more exchanges at once than the peer accepts streams (MAX_INBOUND_STREAMS)
+    expect(classes.length).toBeGreaterThan(MAX_INBOUND_STREAMS)
+    const stored = await Promise.all(classes.map(async eventClass => b.sync.requestGap(a.peerId, eventClass, 2, 60)))
+
+    expect(stored).toEqual(classes.map(() => 59))
+    expect(b.sync.state().gaps).toBe(0)
+    expect(peerState(b, a.peerId)?.score).toBeGreaterThanOrEqual(0)
   })
 
   it('a gap no peer can fill stays counted', async () => {
