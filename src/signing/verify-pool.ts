@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { KeyObject } from 'node:crypto'
-import { ED25519_SIGNATURE_BYTES, verifyEd25519 } from './keys.js'
+import { ED25519_SIGNATURE_BYTES, ED25519_SPKI_PREFIX_BYTES, SODIUM_MODULE_PATH, verifyEd25519 } from './keys.js'
 
 /**
  * Ed25519 verification off the main thread. Verifying is the costliest step of receiving a record
@@ -28,8 +28,8 @@ const MAX_BATCH = 256
 /**
  * Fewer requests than this in one turn are verified on the calling thread. Handing a batch to a
  * worker costs a postMessage each way and a thread wake-up, ~60 µs of main-thread time measured
- * under gossip at 500 events/s, where most turns carry one record: that is most of what verifying
- * it here costs, and the machine pays the verification on top. Sync pages and gossip bursts fill
+ * under gossip at 500 events/s, where most turns carry one record: more than verifying it here
+ * costs (~50 µs with libsodium), and the machine pays the verification on top. Sync pages and gossip bursts fill
  * batches far past this and still run on the workers.
  */
 export const DEFAULT_MIN_POOL_BATCH = 8
@@ -37,14 +37,17 @@ export const DEFAULT_MIN_POOL_BATCH = 8
 const WORKER_KEY_CACHE = 1024
 
 /**
- * The worker, as CommonJS source evaluated in the thread: it needs nothing but node:crypto, and
- * being a string it runs the same from the TypeScript sources (tests) and from dist/.
+ * The worker, as CommonJS source evaluated in the thread: it needs only node:crypto or the
+ * sodium-native addon the main thread loaded (keys.ts; its path comes as workerData, since an
+ * evaluated worker resolves modules from the working directory), and being a string it runs the
+ * same from the TypeScript sources (tests) and from dist/.
  * Batch layout, per item: key DER length (1 byte), key DER (SPKI), message length (u32 LE),
  * message, 64-byte signature. Answer: one byte per item, 1 = valid.
  */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads')
+const { parentPort, workerData } = require('node:worker_threads')
 const { createPublicKey, verify } = require('node:crypto')
+const sodium = workerData.sodiumPath === undefined ? undefined : require(workerData.sodiumPath)
 const keys = new Map()
 parentPort.on('message', ({ id, buffer, count }) => {
   const buf = Buffer.from(buffer)
@@ -60,6 +63,10 @@ parentPort.on('message', ({ id, buffer, count }) => {
     at += messageLength
     const signature = buf.subarray(at, at + ${ED25519_SIGNATURE_BYTES})
     at += ${ED25519_SIGNATURE_BYTES}
+    if (sodium !== undefined) {
+      results[i] = sodium.crypto_sign_verify_detached(signature, message, der.subarray(${ED25519_SPKI_PREFIX_BYTES})) ? 1 : 0
+      continue
+    }
     const tag = der.toString('latin1')
     let key = keys.get(tag)
     if (key === undefined) {
@@ -182,7 +189,7 @@ export class VerifyPool implements SignatureVerifier {
   }
 
   private startLane (index: number): Lane {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'cdgossip-verify' })
+    const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'cdgossip-verify', workerData: { sodiumPath: SODIUM_MODULE_PATH } })
     worker.unref()
     const lane: Lane = { worker, batches: new Map() }
     worker.on('message', ({ id, results }: { id: number, results: Uint8Array }) => {
