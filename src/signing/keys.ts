@@ -15,18 +15,19 @@ export const ED25519_SIGNATURE_BYTES = 64
 /** The DER (SPKI) form of an Ed25519 public key is this fixed prefix and then the 32 raw bytes. */
 export const ED25519_SPKI_PREFIX_BYTES = 12
 
-/** The one function cdgossip uses of sodium-native (libsodium's detached-signature check). */
+/** What cdgossip uses of sodium-native: libsodium's detached Ed25519 signatures. */
 interface Sodium {
+  crypto_sign_detached(signature: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void
   crypto_sign_verify_detached(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
 }
 
 /**
- * Where verification runs. libsodium (sodium-native's prebuilt addon, no build at install)
- * verifies in ~50 µs where node:crypto (OpenSSL) takes ~105 µs on the bench machine, and every
- * receiving node verifies every record. Both accept every signature an honest Ed25519 signer
- * makes (signing stays with node:crypto, whose signatures are the same bytes); on crafted edge
- * cases (small-order or non-canonical points) libsodium is the stricter. On a platform without
- * a prebuilt addon node:crypto verifies.
+ * The Ed25519 library. libsodium (sodium-native's prebuilt addon, no build at install) verifies
+ * in ~50 µs where node:crypto (OpenSSL) takes ~105 µs on the bench machine, and signs in ~17 µs
+ * against ~35 µs; every receiving node verifies every record. Ed25519 signatures are
+ * deterministic, so both libraries write the same bytes, and both accept every signature an
+ * honest signer makes; on crafted edge cases (small-order or non-canonical points) libsodium is
+ * the stricter. On a platform without a prebuilt addon node:crypto does both.
  */
 function loadSodium (): { sodium: Sodium, path: string } | undefined {
   try {
@@ -40,8 +41,8 @@ function loadSodium (): { sodium: Sodium, path: string } | undefined {
 
 const sodiumModule = loadSodium()
 
-/** Which library verifies Ed25519 signatures in this process. */
-export const ED25519_VERIFIER: 'libsodium' | 'node:crypto' = sodiumModule === undefined ? 'node:crypto' : 'libsodium'
+/** Which library signs and verifies Ed25519 in this process. */
+export const ED25519_LIBRARY: 'libsodium' | 'node:crypto' = sodiumModule === undefined ? 'node:crypto' : 'libsodium'
 
 /** sodium-native's resolved path, for worker threads to load the same addon (or `undefined`). */
 export const SODIUM_MODULE_PATH: string | undefined = sodiumModule?.path
@@ -72,6 +73,8 @@ const publicKeys = new Map<string, KeyObject>()
 
 interface SigningKey {
   keyObject: KeyObject
+  /** seed || public key, libsodium's secret key layout (and @libp2p/crypto's `raw`) */
+  secretKey: Uint8Array
   peerId: string
 }
 
@@ -83,6 +86,7 @@ function signingKeyFor (privateKey: PrivateKey): SigningKey {
     if (privateKey.type !== 'Ed25519') throw new TypeError(`cdgossip signs with Ed25519 keys, not ${privateKey.type}`)
     // @libp2p/crypto keeps Ed25519 private keys as seed (32 bytes) || public key (32 bytes)
     const raw = privateKey.raw
+    if (raw.byteLength !== 64) throw new TypeError(`an Ed25519 private key is 64 bytes (seed and public key), not ${raw.byteLength}`)
     const keyObject = createPrivateKey({
       format: 'jwk',
       key: {
@@ -92,7 +96,7 @@ function signingKeyFor (privateKey: PrivateKey): SigningKey {
         x: Buffer.from(privateKey.publicKey.raw).toString('base64url')
       }
     })
-    key = { keyObject, peerId: peerIdFromPrivateKey(privateKey).toString() }
+    key = { keyObject, secretKey: raw, peerId: peerIdFromPrivateKey(privateKey).toString() }
     signingKeys.set(privateKey, key)
   }
   return key
@@ -105,7 +109,10 @@ function signingKeyFor (privateKey: PrivateKey): SigningKey {
 export function signEd25519 (privateKey: PrivateKey, peerId: string, message: Uint8Array): Uint8Array {
   const key = signingKeyFor(privateKey)
   if (key.peerId !== peerId) throw new Error(`signer peer ID ${peerId} does not match its private key (${key.peerId})`)
-  return cryptoSign(null, message, key.keyObject)
+  if (sodiumModule === undefined) return cryptoSign(null, message, key.keyObject)
+  const signature = new Uint8Array(ED25519_SIGNATURE_BYTES)
+  sodiumModule.sodium.crypto_sign_detached(signature, message, key.secretKey)
+  return signature
 }
 
 /**

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { generateKeyPairSync, sign, verify } from 'node:crypto'
-import { ED25519_VERIFIER, verifyEd25519 } from '../../src/signing/keys.js'
+import { createPrivateKey, generateKeyPairSync, sign, verify } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { ED25519_LIBRARY, signEd25519, verifyEd25519 } from '../../src/signing/keys.js'
 
 /** The group order L of Ed25519, little-endian as in a signature's S half. */
 const L = (1n << 252n) + 27742317777372353535851937790883648493n
@@ -26,7 +28,7 @@ function flipped (bytes: Uint8Array, at: number): Buffer {
 describe('Ed25519 verification', () => {
   it('runs on libsodium where sodium-native ships a prebuilt addon', () => {
     const prebuilt = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')
-    expect(ED25519_VERIFIER).toBe(prebuilt ? 'libsodium' : 'node:crypto')
+    expect(ED25519_LIBRARY).toBe(prebuilt ? 'libsodium' : 'node:crypto')
   })
 
   it('gives node:crypto\'s verdict on genuine, altered and misattributed signatures', () => {
@@ -55,5 +57,20 @@ describe('Ed25519 verification', () => {
     const twin = Buffer.concat([signature.subarray(0, 32), toLittleEndian(s + L, 32)])
     expect(verify(null, message, publicKey, twin)).toBe(false)
     expect(verifyEd25519(publicKey, message, twin)).toBe(false)
+  })
+})
+
+describe('Ed25519 signing', () => {
+  it('writes the very bytes node:crypto writes for the same key and message (Ed25519 is deterministic)', async () => {
+    for (let k = 0; k < 10; k++) {
+      const privateKey = await generateKeyPair('Ed25519')
+      const keyObject = createPrivateKey({
+        format: 'jwk',
+        key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(privateKey.raw.subarray(0, 32)).toString('base64url'), x: Buffer.from(privateKey.publicKey.raw).toString('base64url') }
+      })
+      const message = Buffer.from(`message ${k}`)
+      const signature = signEd25519(privateKey, peerIdFromPrivateKey(privateKey).toString(), message)
+      expect(Buffer.from(signature).equals(sign(null, message, keyObject))).toBe(true)
+    }
   })
 })
