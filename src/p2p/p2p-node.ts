@@ -15,6 +15,7 @@ import { createLibp2p, type Libp2pInit } from 'libp2p'
 import { InvalidRequestError } from '../errors.js'
 import { isValidNetworkName } from '../events/index.js'
 import { GossipCounterSet } from './counters.js'
+import { gatheringWrites } from './gathered-writes.js'
 import { NotStartedError, P2PConfigError, RecordTooLargeError } from './errors.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_IP_COLOCATION_WEIGHT, MAX_RECORD_BYTES, TOPIC_SCORE_PARAMS, gossipsubOptions } from './gossip-options.js'
 import { TopicAllowList, topicForClass } from './topic-allow-list.js'
@@ -378,7 +379,7 @@ export class P2PService {
       privateKey: this.privateKey,
       addresses: { listen: this.listen },
       transports: this.transport === 'memory' ? [memory()] : [tcp()],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [gatheringWrites(noise())],
       streamMuxers: [yamux()],
       peerDiscovery,
       ...(this.components.libp2pMetrics === undefined ? {} : { metrics: this.components.libp2pMetrics() }),
