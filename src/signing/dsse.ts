@@ -69,6 +69,8 @@ export interface DecodeDsseOptions {
    * @default false
    */
   canonical?: boolean
+  /** `dssematerial` already decoded by a caller that checked its base64 (saves decoding it twice) */
+  decoded?: Uint8Array
 }
 
 /**
@@ -83,7 +85,7 @@ export function decodeDsseMaterial (dssematerial: string | undefined, options: D
   if (dssematerial.length > MAX_DSSEMATERIAL_CHARS) {
     throw new BadSignatureError('bad-envelope', `dssematerial is longer than ${MAX_DSSEMATERIAL_CHARS} characters`)
   }
-  const bytes = decodeBase64(dssematerial)
+  const bytes = options.decoded ?? decodeBase64(dssematerial)
   if (bytes === undefined) throw new BadSignatureError('bad-base64', 'dssematerial is not standard base64')
 
   let text: string

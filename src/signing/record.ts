@@ -178,12 +178,14 @@ function decodeSignedRecord (bytes: Uint8Array, options: OpenRecordOptions, veri
   if (signedextattrs !== SIGNED_EXTENSIONS) throw new MalformedRecordError(`signedextattrs must be ${SIGNED_EXTENSIONS}`, { field: 'signedextattrs' })
   const data = decodeBase64(dataBase64)
   if (data === undefined) throw new MalformedRecordError('data_base64 is not canonical standard base64', { field: 'data_base64' })
-  if (decodeBase64(dssematerial) === undefined) throw new MalformedRecordError('dssematerial is not canonical standard base64', { field: 'dssematerial' })
+  const dsseBytes = decodeBase64(dssematerial)
+  if (dsseBytes === undefined) throw new MalformedRecordError('dssematerial is not canonical standard base64', { field: 'dssematerial' })
 
   const origin = checkSignedMaterial({
     attributes,
     data,
     dssematerial,
+    dsseBytes,
     canonical: true,
     extensions: () => [['sequence', sequenceText]],
     verifySignature

@@ -86,6 +86,8 @@ export interface MaterialCheck {
   attributes: MaterialAttributes
   data: Uint8Array
   dssematerial: string | undefined
+  /** `dssematerial`'s bytes when the caller already decoded (and checked) its base64 */
+  dsseBytes?: Uint8Array
   /** wire records: exactly one signature, and the envelope exactly as cdgossip writes it */
   canonical: boolean
   acceptSigner?: ((peerId: string) => boolean) | undefined
@@ -104,7 +106,7 @@ export interface MaterialCheck {
  * Returns the verifying signer's peer ID.
  */
 export function checkSignedMaterial (check: MaterialCheck): string {
-  const envelope = decodeDsseMaterial(check.dssematerial, { canonical: check.canonical })
+  const envelope = decodeDsseMaterial(check.dssematerial, { canonical: check.canonical, decoded: check.dsseBytes })
   if (check.canonical && envelope.signatures.length !== 1) {
     throw new BadSignatureError('bad-envelope', 'a cdgossip record carries exactly one signature')
   }
