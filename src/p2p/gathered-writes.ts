@@ -29,44 +29,50 @@ export async function * gatherReady (source: AsyncIterable<Piece>, maxBytes: num
   const iterator = source[Symbol.asyncIterator]()
   let pending: Promise<IteratorResult<Piece>> | undefined = iterator.next()
   let carried: Piece | undefined
-  for (;;) {
-    let gathered: Piece
-    if (carried !== undefined) {
-      gathered = carried
-      carried = undefined
-    } else {
-      const first = await (pending ?? iterator.next())
-      pending = undefined
-      if (first.done === true) return
-      gathered = first.value
+  try {
+    for (;;) {
+      let gathered: Piece
+      if (carried !== undefined) {
+        gathered = carried
+        carried = undefined
+      } else {
+        const first = await (pending ?? iterator.next())
+        pending = undefined
+        if (first.done === true) return
+        gathered = first.value
+      }
+      let failure: { err: unknown } | undefined
+      let ended = false
+      while (gathered.byteLength < maxBytes) {
+        pending = iterator.next()
+        let ready: IteratorResult<Piece> | typeof NOT_READY
+        try {
+          ready = await Promise.race([pending, nextTurn()])
+        } catch (err) {
+          failure = { err }
+          break
+        }
+        if (ready === NOT_READY) break
+        pending = undefined
+        if (ready.done === true) {
+          ended = true
+          break
+        }
+        if (gathered.byteLength + ready.value.byteLength > maxBytes) {
+          carried = ready.value
+          break
+        }
+        gathered = gathered instanceof Uint8ArrayList ? gathered : new Uint8ArrayList(gathered)
+        gathered.append(ready.value)
+      }
+      yield gathered
+      if (failure !== undefined) throw failure.err
+      if (ended) return
     }
-    let failure: { err: unknown } | undefined
-    let ended = false
-    while (gathered.byteLength < maxBytes) {
-      pending = iterator.next()
-      let ready: IteratorResult<Piece> | typeof NOT_READY
-      try {
-        ready = await Promise.race([pending, nextTurn()])
-      } catch (err) {
-        failure = { err }
-        break
-      }
-      if (ready === NOT_READY) break
-      pending = undefined
-      if (ready.done === true) {
-        ended = true
-        break
-      }
-      if (gathered.byteLength + ready.value.byteLength > maxBytes) {
-        carried = ready.value
-        break
-      }
-      gathered = gathered instanceof Uint8ArrayList ? gathered : new Uint8ArrayList(gathered)
-      gathered.append(ready.value)
-    }
-    yield gathered
-    if (failure !== undefined) throw failure.err
-    if (ended) return
+  } finally {
+    // A consumer that stops early stops the source too, as it would without this step. Not
+    // awaited: an async generator answers return() only after a pending next() settles.
+    iterator.return?.()?.catch(() => {})
   }
 }
 

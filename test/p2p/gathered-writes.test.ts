@@ -6,6 +6,7 @@ import { gatherReady } from '../../src/p2p/gathered-writes.js'
 class Feed implements AsyncIterable<Uint8Array> {
   private readonly queue: Array<IteratorResult<Uint8Array> | Error> = []
   private waiter: ((item: IteratorResult<Uint8Array> | Error) => void) | undefined
+  returned = false
 
   push (piece: Uint8Array): void { this.offer({ done: false, value: piece }) }
   end (): void { this.offer({ done: true, value: undefined }) }
@@ -24,6 +25,10 @@ class Feed implements AsyncIterable<Uint8Array> {
         const item = this.queue.shift() ?? await new Promise<IteratorResult<Uint8Array> | Error>(resolve => { this.waiter = resolve })
         if (item instanceof Error) throw item
         return item
+      },
+      return: async () => {
+        this.returned = true
+        return { done: true, value: undefined }
       }
     }
   }
@@ -71,5 +76,15 @@ describe('gatherReady', () => {
     const gathered = gatherReady(feed)
     expect((await gathered.next()).value?.byteLength).toBe(4)
     await expect(gathered.next()).rejects.toThrow('connection reset')
+  })
+
+  it('stops the source when its consumer stops early', async () => {
+    const feed = new Feed()
+    feed.push(piece(1, 4))
+    for await (const chunk of gatherReady(feed)) {
+      expect(chunk.byteLength).toBe(4)
+      break
+    }
+    expect(feed.returned).toBe(true)
   })
 })
