@@ -5,9 +5,10 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 
 /**
- * Ed25519 through node:crypto KeyObjects built once per key. @libp2p/crypto's sign/verify
- * rebuild a KeyObject from JWK on every call (and are typed as maybe-async); signing and
- * verifying every record is the hot path, and node:crypto's one-shot Ed25519 is synchronous.
+ * Ed25519 with keys prepared once per key (node:crypto KeyObjects, and their raw bytes for
+ * libsodium). @libp2p/crypto's sign/verify rebuild a KeyObject from JWK on every call (and are
+ * typed as maybe-async); signing and verifying every record is the hot path, and both libraries'
+ * one-shot Ed25519 calls are synchronous.
  */
 
 export const ED25519_SIGNATURE_BYTES = 64
