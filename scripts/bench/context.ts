@@ -21,6 +21,8 @@ export interface BenchOptions {
   measureSeconds: number
   /** events a restarted node catches up */
   catchupEvents: number
+  /** catch-up rounds per system (the figure is their median) */
+  catchupRounds: number
   /** records in the query store */
   queryEvents: number
   /** in-process nodes of the scale figure */
@@ -41,6 +43,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   noBaseline: false,
   measureSeconds: 8,
   catchupEvents: 50_000,
+  catchupRounds: 3,
   queryEvents: 1_000_000,
   scaleNodes: 30,
   scaleEvents: 200,

@@ -43,6 +43,7 @@ options:
   --no-baseline          skip RabbitMQ even when installed
   --seconds S            seconds per throughput/latency measurement (default ${DEFAULT_OPTIONS.measureSeconds})
   --catchup-events N     events the restarted node misses (default ${DEFAULT_OPTIONS.catchupEvents})
+  --catchup-rounds N     catch-up rounds per system, the figure is their median (default ${DEFAULT_OPTIONS.catchupRounds})
   --query-events N       records in the query store (default ${DEFAULT_OPTIONS.queryEvents})
   --scale-nodes N        nodes in the scale mesh (default ${DEFAULT_OPTIONS.scaleNodes})
   --markdown             write BENCHMARKS.md even for a partial run
@@ -67,6 +68,7 @@ async function main (): Promise<number> {
       'no-baseline': { type: 'boolean' },
       seconds: { type: 'string' },
       'catchup-events': { type: 'string' },
+      'catchup-rounds': { type: 'string' },
       'query-events': { type: 'string' },
       'scale-nodes': { type: 'string' },
       markdown: { type: 'boolean' },
@@ -88,11 +90,12 @@ async function main (): Promise<number> {
   const quick = values.quick === true
   const options: BenchOptions = {
     ...DEFAULT_OPTIONS,
-    ...(quick ? { measureSeconds: 2, catchupEvents: 5000, queryEvents: 20_000, scaleEvents: 60 } : {}),
+    ...(quick ? { measureSeconds: 2, catchupEvents: 5000, catchupRounds: 1, queryEvents: 20_000, scaleEvents: 60 } : {}),
     noBaseline: values['no-baseline'] === true
   }
   options.measureSeconds = positiveInt(values.seconds, '--seconds', options.measureSeconds)
   options.catchupEvents = positiveInt(values['catchup-events'], '--catchup-events', options.catchupEvents)
+  options.catchupRounds = positiveInt(values['catchup-rounds'], '--catchup-rounds', options.catchupRounds)
   options.queryEvents = positiveInt(values['query-events'], '--query-events', options.queryEvents)
   options.scaleNodes = positiveInt(values['scale-nodes'], '--scale-nodes', options.scaleNodes)
   const maxMinutes = positiveInt(values['max-minutes'], '--max-minutes', DEFAULT_MAX_MINUTES)
