@@ -85,8 +85,8 @@ function peakOver (rounds: CatchupSystem[], name: string): number | undefined {
 }
 
 /**
- * One cdgossip round: A stores `n` events while B is down, B restarts and syncs them; B is
- * stopped again at the end. `held0` is what B held before.
+ * One cdgossip round on a prepared pair: A stores `n` events while B is down, B restarts and
+ * syncs them. `held0` is what B held before.
  */
 async function cdgossipRound (a: NodeProcess, b: NodeProcess, target: CdgossipTarget, payloads: Payloads, n: number, held0: number, log: BenchContext['log']): Promise<CatchupSystem> {
   const bWarmMemory = b.lastMemory
@@ -125,7 +125,6 @@ async function cdgossipRound (a: NodeProcess, b: NodeProcess, target: CdgossipTa
     memory: { A: await a.memory(), B: await b.memory(), 'B before restart': bWarmMemory },
     sync: info.sync
   }
-  await b.stop()
   log(`  cdgossip: ${caught}/${n} in ${result.catchupMs} ms after ready → ${result.eventsPerSec} events/s (${result.eventsPerSecFromSpawn} incl. ${result.startMs} ms start-up); B peak RSS ${result.memory.B?.peakRssMiB ?? '?'} MiB`)
   return result
 }
@@ -138,20 +137,19 @@ export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
   const notes: string[] = []
 
   log(`catch-up: B misses ${n.toLocaleString('en-US')} events of A and restarts (${roundsWanted} round${roundsWanted === 1 ? '' : 's'})`)
-  const a = await NodeProcess.create('A', dirFor(ctx, 'catchup', 'a'))
-  const b = await NodeProcess.create('B', dirFor(ctx, 'catchup', 'b'))
   const rounds: CatchupSystem[] = []
-  try {
-    const prepared = await prepareCatchupPair(a, b, { seed: 31, label: 'catchup' })
-    let held = prepared.held0
-    for (let r = 0; r < roundsWanted; r++) {
-      const result = await cdgossipRound(a, b, prepared.target, prepared.payloads, n, held, log)
-      rounds.push(result)
-      held += result.held
+  for (let r = 1; r <= roundsWanted; r++) {
+    // each round the same experiment: a fresh pair, B missing N events of A
+    const suffix = roundsWanted === 1 ? '' : `-${r}`
+    const a = await NodeProcess.create('A', dirFor(ctx, 'catchup', `a${suffix}`))
+    const b = await NodeProcess.create('B', dirFor(ctx, 'catchup', `b${suffix}`))
+    try {
+      const { target, payloads, held0 } = await prepareCatchupPair(a, b, { seed: 31, label: `catchup${suffix}` })
+      rounds.push(await cdgossipRound(a, b, target, payloads, n, held0, log))
+    } finally {
+      await b.stop()
+      await a.stop()
     }
-  } finally {
-    await b.stop()
-    await a.stop()
   }
   const cdg = medianRound(rounds)
 
@@ -209,7 +207,7 @@ export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
 
   const incomplete = rounds.filter(r => !r.complete).map(r => `${r.held} of ${n}`)
   notes.push(
-    `N = ${n.toLocaleString('en-US')} events (the issue asks for 50,000; \`--catchup-events\` changes it), ${rounds.length} round${rounds.length === 1 ? '' : 's'} per system (\`--catchup-rounds\`); the figure is the median round, the rounds are listed here because single runs on a 2-core machine shared by both processes differ by several per cent. B is a separate process with a \`now\` subscription to \`*\` added over the REST API (persisted with its creation time); before its first stop it held sequence 1 of every class. In each round A stores N more events in batches of ${FILL_BATCH} (median round: ${cdg.fill.eventsPerSec} events/s) while B is down, then B restarts.`,
+    `N = ${n.toLocaleString('en-US')} events (the issue asks for 50,000; \`--catchup-events\` changes it), ${rounds.length} round${rounds.length === 1 ? '' : 's'} per system (\`--catchup-rounds\`); the figure is the median round, the rounds are listed here because single runs on a 2-core machine shared by both processes differ by several per cent. Each round starts two fresh node processes: B has a \`now\` subscription to \`*\` added over the REST API (persisted with its creation time) and holds sequence 1 of every class when it stops; A then stores the N events in batches of ${FILL_BATCH} (median round: ${cdg.fill.eventsPerSec} events/s) while B is down, and B restarts.`,
     `Rate = N / (all N held at B − B's REST API answering after restart); polled every ${POLL_MS} ms via GET /v1/node. Rounds: ${ratesOf(rounds)} events/s. Median round including B's own start-up (${cdg.startMs ?? '?'} ms): ${cdg.eventsPerSecFromSpawn ?? '?'} events/s.${complete ? '' : ` INCOMPLETE after ${CATCHUP_TIMEOUT_MS / 1000} s: B held ${incomplete.join('; ')}.`}`,
     `RabbitMQ: in each round N persistent messages confirmed into durable queue community-b with no consumer attached, then one consumer (prefetch ${CONSUMER_PREFETCH}, acks every ${ACK_EVERY}) drains it; rate = N / drain time.${baseRounds === undefined ? '' : ` Rounds: ${ratesOf(baseRounds)} events/s.`}`,
     `Peak RSS during catch-up (highest over the rounds): A ${peakOver(rounds, 'A') ?? '?'} MiB, B ${peakOver(rounds, 'B') ?? '?'} MiB${baseRounds === undefined ? '' : `; RabbitMQ beam.smp ${peakOver(baseRounds, 'broker') ?? '?'} MiB (holding the backlog)`}.`
