@@ -109,7 +109,7 @@ async function saturationPhase (target: PublishTarget, payloads: Payloads, track
 }
 
 /** Sends rounds of one-of-each-class until every subscriber got a round (meshes formed). */
-async function warmup (publish: (p: Payload) => Promise<string>, payloads: Payloads, tracker: DeliveryTracker): Promise<number> {
+export async function warmup (publish: (p: Payload) => Promise<string>, payloads: Payloads, tracker: DeliveryTracker): Promise<number> {
   for (let round = 1; round <= WARMUP_ROUNDS; round++) {
     const keys = await Promise.all(payloads.warmup().map(publish))
     try {

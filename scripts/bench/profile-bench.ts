@@ -6,7 +6,7 @@ import { dirFor } from './context.js'
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './cpu-profile.js'
 import { DeliveryTracker } from './delivery.js'
 import { prepareCatchupPair } from './catchup-bench.js'
-import { startFederation, watchSubscribers } from './federation-bench.js'
+import { startFederation, warmup, watchSubscribers } from './federation-bench.js'
 import { closedLoop } from './http-load.js'
 import { NodeProcess } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
@@ -80,8 +80,8 @@ export async function runProfile (ctx: BenchContext): Promise<PartResult> {
     try {
       const target = new CdgossipTarget(nodes.a.api())
       const payloads = new Payloads({ seed: 52, idPrefix: runPrefix('prof') })
-      const warm = await Promise.all(payloads.warmup().map(async p => await target.publish(p)))
-      await waitUntil(() => warm.every(k => tracker.arrivals.every(m => m.has(k))), { timeoutMs: 20_000, intervalMs: 50, message: 'warm-up delivery' })
+      // rounds until both subscribers get one: a publish before the meshes form reaches nobody
+      await warmup(async p => await target.publish(p), payloads, tracker)
       tracker = new DeliveryTracker(['B', 'C'])
       const r = await closedLoop({
         total: 1_000_000,
