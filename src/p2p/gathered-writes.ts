@@ -92,7 +92,8 @@ export function gatheringWrites<Components> (encrypter: (components: Components)
     }
     return {
       protocol: inner.protocol,
-      [Symbol.toStringTag]: `gathering(${String((inner as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] ?? inner.protocol)})`,
+      [Symbol.toStringTag]: `gathered writes over ${inner.protocol}`,
+      // what libp2p's components registry checks services against: the encrypter's own
       [serviceCapabilities]: (inner as { [serviceCapabilities]?: string[] })[serviceCapabilities] ?? [],
       async secureOutbound<Stream extends SecurableStream> (connection: Stream, options?: SecureConnectionOptions) {
         return gather(await inner.secureOutbound(connection, options))

@@ -5,9 +5,9 @@ import { ED25519_SIGNATURE_BYTES, ED25519_SPKI_PREFIX_BYTES, SODIUM_MODULE_PATH,
 
 /**
  * Ed25519 verification off the main thread. Verifying is the costliest step of receiving a record
- * (~100 µs on a 2020s server core, three times a signature), and the main thread also parses,
- * validates, stores and delivers; on a node with more than one core, worker threads verify while
- * the main thread does the rest. Requests made in the same turn of the event loop travel to a
+ * (~50 µs with libsodium, ~105 µs with node:crypto, three times a signature), and the main
+ * thread also parses, validates, stores and delivers; on a node with more than one core, worker
+ * threads verify while the main thread does the rest. Requests made in the same turn of the event loop travel to a
  * worker as one packed buffer, so the messaging costs a few µs per record, not one round trip each;
  * a turn with only a few requests is verified where it is, as the round trip would cost as much.
  */
@@ -29,8 +29,8 @@ const MAX_BATCH = 256
  * Fewer requests than this in one turn are verified on the calling thread. Handing a batch to a
  * worker costs a postMessage each way and a thread wake-up, ~60 µs of main-thread time measured
  * under gossip at 500 events/s, where most turns carry one record: more than verifying it here
- * costs (~50 µs with libsodium), and the machine pays the verification on top. Sync pages and gossip bursts fill
- * batches far past this and still run on the workers.
+ * costs (~50 µs with libsodium), and the machine pays the verification on top. Sync pages and
+ * gossip bursts fill batches far past this and still run on the workers.
  */
 export const DEFAULT_MIN_POOL_BATCH = 8
 /** Verifying keys a worker keeps; a node hears from a handful of origins. */
