@@ -27,7 +27,10 @@ function flipped (bytes: Uint8Array, at: number): Buffer {
 
 describe('Ed25519 verification', () => {
   it('runs on libsodium where sodium-native ships a prebuilt addon', () => {
-    const prebuilt = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')
+    // sodium-native 4.3.3 ships glibc builds for Linux on x64 and arm64 (and macOS, Windows, mobile)
+    const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header
+    const linuxBuild = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64') && header?.glibcVersionRuntime !== undefined
+    const prebuilt = linuxBuild || process.platform === 'darwin' || process.platform === 'win32'
     expect(ED25519_LIBRARY).toBe(prebuilt ? 'libsodium' : 'node:crypto')
   })
 
