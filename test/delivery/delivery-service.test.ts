@@ -67,7 +67,8 @@ describe('DeliveryService', () => {
     // could time out too; one hung attempt costs this once.
     await run(h, [webhookSubscription('s1', { url: hook.url, timeoutMs: 1000, maxAttempts: 10 })])
 
-    await waitFor(() => hook.acked().length === 3, { message: 'three events acknowledged' })
+    // the receiver answers before the service records the attempt: wait for the record
+    await waitFor(() => hook.acked().length === 3 && h.attempts.length === 7, { message: 'three events acknowledged and recorded' })
     expect(hook.requests.map(r => [r.headers['ce-id'], r.answered])).toEqual([
       ['event-1', 500], ['event-1', 500], ['event-1', 429], ['event-1', 'hang'], ['event-1', 200],
       ['event-2', 200], ['event-3', 200]
@@ -239,6 +240,8 @@ describe('DeliveryService', () => {
     expect(hook.requests.map(r => r.headers['ce-id'])).toEqual(['event-1', 'event-2', 'event-3', 'event-3', 'event-4', 'event-5'])
     // the retry budget of event-3 carried over the restart
     expect(second.attempts[0]).toMatchObject({ attempt: 2, result: 'delivered' })
+    // the receiver answers before the service records the delivery
+    await waitFor(async () => (await second.service.subscriptionStatus('s1'))?.delivered === 5, { message: 'fifth delivery recorded' })
     expect(await second.service.subscriptionStatus('s1')).toMatchObject({ delivered: 5, attempts: 6, failures: 1, lag: 0 })
   })
 
