@@ -121,6 +121,18 @@ function pack (requests: Request[]): ArrayBuffer {
   return buf.buffer
 }
 
+/** The verifying worker this pool runs one of per thread. */
+function startVerifyWorker (): Worker {
+  return new Worker(WORKER_SOURCE, { eval: true, name: 'cdgossip-verify', workerData: { sodiumPath: SODIUM_MODULE_PATH } })
+}
+
+export interface VerifyPoolOptions {
+  /** @default DEFAULT_MIN_POOL_BATCH */
+  minBatch?: number
+  /** starts one worker thread; tests pass one that fails, to see the pool verify in its place */
+  startWorker?: () => Worker
+}
+
 /**
  * A fixed set of verifying worker threads, shared by everything in the process (several nodes in
  * one test process share the cores too). Should a worker fail, its batches are verified on the
@@ -134,11 +146,13 @@ export class VerifyPool implements SignatureVerifier {
   private nextLane = 0
   private nextBatch = 0
   private readonly minBatch: number
+  private readonly startWorker: () => Worker
 
-  constructor (threads: number, options: { minBatch?: number } = {}) {
+  constructor (threads: number, options: VerifyPoolOptions = {}) {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError('a verify pool needs at least one thread')
     this.lanes = new Array(threads).fill(undefined)
     this.minBatch = options.minBatch ?? DEFAULT_MIN_POOL_BATCH
+    this.startWorker = options.startWorker ?? startVerifyWorker
   }
 
   /** Batches handed to a worker so far (the rest were verified on the calling thread). */
@@ -189,7 +203,7 @@ export class VerifyPool implements SignatureVerifier {
   }
 
   private startLane (index: number): Lane {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'cdgossip-verify', workerData: { sodiumPath: SODIUM_MODULE_PATH } })
+    const worker = this.startWorker()
     worker.unref()
     const lane: Lane = { worker, batches: new Map() }
     worker.on('message', ({ id, results }: { id: number, results: Uint8Array }) => {

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { Worker } from 'node:worker_threads'
 import type { KeyObject } from 'node:crypto'
 import { VerifyPool, decodeDsseMaterial, inlineVerifier, openSignedRecord, openSignedRecordWith, pae } from '../../src/signing/index.js'
 import { ed25519KeyFromPeerId } from '../../src/signing/keys.js'
@@ -84,6 +85,20 @@ describe('openSignedRecordWith a worker pool', () => {
     const burst = Array.from({ length: 10 }, (_, i) => i % 2 === 0 ? signature : flipped)
     expect(await Promise.all(burst.map(async (sig) => pool.verify(publicKey, message, sig)))).toEqual(burst.map((_, i) => i % 2 === 0))
     expect(pool.batchesSent).toBe(1)
+  })
+
+  it('verifies on the calling thread when a worker dies with batches in hand, and starts a fresh one for the next batch', async () => {
+    let started = 0
+    // a worker that exits at once, before answering anything
+    const pool = new VerifyPool(1, { minBatch: 1, startWorker: () => { started++; return new Worker('process.exit(3)', { eval: true }) } })
+    const record = openSignedRecord(sign(alice).bytes)
+    const { publicKey, message, signature } = signatureParts(record.attributes.dssematerial, alice)
+    const flipped = Uint8Array.from(signature)
+    flipped[2] = (flipped[2] as number) ^ 1
+    expect(await Promise.all([pool.verify(publicKey, message, signature), pool.verify(publicKey, message, flipped)])).toEqual([true, false])
+    expect(await pool.verify(publicKey, message, signature)).toBe(true)
+    expect(started).toBe(2)
+    expect(pool.batchesSent).toBe(2)
   })
 
   it('answers false for a short or altered signature', async () => {
