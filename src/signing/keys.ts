@@ -48,15 +48,16 @@ export const ED25519_LIBRARY: 'libsodium' | 'node:crypto' = sodiumModule === und
 /** sodium-native's resolved path, for worker threads to load the same addon (or `undefined`). */
 export const SODIUM_MODULE_PATH: string | undefined = sodiumModule?.path
 
-const rawPublicKeys = new WeakMap<KeyObject, Uint8Array>()
+const spkiForms = new WeakMap<KeyObject, Buffer>()
 
-function rawPublicKey (publicKey: KeyObject): Uint8Array {
-  let raw = rawPublicKeys.get(publicKey)
-  if (raw === undefined) {
-    raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(ED25519_SPKI_PREFIX_BYTES)
-    rawPublicKeys.set(publicKey, raw)
+/** A public key's DER (SPKI) form, exported once per KeyObject (the verify workers get keys so). */
+export function spkiDer (publicKey: KeyObject): Buffer {
+  let der = spkiForms.get(publicKey)
+  if (der === undefined) {
+    der = publicKey.export({ format: 'der', type: 'spki' })
+    spkiForms.set(publicKey, der)
   }
-  return raw
+  return der
 }
 
 /**
@@ -153,6 +154,6 @@ export function isEd25519PeerId (peerId: string): boolean {
 export function verifyEd25519 (publicKey: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
   if (signature.byteLength !== ED25519_SIGNATURE_BYTES) return false
   return sodiumModule !== undefined
-    ? sodiumModule.sodium.crypto_sign_verify_detached(signature, message, rawPublicKey(publicKey))
+    ? sodiumModule.sodium.crypto_sign_verify_detached(signature, message, spkiDer(publicKey).subarray(ED25519_SPKI_PREFIX_BYTES))
     : cryptoVerify(null, message, publicKey, signature)
 }

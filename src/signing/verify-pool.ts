@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { KeyObject } from 'node:crypto'
-import { ED25519_SIGNATURE_BYTES, ED25519_SPKI_PREFIX_BYTES, SODIUM_MODULE_PATH, verifyEd25519 } from './keys.js'
+import { ED25519_SIGNATURE_BYTES, ED25519_SPKI_PREFIX_BYTES, SODIUM_MODULE_PATH, spkiDer, verifyEd25519 } from './keys.js'
 
 /**
  * Ed25519 verification off the main thread. Verifying is the costliest step of receiving a record
@@ -92,24 +92,13 @@ interface Lane {
   batches: Map<number, Request[]>
 }
 
-const keyDer = new WeakMap<KeyObject, Buffer>()
-
-function derOf (publicKey: KeyObject): Buffer {
-  let der = keyDer.get(publicKey)
-  if (der === undefined) {
-    der = publicKey.export({ format: 'der', type: 'spki' })
-    keyDer.set(publicKey, der)
-  }
-  return der
-}
-
 function pack (requests: Request[]): ArrayBuffer {
   let size = 0
-  for (const r of requests) size += 1 + derOf(r.publicKey).byteLength + 4 + r.message.byteLength + ED25519_SIGNATURE_BYTES
+  for (const r of requests) size += 1 + spkiDer(r.publicKey).byteLength + 4 + r.message.byteLength + ED25519_SIGNATURE_BYTES
   const buf = Buffer.allocUnsafeSlow(size)
   let at = 0
   for (const r of requests) {
-    const der = derOf(r.publicKey)
+    const der = spkiDer(r.publicKey)
     buf[at] = der.byteLength
     at += 1 + der.copy(buf, at + 1)
     at = buf.writeUInt32LE(r.message.byteLength, at)
