@@ -45,7 +45,6 @@ export class MaterialInputError extends Error {
   }
 }
 
-
 export function sha256 (bytes: Uint8Array | string): Buffer {
   // one-shot: a Hash object per digest costs more than the digest itself on short attributes
   return hash('sha256', bytes, 'buffer')
@@ -90,7 +89,7 @@ export function verificationMaterialDigests (attributes: MaterialAttributes, dat
     sha256(data)
   ]
   for (const [name, value] of extensions) {
-    digests.push(extensionNameDigest(name), textDigest(name, value))
+    digests.push(repeatedTextDigest('signedextattrs', name), textDigest(name, value))
   }
   return digests
 }
@@ -101,8 +100,8 @@ export function computeVerificationMaterial (attributes: MaterialAttributes, dat
 }
 
 /**
- * Digests of attribute values that repeat from event to event (a community's few sources and
- * types, `1.0`, `application/json`): half of an event's attribute digests, served from memory.
+ * Digests of values that repeat from event to event (a community's few sources and types, `1.0`,
+ * `application/json`, the signed extension names): half of an event's digests, served from memory.
  * Bounded: a stream of distinct values only refills it.
  */
 const repeatedDigests = new Map<string, Buffer>()
@@ -115,19 +114,6 @@ function repeatedTextDigest (field: string, value: string | undefined): Buffer {
     digest = textDigest(field, value)
     if (repeatedDigests.size >= MAX_REPEATED_DIGESTS) repeatedDigests.clear()
     repeatedDigests.set(value, digest)
-  }
-  return digest
-}
-
-// Names repeat on every event (cdgossip signs only `sequence`); a small cache saves a hash each.
-const nameDigests = new Map<string, Buffer>()
-const MAX_CACHED_NAME_DIGESTS = 256
-
-function extensionNameDigest (name: string): Buffer {
-  let digest = nameDigests.get(name)
-  if (digest === undefined) {
-    digest = textDigest('signedextattrs', name)
-    if (nameDigests.size < MAX_CACHED_NAME_DIGESTS) nameDigests.set(name, digest)
   }
   return digest
 }
