@@ -122,9 +122,10 @@ export class PublishPipeline {
 
   /**
    * Group commit: the requests that arrived while the previous commit ran are signed and written
-   * together, in arrival order, in one store write. Should that shared write be refused (a
-   * conflict, an oversized record), nothing of it was stored, and each request is committed
-   * alone so that it gets exactly the answer it would have had on its own.
+   * together, in arrival order, in one store write; an idempotent repeat among them is answered
+   * `existing` as commit() answers it. Should the shared write still be refused (a real conflict,
+   * an oversized record), nothing of it was stored, and each request is committed alone so that
+   * it gets exactly the answer it would have had on its own.
    */
   private async commitWaiting (): Promise<void> {
     this.commitScheduled = false
@@ -137,7 +138,7 @@ export class PublishPipeline {
       }
       let receipts: PublishReceipt[] | undefined
       try {
-        receipts = await this.commitWith(combined, {}, false)
+        receipts = await this.commit(combined, {})
       } catch {
         // answered one by one below
       }
