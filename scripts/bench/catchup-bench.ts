@@ -4,7 +4,7 @@ import { measureBatch, type ThroughputResult } from './publish-bench.js'
 import { NodeProcess, type NodeMemory } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
 import { ACK_EVERY, CONSUMER_PREFETCH, AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
-import { rate, ratio, round, waitUntil } from './stats.js'
+import { medianBy, rate, ratio, round, waitUntil } from './stats.js'
 import { CdgossipTarget, RabbitTarget } from './targets.js'
 
 /**
@@ -70,12 +70,6 @@ export async function prepareCatchupPair (a: NodeProcess, b: NodeProcess, option
   const held0 = await b.storedCount()
   await b.stop()
   return { target, payloads, held0 }
-}
-
-/** The round with the median rate (rounds sorted by rate; the lower middle for an even count). */
-function medianRound (rounds: CatchupSystem[]): CatchupSystem {
-  const sorted = [...rounds].sort((x, y) => x.eventsPerSec - y.eventsPerSec)
-  return sorted[Math.floor((sorted.length - 1) / 2)] as CatchupSystem
 }
 
 /** The highest peak RSS of `name` over the rounds (each round restarts the process). */
@@ -151,7 +145,7 @@ export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
       await a.stop()
     }
   }
-  const cdg = medianRound(rounds)
+  const cdg = medianBy(rounds, r => r.eventsPerSec)
 
   log('catch-up: RabbitMQ baseline (consumer away while N messages queue up)')
   const rabbit = await withBroker(ctx, 'catchup', async (broker) => {
@@ -200,7 +194,7 @@ export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
     }
   })
   const baseRounds = 'skipped' in rabbit ? undefined : rabbit
-  const base = baseRounds === undefined ? undefined : medianRound(baseRounds)
+  const base = baseRounds === undefined ? undefined : medianBy(baseRounds, r => r.eventsPerSec)
   if ('skipped' in rabbit) notes.push(rabbit.skipped)
   const ratesOf = (rs: CatchupSystem[]): string => rs.map(r => r.eventsPerSec.toLocaleString('en-US')).join(', ')
   const complete = rounds.every(r => r.complete)

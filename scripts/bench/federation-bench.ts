@@ -5,7 +5,7 @@ import { DeliveryTracker, type DeliverySummary } from './delivery.js'
 import { NodeProcess, type NodeMemory } from './node-process.js'
 import { Payloads, runPrefix, type Payload } from './payloads.js'
 import { ACK_EVERY, CONSUMER_PREFETCH, AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
-import { ratio, waitUntil } from './stats.js'
+import { medianBy, ratio, waitUntil } from './stats.js'
 import { CdgossipTarget, RabbitTarget, type PublishTarget } from './targets.js'
 
 /**
@@ -83,8 +83,7 @@ async function fixedRateWindows (target: PublishTarget, payloads: Payloads, rate
     track(tracker)
     windows.push(await fixedRatePhase(target, payloads, tracker, ratePerSec, seconds))
   }
-  const sorted = [...windows].sort((x, y) => x.delivery.acceptToSubscriberMs.p99 - y.delivery.acceptToSubscriberMs.p99)
-  return { median: sorted[Math.floor((sorted.length - 1) / 2)] as PhaseResult, windows }
+  return { median: medianBy(windows, w => w.delivery.acceptToSubscriberMs.p99), windows }
 }
 
 async function fixedRatePhase (target: PublishTarget, payloads: Payloads, tracker: DeliveryTracker, ratePerSec: number, seconds: number): Promise<PhaseResult> {

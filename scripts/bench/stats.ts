@@ -29,6 +29,16 @@ export function summarize (values: readonly number[]): LatencySummary {
   }
 }
 
+/**
+ * The item whose `key` is the median of repeated measurements (the lower middle for an even
+ * count): the figure a part reports when it runs the same measurement several times.
+ */
+export function medianBy<T> (items: readonly T[], key: (item: T) => number): T {
+  if (items.length === 0) throw new RangeError('the median of no measurements')
+  const sorted = [...items].sort((x, y) => key(x) - key(y))
+  return sorted[Math.floor((sorted.length - 1) / 2)] as T
+}
+
 /** Two decimals are more than a millisecond clock deserves; keeps the JSON readable. */
 export function round (value: number, digits = 2): number {
   if (!Number.isFinite(value)) return value
