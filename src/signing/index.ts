@@ -15,6 +15,7 @@ export { openSignedRecord, openSignedRecordWith, MAX_RECORD_BYTES, SEQUENCE_DIGI
 export type { OpenRecordOptions } from './record.js'
 export { verifyCloudEvent, parseCloudEventJson } from './verify.js'
 export { VerifyPool, inlineVerifier, sharedVerifier } from './verify-pool.js'
+export { ED25519_LIBRARY } from './keys.js'
 export type { SignatureVerifier, VerifyPoolOptions } from './verify-pool.js'
 export type { CloudEventParts, VerifiedCloudEvent, VerifyOptions } from './verify.js'
 export { DSSE_PAYLOAD_TYPE, pae, decodeDsseMaterial } from './dsse.js'

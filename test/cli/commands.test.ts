@@ -8,6 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { parse as parseYaml } from 'yaml'
+import { ED25519_LIBRARY } from '../../src/signing/index.js'
 import type { EventView } from '../../src/store/index.js'
 import {
   BIN,
@@ -129,6 +130,7 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       expect(a.stdout).toContain(`REST API  ${a.apiUrl}   (token: ${path.join(a.dataDir, 'api-token')})`)
       expect(a.stdout).toMatch(new RegExp(`p2p +/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${aPeerId}`))
       expect(a.stdout).toContain(`data dir  ${a.dataDir}`)
+      expect(a.stdout).toContain(`ed25519   ${ED25519_LIBRARY}`)
       // the token itself is never printed
       expect(a.stdout).not.toContain(a.token)
       expect(a.stderr).toBe('')
