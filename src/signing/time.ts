@@ -15,6 +15,16 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,32
  * seconds (`:60`) are refused rather than guessed at.
  */
 export function normalizeTime (value: string): string | undefined {
+  // opening a record checks its time and then digests it: the same string twice in a row
+  if (value === last.value) return last.normalized
+  const normalized = normalize(value)
+  last = { value, normalized }
+  return normalized
+}
+
+let last: { value: string | undefined, normalized: string | undefined } = { value: undefined, normalized: undefined }
+
+function normalize (value: string): string | undefined {
   const m = RFC3339.exec(value)
   if (m === null) return undefined
   const year = Number(m[1])

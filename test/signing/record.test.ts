@@ -237,6 +237,25 @@ describe('openSignedRecord', () => {
     })
   })
 
+  it('opens attribute values JSON must escape in JSON.stringify spelling, and only in that spelling', () => {
+    // a quote, a backslash and a non-BMP character (a surrogate pair), each in a member of its own
+    const record = sign(alice, { subject: 'say "hi"', id: 'C:\\build\\42', source: '/ci/\u{1F680}/job' })
+    const text = decoder.decode(record.bytes)
+    expect(text).toContain('"subject":"say \\"hi\\""')
+    expect(openSignedRecord(record.bytes).digest).toBe(record.digest)
+    const respellings = [
+      text.replace('say \\"hi\\"', 'say \\u0022hi\\u0022'),
+      text.replace('C:\\\\build', 'C:\\u005cbuild'),
+      text.replace('/ci/\u{1F680}/', '/ci/\\ud83d\\ude80/'),
+      text.replace('"source":"/ci/', '"source":"\\/ci/')
+    ]
+    for (const respelled of respellings) {
+      expect(respelled).not.toBe(text)
+      expect(JSON.parse(respelled)).toEqual(JSON.parse(text))
+      expectError(() => openSignedRecord(encoder.encode(respelled)), 'CDG_INVALID_CLOUDEVENT')
+    }
+  })
+
   it('refuses oversize bytes with CDG_EVENT_TOO_LARGE before parsing them', () => {
     expectError(() => openSignedRecord(new Uint8Array(MAX_RECORD_BYTES + 1)), 'CDG_EVENT_TOO_LARGE')
     const record = sign(alice)
