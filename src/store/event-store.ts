@@ -4,7 +4,7 @@ import { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventE
 import {
   KEY_SEPARATOR, KEY_UPPER, counterFromKey, cursorKey, decodeCursor, encodeCursor, indexedSourcePrefix, originClassPrefix,
   parseInstant, prefixEnd, sequenceFromKey, sequenceKey, sequencePrefix, sequenceStateKey, sourceIdKey, sourcePrefixes,
-  timeKey, valuePart, valuePrefix
+  hourKey, summaryHour, timeKey, valuePart, valuePrefix
 } from './keys.js'
 import { takeGroup } from './take-group.js'
 import { decodeFacts, decodeStoredRecord, encodeFacts, encodeStoredValue, factsOf, wireBytesOf } from './record.js'
@@ -28,7 +28,8 @@ export const DEFAULT_PAGE_SIZE = 100
 export const DEFAULT_MAX_SCAN = 2000
 /**
  * A since/until query first collects the event-time index range; when the range holds at most
- * this many entries the page is exact and cheap, else it falls back to an arrival-ordered scan.
+ * this many entries the page is exact and cheap, else it falls back to an arrival-ordered scan
+ * that starts where the arrival summary says the first record of the window can be.
  */
 export const DEFAULT_TIME_RANGE_COLLECT = 2000
 /** LevelDB block cache: index pages of a million-event store stay hot. */
@@ -46,7 +47,10 @@ export const MAX_SEQUENCE_STATE_CLASSES = 4096
 /** Longest key of a state section entry. */
 export const MAX_SECTION_KEY_LENGTH = 1024
 
-const STORE_FORMAT = 1
+/** 2 added the arrival summary; a format-1 store gets it built from its arrival entries when opened. */
+const STORE_FORMAT = 2
+/** Arrival entries read at once while building the arrival summary of a format-1 store. */
+const MIGRATION_CHUNK = 1000
 const DIGEST_RE = /^[0-9a-f]{64}$/
 const SECTION_NAME_RE = /^[a-z](?:[a-z-]{0,62}[a-z])?$/
 /** Keys per `nextv` while scanning; large enough to amortise the native call, small enough to stop early. */
@@ -114,10 +118,21 @@ interface OpenState {
   untrusted: Sub<string>
   /** (event time, cursor) → '' */
   byTime: Sub<string>
+  /** the arrival summary, persisted: hour of event time → arrival counter of its first record */
+  hourFirst: Sub<string>
   meta: Sub<unknown>
   sections: Map<string, Sub<unknown>>
   counter: number
   lastReceivedMs: number
+  /**
+   * The arrival summary: for each hour of event time (summaryHour), the arrival counter of the
+   * first record stored with a time in it. No record with an event time at or after an hour
+   * arrived before the smallest of these counters from that hour on, so a since/until scan in
+   * arrival order can start there instead of at the oldest record. One entry per hour (a year of
+   * history is ~8,800; whatever times events claim, at most the ~1.1M hours of 1970-2100), written
+   * only when an hour is first seen.
+   */
+  firstArrivalByHour: Map<number, number>
   totals: Totals
   /** sequenceStateKey → state; the publish path reads highest sequences from here */
   sequences: Map<string, SequenceState>
@@ -395,8 +410,9 @@ export class EventStore {
       const ops: PutOp[] = []
       let bytes = 0
       const highest = new Map<string, number>()
+      const firstInHour = new Map<number, number>()
       for (const entry of pending) {
-        bytes += this.putRecord(st, ops, entry, receivedAtMs)
+        bytes += this.putRecord(st, ops, entry, receivedAtMs, firstInHour)
         const key = sequenceStateKey(entry.event.origin, entry.event.eventClass)
         const before = highest.get(key) ?? st.sequences.get(key)?.highest ?? 0
         highest.set(key, Math.max(before, entry.event.sequence))
@@ -411,6 +427,7 @@ export class EventStore {
       st.totals = totals
       st.counter = counter
       st.lastReceivedMs = receivedAtMs
+      for (const [hour, first] of firstInHour) st.firstArrivalByHour.set(hour, first)
       for (const [key, state] of sequenceUpdates) st.sequences.set(key, state)
     }
     let at = 0
@@ -421,8 +438,12 @@ export class EventStore {
     })
   }
 
-  /** Adds one record and its index entries to the batch; returns the record's stored size. */
-  private putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: number): number {
+  /**
+   * Adds one record and its index entries to the batch; returns the record's stored size. Records
+   * come in arrival order: the first of an hour not yet in the arrival summary goes into
+   * `firstInHour` (and the batch).
+   */
+  private putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: number, firstInHour: Map<number, number>): number {
     const { event, trusted, counter } = entry
     const facts = factsOf(event, trusted, receivedAtMs)
     const ck = cursorKey(counter)
@@ -442,7 +463,14 @@ export class EventStore {
     index(st.byOrigin, valuePrefix(facts.origin) + ck)
     index(st.byOriginClass, originClassPrefix(facts.origin, facts.eventClass) + ck)
     if (!trusted) index(st.untrusted, ck)
-    if (facts.time !== undefined) index(st.byTime, timeKey(facts.time) + KEY_SEPARATOR + ck)
+    if (facts.time !== undefined) {
+      index(st.byTime, timeKey(facts.time) + KEY_SEPARATOR + ck)
+      const hour = summaryHour(facts.time)
+      if (!st.firstArrivalByHour.has(hour) && !firstInHour.has(hour)) {
+        firstInHour.set(hour, counter)
+        put(st.hourFirst, hourKey(hour), String(counter))
+      }
+    }
     return value.length
   }
 
@@ -564,12 +592,19 @@ export class EventStore {
     const st = this.require()
     if (filter.sinceMs !== undefined && filter.untilMs !== undefined && filter.sinceMs > filter.untilMs) return { events: [] }
 
+    let from = after
+    if (filter.sinceMs !== undefined) {
+      const first = firstArrivalFrom(st, filter.sinceMs)
+      // no record has an event time at or after `since`
+      if (first === undefined) return { events: [] }
+      from = Math.max(after, first - 1)
+    }
     const index = chooseIndex(st, filter)
     if ((filter.sinceMs !== undefined || filter.untilMs !== undefined) && !index.selective) {
-      const page = await this.queryTimeRange(st, filter, after, limit)
+      const page = await this.queryTimeRange(st, filter, from, limit)
       if (page !== undefined) return page
     }
-    return this.scan(st, index.sub, index.prefix, filter, after, limit, this.maxScan)
+    return this.scan(st, index.sub, index.prefix, filter, from, limit, this.maxScan)
   }
 
   /** Up to `limit` records in arrival order strictly after `cursor` (from the beginning when absent). */
@@ -906,10 +941,12 @@ export class EventStore {
         byOriginClass: index('origin-class'),
         untrusted: index('untrusted'),
         byTime: index('time'),
+        hourFirst: index('hour-first'),
         meta: db.sublevel<string, unknown>('meta', { keyEncoding: 'utf8', valueEncoding: 'json' }),
         sections: new Map(),
         counter: 0,
         lastReceivedMs: 0,
+        firstArrivalByHour: new Map(),
         totals: { events: 0, bytes: 0 },
         sequences: new Map()
       }
@@ -928,8 +965,16 @@ export class EventStore {
     if (format === undefined) {
       if (lastArrival !== undefined) throw new CorruptRecordError('meta/format', 'records present without a format marker')
       await st.meta.put('format', STORE_FORMAT)
+    } else if (format === 1) {
+      await this.addArrivalSummary(st)
+      await st.meta.put('format', STORE_FORMAT)
     } else if (format !== STORE_FORMAT) {
       throw new CorruptRecordError('meta/format', `unsupported store format ${String(format)}`)
+    }
+    for await (const [key, value] of st.hourFirst.iterator()) {
+      const counter = Number(value)
+      if (!/^[0-9]+$/.test(key) || !Number.isSafeInteger(counter) || counter < 1) throw new CorruptRecordError(`hour-first/${key}`, 'wrong shape')
+      st.firstArrivalByHour.set(Number(key), counter)
     }
     st.counter = lastArrival === undefined ? 0 : counterFromKey(lastArrival)
     if (lastArrival !== undefined) {
@@ -948,6 +993,32 @@ export class EventStore {
     }
     this.log?.debug({ events: st.totals.events, cursor: st.counter, sequences: st.sequences.size }, 'event store opened')
   }
+
+  /**
+   * Builds the arrival summary of a format-1 store from its arrival entries, which hold each
+   * record's event time. Idempotent: interrupted, it runs again from the start at the next open.
+   */
+  private async addArrivalSummary (st: OpenState): Promise<void> {
+    this.log?.info('event store: building the arrival summary (store format 1 to 2)')
+    const firstInHour = new Map<number, number>()
+    const it = st.arrival.iterator()
+    try {
+      for (;;) {
+        const entries = await it.nextv(MIGRATION_CHUNK)
+        if (entries.length === 0) break
+        for (const [key, value] of entries) {
+          const time = decodeFacts(key, value).time
+          if (time === undefined) continue
+          const hour = summaryHour(time)
+          if (!firstInHour.has(hour)) firstInHour.set(hour, counterFromKey(key))
+        }
+      }
+    } finally {
+      await it.close().catch(noop)
+    }
+    await st.hourFirst.batch([...firstInHour].map(([hour, counter]) => ({ type: 'put' as const, key: hourKey(hour), value: String(counter) })))
+    this.log?.info({ hours: firstInHour.size }, 'event store: arrival summary built')
+  }
 }
 
 /** Opens a store at `init.path` and starts it. */
@@ -958,6 +1029,19 @@ export async function createEventStore (init: EventStoreInit, components: EventS
 }
 
 // ---------------------------------------------------------------- helpers
+
+/**
+ * The smallest arrival counter a record with an event time at or after `sinceMs` can have (from
+ * the arrival summary), or undefined when no such record is held.
+ */
+function firstArrivalFrom (st: OpenState, sinceMs: number): number | undefined {
+  const from = summaryHour(sinceMs)
+  let first: number | undefined
+  for (const [hour, counter] of st.firstArrivalByHour) {
+    if (hour >= from && (first === undefined || counter < first)) first = counter
+  }
+  return first
+}
 
 interface IndexChoice {
   sub: Sub<string> | undefined

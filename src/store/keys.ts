@@ -72,6 +72,24 @@ export function timeKey (ms: number): string {
   return String(ms + TIME_OFFSET_MS).padStart(TIME_KEY_WIDTH, '0')
 }
 
+const HOUR_MS = 3_600_000
+/**
+ * The arrival summary tells apart the hours from 1970 to 2100; an event time before or after shares
+ * the first or last hour, which keeps the summary small whatever times events claim and only makes
+ * it more conservative.
+ */
+const LAST_SUMMARY_HOUR = Date.UTC(2100, 0, 1) / HOUR_MS
+const HOUR_KEY_WIDTH = String(LAST_SUMMARY_HOUR).length
+
+/** The arrival summary's hour of an event time. */
+export function summaryHour (ms: number): number {
+  return Math.min(Math.max(Math.floor(ms / HOUR_MS), 0), LAST_SUMMARY_HOUR)
+}
+
+export function hourKey (hour: number): string {
+  return String(hour).padStart(HOUR_KEY_WIDTH, '0')
+}
+
 
 /**
  * Escapes \x00 and \x01 so a value part never contains the separator or the range upper bound.

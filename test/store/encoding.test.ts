@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import {
   counterFromKey, cursorKey, decodeCursor, encodeCursor, escapeKeyPart, indexedSourcePrefix, parseInstant,
-  sequenceKey, sourcePrefixes, timeKey, MAX_SOURCE_PREFIX_DEPTH
+  sequenceKey, sourcePrefixes, timeKey, hourKey, summaryHour, MAX_SOURCE_PREFIX_DEPTH
 } from '../../src/store/keys.js'
 import { decodeStoredRecord, encodeStoredValue, wireBytesOf } from '../../src/store/record.js'
 import { makeEvent } from './fixtures.js'
@@ -37,6 +37,19 @@ describe('store key encodings', () => {
     expect(sequenceKey(9) < sequenceKey(10)).toBe(true)
     expect(timeKey(-1) < timeKey(0)).toBe(true)
     expect(timeKey(Date.parse('1969-12-31T00:00:00Z')) < timeKey(Date.parse('2024-01-01T00:00:00Z'))).toBe(true)
+  })
+
+  it('gives the arrival summary hours from 1970 to 2100, times outside sharing the edge hours', () => {
+    const hour = summaryHour(Date.parse('2024-03-10T10:00:00Z'))
+    expect(summaryHour(Date.parse('2024-03-10T10:59:59.999Z'))).toBe(hour)
+    expect(summaryHour(Date.parse('2024-03-10T12:00:00+02:00'))).toBe(hour)
+    expect(summaryHour(Date.parse('2024-03-10T09:59:59.999Z'))).toBe(hour - 1)
+    expect(summaryHour(-8.64e15)).toBe(summaryHour(0))
+    expect(summaryHour(8.64e15)).toBe(summaryHour(Date.parse('2100-01-01T00:00:00Z')))
+    expect(summaryHour(8.64e15)).toBeGreaterThan(summaryHour(Date.parse('2099-12-31T23:00:00Z')))
+    const keys = [0, hour, summaryHour(8.64e15)].map(hourKey)
+    expect([...keys].sort()).toEqual(keys)
+    expect(new Set(keys.map((k) => k.length)).size).toBe(1)
   })
 
   it('escapes separators so no value part contains \\x00', () => {

@@ -1,6 +1,7 @@
-import { describe, it, expect } from 'vitest'
-import { MAX_PAGE_SIZE, eventQueryPredicate } from '../../src/store/index.js'
-import { ORIGIN_A, ORIGIN_B, classOf, makeEvent, openStore } from './fixtures.js'
+import { describe, it, expect, onTestFinished } from 'vitest'
+import { Level } from 'level'
+import { MAX_PAGE_SIZE, createEventStore, eventQueryPredicate } from '../../src/store/index.js'
+import { ORIGIN_A, ORIGIN_B, classOf, makeEvent, openStore, tempDir } from './fixtures.js'
 import type { CdgossipError } from '../../src/errors.js'
 import type { SignedEvent } from '../../src/events/types.js'
 import type { EventQuery, EventStore, StoredEvent } from '../../src/store/index.js'
@@ -128,6 +129,110 @@ describe('EventStore query filters', () => {
     expect(ids((await store.query(q)).events)).toEqual(idsOf(expected))
     expect(ids((await store.query({ subject: 'subject-2', type: 'build.started' })).events))
       .toEqual(idsOf(events.filter((e) => e.cdevent.subject.id === 'subject-2' && e.eventClass === 'build.started')))
+  })
+})
+
+const DAY = 86_400_000
+const HOUR = 3_600_000
+const T0 = Date.UTC(2024, 0, 1)
+
+/**
+ * `days` days of records, `perDay` a day, two classes alternating, appended in `order` of their
+ * event times (by default as they happened, so arrival follows time as on a live node).
+ */
+function daysOfEvents (days: number, perDay: number, order: (times: number[]) => number[] = (t) => t): SignedEvent[] {
+  const times = order(Array.from({ length: days * perDay }, (_, i) => T0 + Math.floor(i / perDay) * DAY + (i % perDay) * Math.floor(DAY / perDay)))
+  const seq = new Map<string, number>()
+  return times.map((time, i) => {
+    const type = i % 2 === 0 ? 'dev.cdevents.build.started.0.2.0' : 'dev.cdevents.pipelinerun.finished.0.3.0'
+    const sequence = (seq.get(type) ?? 0) + 1
+    seq.set(type, sequence)
+    return makeEvent({ id: `d${i}`, type, sequence, timestamp: new Date(time).toISOString() })
+  })
+}
+
+/** A deterministic shuffle, so arrival order has nothing to do with event time. */
+function shuffled (values: number[]): number[] {
+  const out = [...values]
+  let state = 7
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2147483648
+    const j = state % (i + 1)
+    ;[out[i], out[j]] = [out[j] as number, out[i] as number]
+  }
+  return out
+}
+
+const inWindow = (events: SignedEvent[], type: string | undefined, since: number, until: number): SignedEvent[] => events.filter((e) => {
+  const t = Date.parse(e.cdevent.context.timestamp)
+  return (type === undefined || e.eventClass === type) && t >= since && t <= until
+})
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+describe('EventStore since/until windows too large to collect', () => {
+  // collect at most 5 time-index entries and examine at most 20 candidates a call: a store of
+  // 30 records a day then behaves like a large one
+  const small = { timeRangeCollect: 5, maxScan: 20 }
+
+  it('finds a recent window of a long history on the first page, and pages it in arrival order', async () => {
+    const { store } = await openStore(small)
+    const events = daysOfEvents(20, 30)
+    await store.appendBatch(events.map((event) => ({ event, trusted: true })))
+    const since = T0 + 15 * DAY + 12 * HOUR
+    const until = since + DAY
+    const expected = inWindow(events, 'build.started', since, until)
+    expect(expected.length).toBe(15)
+    const q: EventQuery = { type: 'build.started', since: iso(since), until: iso(until), limit: 4 }
+    // an arrival-order scan from the oldest record would spend its first calls on the 15.5 days
+    // before the window
+    expect(ids((await store.query(q)).events)).toEqual(idsOf(expected.slice(0, 4)))
+    expect(ids((await pageAll(store, q)).events)).toEqual(idsOf(expected))
+    expect(ids((await pageAll(store, { ...q, type: undefined })).events)).toEqual(idsOf(inWindow(events, undefined, since, until)))
+    expect(ids((await pageAll(store, { ...q, until: undefined })).events)).toEqual(idsOf(inWindow(events, 'build.started', since, T0 + 20 * DAY)))
+    expect(await store.query({ since: iso(T0 + 21 * DAY) })).toEqual({ events: [] })
+  })
+
+  it('still finds a record that arrived long before older ones with earlier event times', async () => {
+    const { store } = await openStore(small)
+    const late = makeEvent({ id: 'from-the-future', type: 'dev.cdevents.build.started.0.2.0', sequence: 1000, timestamp: iso(T0 + 9 * DAY) })
+    const events = [late, ...daysOfEvents(8, 30)]
+    await store.appendBatch(events.map((event) => ({ event, trusted: true })))
+    const since = T0 + 5 * DAY
+    const got = await pageAll(store, { type: 'build.started', since: iso(since), limit: 6 })
+    expect(ids(got.events)).toEqual(idsOf(inWindow(events, 'build.started', since, T0 + 10 * DAY)))
+    expect(ids(got.events)[0]).toBe('from-the-future')
+  })
+
+  it('gives every window of a store whose arrival has nothing to do with event time', async () => {
+    const { store } = await openStore(small)
+    const events = daysOfEvents(6, 30, shuffled)
+    await store.appendBatch(events.map((event) => ({ event, trusted: true })))
+    for (const [since, until] of [[T0 + DAY + HOUR, T0 + 4 * DAY - 1], [T0 + 5 * DAY, T0 + 6 * DAY], [T0 - DAY, T0 + HOUR]]) {
+      const got = await pageAll(store, { type: 'pipelinerun.finished', since: iso(since as number), until: iso(until as number), limit: 7 })
+      expect(ids(got.events)).toEqual(idsOf(inWindow(events, 'pipelinerun.finished', since as number, until as number)))
+    }
+  })
+
+  it('builds the arrival summary when it opens a store written before it existed (format 1)', async () => {
+    const dir = await tempDir()
+    const events = daysOfEvents(10, 30)
+    const before = await createEventStore({ path: dir, ...small })
+    await before.appendBatch(events.map((event) => ({ event, trusted: true })))
+    await before.stop()
+    // what a format-1 store looks like: no summary, format marker 1
+    const raw = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    await raw.sublevel('hour-first').clear()
+    await raw.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).put('format', 1)
+    await raw.close()
+
+    const store = await createEventStore({ path: dir, ...small })
+    onTestFinished(async () => { await store.stop() })
+    const since = T0 + 7 * DAY
+    const until = since + DAY - 1
+    const q: EventQuery = { type: 'build.started', since: iso(since), until: iso(until), limit: 5 }
+    expect(ids((await store.query(q)).events)).toEqual(idsOf(inWindow(events, 'build.started', since, until).slice(0, 5)))
+    expect(ids((await pageAll(store, q)).events)).toEqual(idsOf(inWindow(events, 'build.started', since, until)))
   })
 })
 
