@@ -77,8 +77,8 @@ export function encodeRecordText (f: RecordFields): string {
 }
 
 /**
- * Members whose later checks admit only base64 or digits: with anything JSON would escape they are
- * refused whatever the canonical check says, so that check compares their text as is.
+ * Members whose later checks admit only base64, digits or the word `sequence`: with anything JSON
+ * would escape they are refused whatever the canonical check says, so it compares their text as is.
  */
 const PLAIN_MEMBERS: ReadonlySet<string> = new Set(['sequence', 'signedextattrs', 'dssematerial', 'data_base64'])
 
