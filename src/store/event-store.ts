@@ -29,7 +29,7 @@ export const DEFAULT_MAX_SCAN = 2000
 /**
  * A since/until query first collects the event-time index range; when the range holds at most
  * this many entries the page is exact and cheap, else it falls back to an arrival-ordered scan
- * that starts where the arrival summary says the first record of the window can be.
+ * bounded to where the arrival summary says records of the window can be.
  */
 export const DEFAULT_TIME_RANGE_COLLECT = 2000
 /** LevelDB block cache: index pages of a million-event store stay hot. */
@@ -47,9 +47,12 @@ export const MAX_SEQUENCE_STATE_CLASSES = 4096
 /** Longest key of a state section entry. */
 export const MAX_SECTION_KEY_LENGTH = 1024
 
-/** 2 added the arrival summary; a format-1 store gets it built from its arrival entries when opened. */
-const STORE_FORMAT = 2
-/** Arrival entries read at once while building the arrival summary of a format-1 store. */
+/**
+ * 3 added the arrival summary (format 2, on main for one commit, kept only first arrivals). An
+ * older store gets the summary built from its arrival entries when opened.
+ */
+const STORE_FORMAT = 3
+/** Arrival entries read at once while building the arrival summary of an older store. */
 const MIGRATION_CHUNK = 1000
 const DIGEST_RE = /^[0-9a-f]{64}$/
 const SECTION_NAME_RE = /^[a-z](?:[a-z-]{0,62}[a-z])?$/
@@ -118,21 +121,22 @@ interface OpenState {
   untrusted: Sub<string>
   /** (event time, cursor) → '' */
   byTime: Sub<string>
-  /** the arrival summary, persisted: hour of event time → arrival counter of its first record */
-  hourFirst: Sub<string>
+  /** the arrival summary, persisted: hour of event time → `first:last` arrival counters */
+  hourSpans: Sub<string>
   meta: Sub<unknown>
   sections: Map<string, Sub<unknown>>
   counter: number
   lastReceivedMs: number
   /**
-   * The arrival summary: for each hour of event time (summaryHour), the arrival counter of the
-   * first record stored with a time in it. No record with an event time at or after an hour
-   * arrived before the smallest of these counters from that hour on, so a since/until scan in
-   * arrival order can start there instead of at the oldest record. One entry per hour (a year of
-   * history is ~8,800; whatever times events claim, at most the ~1.1M hours of 1970-2100), written
-   * only when an hour is first seen.
+   * The arrival summary: for each hour of event time (summaryHour), the arrival counters of the
+   * first and the last record stored with a time in it. No record with an event time at or after
+   * `since` arrived before the smallest `first` of the hours from since's on, and none at or
+   * before `until` after the largest `last` up to until's hour, so a since/until scan in arrival
+   * order runs between those two instead of over the whole store. One entry per hour (a year of
+   * history is ~8,800; whatever times events claim, at most the ~1.1M hours of 1970-2100),
+   * rewritten once per write that touches the hour.
    */
-  firstArrivalByHour: Map<number, number>
+  arrivalByHour: Map<number, HourSpan>
   totals: Totals
   /** sequenceStateKey → state; the publish path reads highest sequences from here */
   sequences: Map<string, SequenceState>
@@ -410,9 +414,9 @@ export class EventStore {
       const ops: PutOp[] = []
       let bytes = 0
       const highest = new Map<string, number>()
-      const firstInHour = new Map<number, number>()
+      const touchedHours = new Map<number, HourSpan>()
       for (const entry of pending) {
-        bytes += this.putRecord(st, ops, entry, receivedAtMs, firstInHour)
+        bytes += this.putRecord(st, ops, entry, receivedAtMs, touchedHours)
         const key = sequenceStateKey(entry.event.origin, entry.event.eventClass)
         const before = highest.get(key) ?? st.sequences.get(key)?.highest ?? 0
         highest.set(key, Math.max(before, entry.event.sequence))
@@ -421,13 +425,16 @@ export class EventStore {
       for (const [key, state] of sequenceUpdates) {
         ops.push({ type: 'put', sublevel: st.sequenceStates, key, value: state })
       }
+      for (const [hour, span] of touchedHours) {
+        ops.push({ type: 'put', sublevel: st.hourSpans, key: hourKey(hour), value: encodeHourSpan(span) })
+      }
       const totals: Totals = { events: st.totals.events + pending.length, bytes: st.totals.bytes + bytes }
       ops.push({ type: 'put', sublevel: st.meta, key: 'totals', value: totals })
       await read('append', async () => st.db.batch<string, unknown>(ops, {}))
       st.totals = totals
       st.counter = counter
       st.lastReceivedMs = receivedAtMs
-      for (const [hour, first] of firstInHour) st.firstArrivalByHour.set(hour, first)
+      for (const [hour, span] of touchedHours) st.arrivalByHour.set(hour, span)
       for (const [key, state] of sequenceUpdates) st.sequences.set(key, state)
     }
     let at = 0
@@ -440,10 +447,10 @@ export class EventStore {
 
   /**
    * Adds one record and its index entries to the batch; returns the record's stored size. Records
-   * come in arrival order: the first of an hour not yet in the arrival summary goes into
-   * `firstInHour` (and the batch).
+   * come in arrival order; the record's hour of event time goes into `touchedHours` with its new
+   * span, which the caller writes once per hour.
    */
-  private putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: number, firstInHour: Map<number, number>): number {
+  private putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: number, touchedHours: Map<number, HourSpan>): number {
     const { event, trusted, counter } = entry
     const facts = factsOf(event, trusted, receivedAtMs)
     const ck = cursorKey(counter)
@@ -466,10 +473,9 @@ export class EventStore {
     if (facts.time !== undefined) {
       index(st.byTime, timeKey(facts.time) + KEY_SEPARATOR + ck)
       const hour = summaryHour(facts.time)
-      if (!st.firstArrivalByHour.has(hour) && !firstInHour.has(hour)) {
-        firstInHour.set(hour, counter)
-        put(st.hourFirst, hourKey(hour), String(counter))
-      }
+      const span = touchedHours.get(hour)
+      if (span !== undefined) span.last = counter
+      else touchedHours.set(hour, { first: st.arrivalByHour.get(hour)?.first ?? counter, last: counter })
     }
     return value.length
   }
@@ -592,19 +598,16 @@ export class EventStore {
     const st = this.require()
     if (filter.sinceMs !== undefined && filter.untilMs !== undefined && filter.sinceMs > filter.untilMs) return { events: [] }
 
-    let from = after
-    if (filter.sinceMs !== undefined) {
-      const first = firstArrivalFrom(st, filter.sinceMs)
-      // no record has an event time at or after `since`
-      if (first === undefined) return { events: [] }
-      from = Math.max(after, first - 1)
-    }
+    const window = windowArrivals(st, filter)
+    // no record has an event time inside the window, or none after the cursor does
+    if (window === undefined || (window.last !== undefined && window.last <= after)) return { events: [] }
+    const from = window.first === undefined ? after : Math.max(after, window.first - 1)
     const index = chooseIndex(st, filter)
     if ((filter.sinceMs !== undefined || filter.untilMs !== undefined) && !index.selective) {
       const page = await this.queryTimeRange(st, filter, from, limit)
       if (page !== undefined) return page
     }
-    return this.scan(st, index.sub, index.prefix, filter, from, limit, this.maxScan)
+    return this.scan(st, index.sub, index.prefix, filter, from, limit, this.maxScan, window.last)
   }
 
   /** Up to `limit` records in arrival order strictly after `cursor` (from the beginning when absent). */
@@ -659,16 +662,16 @@ export class EventStore {
   /**
    * The bounded range scan behind every query: walks `sub` (an index whose keys are
    * `prefix + cursorKey`, or the arrival order itself when `sub` is undefined) from just after
-   * `after`, checks each candidate against `filter`, and stops at `limit` matches or `maxScan`
-   * examined entries.
+   * `after` to the arrival `upTo` (the end when undefined), checks each candidate against
+   * `filter`, and stops at `limit` matches or `maxScan` examined entries.
    */
   private async scan (st: OpenState, sub: Sub<string> | undefined, prefix: string, filter: QueryFilter,
-    after: number, limit: number, maxScan: number): Promise<EventPage> {
+    after: number, limit: number, maxScan: number, upTo?: number): Promise<EventPage> {
     const source = sub ?? st.arrival
-    // An empty prefix means the keys are bare cursor keys (arrival, untrusted): no upper bound.
-    const it = prefix === ''
-      ? source.iterator({ gt: cursorKey(after), values: sub === undefined })
-      : source.iterator({ gt: prefix + cursorKey(after), lt: prefixEnd(prefix), values: sub === undefined })
+    // An empty prefix means the keys are bare cursor keys (arrival, untrusted): no upper bound
+    // but `upTo`.
+    const lt = upTo !== undefined ? prefix + cursorKey(upTo + 1) : prefix === '' ? undefined : prefixEnd(prefix)
+    const it = source.iterator({ gt: prefix + cursorKey(after), ...(lt === undefined ? {} : { lt }), values: sub === undefined })
     const matched: Candidate[] = []
     let scanned = 0
     let lastScanned = after
@@ -941,12 +944,12 @@ export class EventStore {
         byOriginClass: index('origin-class'),
         untrusted: index('untrusted'),
         byTime: index('time'),
-        hourFirst: index('hour-first'),
+        hourSpans: index('hour-span'),
         meta: db.sublevel<string, unknown>('meta', { keyEncoding: 'utf8', valueEncoding: 'json' }),
         sections: new Map(),
         counter: 0,
         lastReceivedMs: 0,
-        firstArrivalByHour: new Map(),
+        arrivalByHour: new Map(),
         totals: { events: 0, bytes: 0 },
         sequences: new Map()
       }
@@ -965,16 +968,16 @@ export class EventStore {
     if (format === undefined) {
       if (lastArrival !== undefined) throw new CorruptRecordError('meta/format', 'records present without a format marker')
       await st.meta.put('format', STORE_FORMAT)
-    } else if (format === 1) {
+    } else if (format === 1 || format === 2) {
       await this.addArrivalSummary(st)
       await st.meta.put('format', STORE_FORMAT)
     } else if (format !== STORE_FORMAT) {
       throw new CorruptRecordError('meta/format', `unsupported store format ${String(format)}`)
     }
-    for await (const [key, value] of st.hourFirst.iterator()) {
-      const counter = Number(value)
-      if (!/^[0-9]+$/.test(key) || !Number.isSafeInteger(counter) || counter < 1) throw new CorruptRecordError(`hour-first/${key}`, 'wrong shape')
-      st.firstArrivalByHour.set(Number(key), counter)
+    for await (const [key, value] of st.hourSpans.iterator()) {
+      const span = decodeHourSpan(value)
+      if (!/^[0-9]+$/.test(key) || span === undefined) throw new CorruptRecordError(`hour-span/${key}`, 'wrong shape')
+      st.arrivalByHour.set(Number(key), span)
     }
     st.counter = lastArrival === undefined ? 0 : counterFromKey(lastArrival)
     if (lastArrival !== undefined) {
@@ -999,8 +1002,8 @@ export class EventStore {
    * record's event time. Idempotent: interrupted, it runs again from the start at the next open.
    */
   private async addArrivalSummary (st: OpenState): Promise<void> {
-    this.log?.info('event store: building the arrival summary (store format 1 to 2)')
-    const firstInHour = new Map<number, number>()
+    this.log?.info(`event store: building the arrival summary (store format ${STORE_FORMAT})`)
+    const spans = new Map<number, HourSpan>()
     const it = st.arrival.iterator()
     try {
       for (;;) {
@@ -1010,14 +1013,19 @@ export class EventStore {
           const time = decodeFacts(key, value).time
           if (time === undefined) continue
           const hour = summaryHour(time)
-          if (!firstInHour.has(hour)) firstInHour.set(hour, counterFromKey(key))
+          const counter = counterFromKey(key)
+          const span = spans.get(hour)
+          if (span === undefined) spans.set(hour, { first: counter, last: counter })
+          else span.last = counter
         }
       }
     } finally {
       await it.close().catch(noop)
     }
-    await st.hourFirst.batch([...firstInHour].map(([hour, counter]) => ({ type: 'put' as const, key: hourKey(hour), value: String(counter) })))
-    this.log?.info({ hours: firstInHour.size }, 'event store: arrival summary built')
+    // format 2 kept first arrivals under another name
+    await st.db.sublevel('hour-first').clear()
+    await st.hourSpans.batch([...spans].map(([hour, span]) => ({ type: 'put' as const, key: hourKey(hour), value: encodeHourSpan(span) })))
+    this.log?.info({ hours: spans.size }, 'event store: arrival summary built')
   }
 }
 
@@ -1030,17 +1038,36 @@ export async function createEventStore (init: EventStoreInit, components: EventS
 
 // ---------------------------------------------------------------- helpers
 
+/** Arrival counters of the first and the last record stored with an event time in one hour. */
+interface HourSpan { first: number, last: number }
+
+function encodeHourSpan (span: HourSpan): string {
+  return `${span.first}:${span.last}`
+}
+
+function decodeHourSpan (value: string): HourSpan | undefined {
+  const [first, last] = value.split(':').map(Number)
+  if (first === undefined || last === undefined || !Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first < 1 || last < first) return undefined
+  return { first, last }
+}
+
 /**
- * The smallest arrival counter a record with an event time at or after `sinceMs` can have (from
- * the arrival summary), or undefined when no such record is held.
+ * Where in the arrival order records of the filter's since/until window can be, from the arrival
+ * summary of the hours the window touches: at or after `first`, at or before `last`. Undefined
+ * when no record held has an event time inside the window; `{}` when there is no window.
  */
-function firstArrivalFrom (st: OpenState, sinceMs: number): number | undefined {
-  const from = summaryHour(sinceMs)
-  let first: number | undefined
-  for (const [hour, counter] of st.firstArrivalByHour) {
-    if (hour >= from && (first === undefined || counter < first)) first = counter
+function windowArrivals (st: OpenState, f: QueryFilter): { first?: number, last?: number } | undefined {
+  if (f.sinceMs === undefined && f.untilMs === undefined) return {}
+  const from = f.sinceMs === undefined ? 0 : summaryHour(f.sinceMs)
+  const to = f.untilMs === undefined ? Number.POSITIVE_INFINITY : summaryHour(f.untilMs)
+  let first = Number.POSITIVE_INFINITY
+  let last = 0
+  for (const [hour, span] of st.arrivalByHour) {
+    if (hour < from || hour > to) continue
+    if (span.first < first) first = span.first
+    if (span.last > last) last = span.last
   }
-  return first
+  return last === 0 ? undefined : { first, last }
 }
 
 interface IndexChoice {

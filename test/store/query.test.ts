@@ -214,16 +214,32 @@ describe('EventStore since/until windows too large to collect', () => {
     }
   })
 
-  it('builds the arrival summary when it opens a store written before it existed (format 1)', async () => {
+  it('ends the pages where the window ends, without pages of the records after it', async () => {
+    const { store } = await openStore(small)
+    const events = daysOfEvents(20, 30)
+    await store.appendBatch(events.map((event) => ({ event, trusted: true })))
+    const since = T0 + 4 * DAY
+    const until = since + DAY - 1
+    const got = await pageAll(store, { type: 'build.started', since: iso(since), until: iso(until), limit: 100 })
+    expect(ids(got.events)).toEqual(idsOf(inWindow(events, 'build.started', since, until)))
+    // the window's day is 30 arrivals, two calls of 20; the 450 records after it are never walked
+    expect(got.pages).toBeLessThanOrEqual(2)
+    const untilOnly = await pageAll(store, { until: iso(T0 + DAY - 1), limit: 100 })
+    expect(ids(untilOnly.events)).toEqual(idsOf(inWindow(events, undefined, T0, T0 + DAY - 1)))
+    expect(untilOnly.pages).toBeLessThanOrEqual(2)
+  })
+
+  it.each([1, 2])('builds the arrival summary when it opens a store written before it (format %i)', async (format) => {
     const dir = await tempDir()
     const events = daysOfEvents(10, 30)
     const before = await createEventStore({ path: dir, ...small })
     await before.appendBatch(events.map((event) => ({ event, trusted: true })))
     await before.stop()
-    // what a format-1 store looks like: no summary, format marker 1
+    // what an older store looks like: no summary (format 2 had a first-arrivals-only one)
     const raw = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
-    await raw.sublevel('hour-first').clear()
-    await raw.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).put('format', 1)
+    await raw.sublevel('hour-span').clear()
+    if (format === 2) await raw.sublevel('hour-first').put('0475000', '1')
+    await raw.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).put('format', format)
     await raw.close()
 
     const store = await createEventStore({ path: dir, ...small })
@@ -232,7 +248,13 @@ describe('EventStore since/until windows too large to collect', () => {
     const until = since + DAY - 1
     const q: EventQuery = { type: 'build.started', since: iso(since), until: iso(until), limit: 5 }
     expect(ids((await store.query(q)).events)).toEqual(idsOf(inWindow(events, 'build.started', since, until).slice(0, 5)))
-    expect(ids((await pageAll(store, q)).events)).toEqual(idsOf(inWindow(events, 'build.started', since, until)))
+    const all = await pageAll(store, q)
+    expect(ids(all.events)).toEqual(idsOf(inWindow(events, 'build.started', since, until)))
+    expect(all.pages).toBeLessThanOrEqual(4)
+    await store.stop()
+    const left = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    expect(await left.sublevel('hour-first').keys().all()).toEqual([])
+    await left.close()
   })
 })
 
