@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../store/types.js'
-import { toEventView } from '../store/index.js'
+import { eventViewJson } from '../store/index.js'
 import type { EventStreamSource } from './types.js'
 import { Wakeup } from './wakeup.js'
 
@@ -37,8 +37,8 @@ const LINE_SAFE = /^[^\r\n\0]*$/
 /** `id: <cursor>`, `event: cdevent`, and the view as one JSON line. */
 export function formatEventFrame (stored: StoredEvent): string {
   if (!LINE_SAFE.test(stored.cursor)) throw new Error('cursor is not usable as an SSE id')
-  // JSON.stringify escapes CR and LF, so the data is always a single SSE line.
-  return `id: ${stored.cursor}\nevent: cdevent\ndata: ${JSON.stringify(toEventView(stored))}\n\n`
+  // eventViewJson is always one line, so the data is a single SSE line
+  return `id: ${stored.cursor}\nevent: cdevent\ndata: ${eventViewJson(stored)}\n\n`
 }
 
 /** The last frame of a stream whose consumer fell `maxBuffered` records behind. No `id`, so the client keeps its last one. */

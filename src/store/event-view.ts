@@ -21,19 +21,27 @@ export interface EventView {
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
+const LF = 0x0a
+const CR = 0x0d
 
-/** Pure: the view of a stored event. The record bytes were verified on the way in, so they parse. */
-export function toEventView (stored: StoredEvent): EventView {
+/**
+ * Pure: the view of a stored event as JSON text, the members in EventView's order. Nothing is
+ * parsed to be serialized again: `cloudEvent` is the wire record's text, which is exactly what
+ * JSON.stringify writes for it (a record has one canonical spelling), and `cdevent` is the signed
+ * data's text, JSON checked on the way in. Text spread over several lines (only a foreign producer
+ * writes data so) goes through JSON.stringify instead, so a view is always one line (an SSE
+ * `data:` line). A page of 100 views costs a parse and two serializations less per record.
+ */
+export function eventViewJson (stored: StoredEvent): string {
   const { event } = stored
-  return {
-    cursor: stored.cursor,
-    digest: event.digest,
-    origin: event.origin,
-    class: event.eventClass,
-    sequence: event.sequence,
-    trusted: stored.trusted,
-    receivedAt: stored.receivedAt,
-    cloudEvent: JSON.parse(UTF8.decode(event.bytes)) as Record<string, unknown>,
-    cdevent: event.cdevent
-  }
+  return `{"cursor":${JSON.stringify(stored.cursor)},"digest":${JSON.stringify(event.digest)},` +
+    `"origin":${JSON.stringify(event.origin)},"class":${JSON.stringify(event.eventClass)},"sequence":${event.sequence},` +
+    `"trusted":${stored.trusted},"receivedAt":${JSON.stringify(stored.receivedAt)},` +
+    `"cloudEvent":${oneLineJson(event.bytes, () => JSON.parse(UTF8.decode(event.bytes)))},` +
+    `"cdevent":${oneLineJson(event.data, () => event.cdevent)}}`
+}
+
+/** `bytes` (JSON text) as they are when they fit on one line, else the value they hold, serialized. */
+function oneLineJson (bytes: Uint8Array, value: () => unknown): string {
+  return bytes.includes(LF) || bytes.includes(CR) ? JSON.stringify(value()) : UTF8.decode(bytes)
 }

@@ -18,6 +18,6 @@ export type { EventStoreComponents, EventStoreInit, StoreStats } from './event-s
 export { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventError } from './errors.js'
 export type { ConflictDetails } from './errors.js'
 export type { AppendOutcome, EventPage, EventQuery, SequenceState, StateSection, StoredEvent } from './types.js'
-export { toEventView } from './event-view.js'
+export { eventViewJson } from './event-view.js'
 export type { EventView } from './event-view.js'
 export { takeGroup } from './take-group.js'

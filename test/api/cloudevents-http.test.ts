@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest'
 import { binaryModeAttributes, parsePublishRequest, structuredModeItem } from '../../src/api/cloudevents-http.js'
-import { toEventView } from '../../src/store/index.js'
+import { eventViewJson } from '../../src/store/index.js'
 import { FakeNode, cdevent, structured } from './fake-node.js'
+import type { StoredEvent } from '../../src/store/index.js'
 
 describe('CloudEvents HTTP binding', () => {
   it('percent-decodes ce- headers as UTF-8 and leaves + alone', () => {
@@ -34,12 +35,34 @@ describe('CloudEvents HTTP binding', () => {
   })
 })
 
-describe('toEventView', () => {
-  it('shows a stored event with its record parsed', () => {
+describe('eventViewJson', () => {
+  const viewOf = (stored: StoredEvent): Record<string, unknown> => ({
+    cursor: stored.cursor,
+    digest: stored.event.digest,
+    origin: stored.event.origin,
+    class: stored.event.eventClass,
+    sequence: stored.event.sequence,
+    trusted: stored.trusted,
+    receivedAt: stored.receivedAt,
+    cloudEvent: JSON.parse(Buffer.from(stored.event.bytes).toString('utf8')) as unknown,
+    cdevent: stored.event.cdevent
+  })
+
+  it('writes a record in its one spelling byte for byte as serializing the parsed view would', () => {
     const stored = new FakeNode().storeRemote(cdevent('v'), false)
-    const view = toEventView(stored)
-    expect(view).toMatchObject({ cursor: stored.cursor, digest: stored.event.digest, class: 'pipelinerun.finished', sequence: 1, trusted: false })
-    expect(view.cloudEvent).toMatchObject({ id: 'v', sequence: '1' })
-    expect(view.cdevent).toBe(stored.event.cdevent)
+    // the fake node writes records spread over lines; a real one is one compact line
+    const compact = { ...stored, event: { ...stored.event, bytes: Buffer.from(JSON.stringify(JSON.parse(Buffer.from(stored.event.bytes).toString('utf8')))) } }
+    expect(eventViewJson(compact)).toBe(JSON.stringify(viewOf(compact)))
+    expect(JSON.parse(eventViewJson(compact))).toMatchObject({ class: 'pipelinerun.finished', sequence: 1, trusted: false, cloudEvent: { id: 'v' } })
+  })
+
+  it('keeps the view on one line when the record or its data spans several', () => {
+    const stored = new FakeNode().storeRemote(cdevent('w'), true)
+    const pretty = Buffer.from(JSON.stringify(stored.event.cdevent, null, 2))
+    const spread = { ...stored, event: { ...stored.event, data: new Uint8Array(pretty), cdevent: stored.event.cdevent } }
+    expect(Buffer.from(spread.event.bytes).toString('utf8')).toContain('\n')
+    const text = eventViewJson(spread)
+    expect(text).not.toMatch(/[\r\n]/)
+    expect(JSON.parse(text)).toEqual(viewOf(spread))
   })
 })
