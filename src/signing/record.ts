@@ -76,6 +76,9 @@ export function encodeRecordText (f: RecordFields): string {
   return s + '}'
 }
 
+/** Characters JSON.stringify may escape in a string (surrogates conservatively: paired ones too). */
+const MAY_NEED_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
+
 /**
  * Members whose later checks admit only base64, digits or the word `sequence`: with anything JSON
  * would escape they are refused whatever the canonical check says, so it compares their text as is.
@@ -107,9 +110,6 @@ export function isRecordText (f: RecordFields, text: string): boolean {
   }
   return at === text.length - 1 && text.charCodeAt(at) === 0x7d /* } */
 }
-
-/** Characters JSON.stringify may escape in a string (surrogates conservatively: paired ones too). */
-const MAY_NEED_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 
 export function formatSequence (sequence: number): string {
   return String(sequence).padStart(SEQUENCE_DIGITS, '0')

@@ -16,13 +16,15 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,32
  */
 export function normalizeTime (value: string): string | undefined {
   // opening a record checks its time and then digests it: the same string twice in a row
-  if (value === last.value) return last.normalized
-  const normalized = normalize(value)
-  last = { value, normalized }
-  return normalized
+  if (value !== lastValue) {
+    lastValue = value
+    lastNormalized = normalize(value)
+  }
+  return lastNormalized
 }
 
-let last: { value: string | undefined, normalized: string | undefined } = { value: undefined, normalized: undefined }
+let lastValue: string | undefined
+let lastNormalized: string | undefined
 
 function normalize (value: string): string | undefined {
   const m = RFC3339.exec(value)

@@ -998,8 +998,9 @@ export class EventStore {
   }
 
   /**
-   * Builds the arrival summary of a format-1 store from its arrival entries, which hold each
-   * record's event time. Idempotent: interrupted, it runs again from the start at the next open.
+   * Builds the arrival summary of an older store (format 1, or 2) from its arrival entries, which
+   * hold each record's event time. Idempotent: interrupted, it runs again from the start at the
+   * next open, as the format marker moves on only after it.
    */
   private async addArrivalSummary (st: OpenState): Promise<void> {
     this.log?.info(`event store: building the arrival summary (store format ${STORE_FORMAT})`)
