@@ -7,6 +7,8 @@ import {
   hourKey, summaryHour, timeKey, valuePart, valuePrefix
 } from './keys.js'
 import { takeGroup } from './take-group.js'
+import { checkFilterString, clampInt, clampLimit, matches, parseQuery } from './query-language.js'
+import type { QueryFilter } from './query-language.js'
 import { decodeFacts, decodeStoredRecord, encodeFacts, encodeStoredValue, factsOf, wireBytesOf } from './record.js'
 import type { RecordFacts } from './record.js'
 import type { AppendOutcome, EventPage, EventQuery, SequenceState, StateSection, StoredEvent } from './types.js'
@@ -14,10 +16,6 @@ import type { EventClass, SignedEvent } from '../events/types.js'
 import type { AbstractSublevel } from 'abstract-level'
 import type { Logger } from 'pino'
 
-/** Largest page `query` and `readAfter` return, whatever the caller asks for. */
-export const MAX_PAGE_SIZE = 1000
-/** Page size when the query names none. */
-export const DEFAULT_PAGE_SIZE = 100
 /**
  * How many index entries one `query` call examines when criteria must be checked beyond the
  * chosen index. Past it the call returns what it found with `next` set to the last examined
@@ -40,8 +38,6 @@ export const DEFAULT_WRITE_BUFFER_SIZE = 16 * 1024 * 1024
 export const MAX_APPEND_BATCH = 10_000
 /** Most gaps `missingSequences` reports per call. */
 export const MAX_MISSING_SEQUENCES = 10_000
-/** Longest string filter value a query accepts. */
-export const MAX_FILTER_LENGTH = 2048
 /** Most event classes one `sequenceStates` call may name. */
 export const MAX_SEQUENCE_STATE_CLASSES = 4096
 /** Longest key of a state section entry. */
@@ -147,19 +143,6 @@ type Status =
   | { state: 'starting', done: Promise<void> }
   | { state: 'started', open: OpenState }
   | { state: 'stopping', done: Promise<void> }
-
-/** One query after validation. */
-interface QueryFilter {
-  typeExact?: string
-  eventClass?: string
-  source?: string
-  subject?: string
-  chainId?: string
-  origin?: string
-  sinceMs?: number
-  untilMs?: number
-  trusted?: boolean
-}
 
 type Candidate = [counter: number, facts: RecordFacts]
 
@@ -1101,59 +1084,6 @@ function chooseIndex (st: OpenState, f: QueryFilter): IndexChoice {
   return { sub: undefined, prefix: '', selective: false }
 }
 
-function matches (facts: RecordFacts, f: QueryFilter): boolean {
-  if (f.typeExact !== undefined && facts.type !== f.typeExact) return false
-  if (f.eventClass !== undefined && facts.eventClass !== f.eventClass) return false
-  if (f.source !== undefined && !facts.source.startsWith(f.source)) return false
-  if (f.subject !== undefined && facts.subject !== f.subject) return false
-  if (f.chainId !== undefined && facts.chainId !== f.chainId) return false
-  if (f.origin !== undefined && facts.origin !== f.origin) return false
-  if (f.trusted !== undefined && facts.trusted !== f.trusted) return false
-  if (f.sinceMs !== undefined && (facts.time === undefined || facts.time < f.sinceMs)) return false
-  if (f.untilMs !== undefined && (facts.time === undefined || facts.time > f.untilMs)) return false
-  return true
-}
-
-function parseQuery (q: EventQuery): QueryFilter {
-  if (typeof q !== 'object' || q === null) throw new InvalidRequestError('query must be an object')
-  const f: QueryFilter = {}
-  if (q.type !== undefined) {
-    checkFilterString(q.type, 'type')
-    // Classes never start with `dev.`: `pipelinerun.finished`, `x.mytool-resource.created`.
-    if (q.type.startsWith('dev.')) f.typeExact = q.type
-    else f.eventClass = q.type
-  }
-  if (q.source !== undefined) { checkFilterString(q.source, 'source'); f.source = q.source }
-  if (q.subject !== undefined) { checkFilterString(q.subject, 'subject'); f.subject = q.subject }
-  if (q.chainId !== undefined) { checkFilterString(q.chainId, 'chainId'); f.chainId = q.chainId }
-  if (q.origin !== undefined) { checkFilterString(q.origin, 'origin'); f.origin = q.origin }
-  if (q.since !== undefined) f.sinceMs = parseInstant(q.since, 'since')
-  if (q.until !== undefined) f.untilMs = parseInstant(q.until, 'until')
-  if (q.trusted !== undefined) {
-    if (typeof q.trusted !== 'boolean') throw new InvalidRequestError('trusted must be a boolean')
-    f.trusted = q.trusted
-  }
-  return f
-}
-
-function checkFilterString (value: unknown, field: string): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_FILTER_LENGTH) {
-    throw new InvalidRequestError(`${field} must be a string of 1 to ${MAX_FILTER_LENGTH} characters`, { field })
-  }
-}
-
-function clampLimit (limit: unknown, field: string): number {
-  if (limit === undefined) return DEFAULT_PAGE_SIZE
-  return clampInt(limit, MAX_PAGE_SIZE, field)
-}
-
-function clampInt (value: unknown, max: number, field: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidRequestError(`${field} must be a positive integer`, { field })
-  }
-  return Math.min(value, max)
-}
-
 function checkDigest (digest: unknown): asserts digest is string {
   if (typeof digest !== 'string' || !DIGEST_RE.test(digest)) {
     throw new InvalidRequestError('digest must be 64 lowercase hex characters')
@@ -1227,14 +1157,4 @@ async function * sectionEntries<T> (sub: () => Sub<T>): AsyncGenerator<[string, 
   } finally {
     await it.close().catch(noop)
   }
-}
-
-/**
- * The query's filters as a predicate over one record, for consumers that see records one at a
- * time (the SSE stream's live phase). Same rules as `query`; throws InvalidRequestError on a bad
- * filter, like `query`. Paging fields (limit, cursor) are ignored.
- */
-export function eventQueryPredicate (q: EventQuery): (stored: StoredEvent) => boolean {
-  const filter = parseQuery(q)
-  return stored => matches(factsOf(stored.event, stored.trusted, Date.parse(stored.receivedAt)), filter)
 }
