@@ -4,9 +4,11 @@ import { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventE
 import {
   KEY_SEPARATOR, KEY_UPPER, counterFromKey, cursorKey, decodeCursor, encodeCursor, indexedSourcePrefix, originClassPrefix,
   parseInstant, prefixEnd, sequenceFromKey, sequenceKey, sequencePrefix, sequenceStateKey, sourceIdKey, sourcePrefixes,
-  hourKey, summaryHour, timeKey, valuePart, valuePrefix
+  hourKey, timeKey, valuePart, valuePrefix
 } from './keys.js'
 import { takeGroup } from './take-group.js'
+import { decodeHourSpan, encodeHourSpan, noteArrival, windowArrivals } from './arrival-summary.js'
+import type { ArrivalSummary } from './arrival-summary.js'
 import { checkFilterString, clampInt, clampLimit, matches, parseQuery } from './query-language.js'
 import type { QueryFilter } from './query-language.js'
 import { decodeFacts, decodeStoredRecord, encodeFacts, encodeStoredValue, factsOf, wireBytesOf } from './record.js'
@@ -123,16 +125,8 @@ interface OpenState {
   sections: Map<string, Sub<unknown>>
   counter: number
   lastReceivedMs: number
-  /**
-   * The arrival summary: for each hour of event time (summaryHour), the arrival counters of the
-   * first and the last record stored with a time in it. No record with an event time at or after
-   * `since` arrived before the smallest `first` of the hours from since's on, and none at or
-   * before `until` after the largest `last` up to until's hour, so a since/until scan in arrival
-   * order runs between those two instead of over the whole store. One entry per hour (a year of
-   * history is ~8,800; whatever times events claim, at most the ~1.1M hours of 1970-2100),
-   * rewritten once per write that touches the hour.
-   */
-  arrivalByHour: Map<number, HourSpan>
+  /** the arrival summary (arrival-summary.ts), as persisted in `hourSpans` */
+  arrivalByHour: ArrivalSummary
   totals: Totals
   /** sequenceStateKey → state; the publish path reads highest sequences from here */
   sequences: Map<string, SequenceState>
@@ -397,7 +391,7 @@ export class EventStore {
       const ops: PutOp[] = []
       let bytes = 0
       const highest = new Map<string, number>()
-      const touchedHours = new Map<number, HourSpan>()
+      const touchedHours: ArrivalSummary = new Map()
       for (const entry of pending) {
         bytes += this.putRecord(st, ops, entry, receivedAtMs, touchedHours)
         const key = sequenceStateKey(entry.event.origin, entry.event.eventClass)
@@ -433,7 +427,7 @@ export class EventStore {
    * come in arrival order; the record's hour of event time goes into `touchedHours` with its new
    * span, which the caller writes once per hour.
    */
-  private putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: number, touchedHours: Map<number, HourSpan>): number {
+  private putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: number, touchedHours: ArrivalSummary): number {
     const { event, trusted, counter } = entry
     const facts = factsOf(event, trusted, receivedAtMs)
     const ck = cursorKey(counter)
@@ -455,10 +449,7 @@ export class EventStore {
     if (!trusted) index(st.untrusted, ck)
     if (facts.time !== undefined) {
       index(st.byTime, timeKey(facts.time) + KEY_SEPARATOR + ck)
-      const hour = summaryHour(facts.time)
-      const span = touchedHours.get(hour)
-      if (span !== undefined) span.last = counter
-      else touchedHours.set(hour, { first: st.arrivalByHour.get(hour)?.first ?? counter, last: counter })
+      noteArrival(touchedHours, st.arrivalByHour, facts.time, counter)
     }
     return value.length
   }
@@ -581,7 +572,7 @@ export class EventStore {
     const st = this.require()
     if (filter.sinceMs !== undefined && filter.untilMs !== undefined && filter.sinceMs > filter.untilMs) return { events: [] }
 
-    const window = windowArrivals(st, filter)
+    const window = windowArrivals(st.arrivalByHour, filter)
     // no record has an event time inside the window, or none after the cursor does
     if (window === undefined || (window.last !== undefined && window.last <= after)) return { events: [] }
     const from = window.first === undefined ? after : Math.max(after, window.first - 1)
@@ -987,7 +978,8 @@ export class EventStore {
    */
   private async addArrivalSummary (st: OpenState): Promise<void> {
     this.log?.info(`event store: building the arrival summary (store format ${STORE_FORMAT})`)
-    const spans = new Map<number, HourSpan>()
+    const spans: ArrivalSummary = new Map()
+    const none: ArrivalSummary = new Map()
     const it = st.arrival.iterator()
     try {
       for (;;) {
@@ -995,12 +987,7 @@ export class EventStore {
         if (entries.length === 0) break
         for (const [key, value] of entries) {
           const time = decodeFacts(key, value).time
-          if (time === undefined) continue
-          const hour = summaryHour(time)
-          const counter = counterFromKey(key)
-          const span = spans.get(hour)
-          if (span === undefined) spans.set(hour, { first: counter, last: counter })
-          else span.last = counter
+          if (time !== undefined) noteArrival(spans, none, time, counterFromKey(key))
         }
       }
     } finally {
@@ -1021,38 +1008,6 @@ export async function createEventStore (init: EventStoreInit, components: EventS
 }
 
 // ---------------------------------------------------------------- helpers
-
-/** Arrival counters of the first and the last record stored with an event time in one hour. */
-interface HourSpan { first: number, last: number }
-
-function encodeHourSpan (span: HourSpan): string {
-  return `${span.first}:${span.last}`
-}
-
-function decodeHourSpan (value: string): HourSpan | undefined {
-  const [first, last] = value.split(':').map(Number)
-  if (first === undefined || last === undefined || !Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first < 1 || last < first) return undefined
-  return { first, last }
-}
-
-/**
- * Where in the arrival order records of the filter's since/until window can be, from the arrival
- * summary of the hours the window touches: at or after `first`, at or before `last`. Undefined
- * when no record held has an event time inside the window; `{}` when there is no window.
- */
-function windowArrivals (st: OpenState, f: QueryFilter): { first?: number, last?: number } | undefined {
-  if (f.sinceMs === undefined && f.untilMs === undefined) return {}
-  const from = f.sinceMs === undefined ? 0 : summaryHour(f.sinceMs)
-  const to = f.untilMs === undefined ? Number.POSITIVE_INFINITY : summaryHour(f.untilMs)
-  let first = Number.POSITIVE_INFINITY
-  let last = 0
-  for (const [hour, span] of st.arrivalByHour) {
-    if (hour < from || hour > to) continue
-    if (span.first < first) first = span.first
-    if (span.last > last) last = span.last
-  }
-  return last === 0 ? undefined : { first, last }
-}
 
 interface IndexChoice {
   sub: Sub<string> | undefined
