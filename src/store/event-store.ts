@@ -1,13 +1,14 @@
-import { Level } from 'level'
-import { InvalidRequestError, NotStartedError, isCdgossipError } from '../errors.js'
-import { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventError } from './errors.js'
+import { InvalidRequestError, NotStartedError } from '../errors.js'
+import { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventError, asStoreError, levelCall } from './errors.js'
+import { DEFAULT_CACHE_SIZE, DEFAULT_WRITE_BUFFER_SIZE, SCAN_CHUNK, noop, openLayout, storeStats } from './layout.js'
+import type { OpenState, Root, StoreStats, Sub, Totals } from './layout.js'
 import {
   KEY_SEPARATOR, KEY_UPPER, counterFromKey, cursorKey, decodeCursor, encodeCursor, indexedSourcePrefix, originClassPrefix,
   parseInstant, prefixEnd, sequenceFromKey, sequenceKey, sequencePrefix, sequenceStateKey, sourceIdKey, sourcePrefixes,
   hourKey, timeKey, valuePart, valuePrefix
 } from './keys.js'
 import { takeGroup } from './take-group.js'
-import { decodeHourSpan, encodeHourSpan, noteArrival, windowArrivals } from './arrival-summary.js'
+import { encodeHourSpan, noteArrival, windowArrivals } from './arrival-summary.js'
 import type { ArrivalSummary } from './arrival-summary.js'
 import { checkFilterString, clampInt, clampLimit, matches, parseQuery } from './query-language.js'
 import type { QueryFilter } from './query-language.js'
@@ -32,10 +33,6 @@ export const DEFAULT_MAX_SCAN = 2000
  * bounded to where the arrival summary says records of the window can be.
  */
 export const DEFAULT_TIME_RANGE_COLLECT = 2000
-/** LevelDB block cache: index pages of a million-event store stay hot. */
-export const DEFAULT_CACHE_SIZE = 32 * 1024 * 1024
-/** Larger memtable than LevelDB's 4 MiB: fewer compactions during gossip bursts and sync. */
-export const DEFAULT_WRITE_BUFFER_SIZE = 16 * 1024 * 1024
 /** Most records one `appendBatch` takes (a batch is one LevelDB write held in memory). */
 export const MAX_APPEND_BATCH = 10_000
 /** Most gaps `missingSequences` reports per call. */
@@ -45,18 +42,8 @@ export const MAX_SEQUENCE_STATE_CLASSES = 4096
 /** Longest key of a state section entry. */
 export const MAX_SECTION_KEY_LENGTH = 1024
 
-/**
- * 3 added the arrival summary (format 2, on main for one commit, kept only first arrivals). An
- * older store gets the summary built from its arrival entries when opened.
- */
-const STORE_FORMAT = 3
-/** Arrival entries read at once while building the arrival summary of an older store. */
-const MIGRATION_CHUNK = 1000
 const DIGEST_RE = /^[0-9a-f]{64}$/
 const SECTION_NAME_RE = /^[a-z](?:[a-z-]{0,62}[a-z])?$/
-/** Keys per `nextv` while scanning; large enough to amortise the native call, small enough to stop early. */
-const SCAN_CHUNK = 256
-
 export interface EventStoreComponents {
   log?: Logger
 }
@@ -74,16 +61,6 @@ export interface EventStoreInit {
   writeBufferSize?: number
 }
 
-export interface StoreStats {
-  events: number
-  approximateBytes: number
-}
-
-type Root = Level<string, string>
-type Sub<V> = AbstractSublevel<Root, string | Buffer | Uint8Array, string, V>
-
-interface Totals { events: number, bytes: number }
-
 /** One write of the per-record batch; each sublevel encodes its own value. */
 interface PutOp {
   type: 'put'
@@ -91,45 +68,6 @@ interface PutOp {
   sublevel: AbstractSublevel<Root, any, any, any>
   key: string
   value: unknown
-}
-
-/** Everything that exists only while the store is open; dropped as a whole by stop(). */
-interface OpenState {
-  db: Root
-  /** digest → encoded record */
-  records: Sub<Uint8Array>
-  /** cursor key → facts JSON; the arrival order */
-  arrival: Sub<string>
-  /** (source, id) → digest */
-  bySourceId: Sub<string>
-  /** (origin, class, sequence) → digest */
-  bySequence: Sub<string>
-  /** (origin, class) → SequenceState */
-  sequenceStates: Sub<SequenceState>
-  /** (value, cursor) → '' */
-  byType: Sub<string>
-  byClass: Sub<string>
-  bySourcePrefix: Sub<string>
-  bySubject: Sub<string>
-  byChain: Sub<string>
-  byOrigin: Sub<string>
-  /** (origin, class, cursor) → ''; what a subscription replay for some origins and classes asks */
-  byOriginClass: Sub<string>
-  /** untrusted records only: they are the rare case worth an index */
-  untrusted: Sub<string>
-  /** (event time, cursor) → '' */
-  byTime: Sub<string>
-  /** the arrival summary, persisted: hour of event time → `first:last` arrival counters */
-  hourSpans: Sub<string>
-  meta: Sub<unknown>
-  sections: Map<string, Sub<unknown>>
-  counter: number
-  lastReceivedMs: number
-  /** the arrival summary (arrival-summary.ts), as persisted in `hourSpans` */
-  arrivalByHour: ArrivalSummary
-  totals: Totals
-  /** sequenceStateKey → state; the publish path reads highest sequences from here */
-  sequences: Map<string, SequenceState>
 }
 
 type Status =
@@ -156,8 +94,6 @@ interface QueuedWrite {
   resolve: (outcomes: AppendOutcome[]) => void
   reject: (err: unknown) => void
 }
-
-function noop (): void {}
 
 /**
  * The local event log: signed records by digest, unique (source, id) and (origin, class, sequence),
@@ -196,7 +132,7 @@ export class EventStore {
     if (status.state === 'started') return
     if (status.state === 'starting') return status.done
     if (status.state === 'stopping') await status.done
-    const done = this.open().then((open) => {
+    const done = openLayout(this.path, { cacheSize: this.cacheSize, writeBufferSize: this.writeBufferSize }, this.log).then((open) => {
       this.status = { state: 'started', open }
     }, (err: unknown) => {
       this.status = { state: 'stopped' }
@@ -301,7 +237,7 @@ export class EventStore {
     const seqKeys = items.map((item) => sequencePrefix(item.event.origin, item.event.eventClass) + sequenceKey(item.event.sequence))
     // (source, id) comes from the same bytes as the digest, so its entry also answers "held?":
     // this digest means a duplicate, another digest a conflict. One read on the common path.
-    const sidHeld = await read('read', async () => st.bySourceId.getMany(sidKeys))
+    const sidHeld = await levelCall('read', async () => st.bySourceId.getMany(sidKeys))
     // A sequence entry can only exist at or below the highest sequence held for its (origin, class).
     const seqHeld = new Map<string, string>()
     const seqToCheck = items.flatMap(({ event }, i) =>
@@ -309,7 +245,7 @@ export class EventStore {
         ? [seqKeys[i] as string]
         : [])
     if (seqToCheck.length > 0) {
-      const values = await read('read', async () => st.bySequence.getMany(seqToCheck))
+      const values = await levelCall('read', async () => st.bySequence.getMany(seqToCheck))
       values.forEach((digest, n) => { if (digest !== undefined) seqHeld.set(seqToCheck[n] as string, digest) })
     }
 
@@ -407,7 +343,7 @@ export class EventStore {
       }
       const totals: Totals = { events: st.totals.events + pending.length, bytes: st.totals.bytes + bytes }
       ops.push({ type: 'put', sublevel: st.meta, key: 'totals', value: totals })
-      await read('append', async () => st.db.batch<string, unknown>(ops, {}))
+      await levelCall('append', async () => st.db.batch<string, unknown>(ops, {}))
       st.totals = totals
       st.counter = counter
       st.lastReceivedMs = receivedAtMs
@@ -519,7 +455,7 @@ export class EventStore {
         return contiguous
       }
     } catch (err) {
-      throw wrap('read', err)
+      throw asStoreError('read', err)
     } finally {
       await it.close().catch(noop)
     }
@@ -537,14 +473,14 @@ export class EventStore {
   async has (digest: string): Promise<boolean> {
     checkDigest(digest)
     const st = this.require()
-    return read('read', async () => st.records.has(digest))
+    return levelCall('read', async () => st.records.has(digest))
   }
 
   async getBySourceAndId (source: string, id: string): Promise<StoredEvent | undefined> {
     checkFilterString(source, 'source')
     checkFilterString(id, 'id')
     const st = this.require()
-    const digest = await read('read', async () => st.bySourceId.get(sourceIdKey(source, id)))
+    const digest = await levelCall('read', async () => st.bySourceId.get(sourceIdKey(source, id)))
     if (digest === undefined) return undefined
     const [stored] = await this.getMany(st, [digest])
     return stored
@@ -552,7 +488,7 @@ export class EventStore {
 
   private async getMany (st: OpenState, digests: string[]): Promise<Array<StoredEvent | undefined>> {
     if (digests.length === 0) return []
-    const values = await read('read', async () => st.records.getMany(digests))
+    const values = await levelCall('read', async () => st.records.getMany(digests))
     return values.map((value, i) => value === undefined ? undefined : decodeStoredRecord(digests[i] as string, value))
   }
 
@@ -628,7 +564,7 @@ export class EventStore {
 
   /** The first arrival entry at or after `counter` (robust to holes in the counter sequence). */
   private async firstArrivalFrom (st: OpenState, counter: number): Promise<Candidate | undefined> {
-    const entries = await read('read', async () => st.arrival.iterator({ gte: cursorKey(counter), limit: 1 }).all())
+    const entries = await levelCall('read', async () => st.arrival.iterator({ gte: cursorKey(counter), limit: 1 }).all())
     const entry = entries[0]
     return entry === undefined ? undefined : [counterFromKey(entry[0]), decodeFacts(entry[0], entry[1])]
   }
@@ -678,7 +614,7 @@ export class EventStore {
         if (scanned >= maxScan) break
       }
     } catch (err) {
-      throw wrap('query', err)
+      throw asStoreError('query', err)
     } finally {
       await it.close().catch(noop)
     }
@@ -698,7 +634,7 @@ export class EventStore {
     const range: { gte?: string, lt?: string } = {}
     if (filter.sinceMs !== undefined) range.gte = timeKey(filter.sinceMs)
     if (filter.untilMs !== undefined) range.lt = timeKey(filter.untilMs) + KEY_UPPER
-    const keys = await read('query', async () => st.byTime.keys({ ...range, limit: this.timeRangeCollect + 1 }).all())
+    const keys = await levelCall('query', async () => st.byTime.keys({ ...range, limit: this.timeRangeCollect + 1 }).all())
     if (keys.length > this.timeRangeCollect) return undefined
     const counters = keys.map(counterFromKey).filter((c) => c > after).sort((a, b) => a - b)
     const matched: Candidate[] = []
@@ -721,7 +657,7 @@ export class EventStore {
 
   private async factsFor (st: OpenState, counters: number[]): Promise<Candidate[]> {
     const keys = counters.map(cursorKey)
-    const values = await read('query', async () => st.arrival.getMany(keys))
+    const values = await levelCall('query', async () => st.arrival.getMany(keys))
     return values.map((value, i): Candidate => {
       const key = keys[i] as string
       if (value === undefined) throw new CorruptRecordError(key, 'index entry without arrival entry')
@@ -783,7 +719,7 @@ export class EventStore {
         }
       }
     } catch (err) {
-      throw wrap('read', err)
+      throw asStoreError('read', err)
     } finally {
       await it.close().catch(noop)
     }
@@ -804,11 +740,11 @@ export class EventStore {
         try {
           entries = await it.nextv(64)
         } catch (err) {
-          throw wrap('read', err)
+          throw asStoreError('read', err)
         }
         if (entries.length === 0) return
         const digests = entries.map(([, digest]) => digest)
-        const values = await read('read', async () => st.records.getMany(digests))
+        const values = await levelCall('read', async () => st.records.getMany(digests))
         for (let i = 0; i < values.length; i++) {
           const value = values[i]
           const digest = digests[i] as string
@@ -823,18 +759,9 @@ export class EventStore {
 
   // ---------------------------------------------------------------- stats and state sections
 
-  /**
-   * Record count (kept in the same batch as the records) and the on-disk size LevelDB estimates;
-   * while LevelDB cannot tell yet (data still in its memtable), the bytes of the records stored.
-   */
+  /** Record count and approximate on-disk size (see storeStats). */
   async stats (): Promise<StoreStats> {
-    const st = this.require()
-    let approximateBytes = 0
-    const sized = st.db as unknown as { approximateSize?: (start: string, end: string) => Promise<number> }
-    if (typeof sized.approximateSize === 'function') {
-      approximateBytes = await read('stats', async () => (sized.approximateSize as (s: string, e: string) => Promise<number>).call(st.db, '\x00', '\xff'))
-    }
-    return { events: st.totals.events, approximateBytes: Math.max(approximateBytes, st.totals.bytes) }
+    return storeStats(this.require())
   }
 
   /**
@@ -858,17 +785,17 @@ export class EventStore {
       get: async (key: string): Promise<T | undefined> => {
         checkSectionKey(key)
         const s = sub()
-        return read('section get', async () => s.get(key))
+        return levelCall('section get', async () => s.get(key))
       },
       put: async (key: string, value: T): Promise<void> => {
         checkSectionKey(key)
         const s = sub()
-        await read('section put', async () => s.put(key, value))
+        await levelCall('section put', async () => s.put(key, value))
       },
       del: async (key: string): Promise<void> => {
         checkSectionKey(key)
         const s = sub()
-        await read('section del', async () => s.del(key))
+        await levelCall('section del', async () => s.del(key))
       },
       entries: (): AsyncIterable<[string, T]> => sectionEntries(sub)
     }
@@ -888,116 +815,7 @@ export class EventStore {
     return run
   }
 
-  private async open (): Promise<OpenState> {
-    const db: Root = new Level<string, string>(this.path, {
-      keyEncoding: 'utf8',
-      valueEncoding: 'utf8',
-      cacheSize: this.cacheSize,
-      writeBufferSize: this.writeBufferSize
-    })
-    try {
-      await db.open({ createIfMissing: true })
-    } catch (err) {
-      throw new StoreError('open', err)
-    }
-    try {
-      const index = (name: string): Sub<string> => db.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
-      const st: OpenState = {
-        db,
-        records: db.sublevel<string, Uint8Array>('rec', { keyEncoding: 'utf8', valueEncoding: 'view' }),
-        arrival: index('arr'),
-        bySourceId: index('sid'),
-        bySequence: index('seq'),
-        sequenceStates: db.sublevel<string, SequenceState>('seqstate', { keyEncoding: 'utf8', valueEncoding: 'json' }),
-        byType: index('type'),
-        byClass: index('class'),
-        bySourcePrefix: index('source'),
-        bySubject: index('subject'),
-        byChain: index('chain'),
-        byOrigin: index('origin'),
-        byOriginClass: index('origin-class'),
-        untrusted: index('untrusted'),
-        byTime: index('time'),
-        hourSpans: index('hour-span'),
-        meta: db.sublevel<string, unknown>('meta', { keyEncoding: 'utf8', valueEncoding: 'json' }),
-        sections: new Map(),
-        counter: 0,
-        lastReceivedMs: 0,
-        arrivalByHour: new Map(),
-        totals: { events: 0, bytes: 0 },
-        sequences: new Map()
-      }
-      await this.recover(st)
-      return st
-    } catch (err) {
-      await db.close().catch(noop)
-      throw wrap('open', err)
-    }
-  }
 
-  /** Rebuilds the in-memory counters from what the last committed batches wrote. */
-  private async recover (st: OpenState): Promise<void> {
-    const format = await st.meta.get('format')
-    const [lastArrival] = await st.arrival.keys({ reverse: true, limit: 1 }).all()
-    if (format === undefined) {
-      if (lastArrival !== undefined) throw new CorruptRecordError('meta/format', 'records present without a format marker')
-      await st.meta.put('format', STORE_FORMAT)
-    } else if (format === 1 || format === 2) {
-      await this.addArrivalSummary(st)
-      await st.meta.put('format', STORE_FORMAT)
-    } else if (format !== STORE_FORMAT) {
-      throw new CorruptRecordError('meta/format', `unsupported store format ${String(format)}`)
-    }
-    for await (const [key, value] of st.hourSpans.iterator()) {
-      const span = decodeHourSpan(value)
-      if (!/^[0-9]+$/.test(key) || span === undefined) throw new CorruptRecordError(`hour-span/${key}`, 'wrong shape')
-      st.arrivalByHour.set(Number(key), span)
-    }
-    st.counter = lastArrival === undefined ? 0 : counterFromKey(lastArrival)
-    if (lastArrival !== undefined) {
-      const value = await st.arrival.get(lastArrival)
-      if (value === undefined) throw new CorruptRecordError(lastArrival, 'arrival entry vanished')
-      st.lastReceivedMs = decodeFacts(lastArrival, value).receivedAt
-    }
-    const totals = await st.meta.get('totals')
-    if (totals !== undefined) {
-      if (!isTotals(totals)) throw new CorruptRecordError('meta/totals', 'wrong shape')
-      st.totals = totals
-    }
-    for await (const [key, state] of st.sequenceStates.iterator()) {
-      if (!isSequenceState(state)) throw new CorruptRecordError(`seqstate/${key}`, 'wrong shape')
-      st.sequences.set(key, state)
-    }
-    this.log?.debug({ events: st.totals.events, cursor: st.counter, sequences: st.sequences.size }, 'event store opened')
-  }
-
-  /**
-   * Builds the arrival summary of an older store (format 1, or 2) from its arrival entries, which
-   * hold each record's event time. Idempotent: interrupted, it runs again from the start at the
-   * next open, as the format marker moves on only after it.
-   */
-  private async addArrivalSummary (st: OpenState): Promise<void> {
-    this.log?.info(`event store: building the arrival summary (store format ${STORE_FORMAT})`)
-    const spans: ArrivalSummary = new Map()
-    const none: ArrivalSummary = new Map()
-    const it = st.arrival.iterator()
-    try {
-      for (;;) {
-        const entries = await it.nextv(MIGRATION_CHUNK)
-        if (entries.length === 0) break
-        for (const [key, value] of entries) {
-          const time = decodeFacts(key, value).time
-          if (time !== undefined) noteArrival(spans, none, time, counterFromKey(key))
-        }
-      }
-    } finally {
-      await it.close().catch(noop)
-    }
-    // format 2 kept first arrivals under another name
-    await st.db.sublevel('hour-first').clear()
-    await st.hourSpans.batch([...spans].map(([hour, span]) => ({ type: 'put' as const, key: hourKey(hour), value: encodeHourSpan(span) })))
-    this.log?.info({ hours: spans.size }, 'event store: arrival summary built')
-  }
 }
 
 /** Opens a store at `init.path` and starts it. */
@@ -1071,30 +889,6 @@ function positiveInt (value: number | undefined, fallback: number): number {
   return value
 }
 
-function isTotals (value: unknown): value is Totals {
-  const v = value as Partial<Totals> | null
-  return typeof v === 'object' && v !== null && Number.isSafeInteger(v.events) && Number.isSafeInteger(v.bytes)
-}
-
-function isSequenceState (value: unknown): value is SequenceState {
-  const v = value as Partial<SequenceState> | null
-  return typeof v === 'object' && v !== null && typeof v.origin === 'string' && typeof v.eventClass === 'string' &&
-    Number.isSafeInteger(v.highest) && Number.isSafeInteger(v.contiguous)
-}
-
-/** Keeps our own errors as they are and turns anything level throws into a StoreError. */
-function wrap (operation: string, err: unknown): Error {
-  return isCdgossipError(err) ? err : new StoreError(operation, err)
-}
-
-async function read<T> (operation: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn()
-  } catch (err) {
-    throw wrap(operation, err)
-  }
-}
-
 async function * sectionEntries<T> (sub: () => Sub<T>): AsyncGenerator<[string, T]> {
   const s = sub()
   const it = s.iterator()
@@ -1104,7 +898,7 @@ async function * sectionEntries<T> (sub: () => Sub<T>): AsyncGenerator<[string, 
       try {
         entries = await it.nextv(SCAN_CHUNK)
       } catch (err) {
-        throw wrap('section read', err)
+        throw asStoreError('section read', err)
       }
       if (entries.length === 0) return
       yield * entries

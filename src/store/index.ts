@@ -3,15 +3,15 @@ export {
   createEventStore,
   DEFAULT_MAX_SCAN,
   DEFAULT_TIME_RANGE_COLLECT,
-  DEFAULT_CACHE_SIZE,
-  DEFAULT_WRITE_BUFFER_SIZE,
   MAX_APPEND_BATCH,
   MAX_MISSING_SEQUENCES,
   MAX_SEQUENCE_STATE_CLASSES,
   MAX_SECTION_KEY_LENGTH
 } from './event-store.js'
 export { eventQueryPredicate, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE, MAX_FILTER_LENGTH } from './query-language.js'
-export type { EventStoreComponents, EventStoreInit, StoreStats } from './event-store.js'
+export { DEFAULT_CACHE_SIZE, DEFAULT_WRITE_BUFFER_SIZE } from './layout.js'
+export type { EventStoreComponents, EventStoreInit } from './event-store.js'
+export type { StoreStats } from './layout.js'
 export { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventError } from './errors.js'
 export type { ConflictDetails } from './errors.js'
 export type { AppendOutcome, EventPage, EventQuery, SequenceState, StateSection, StoredEvent } from './types.js'
