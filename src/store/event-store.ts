@@ -1,7 +1,8 @@
 import { InvalidRequestError, NotStartedError } from '../errors.js'
 import { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventError, asStoreError, levelCall } from './errors.js'
 import { DEFAULT_CACHE_SIZE, DEFAULT_WRITE_BUFFER_SIZE, SCAN_CHUNK, noop, openLayout, storeStats } from './layout.js'
-import type { OpenState, Root, StoreStats, Sub, Totals } from './layout.js'
+import type { OpenState, Opened, Root, StoreStats, Sub, Totals } from './layout.js'
+import { DIGEST_RE, getBySourceAndId, getMany, getRecord, hasRecord } from './point-reads.js'
 import {
   KEY_SEPARATOR, KEY_UPPER, counterFromKey, cursorKey, decodeCursor, encodeCursor, indexedSourcePrefix, originClassPrefix,
   parseInstant, prefixEnd, sequenceFromKey, sequenceKey, sequencePrefix, sequenceStateKey, sourceIdKey, sourcePrefixes,
@@ -42,7 +43,6 @@ export const MAX_SEQUENCE_STATE_CLASSES = 4096
 /** Longest key of a state section entry. */
 export const MAX_SECTION_KEY_LENGTH = 1024
 
-const DIGEST_RE = /^[0-9a-f]{64}$/
 const SECTION_NAME_RE = /^[a-z](?:[a-z-]{0,62}[a-z])?$/
 export interface EventStoreComponents {
   log?: Logger
@@ -313,7 +313,7 @@ export class EventStore {
     }
 
     if (heldDuplicates.length > 0) {
-      const existing = await this.getMany(st, heldDuplicates.map((at) => digests[at] as string))
+      const existing = await getMany(st, heldDuplicates.map((at) => digests[at] as string))
       heldDuplicates.forEach((at, n) => {
         const stored = existing[n]
         if (stored === undefined) throw new CorruptRecordError(digests[at] as string, 'record vanished')
@@ -464,32 +464,15 @@ export class EventStore {
   // ---------------------------------------------------------------- point reads
 
   async get (digest: string): Promise<StoredEvent | undefined> {
-    checkDigest(digest)
-    const st = this.require()
-    const [stored] = await this.getMany(st, [digest])
-    return stored
+    return getRecord(this.opened, digest)
   }
 
   async has (digest: string): Promise<boolean> {
-    checkDigest(digest)
-    const st = this.require()
-    return levelCall('read', async () => st.records.has(digest))
+    return hasRecord(this.opened, digest)
   }
 
   async getBySourceAndId (source: string, id: string): Promise<StoredEvent | undefined> {
-    checkFilterString(source, 'source')
-    checkFilterString(id, 'id')
-    const st = this.require()
-    const digest = await levelCall('read', async () => st.bySourceId.get(sourceIdKey(source, id)))
-    if (digest === undefined) return undefined
-    const [stored] = await this.getMany(st, [digest])
-    return stored
-  }
-
-  private async getMany (st: OpenState, digests: string[]): Promise<Array<StoredEvent | undefined>> {
-    if (digests.length === 0) return []
-    const values = await levelCall('read', async () => st.records.getMany(digests))
-    return values.map((value, i) => value === undefined ? undefined : decodeStoredRecord(digests[i] as string, value))
+    return getBySourceAndId(this.opened, source, id)
   }
 
   // ---------------------------------------------------------------- queries
@@ -666,7 +649,7 @@ export class EventStore {
   }
 
   private async recordsFor (st: OpenState, matched: Candidate[]): Promise<StoredEvent[]> {
-    const stored = await this.getMany(st, matched.map(([, facts]) => facts.digest))
+    const stored = await getMany(st, matched.map(([, facts]) => facts.digest))
     return stored.map((s, i) => {
       if (s === undefined) throw new CorruptRecordError((matched[i] as Candidate)[1].digest, 'indexed record missing')
       return s
@@ -808,6 +791,9 @@ export class EventStore {
     return this.status.open
   }
 
+  /** `require` as the parts take it (bound once, not per call) */
+  private readonly opened: Opened = () => this.require()
+
   /** Runs write critical sections one at a time, in call order. */
   private async exclusive<T> (fn: () => Promise<T>): Promise<T> {
     const run = this.writeTail.then(fn)
@@ -855,12 +841,6 @@ function chooseIndex (st: OpenState, f: QueryFilter): IndexChoice {
   if (f.trusted === false) return { sub: st.untrusted, prefix: '', selective: false }
   if (f.origin !== undefined) return { sub: st.byOrigin, prefix: valuePrefix(f.origin), selective: false }
   return { sub: undefined, prefix: '', selective: false }
-}
-
-function checkDigest (digest: unknown): asserts digest is string {
-  if (typeof digest !== 'string' || !DIGEST_RE.test(digest)) {
-    throw new InvalidRequestError('digest must be 64 lowercase hex characters')
-  }
 }
 
 function checkSectionKey (key: unknown): asserts key is string {

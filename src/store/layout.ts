@@ -78,6 +78,13 @@ export interface OpenState {
   sequences: Map<string, SequenceState>
 }
 
+/**
+ * How each part of the store reaches the open state: the state, or NotStartedError while the
+ * store is not started. Parts call it after checking their arguments, so a bad argument is
+ * reported as such whatever the store's state.
+ */
+export type Opened = () => OpenState
+
 export interface LayoutOptions {
   cacheSize: number
   writeBufferSize: number
