@@ -2,6 +2,7 @@ import { InvalidRequestError, NotStartedError } from '../errors.js'
 import { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventError, asStoreError, levelCall } from './errors.js'
 import { DEFAULT_CACHE_SIZE, DEFAULT_WRITE_BUFFER_SIZE, SCAN_CHUNK, noop, openLayout, storeStats } from './layout.js'
 import type { OpenState, Opened, Root, StoreStats, Sub, Totals } from './layout.js'
+import { highestSequence, missingSequences, nextSequenceStates, readSequenceRange, sequenceStates } from './sequence-index.js'
 import { DIGEST_RE, getBySourceAndId, getMany, getRecord, hasRecord } from './point-reads.js'
 import {
   KEY_SEPARATOR, KEY_UPPER, counterFromKey, cursorKey, decodeCursor, encodeCursor, indexedSourcePrefix, originClassPrefix,
@@ -36,10 +37,6 @@ export const DEFAULT_MAX_SCAN = 2000
 export const DEFAULT_TIME_RANGE_COLLECT = 2000
 /** Most records one `appendBatch` takes (a batch is one LevelDB write held in memory). */
 export const MAX_APPEND_BATCH = 10_000
-/** Most gaps `missingSequences` reports per call. */
-export const MAX_MISSING_SEQUENCES = 10_000
-/** Most event classes one `sequenceStates` call may name. */
-export const MAX_SEQUENCE_STATE_CLASSES = 4096
 /** Longest key of a state section entry. */
 export const MAX_SECTION_KEY_LENGTH = 1024
 
@@ -322,7 +319,7 @@ export class EventStore {
     }
 
     if (pending.length > 0) {
-      const sequenceUpdates = await this.nextSequenceStates(st, pending)
+      const sequenceUpdates = await nextSequenceStates(st, pending)
       // An array batch: measured ~40 % less CPU per record than a chained batch with sublevels.
       const ops: PutOp[] = []
       let bytes = 0
@@ -388,77 +385,6 @@ export class EventStore {
       noteArrival(touchedHours, st.arrivalByHour, facts.time, counter)
     }
     return value.length
-  }
-
-  /** New (highest, contiguous) per (origin, class) touched by the pending records. */
-  private async nextSequenceStates (st: OpenState, pending: Pending[]): Promise<Map<string, SequenceState>> {
-    const touched = new Map<string, { origin: string, eventClass: string, seqs: Set<number> }>()
-    for (const { event } of pending) {
-      const key = sequenceStateKey(event.origin, event.eventClass)
-      let group = touched.get(key)
-      if (group === undefined) {
-        group = { origin: event.origin, eventClass: event.eventClass, seqs: new Set() }
-        touched.set(key, group)
-      }
-      group.seqs.add(event.sequence)
-    }
-    const updates = new Map<string, SequenceState>()
-    for (const [key, group] of touched) {
-      const current = st.sequences.get(key) ?? { origin: group.origin, eventClass: group.eventClass, highest: 0, contiguous: 0 }
-      let highest = current.highest
-      for (const seq of group.seqs) if (seq > highest) highest = seq
-      let contiguous = current.contiguous
-      if (current.highest <= contiguous) {
-        // Nothing is held past `contiguous`: only this batch can extend it (the publish path).
-        while (group.seqs.has(contiguous + 1)) contiguous++
-      } else if (group.seqs.has(contiguous + 1)) {
-        // The new record closes the gap after `contiguous`: walk forward over what is already held.
-        contiguous = await this.extendContiguous(st, group.origin, group.eventClass, contiguous, group.seqs)
-      }
-      updates.set(key, { origin: group.origin, eventClass: group.eventClass, highest, contiguous })
-    }
-    return updates
-  }
-
-  private async extendContiguous (st: OpenState, origin: string, eventClass: string, from: number, pendingSeqs: Set<number>): Promise<number> {
-    const prefix = sequencePrefix(origin, eventClass)
-    let contiguous = from
-    const it = st.bySequence.keys({ gt: prefix + sequenceKey(from), lt: prefixEnd(prefix) })
-    try {
-      let held: number[] = []
-      let at = 0
-      let exhausted = false
-      while (true) {
-        const want = contiguous + 1
-        if (pendingSeqs.has(want)) {
-          contiguous = want
-          continue
-        }
-        while (!exhausted) {
-          if (at >= held.length) {
-            const keys = await it.nextv(SCAN_CHUNK)
-            if (keys.length === 0) {
-              exhausted = true
-              break
-            }
-            held = keys.map(sequenceFromKey)
-            at = 0
-          }
-          if ((held[at] as number) >= want) break
-          at++
-        }
-        if (!exhausted && held[at] === want) {
-          contiguous = want
-          at++
-          continue
-        }
-        return contiguous
-      }
-    } catch (err) {
-      throw asStoreError('read', err)
-    } finally {
-      await it.close().catch(noop)
-    }
   }
 
   // ---------------------------------------------------------------- point reads
@@ -660,84 +586,22 @@ export class EventStore {
 
   /** Highest sequence held for (origin, class), 0 when none; served from memory. */
   async highestSequence (origin: string, eventClass: EventClass): Promise<number> {
-    const st = this.require()
-    return st.sequences.get(sequenceStateKey(origin, eventClass))?.highest ?? 0
+    return highestSequence(this.opened, origin, eventClass)
   }
 
   /** What is held per (origin, class), for the given classes or all; served from memory. */
   async sequenceStates (eventClasses?: EventClass[]): Promise<SequenceState[]> {
-    if (eventClasses !== undefined) {
-      if (!Array.isArray(eventClasses) || eventClasses.length > MAX_SEQUENCE_STATE_CLASSES) {
-        throw new InvalidRequestError(`at most ${MAX_SEQUENCE_STATE_CLASSES} event classes`)
-      }
-    }
-    const st = this.require()
-    const wanted = eventClasses === undefined ? undefined : new Set(eventClasses)
-    const states: SequenceState[] = []
-    for (const state of st.sequences.values()) {
-      if (wanted === undefined || wanted.has(state.eventClass)) states.push({ ...state })
-    }
-    return states.sort((a, b) => a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.eventClass < b.eventClass ? -1 : a.eventClass > b.eventClass ? 1 : 0)
+    return sequenceStates(this.opened, eventClasses)
   }
 
   /** Up to `limit` sequence numbers below the highest held that are missing, ascending. */
   async missingSequences (origin: string, eventClass: EventClass, limit: number): Promise<number[]> {
-    const max = clampInt(limit, MAX_MISSING_SEQUENCES, 'limit')
-    const st = this.require()
-    const state = st.sequences.get(sequenceStateKey(origin, eventClass))
-    if (state === undefined || state.highest === state.contiguous) return []
-    const prefix = sequencePrefix(origin, eventClass)
-    const missing: number[] = []
-    let expected = state.contiguous + 1
-    const it = st.bySequence.keys({ gt: prefix + sequenceKey(state.contiguous), lte: prefix + sequenceKey(state.highest) })
-    try {
-      while (missing.length < max) {
-        const keys = await it.nextv(SCAN_CHUNK)
-        if (keys.length === 0) break
-        for (const key of keys) {
-          const seq = sequenceFromKey(key)
-          for (; expected < seq && missing.length < max; expected++) missing.push(expected)
-          if (missing.length >= max) break
-          expected = seq + 1
-        }
-      }
-    } catch (err) {
-      throw asStoreError('read', err)
-    } finally {
-      await it.close().catch(noop)
-    }
-    return missing
+    return missingSequences(this.opened, origin, eventClass, limit)
   }
 
   /** Wire bytes of the held records of (origin, class) with from <= sequence <= to, ascending, streamed (what sync serves; nothing is decoded). */
-  async * readSequenceRange (origin: string, eventClass: EventClass, from: number, to: number): AsyncGenerator<Uint8Array> {
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new InvalidRequestError('sequence bounds must be integers')
-    const st = this.require()
-    const lo = Math.max(from, 1)
-    if (to < lo) return
-    const prefix = sequencePrefix(origin, eventClass)
-    const it = st.bySequence.iterator({ gte: prefix + sequenceKey(lo), lte: prefix + sequenceKey(to) })
-    try {
-      while (true) {
-        let entries: Array<[string, string]>
-        try {
-          entries = await it.nextv(64)
-        } catch (err) {
-          throw asStoreError('read', err)
-        }
-        if (entries.length === 0) return
-        const digests = entries.map(([, digest]) => digest)
-        const values = await levelCall('read', async () => st.records.getMany(digests))
-        for (let i = 0; i < values.length; i++) {
-          const value = values[i]
-          const digest = digests[i] as string
-          if (value === undefined) throw new CorruptRecordError(digest, 'sequenced record missing')
-          yield wireBytesOf(digest, value)
-        }
-      }
-    } finally {
-      await it.close().catch(noop)
-    }
+  readSequenceRange (origin: string, eventClass: EventClass, from: number, to: number): AsyncGenerator<Uint8Array> {
+    return readSequenceRange(this.opened, origin, eventClass, from, to)
   }
 
   // ---------------------------------------------------------------- stats and state sections
