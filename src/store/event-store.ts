@@ -2,6 +2,8 @@ import { InvalidRequestError, NotStartedError } from '../errors.js'
 import { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventError, asStoreError, levelCall } from './errors.js'
 import { DEFAULT_CACHE_SIZE, DEFAULT_WRITE_BUFFER_SIZE, SCAN_CHUNK, noop, openLayout, storeStats } from './layout.js'
 import type { OpenState, Opened, Root, StoreStats, Sub, Totals } from './layout.js'
+import { DEFAULT_MAX_SCAN, DEFAULT_TIME_RANGE_COLLECT, cursorAtTime, lastCursor, query, readAfter } from './query-planner.js'
+import type { QueryLimits } from './query-planner.js'
 import { highestSequence, missingSequences, nextSequenceStates, readSequenceRange, sequenceStates } from './sequence-index.js'
 import { DIGEST_RE, getBySourceAndId, getMany, getRecord, hasRecord } from './point-reads.js'
 import {
@@ -21,20 +23,6 @@ import type { EventClass, SignedEvent } from '../events/types.js'
 import type { AbstractSublevel } from 'abstract-level'
 import type { Logger } from 'pino'
 
-/**
- * How many index entries one `query` call examines when criteria must be checked beyond the
- * chosen index. Past it the call returns what it found with `next` set to the last examined
- * position, so a sparse query costs the client more round trips instead of costing the node an
- * unbounded scan. Measured: 2,000 candidates cost ~5 ms of CPU (index keys, their arrival facts,
- * the filter), which keeps a sparse call within the 20 ms p99 target.
- */
-export const DEFAULT_MAX_SCAN = 2000
-/**
- * A since/until query first collects the event-time index range; when the range holds at most
- * this many entries the page is exact and cheap, else it falls back to an arrival-ordered scan
- * bounded to where the arrival summary says records of the window can be.
- */
-export const DEFAULT_TIME_RANGE_COLLECT = 2000
 /** Most records one `appendBatch` takes (a batch is one LevelDB write held in memory). */
 export const MAX_APPEND_BATCH = 10_000
 /** Longest key of a state section entry. */
@@ -101,8 +89,7 @@ interface QueuedWrite {
 export class EventStore {
   private readonly log: Logger | undefined
   private readonly path: string
-  private readonly maxScan: number
-  private readonly timeRangeCollect: number
+  private readonly limits: QueryLimits
   private readonly cacheSize: number
   private readonly writeBufferSize: number
   private status: Status = { state: 'stopped' }
@@ -114,8 +101,10 @@ export class EventStore {
     if (typeof init.path !== 'string' || init.path === '') throw new Error('EventStore needs a path')
     this.log = components.log
     this.path = init.path
-    this.maxScan = positiveInt(init.maxScan, DEFAULT_MAX_SCAN)
-    this.timeRangeCollect = positiveInt(init.timeRangeCollect, DEFAULT_TIME_RANGE_COLLECT)
+    this.limits = {
+      maxScan: positiveInt(init.maxScan, DEFAULT_MAX_SCAN),
+      timeRangeCollect: positiveInt(init.timeRangeCollect, DEFAULT_TIME_RANGE_COLLECT)
+    }
     this.cacheSize = positiveInt(init.cacheSize, DEFAULT_CACHE_SIZE)
     this.writeBufferSize = positiveInt(init.writeBufferSize, DEFAULT_WRITE_BUFFER_SIZE)
   }
@@ -403,45 +392,19 @@ export class EventStore {
 
   // ---------------------------------------------------------------- queries
 
-  /**
-   * One page in arrival order, strictly after `cursor`. The most selective index the query allows
-   * is scanned as one range ordered by (value, arrival); criteria beyond it are checked against
-   * each candidate's facts. Such a post-filtered call examines at most `maxScan` entries: when it
-   * stops there it returns fewer (possibly zero) events and a `next` cursor past everything it
-   * examined, so the client keeps paging while `next` is set.
-   */
+  /** One page in arrival order, strictly after `cursor` (see query-planner.ts). */
   async query (q: EventQuery = {}): Promise<EventPage> {
-    const filter = parseQuery(q)
-    const limit = clampLimit(q.limit, 'limit')
-    const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor)
-    const st = this.require()
-    if (filter.sinceMs !== undefined && filter.untilMs !== undefined && filter.sinceMs > filter.untilMs) return { events: [] }
-
-    const window = windowArrivals(st.arrivalByHour, filter)
-    // no record has an event time inside the window, or none after the cursor does
-    if (window === undefined || (window.last !== undefined && window.last <= after)) return { events: [] }
-    const from = window.first === undefined ? after : Math.max(after, window.first - 1)
-    const index = chooseIndex(st, filter)
-    if ((filter.sinceMs !== undefined || filter.untilMs !== undefined) && !index.selective) {
-      const page = await this.queryTimeRange(st, filter, from, limit)
-      if (page !== undefined) return page
-    }
-    return this.scan(st, index.sub, index.prefix, filter, from, limit, this.maxScan, window.last)
+    return query(this.opened, this.limits, q)
   }
 
   /** Up to `limit` records in arrival order strictly after `cursor` (from the beginning when absent). */
   async readAfter (cursor: string | undefined, limit: number): Promise<StoredEvent[]> {
-    const after = cursor === undefined ? 0 : decodeCursor(cursor)
-    const n = clampLimit(limit, 'limit')
-    const st = this.require()
-    const page = await this.scan(st, undefined, '', {}, after, n, Number.POSITIVE_INFINITY)
-    return page.events
+    return readAfter(this.opened, cursor, limit)
   }
 
   /** Cursor of the newest record; undefined while the store is empty. */
   lastCursor (): string | undefined {
-    const st = this.require()
-    return st.counter === 0 ? undefined : encodeCursor(st.counter)
+    return lastCursor(this.opened)
   }
 
   /**
@@ -450,136 +413,7 @@ export class EventStore {
    * last cursor when every record was received earlier (undefined for an empty store).
    */
   async cursorAtTime (iso: string): Promise<string | undefined> {
-    const ms = parseInstant(iso, 'time')
-    const st = this.require()
-    // receivedAt never decreases along the arrival order, so binary search it: ~20 point reads
-    // for a million records. `lo` is the first counter that may qualify, `hi` one past the last.
-    let lo = 1
-    let hi = st.counter + 1
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2)
-      const found = await this.firstArrivalFrom(st, mid)
-      if (found === undefined || found[0] >= hi) {
-        hi = mid
-      } else if (found[1].receivedAt >= ms) {
-        hi = mid
-      } else {
-        lo = found[0] + 1
-      }
-    }
-    if (lo > st.counter) return st.counter === 0 ? undefined : encodeCursor(st.counter)
-    return encodeCursor(lo - 1)
-  }
-
-  /** The first arrival entry at or after `counter` (robust to holes in the counter sequence). */
-  private async firstArrivalFrom (st: OpenState, counter: number): Promise<Candidate | undefined> {
-    const entries = await levelCall('read', async () => st.arrival.iterator({ gte: cursorKey(counter), limit: 1 }).all())
-    const entry = entries[0]
-    return entry === undefined ? undefined : [counterFromKey(entry[0]), decodeFacts(entry[0], entry[1])]
-  }
-
-  /**
-   * The bounded range scan behind every query: walks `sub` (an index whose keys are
-   * `prefix + cursorKey`, or the arrival order itself when `sub` is undefined) from just after
-   * `after` to the arrival `upTo` (the end when undefined), checks each candidate against
-   * `filter`, and stops at `limit` matches or `maxScan` examined entries.
-   */
-  private async scan (st: OpenState, sub: Sub<string> | undefined, prefix: string, filter: QueryFilter,
-    after: number, limit: number, maxScan: number, upTo?: number): Promise<EventPage> {
-    const source = sub ?? st.arrival
-    // An empty prefix means the keys are bare cursor keys (arrival, untrusted): no upper bound
-    // but `upTo`.
-    const lt = upTo !== undefined ? prefix + cursorKey(upTo + 1) : prefix === '' ? undefined : prefixEnd(prefix)
-    const it = source.iterator({ gt: prefix + cursorKey(after), ...(lt === undefined ? {} : { lt }), values: sub === undefined })
-    const matched: Candidate[] = []
-    let scanned = 0
-    let lastScanned = after
-    let exhausted = false
-    let more = false
-    // First read just enough for an unfiltered page, then grow: a post-filtered scan needs big reads.
-    let chunk = Math.min(SCAN_CHUNK, limit + 1)
-    try {
-      outer: while (true) {
-        const entries = await it.nextv(Math.min(chunk, maxScan - scanned))
-        chunk = Math.min(SCAN_CHUNK, chunk * 4)
-        if (entries.length === 0) {
-          exhausted = true
-          break
-        }
-        const candidates = sub === undefined
-          ? entries.map(([key, value]): Candidate => [counterFromKey(key), decodeFacts(key, value)])
-          : await this.factsFor(st, entries.map(([key]) => counterFromKey(key)))
-        for (let i = 0; i < candidates.length; i++) {
-          const candidate = candidates[i] as Candidate
-          scanned++
-          lastScanned = candidate[0]
-          if (!matches(candidate[1], filter)) continue
-          matched.push(candidate)
-          if (matched.length === limit) {
-            more = i < candidates.length - 1 || (await it.nextv(1)).length > 0
-            break outer
-          }
-        }
-        if (scanned >= maxScan) break
-      }
-    } catch (err) {
-      throw asStoreError('query', err)
-    } finally {
-      await it.close().catch(noop)
-    }
-    const events = await this.recordsFor(st, matched)
-    const last = matched[matched.length - 1]
-    if (matched.length === limit) {
-      return more && last !== undefined ? { events, next: encodeCursor(last[0]) } : { events }
-    }
-    return exhausted ? { events } : { events, next: encodeCursor(lastScanned) }
-  }
-
-  /**
-   * since/until without a selective index: if the event-time range is small, collect it, sort by
-   * arrival and answer exactly; undefined when the range is too large for that.
-   */
-  private async queryTimeRange (st: OpenState, filter: QueryFilter, after: number, limit: number): Promise<EventPage | undefined> {
-    const range: { gte?: string, lt?: string } = {}
-    if (filter.sinceMs !== undefined) range.gte = timeKey(filter.sinceMs)
-    if (filter.untilMs !== undefined) range.lt = timeKey(filter.untilMs) + KEY_UPPER
-    const keys = await levelCall('query', async () => st.byTime.keys({ ...range, limit: this.timeRangeCollect + 1 }).all())
-    if (keys.length > this.timeRangeCollect) return undefined
-    const counters = keys.map(counterFromKey).filter((c) => c > after).sort((a, b) => a - b)
-    const matched: Candidate[] = []
-    let more = false
-    for (let i = 0; i < counters.length && !more; i += SCAN_CHUNK) {
-      const candidates = await this.factsFor(st, counters.slice(i, i + SCAN_CHUNK))
-      for (const candidate of candidates) {
-        if (!matches(candidate[1], filter)) continue
-        if (matched.length === limit) {
-          more = true
-          break
-        }
-        matched.push(candidate)
-      }
-    }
-    const events = await this.recordsFor(st, matched)
-    const last = matched[matched.length - 1]
-    return more && last !== undefined ? { events, next: encodeCursor(last[0]) } : { events }
-  }
-
-  private async factsFor (st: OpenState, counters: number[]): Promise<Candidate[]> {
-    const keys = counters.map(cursorKey)
-    const values = await levelCall('query', async () => st.arrival.getMany(keys))
-    return values.map((value, i): Candidate => {
-      const key = keys[i] as string
-      if (value === undefined) throw new CorruptRecordError(key, 'index entry without arrival entry')
-      return [counters[i] as number, decodeFacts(key, value)]
-    })
-  }
-
-  private async recordsFor (st: OpenState, matched: Candidate[]): Promise<StoredEvent[]> {
-    const stored = await getMany(st, matched.map(([, facts]) => facts.digest))
-    return stored.map((s, i) => {
-      if (s === undefined) throw new CorruptRecordError((matched[i] as Candidate)[1].digest, 'indexed record missing')
-      return s
-    })
+    return cursorAtTime(this.opened, iso)
   }
 
   // ---------------------------------------------------------------- sequences
@@ -676,36 +510,6 @@ export async function createEventStore (init: EventStoreInit, components: EventS
 }
 
 // ---------------------------------------------------------------- helpers
-
-interface IndexChoice {
-  sub: Sub<string> | undefined
-  prefix: string
-  /** a per-value index that narrows a lot (subject, chain); time collection is not worth trying */
-  selective: boolean
-}
-
-/**
- * Picks the index a query scans. Without statistics the order is a fixed guess at selectivity:
- * a subject id or chain names one flow, a source prefix one project or tool, an (origin, class)
- * pair one community's stream of one kind, an exact type is narrower than its class, an origin
- * is one whole community.
- */
-function chooseIndex (st: OpenState, f: QueryFilter): IndexChoice {
-  if (f.subject !== undefined) return { sub: st.bySubject, prefix: valuePrefix(f.subject), selective: true }
-  if (f.chainId !== undefined) return { sub: st.byChain, prefix: valuePrefix(f.chainId), selective: true }
-  if (f.source !== undefined) {
-    const indexed = indexedSourcePrefix(f.source)
-    if (indexed !== undefined) return { sub: st.bySourcePrefix, prefix: valuePart(indexed) + KEY_SEPARATOR, selective: false }
-  }
-  if (f.origin !== undefined && f.eventClass !== undefined) {
-    return { sub: st.byOriginClass, prefix: originClassPrefix(f.origin, f.eventClass), selective: false }
-  }
-  if (f.typeExact !== undefined) return { sub: st.byType, prefix: valuePrefix(f.typeExact), selective: false }
-  if (f.eventClass !== undefined) return { sub: st.byClass, prefix: valuePrefix(f.eventClass), selective: false }
-  if (f.trusted === false) return { sub: st.untrusted, prefix: '', selective: false }
-  if (f.origin !== undefined) return { sub: st.byOrigin, prefix: valuePrefix(f.origin), selective: false }
-  return { sub: undefined, prefix: '', selective: false }
-}
 
 function checkSectionKey (key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_SECTION_KEY_LENGTH) {
