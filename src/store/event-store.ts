@@ -4,6 +4,7 @@ import { DEFAULT_CACHE_SIZE, DEFAULT_WRITE_BUFFER_SIZE, SCAN_CHUNK, noop, openLa
 import type { OpenState, Opened, Root, StoreStats, Sub, Totals } from './layout.js'
 import { DEFAULT_MAX_SCAN, DEFAULT_TIME_RANGE_COLLECT, cursorAtTime, lastCursor, query, readAfter } from './query-planner.js'
 import type { QueryLimits } from './query-planner.js'
+import { stateSection } from './sections.js'
 import { highestSequence, missingSequences, nextSequenceStates, readSequenceRange, sequenceStates } from './sequence-index.js'
 import { DIGEST_RE, getBySourceAndId, getMany, getRecord, hasRecord } from './point-reads.js'
 import {
@@ -25,10 +26,7 @@ import type { Logger } from 'pino'
 
 /** Most records one `appendBatch` takes (a batch is one LevelDB write held in memory). */
 export const MAX_APPEND_BATCH = 10_000
-/** Longest key of a state section entry. */
-export const MAX_SECTION_KEY_LENGTH = 1024
 
-const SECTION_NAME_RE = /^[a-z](?:[a-z-]{0,62}[a-z])?$/
 export interface EventStoreComponents {
   log?: Logger
 }
@@ -450,36 +448,7 @@ export class EventStore {
    * start(); each call uses the store as it is when called.
    */
   section<T> (name: string): StateSection<T> {
-    if (typeof name !== 'string' || !SECTION_NAME_RE.test(name)) {
-      throw new InvalidRequestError('section names are lowercase letters and dashes', { name: String(name).slice(0, 64) })
-    }
-    const sub = (): Sub<T> => {
-      const st = this.require()
-      let s = st.sections.get(name)
-      if (s === undefined) {
-        s = st.db.sublevel<string, unknown>(['section', name], { keyEncoding: 'utf8', valueEncoding: 'json' })
-        st.sections.set(name, s)
-      }
-      return s as Sub<T>
-    }
-    return {
-      get: async (key: string): Promise<T | undefined> => {
-        checkSectionKey(key)
-        const s = sub()
-        return levelCall('section get', async () => s.get(key))
-      },
-      put: async (key: string, value: T): Promise<void> => {
-        checkSectionKey(key)
-        const s = sub()
-        await levelCall('section put', async () => s.put(key, value))
-      },
-      del: async (key: string): Promise<void> => {
-        checkSectionKey(key)
-        const s = sub()
-        await levelCall('section del', async () => s.del(key))
-      },
-      entries: (): AsyncIterable<[string, T]> => sectionEntries(sub)
-    }
+    return stateSection<T>(this.opened, name)
   }
 
   // ---------------------------------------------------------------- lifecycle internals
@@ -511,11 +480,6 @@ export async function createEventStore (init: EventStoreInit, components: EventS
 
 // ---------------------------------------------------------------- helpers
 
-function checkSectionKey (key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_SECTION_KEY_LENGTH) {
-    throw new InvalidRequestError(`section keys are strings of 1 to ${MAX_SECTION_KEY_LENGTH} characters`)
-  }
-}
 
 function checkStorable (event: SignedEvent): void {
   if (typeof event !== 'object' || event === null) throw new UnstorableEventError('not an event')
@@ -537,21 +501,3 @@ function positiveInt (value: number | undefined, fallback: number): number {
   return value
 }
 
-async function * sectionEntries<T> (sub: () => Sub<T>): AsyncGenerator<[string, T]> {
-  const s = sub()
-  const it = s.iterator()
-  try {
-    while (true) {
-      let entries: Array<[string, T]>
-      try {
-        entries = await it.nextv(SCAN_CHUNK)
-      } catch (err) {
-        throw asStoreError('section read', err)
-      }
-      if (entries.length === 0) return
-      yield * entries
-    }
-  } finally {
-    await it.close().catch(noop)
-  }
-}
