@@ -1,8 +1,5 @@
-export {
-  EventStore,
-  createEventStore,
-  MAX_APPEND_BATCH
-} from './event-store.js'
+export { EventStore, createEventStore } from './event-store.js'
+export { MAX_APPEND_BATCH } from './write-path.js'
 export { eventQueryPredicate, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE, MAX_FILTER_LENGTH } from './query-language.js'
 export { DEFAULT_MAX_SCAN, DEFAULT_TIME_RANGE_COLLECT } from './query-planner.js'
 export { MAX_SECTION_KEY_LENGTH } from './sections.js'
