@@ -224,7 +224,7 @@ export class EventStore {
 }
 
 /** Opens a store at `init.path` and starts it. */
-export async function createEventStore (init: EventStoreInit, components: EventStoreComponents = {}): Promise<EventStore> {
+export async function createEventStore (components: EventStoreComponents, init: EventStoreInit): Promise<EventStore> {
   const store = new EventStore(components, init)
   await store.start()
   return store
