@@ -26,7 +26,7 @@ import type { AbstractSublevel } from 'abstract-level'
 /** Most records one `appendBatch` takes (a batch is one LevelDB write held in memory). */
 export const MAX_APPEND_BATCH = 10_000
 
-export interface StoreItem { event: SignedEvent, trusted: boolean }
+interface StoreItem { event: SignedEvent, trusted: boolean }
 
 /** One write of the per-record batch; each sublevel encodes its own value. */
 interface PutOp {
