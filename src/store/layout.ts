@@ -22,7 +22,7 @@ export const DEFAULT_WRITE_BUFFER_SIZE = 16 * 1024 * 1024
 export const SCAN_CHUNK = 256
 
 /**
- * 3 added the arrival summary (format 2, on main for one commit, kept only first arrivals). An
+ * 3 added the arrival summary; 2 had an earlier form of it that kept only first arrivals. An
  * older store gets the summary built from its arrival entries when opened.
  */
 const STORE_FORMAT = 3
