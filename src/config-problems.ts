@@ -214,11 +214,19 @@ export function trustEntryProblems (entries: readonly unknown[], base: string): 
       else byName.set(entry.name, i)
     } catch (err) {
       if (!(err instanceof InvalidTrustEntryError)) throw err
-      // an unknown field the validator still saw was reported above with a guess
-      if (unknown.length === 0 || !err.message.startsWith('unknown')) problems.push(validatorProblem(path, err.details.field, err.message, known))
+      if (!alreadySaid(unknown, err.details.field, err.message)) problems.push(validatorProblem(path, err.details.field, err.message, known))
     }
   })
   return problems
+}
+
+/**
+ * Whether the unknown fields found first already say it: the validator's own "unknown field", or
+ * a missing field that a misspelt one was guessed to be (`class` → did you mean classes?).
+ */
+function alreadySaid (unknown: readonly ConfigProblem[], field: string, message: string): boolean {
+  if (unknown.length === 0) return false
+  return message.startsWith('unknown') || unknown.some(p => p.message.endsWith(`did you mean ${field}?`))
 }
 
 /**
@@ -250,7 +258,7 @@ export function subscriptionProblems (entries: readonly unknown[], base: string)
       }
     } catch (err) {
       if (!(err instanceof InvalidSubscriptionError)) throw err
-      if (unknown.length === 0 || !err.message.startsWith('unknown')) problems.push(validatorProblem(path, err.details.field, err.message, known))
+      if (!alreadySaid(unknown, err.details.field, err.message)) problems.push(validatorProblem(path, err.details.field, err.message, known))
     }
   })
   return problems

@@ -416,3 +416,35 @@ function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partial<Recor
   }
   return found
 }
+
+const HIDDEN = '(hidden)'
+
+/** A URL with its password and query values hidden (webhook receivers often take a token there). */
+export function maskWebhookUrl (raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return raw
+  }
+  if (url.password !== '') url.password = HIDDEN
+  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, HIDDEN)
+  return url.toString()
+}
+
+/**
+ * The configuration as `config show` and GET /v1/config show it: webhook headers (auth tokens for
+ * the receiver) and URL credentials and query values are hidden, so the output can be pasted into
+ * an issue. The API token and identity key are never part of a configuration.
+ */
+export function maskConfigSecrets (config: Readonly<NodeConfig>): Record<string, unknown> {
+  const subscriptions = config.subscriptions.map(sub => {
+    const sink = sub.sink as { url?: unknown, headers?: unknown } | undefined
+    if (typeof sink !== 'object' || sink === null) return sub
+    const masked: Record<string, unknown> = { ...sink }
+    if (typeof sink.url === 'string') masked.url = maskWebhookUrl(sink.url)
+    if (typeof sink.headers === 'object' && sink.headers !== null) masked.headers = Object.fromEntries(Object.keys(sink.headers).map(k => [k, HIDDEN]))
+    return { ...sub, sink: masked }
+  })
+  return { ...config, subscriptions }
+}
