@@ -603,7 +603,7 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       await fs.writeFile(path.join(dir, 'config.yaml'), 'api:\n  prot: 7070\n')
       const result = await runCli(['config', 'show', '--data-dir', dir])
       expect(result.code).toBe(3)
-      expect(result.stderr).toContain('api.prot: unknown key')
+      expect(result.stderr).toContain('config.yaml: api.prot: unknown field, did you mean port?')
       const env = await runCli(['config', 'show', '--data-dir', await tempDir()], { env: { CDGOSSIP_API_PORT: 'abc' } })
       expect(env.code).toBe(3)
       expect(env.stderr).toContain('env CDGOSSIP_API_PORT')
