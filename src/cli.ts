@@ -1,8 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { readFile } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import { stringify as toYaml } from 'yaml'
 import { CdgossipError, isCdgossipError } from './errors.js'
-import { loadConfig, loadConfigWithSource, maskConfigSecrets, maskWebhookUrl, parsePort, resolveDataDir, type ConfigFlags } from './config.js'
+import { ConfigError, loadConfigWithSource, maskConfigSecrets, maskWebhookUrl, parsePort, resolveDataDir, selfTrustProblems, type ConfigFlags, type NodeConfig } from './config.js'
 import { dataDirPaths, initDataDir, readApiUrl } from './data-dir.js'
 import { ApiClient, ApiError, UnreachableNodeError, importRecords, parseJsonDocuments, readJsonInput, resolveClient } from './client.js'
 import type { NodeConfiguration } from './api/index.js'
@@ -200,8 +200,10 @@ async function cmdStart (args: string[], out: Out): Promise<number> {
   const { values } = parse(args, NODE_OPTIONS, false)
   const flags = nodeFlags(values)
   const dataDir = resolveDataDir(flags)
+  // checked before init writes anything: a bad --network must not end up in a new starter file
+  const { config, file } = await loadConfigWithSource(flags)
   await initDataDir(dataDir, { network: flags.network })
-  const config = await loadConfig(flags)
+  await checkSelfTrust(config, file)
   const { runNode } = await import('./run.js')
   try {
     return await runNode(config, out)
@@ -275,6 +277,28 @@ function maskLiveSubscription<T extends { sink: { type: string, url?: string } }
 }
 
 /**
+ * What the configuration alone cannot tell: whether a trust entry names this node itself (a config
+ * file shared by every node of a federation). Only an identity that exists can be named; a first
+ * start generates a new one.
+ */
+async function checkSelfTrust (config: Readonly<NodeConfig>, file: string | undefined): Promise<void> {
+  const keyPath = dataDirPaths(config.dataDir).identity
+  if (config.trust.communities.length === 0 || !await exists(keyPath)) return
+  const { loadOrCreateIdentity } = await import('./signing/index.js')
+  const problems = selfTrustProblems(config.trust.communities, (await loadOrCreateIdentity(keyPath)).peerId, file)
+  if (problems.length > 0) throw new ConfigError(problems)
+}
+
+async function exists (path: string): Promise<boolean> {
+  try {
+    await access(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
  * `config check`: load the configuration exactly as `start` with the same flags would (file,
  * environment, flags; every entry through the API's validators); exit 0 when it is valid, 3 with
  * every problem when not.
@@ -284,6 +308,7 @@ async function configCheck (args: string[], out: Out): Promise<number> {
   if (positionals.length > 0) throw new UsageError(CONFIG_USAGE)
   const flags = nodeFlags(values)
   const { config, file } = await loadConfigWithSource(flags)
+  await checkSelfTrust(config, file)
   const counts = `${config.trust.communities.length} trust ${config.trust.communities.length === 1 ? 'entry' : 'entries'}, ${config.subscriptions.length} subscription${config.subscriptions.length === 1 ? '' : 's'}, relay ${config.p2p.relay.length === 0 ? 'none' : config.p2p.relay.join(' ')}`
   out(file === undefined ? `configuration valid: no configuration file in ${config.dataDir}, defaults apply (${counts})` : `configuration valid: ${file} (${counts})`)
   return EXIT.OK

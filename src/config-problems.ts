@@ -265,6 +265,20 @@ export function subscriptionProblems (entries: readonly unknown[], base: string)
 }
 
 /**
+ * The one check of trust entries that needs the node's identity: an entry for this node itself,
+ * which the policy refuses at start (its own events are always trusted). `entries` are valid.
+ */
+export function selfTrustProblems (entries: readonly unknown[], selfPeerId: string, source: string | undefined): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  entries.forEach((input, i) => {
+    if (validateTrustEntry(input).peerId === selfPeerId) {
+      problems.push({ ...(source === undefined ? {} : { source }), key: `${childPath('trust.communities', i)}.peerId`, message: `${selfPeerId} is this node's own peer ID; its events are always trusted: remove the entry (or use this file on the other nodes only)` })
+    }
+  })
+  return problems
+}
+
+/**
  * An Ajv error of the config file schema as a problem. `schemaAt` gives the schema object at an
  * instance path, so an unknown key can be compared with the keys that are known there.
  */

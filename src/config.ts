@@ -10,6 +10,7 @@ import {
 } from './config-problems.js'
 
 export type { ConfigProblem } from './config-problems.js'
+export { selfTrustProblems } from './config-problems.js'
 
 /**
  * The only module that reads the config file and process.env (STYLE rule 12).
@@ -95,6 +96,8 @@ export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 /** Lowercase, digits and dashes: the name becomes part of every gossip topic. */
 const NETWORK_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/
+/** NETWORK_PATTERN in words: users read messages, not regular expressions. */
+const NETWORK_RULE = 'must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit'
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } }
 
@@ -181,6 +184,7 @@ function knownKeysAt (path: string): readonly string[] {
 export function configFileProblems (value: unknown, source: string): ConfigProblem[] {
   if (value === null || value === undefined) return []
   const problems: ConfigProblem[] = validateConfigFile(value) ? [] : (validateConfigFile.errors ?? []).map(err => ajvProblem(err, knownKeysAt))
+    .map(p => p.key === 'network' && p.message.startsWith('must match pattern') ? { ...p, message: `${NETWORK_RULE}, got ${JSON.stringify((value as { network?: unknown }).network)}` } : p)
   // the schema checked the shape of the lists; their entries get the checks `start` runs
   const file = value as { p2p?: { listen?: unknown, bootstrap?: unknown, relay?: unknown }, trust?: { communities?: unknown }, subscriptions?: unknown }
   const list = (v: unknown): unknown[] => Array.isArray(v) ? v : []
@@ -393,7 +397,7 @@ function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partial<Recor
   checkEach(flags.relay, 'relay', relayPatternProblem)
   const isPort = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 65535
   if (flags.network !== undefined) {
-    if (!NETWORK_PATTERN.test(flags.network)) problems.push({ key: key('network'), message: `must match ${NETWORK_PATTERN.source}, got ${JSON.stringify(flags.network)}` })
+    if (!NETWORK_PATTERN.test(flags.network)) problems.push({ key: key('network'), message: `${NETWORK_RULE}, got ${JSON.stringify(flags.network)}` })
     else config.network = flags.network
   }
   if (flags.apiHost !== undefined) config.api.host = flags.apiHost

@@ -171,6 +171,28 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
     const fromFile = await runCli(['start', '--data-dir', dir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0'])
     expect(fromFile.code).toBe(3)
     expect(problemLines(fromFile.stderr)).toEqual([`${file}: p2p.relay[0]: "x.mytool-build.*" names no topic a relay can join: name custom classes exactly (x.<tool>-<subject>.<predicate>)`])
+
+    // checked before the data dir is created: a bad flag is not written into a new starter file
+    const fresh = path.join(dir, 'fresh')
+    const badNetwork = await runCli(['start', '--data-dir', fresh, '--network', 'Not A Name'])
+    expect(badNetwork.code).toBe(3)
+    expect(problemLines(badNetwork.stderr)).toEqual([expect.stringMatching(/^command line: network: must be 1-63 lowercase letters, digits and dashes/)])
+    await expect(fs.access(fresh)).rejects.toThrow()
+  })
+
+  it('a trust entry for the node itself (one file shared by every node): check and start name it', async () => {
+    const dir = path.join(await tempDir(), 'node')
+    const init = await runCli(['init', '--data-dir', dir])
+    const self = /peer ID\s+(12D3KooW\w+)/.exec(init.stdout)?.[1] ?? ''
+    const file = path.join(dir, 'config.yaml')
+    await fs.appendFile(file, `trust:\n  communities:\n    - { peerId: ${TEKTON}, name: tekton, sources: ['*'] }\n    - { peerId: ${self}, name: me, sources: ['*'] }\n`)
+    const expected = [`${file}: trust.communities[1].peerId: ${self} is this node's own peer ID; its events are always trusted: remove the entry (or use this file on the other nodes only)`]
+    const check = await runCli(['config', 'check', '--data-dir', dir])
+    expect(check.code).toBe(3)
+    expect(problemLines(check.stderr)).toEqual(expected)
+    const start = await runCli(['start', '--data-dir', dir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0'])
+    expect(start.code).toBe(3)
+    expect(problemLines(start.stderr)).toEqual(expected)
   })
 
   it('config without show or check is a usage error', async () => {
