@@ -242,7 +242,9 @@ async function readConfigLayer (dataDir: string): Promise<{ path?: string, confi
   try {
     parsed = file.name.endsWith('.json') ? JSON.parse(file.text) : parseYaml(file.text)
   } catch (err) {
-    return { path: file.path, config: {}, problems: [{ source: file.path, key: FILE_KEY, message: `not valid ${file.name.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }] }
+    // older versions of init wrote a body of `{}`, which ends the document: say so, it is not obvious
+    const hint = /^\{\}\s*$/m.test(file.text) && file.text.split('\n').some(l => /^[A-Za-z]/.test(l)) ? ' (the `{}` line, as older versions of cdgossip init wrote it, is a whole document: delete it and keep your settings)' : ''
+    return { path: file.path, config: {}, problems: [{ source: file.path, key: FILE_KEY, message: `not valid ${file.name.endsWith('.json') ? 'JSON' : 'YAML'}${hint}: ${(err as Error).message.trimEnd()}` }] }
   }
   const problems = configFileProblems(parsed, file.path)
   return { path: file.path, config: problems.length > 0 ? {} : (parsed ?? {}) as ConfigFile, problems }

@@ -171,6 +171,12 @@ describe('config problems: every layer at once', () => {
     expect(error.message).toBe(`invalid configuration: ${file}: log.levle: unknown field, did you mean level?`)
   })
 
+  it('a `{}` body with settings appended (the starter of older versions) gets a hint', async () => {
+    const { dir, file } = await withYaml('# cdgossip node configuration\n{}\ntrust:\n  mode: open\n')
+    const { problems } = await refusal(loadConfig({ dataDir: dir }, {}))
+    expect(problems).toEqual([{ source: file, key: '(file)', message: expect.stringMatching(/^not valid YAML \(the `\{\}` line, as older versions of cdgossip init wrote it, is a whole document: delete it and keep your settings\): .*line 3, column 1/s) }])
+  })
+
   it('an empty or comment-only file is valid', async () => {
     for (const text of ['', '\n', '# nothing here yet\n#network: cdf\n']) {
       const { dir } = await withYaml(text)
