@@ -402,11 +402,6 @@ export class CdgossipNode implements NodeFacade {
     }
   }
 
-  configuration (): NodeConfiguration {
-    this.require()
-    return { config: maskConfigSecrets(this.config), trust: { mode: this.trustMode(), entries: this.listTrust() }, subscriptions: this.listSubscriptions() }
-  }
-
   async metrics (): Promise<MetricsScrape> {
     return await this.nodeMetrics.scrape()
   }
@@ -527,6 +522,12 @@ export class CdgossipNode implements NodeFacade {
 
   async redriveDeadLetters (subscriptionId: string, digests?: string[]): Promise<number> {
     return await this.require().delivery.redrive(subscriptionId, digests)
+  }
+
+  /** GET /v1/config: the configuration as loaded (webhook secrets hidden) and the live trust and subscriptions */
+  configuration (): NodeConfiguration {
+    this.require()
+    return { config: maskConfigSecrets(this.config), trust: { mode: this.trustMode(), entries: this.listTrust() }, subscriptions: this.listSubscriptions() }
   }
 
   peers (): PeerInfo[] {
