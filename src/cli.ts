@@ -261,6 +261,7 @@ async function configShow (args: string[], out: Out): Promise<number> {
     }
   }
   const { config, file } = await loadConfigWithSource({ dataDir })
+  await checkSelfTrust(config, file)
   const what = file === undefined ? `no configuration file in ${dataDir}: showing the defaults` : `showing the configuration file ${file} merged with defaults`
   if (json) {
     out(JSON.stringify({ source: 'file', ...(file === undefined ? {} : { file }), config: maskConfigSecrets(config) }))

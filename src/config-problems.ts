@@ -2,8 +2,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { ErrorObject } from 'ajv'
 import { STANDARD_EVENT_CLASSES, STANDARD_SUBJECTS, expandClassPattern } from './events/index.js'
-import { DEFAULT_MAX_SUBSCRIPTIONS, InvalidSubscriptionError, subscriptionInputSchema, validateSubscriptionInput } from './subscriptions/index.js'
-import { DEFAULT_MAX_TRUST_ENTRIES, InvalidTrustEntryError, isValidClassPattern, trustEntryInputSchema, validateTrustEntry } from './trust/index.js'
+import { DEFAULT_MAX_SUBSCRIPTIONS, InvalidSubscriptionError, SUBSCRIPTION_ID_REGEX, subscriptionInputSchema, validateSubscriptionInput } from './subscriptions/index.js'
+import { DEFAULT_MAX_TRUST_ENTRIES, InvalidTrustEntryError, TRUST_NAME_REGEX, isValidClassPattern, trustEntryInputSchema, validateTrustEntry } from './trust/index.js'
 
 /**
  * How config.ts turns what is wrong with a configuration into problems a user can act on: a path
@@ -172,9 +172,17 @@ function stripUnknownFields (value: unknown, schema: JsonSchema, path: string, p
   return out
 }
 
+/** The validators' regular expressions in words: a configuration error is read by people. */
+const PATTERN_WORDS: Readonly<Record<string, string>> = Object.freeze({
+  [TRUST_NAME_REGEX]: 'must be 1-64 letters, digits, dots, underscores and dashes, starting with a letter or digit',
+  [SUBSCRIPTION_ID_REGEX]: 'must be 1-64 lowercase letters, digits and dashes, starting with a letter or digit'
+})
+
 /** `classes[0] "x" is not …` under the path `classes[0]`: the line names the path already. */
 function withoutField (message: string, field: string): string {
-  return message.startsWith(`${field} `) ? message.slice(field.length + 1) : message
+  let out = message.startsWith(`${field} `) ? message.slice(field.length + 1) : message
+  for (const [regex, words] of Object.entries(PATTERN_WORDS)) out = out.replace(`must match ${regex}`, words)
+  return out
 }
 
 /** A validator's refusal as a problem at `base.<field>`; class patterns get a suggestion. */

@@ -97,6 +97,13 @@ describe('config problems: inside subscriptions[] and trust.communities[]', () =
     expect(byKey.get('trust.communities[5].peerId')).toBe('is required')
   })
 
+  it('names and ids are explained in words, not as the regular expressions behind them', async () => {
+    const { dir } = await withYaml(`trust:\n  communities:\n    - { peerId: ${PEER_A}, name: 'tekton ci', sources: [x] }\nsubscriptions:\n  - { id: Releases, classes: ['*'] }\n`)
+    const { byKey } = await refusal(loadConfig({ dataDir: dir }, {}))
+    expect(byKey.get('trust.communities[0].name')).toBe('must be 1-64 letters, digits, dots, underscores and dashes, starting with a letter or digit, got "tekton ci"')
+    expect(byKey.get('subscriptions[0].id')).toBe('must be 1-64 lowercase letters, digits and dashes, starting with a letter or digit, got "Releases"')
+  })
+
   it('one peer ID or one name twice, and two subscriptions the node could not tell apart', async () => {
     const { dir } = await withYaml([
       'trust:',
