@@ -102,7 +102,7 @@ const CLASS_PATTERN_FORMS = '*, <subject>.*, <subject>.<predicate> or x.<tool>-<
 
 /** Why `value` is not a class pattern, with the nearest valid one when there is one. */
 export function badClassPattern (value: unknown): string {
-  const shown = typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : `a ${value === null ? 'null' : typeof value}`
+  const shown = shownValue(value)
   const guess = typeof value === 'string' ? guessClassPattern(value) : undefined
   return `${shown} is not an event class pattern; ${guess === undefined ? '' : `did you mean ${guess}? `}(a pattern is ${CLASS_PATTERN_FORMS})`
 }
@@ -286,8 +286,19 @@ export function selfTrustProblems (entries: readonly unknown[], selfPeerId: stri
   return problems
 }
 
+/** JSON Schema types as a YAML user knows them. */
+const TYPE_WORDS: Readonly<Record<string, string>> = Object.freeze({ array: 'a list', object: 'a mapping (key: value)', integer: 'a whole number', string: 'a string', boolean: 'true or false' })
+
+/** A value in a message: short strings quoted, anything else by its kind. */
+function shownValue (value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (value === null || value === undefined) return 'nothing'
+  return Array.isArray(value) ? 'a list' : 'a mapping'
+}
+
 /**
- * An Ajv error of the config file schema as a problem. `schemaAt` gives the schema object at an
+ * An Ajv error of the config file schema (compiled with `verbose`, so it carries the value) as a problem. `schemaAt` gives the schema object at an
  * instance path, so an unknown key can be compared with the keys that are known there.
  */
 export function ajvProblem (err: ErrorObject, knownKeysAt: (path: string) => readonly string[]): ConfigProblem {
@@ -299,6 +310,10 @@ export function ajvProblem (err: ErrorObject, knownKeysAt: (path: string) => rea
   if (err.keyword === 'required') {
     const missing = String((err.params as { missingProperty: string }).missingProperty)
     return { key: childPath(base, missing), message: 'is required' }
+  }
+  if (err.keyword === 'type') {
+    const type = String((err.params as { type: string }).type)
+    return { key: base === '' ? '(root)' : base, message: `must be ${TYPE_WORDS[type] ?? type}, got ${shownValue(err.data)}` }
   }
   if (err.keyword === 'enum') {
     return { key: base, message: `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map(v => JSON.stringify(v)).join(', ')}` }

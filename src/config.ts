@@ -168,7 +168,8 @@ export class ConfigError extends CdgossipError<{ problems: ConfigProblem[] }> {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true })
+// verbose: errors carry the refused value, so a message can say what it got
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true })
 const validateConfigFile = ajv.compile(CONFIG_FILE_SCHEMA)
 
 interface SchemaNode { properties?: Record<string, SchemaNode>, items?: SchemaNode }
