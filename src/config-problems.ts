@@ -61,6 +61,11 @@ export function editDistance (a: string, b: string): number {
 
 /** Longest input compared at all: a guess for a 200-character key helps nobody, and the table is quadratic. */
 const MAX_GUESS_INPUT = 64
+/**
+ * A guess may be at most 1/3 of the candidate's length away: `class` → `classes` (2 of 7) and
+ * `levle` → `level` (1 of 5) are typos, while `host` for `port` (2 of 4) would be a wild guess.
+ */
+const GUESS_MAX_DISTANCE_SHARE = 3
 
 /**
  * The candidate `input` most likely meant, or undefined when none is close: at most a third of
@@ -73,7 +78,7 @@ export function closest (input: string, candidates: readonly string[]): string |
   let bestDistance = Infinity
   for (const candidate of candidates) {
     const distance = editDistance(input.toLowerCase(), candidate.toLowerCase())
-    if (distance < bestDistance && distance <= Math.max(1, Math.floor(candidate.length / 3))) {
+    if (distance < bestDistance && distance <= Math.max(1, Math.floor(candidate.length / GUESS_MAX_DISTANCE_SHARE))) {
       best = candidate
       bestDistance = distance
     }
