@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
+import { BUILT, runCli } from '../cli/cli-helpers.js'
 import { allEvents, artifactPublished, pipelineRunFinished, publishAll, startNodes, waitFor } from '../helpers/nodes.js'
 import type { E2eNode } from '../helpers/nodes.js'
 import type { NodeInfo } from '../../src/api/types.js'
@@ -92,6 +93,16 @@ describe('policy is not misbehaviour', () => {
       eventClass: 'artifact.published',
       hint: `add source ${OTHER_SOURCE}/release to trust entry community-a: cdgossip trust add --peer-id ${a.peerId} --name community-a --source ${A_SOURCE} --source ${OTHER_SOURCE}/release`
     })
+
+    // `status` shows them apart from gaps, per origin and reason, and per peer
+    if (BUILT) {
+      const status = await runCli(['status', '--api-url', b.node.apiUrl, '--token', b.token])
+      expect(status.code, status.stderr).toBe(0)
+      expect(status.stdout).toMatch(/sync gaps\s+0\n/)
+      expect(status.stdout).toMatch(/refused by policy\s+30 \(source-not-allowed 30; known, not gaps\)/)
+      expect(status.stdout).toMatch(new RegExp(`community-a\\s+${a.peerId}\\s+source-not-allowed 30\\s+artifact.published\\s+${OTHER_SOURCE}/release`))
+      expect(status.stdout).toMatch(new RegExp(`community-a\\s+${a.peerId}\\s+35\\s+5\\s+0\\s+0\\s+30\\s`))
+    }
 
     // remembered across a restart: still known, still no gap, nothing fetched again
     await b.restart()

@@ -77,5 +77,12 @@ describe.skipIf(!BUILT)(`the README hub example ${BUILT ? '' : SKIP_REASON}`, ()
     expect(fromOnap).toMatchObject({ rejected: 0, refused: 0 })
     expect(fromOnap?.relayed).toBeGreaterThanOrEqual(1)
     expect(fromOnap?.gossipScore).toBeGreaterThanOrEqual(0)
+
+    // `status` at the hub shows the same per peer
+    const status = await runCli(['status', ...tekton.args])
+    expect(status.code, status.stderr).toBe(0)
+    expect(status.stdout).toContain('Records per peer')
+    const onapLine = status.stdout.split('\n').find(l => l.includes(onapId))
+    expect(onapLine).toMatch(/^\(untrusted\)\s+\S+\s+\d+\s+0\s+[1-9]\d*\s+0\s+0\s+\d/)
   })
 })
