@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { parseCloudEventJson, verifyCloudEvent } from '../../src/signing/index.js'
 import type { EventView } from '../../src/store/event-view.js'
 import type { PublishReceipt } from '../../src/api/types.js'
-import { artifactPublished, connected, digestsOf, pipelineRunFinished, startNodes, waitFor } from '../helpers/nodes.js'
+import { UNTRUSTED_RELAY_BURST } from '../../src/pipeline/relay-budget.js'
+import { artifactPublished, connected, digestsOf, pipelineRunFinished, publishAll, startNodes, waitFor } from '../helpers/nodes.js'
 import type { E2eNode } from '../helpers/nodes.js'
 
 const A_SOURCE = 'https://ci.community-a.example/jenkins'
@@ -118,5 +119,36 @@ describe('federation over a relay: A – B – C', () => {
     expect(b.node.p2p.libp2p.services.pubsub.getScore(a.peerId)).toBeGreaterThanOrEqual(0)
     expect(await queryOverHttp(b, '')).toEqual([])
     expect(c.node.p2p.counters().received).toEqual({ stored: 1 })
+  })
+
+  it('bounds what a relay forwards for an origin it does not trust: over the budget it drops, without penalising anyone', async () => {
+    const [a, b, c] = await startNodes(3, {
+      names: ['a', 'b', 'c'],
+      topology: 'line',
+      configure: (config, { name, peerIds }) => {
+        if (name === 'b') config.p2p.relay = ['*']
+        if (name === 'c') {
+          config.trust.communities = [{ peerId: peerIds[0] as string, name: 'community-a', sources: [A_SOURCE] }]
+          config.subscriptions = [{ classes: ['artifact.*'] }]
+        }
+      },
+      meshClasses: ['artifact.published']
+    }) as [E2eNode, E2eNode, E2eNode]
+    await waitFor(() => a.node.p2p.subscribers('artifact.published').includes(b.peerId), { message: 'A to learn B relays artifacts' })
+
+    // one burst twice the per-origin budget, far faster than the budget refills (20/s)
+    const total = 2 * UNTRUSTED_RELAY_BURST
+    await publishAll(a.node, Array.from({ length: total }, () => artifactPublished({ source: `${A_SOURCE}/release` })))
+    const counted = (): { relayed: number, limited: number } => {
+      const received = b.node.p2p.counters().received
+      return { relayed: received.relayed ?? 0, limited: received['ignore:relay-limited'] ?? 0 }
+    }
+    await waitFor(() => counted().relayed + counted().limited === total, { timeout: 30_000, message: 'B to validate every record' })
+    const { relayed, limited } = counted()
+    expect(relayed).toBeGreaterThanOrEqual(UNTRUSTED_RELAY_BURST)
+    expect(limited).toBeGreaterThan(0)
+    expect(b.node.p2p.libp2p.services.pubsub.getScore(a.peerId)).toBeGreaterThanOrEqual(0)
+    // C got exactly what B forwarded, by gossip
+    await waitFor(async () => (await digestsOf(c.node)).length === relayed, { timeout: 30_000, message: 'C to store what B forwarded' })
   })
 })
