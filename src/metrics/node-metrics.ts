@@ -258,6 +258,7 @@ export class NodeMetrics {
         m.syncRecords.inc({ outcome: 'stored' }, state.fetched)
         m.syncRecords.inc({ outcome: 'duplicate' }, state.duplicates)
         m.syncRecords.inc({ outcome: 'relayed' }, state.relayed)
+        m.syncRecords.inc({ outcome: 'refused' }, state.refused)
         m.syncRecords.inc({ outcome: 'rejected' }, state.rejected)
       }),
       this.guard('refusals', () => {

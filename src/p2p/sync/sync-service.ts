@@ -113,6 +113,7 @@ interface Counters {
   fetched: number
   duplicates: number
   relayed: number
+  refused: number
   rejected: number
 }
 
@@ -129,7 +130,7 @@ export class SyncService {
   private readonly streamSlots = new KeyedSlots(MAX_STREAMS_PER_PEER)
   private readonly sessions = new Map<string, Promise<void>>()
   private readonly tasks = new Set<Promise<unknown>>()
-  private readonly counters: Counters = { fetched: 0, duplicates: 0, relayed: 0, rejected: 0 }
+  private readonly counters: Counters = { fetched: 0, duplicates: 0, relayed: 0, refused: 0, rejected: 0 }
   private status: Status = { kind: 'stopped' }
   private transition: Promise<void> | undefined
   private roundPending = false
@@ -548,7 +549,8 @@ export class SyncService {
           const { err } = result
           if (isCdgossipError(err) && NOT_PEER_FAULT.has(err.code)) {
             if (err.code === 'CDG_DUPLICATE_EVENT') this.counters.duplicates++
-            else this.counters.rejected++
+            else if (err.code === 'CDG_CONFLICTING_EVENT') this.counters.rejected++
+            else this.counters.refused++
             // a policy refusal names the genuine record's sequence: settle exactly that one
             const sequence = refusedSequence(err.details, origin, eventClass)
             if (sequence !== undefined && sequence > previous && sequence <= last) {

@@ -151,6 +151,8 @@ export interface SyncState {
   duplicates: number
   /** records fetched, verified and passed on but not stored (no subscription wants them) */
   relayed: number
-  /** records refused by receiveRecord (forged, malformed, untrusted…) or not the ones requested */
+  /** genuine records this node's trust policy refused */
+  refused: number
+  /** records refused by receiveRecord as invalid (forged, malformed, conflicting…) or not the ones requested */
   rejected: number
 }
