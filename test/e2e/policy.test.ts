@@ -130,6 +130,27 @@ describe('policy is not misbehaviour', () => {
   })
 })
 
+describe('a trust mode change', () => {
+  it('brings back what the old mode refused, without a restart', async () => {
+    const [a, b] = await startNodes(2, {
+      names: ['a', 'b'],
+      configure: (config, { name }) => {
+        // no entry for A; a subscription that keeps untrusted events once the mode lets them in
+        if (name === 'b') config.subscriptions = [{ classes: ['artifact.*'], includeUntrusted: true }]
+      },
+      meshClasses: ['artifact.published']
+    }) as [E2eNode, E2eNode]
+    await waitFor(() => a.node.p2p.subscribers('artifact.published').includes(b.peerId), { message: 'A to learn B wants artifacts' })
+    await publishAll(a.node, Array.from({ length: 3 }, () => artifactPublished({ source: `${A_SOURCE}/release` })))
+    await waitFor(async () => (await nodeInfo(b)).refusals.reasons['unknown-signer'] === 3, { message: 'B to refuse A\'s 3 records' })
+
+    b.node.setTrustMode('open')
+    await waitFor(async () => (await allEvents(b.node)).length === 3, { message: 'B to fetch the 3 records under the open mode' })
+    expect((await allEvents(b.node)).every(s => !s.trusted)).toBe(true)
+    expect((await nodeInfo(b)).refusals.sequences).toBe(0)
+  })
+})
+
 describe('a new subscription', () => {
   it('gets its history from connected peers at once, not at the next periodic sync round', async () => {
     const [a, b] = await startNodes(2, {
