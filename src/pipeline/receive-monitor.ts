@@ -101,7 +101,7 @@ export class ReceiveMonitor {
           code: o.reason, peer: o.from, via: o.via, suppressed: allowed.suppressed,
           ...(o.origin === undefined ? {} : { origin: o.origin }),
           ...(o.eventClass === undefined ? {} : { eventClass: o.eventClass })
-        }, `record rejected (${o.reason}): invalid for every node, the sending peer loses gossip score`)
+        }, `record rejected (${o.reason}): invalid for every node${o.via === 'gossip' ? '; the peer that sent it loses gossip score' : '; the peer that served it is backed off'}`)
         break
       }
     }

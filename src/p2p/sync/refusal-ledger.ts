@@ -31,7 +31,7 @@ export const MAX_REFUSAL_INTERVALS = 256
  */
 export const REFUSAL_FLUSH_MS = 1_000
 /** Origins listed in a summary (GET /v1/node); the count of all is given beside them. */
-export const MAX_SUMMARY_ORIGINS = 50
+export const MAX_REFUSAL_ORIGINS_SHOWN = 50
 
 /** What the node persists per pair (the `sync-refusals` state section). */
 export interface PersistedRefusals {
@@ -73,7 +73,7 @@ export interface RefusalSummary {
   reasons: Record<string, number>
   /** origins with refusals (all of them, not only those listed) */
   originCount: number
-  /** the most recently refused origins, at most MAX_SUMMARY_ORIGINS */
+  /** the most recently refused origins, at most MAX_REFUSAL_ORIGINS_SHOWN */
   origins: OriginRefusals[]
 }
 
@@ -248,7 +248,7 @@ export class RefusalLedger implements RefusedSequences {
     return [...forgotten]
   }
 
-  summary (maxOrigins = MAX_SUMMARY_ORIGINS): RefusalSummary {
+  summary (maxOrigins = MAX_REFUSAL_ORIGINS_SHOWN): RefusalSummary {
     const byOrigin = new Map<string, OriginRefusals & { at: number }>()
     const reasons: Record<string, number> = {}
     let sequences = 0
