@@ -62,9 +62,12 @@ type ReceiveOptions = Partial<Pick<ReceiveContext, 'expectedClass' | 'from' | 'v
 /**
  * verify → validate → trust → store → deliver, for records from the network (gossip, sync,
  * import). Every check runs before anything is stored or forwarded (the gossip validator
- * awaits this), in the order: decoding and signature, CDEvent schema, trust, consistency of
- * topic/class and of CloudEvent attributes with the CDEvent context. The record is kept
- * exactly as signed (its wire bytes), so every node serves byte-identical records.
+ * awaits this), in the order: decoding and signature, CDEvent schema, consistency of
+ * topic/class and of CloudEvent attributes with the CDEvent context — what is invalid for every
+ * node, thrown as errors gossip Rejects — then this node's policy: trust and subscriptions. A
+ * genuine record the trust refuses is a policy refusal (Ignored, never the sender's fault): the
+ * node remembers it when a subscription would keep it, and a relay may still forward it. The
+ * record is kept exactly as signed (its wire bytes), so every node serves byte-identical records.
  */
 export class ReceivePipeline {
   private readonly components: ReceivePipelineComponents
