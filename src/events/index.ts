@@ -81,6 +81,7 @@ export {
   dateTimeToEpochMs,
   epochMsOf,
   formatUtcSeconds,
+  fullDateToEpochMs,
   isDateTime,
   MAX_FRACTION_DIGITS,
   parseDateTime,

@@ -32,6 +32,8 @@ const MAX_DATE_TIME_LENGTH = 'YYYY-MM-DDTHH:MM:SS.'.length + MAX_FRACTION_DIGITS
 
 const DATE_TIME = new RegExp(`^(\\d{4})-(\\d{2})-(\\d{2})[Tt](\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d{1,${MAX_FRACTION_DIGITS}}))?(?:[Zz]|([+-])(\\d{2}):(\\d{2}))$`)
 
+const FULL_DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+
 const SECONDS_PER_DAY = 86_400
 /** UTC seconds of 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z: the range RFC 3339 can write in UTC. */
 const FIRST_SECOND = daysFromCivil(0, 1, 1) * SECONDS_PER_DAY
@@ -84,6 +86,22 @@ export function epochMsOf (dateTime: DateTime): number {
 export function dateTimeToEpochMs (value: unknown): number | undefined {
   const parsed = parseDateTime(value)
   return parsed === undefined ? undefined : epochMsOf(parsed)
+}
+
+/**
+ * Epoch milliseconds of an RFC 3339 `full-date` (`2024-01-31`) taken as its first instant in UTC,
+ * for query bounds where a day is the natural unit; `undefined` for anything else (calendar
+ * checked like a date-time's date).
+ */
+export function fullDateToEpochMs (value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined
+  const m = FULL_DATE.exec(value)
+  if (m === null) return undefined
+  const year = Number(m[1])
+  const month = Number(m[2])
+  const day = Number(m[3])
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined
+  return daysFromCivil(year, month, day) * SECONDS_PER_DAY * 1000
 }
 
 /** `YYYY-MM-DDTHH:MM:SSZ`: the instant in UTC, whole seconds. */

@@ -1,4 +1,4 @@
-import { dateTimeToEpochMs } from '../events/index.js'
+import { dateTimeToEpochMs, fullDateToEpochMs } from '../events/index.js'
 import { InvalidRequestError } from '../errors.js'
 
 /**
@@ -165,13 +165,14 @@ export function indexedSourcePrefix (query: string): string | undefined {
 
 /**
  * Parses an untrusted instant (a query bound, a subscription's start time) to epoch ms at
- * millisecond precision: an RFC 3339 date-time as events/rfc3339.ts defines it, so the node's
- * local time zone never changes the meaning and `2025-02-30` is refused.
+ * millisecond precision: an RFC 3339 date-time as events/rfc3339.ts defines it, or a bare RFC 3339
+ * full-date meaning its midnight UTC. An offset is mandatory, so the node's local time zone never
+ * changes the meaning, and `2025-02-30` is refused.
  */
 export function parseInstant (value: string, field: string): number {
-  const ms = dateTimeToEpochMs(value)
+  const ms = dateTimeToEpochMs(value) ?? fullDateToEpochMs(value)
   if (ms === undefined) {
-    throw new InvalidRequestError(`${field} must be an RFC 3339 date-time with an offset, such as 2025-01-31T12:00:00Z`, { field })
+    throw new InvalidRequestError(`${field} must be an RFC 3339 date-time with an offset, such as 2025-01-31T12:00:00Z, or a date`, { field })
   }
   return ms
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   dateTimeToEpochMs,
   formatUtcSeconds,
+  fullDateToEpochMs,
   isDateTime,
   MAX_FRACTION_DIGITS,
   parseDateTime,
@@ -65,6 +66,14 @@ describe('parseDateTime', () => {
   it('reads years 0..99 as written, which Date.UTC does not', () => {
     expect(dateTimeToEpochMs('0050-06-01T00:00:00Z')).toBe(new Date('0050-06-01T00:00:00Z').getTime())
     expect(dateTimeToEpochMs('0050-06-01T00:00:00Z')).not.toBe(Date.UTC(50, 5, 1))
+  })
+})
+
+describe('fullDateToEpochMs', () => {
+  it('reads a real calendar date as its midnight UTC, and nothing else', () => {
+    expect(fullDateToEpochMs('2024-02-29')).toBe(Date.UTC(2024, 1, 29))
+    expect(fullDateToEpochMs('0050-01-01')).toBe(new Date('0050-01-01T00:00:00Z').getTime())
+    for (const bad of ['2023-02-29', '2024-13-01', '2024-1-01', '2024-01-01T00:00:00Z', '', 7]) expect(fullDateToEpochMs(bad), String(bad)).toBeUndefined()
   })
 })
 
