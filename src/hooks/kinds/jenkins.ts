@@ -28,9 +28,10 @@ import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../ty
  * | FINALIZED | pipelinerun.finished        | same + outcome from `build.status` (SUCCESS→success, UNSTABLE/FAILURE→failure, ABORTED/NOT_BUILT→cancel, other→error), errors = `Jenkins result <status>` when not SUCCESS |
  * | FINALIZED | artifact.published, one per archived artifact (first MAX_ARTIFACTS) | subject.id = `pkg:generic/<job name>/<file>@<build number>?download_url=<archive URL>`, content.user absent |
  *
- * `context.timestamp`: `build.timestamp` (epoch ms, the build's start; + `build.duration` for
- * FINALIZED) when the plugin sends them; the documented payload has no time at all, and then the
- * Unix epoch is used so a redelivery stays identical (translations never read the clock).
+ * `context.timestamp`: `build.timestamp` (the build's start, which current plugin versions send
+ * as `2024-05-02T09:14:07.5+00:00`) + `build.duration` (ms) for FINALIZED; the payload of older
+ * versions (the README example) has no time at all, and then the Unix epoch is used so a
+ * redelivery stays identical (translations never read the clock).
  * `customData`: `{ number, phase, status?, scm? }` on the pipelinerun events.
  *
  * 2. The Jenkins CDEvents plugin's events: CloudEvents whose type is a `dev.cdevents.*` type, in
@@ -83,10 +84,10 @@ function notificationEvents (body: Record<string, unknown>, delivery: HookDelive
 
   let timestamp = NO_TIME
   if (build.timestamp !== undefined) {
-    const end = phase === 'FINALIZED' && typeof build.duration === 'number' && typeof build.timestamp === 'number'
-      ? build.timestamp + build.duration
-      : build.timestamp
-    timestamp = toRfc3339(end, 'build.timestamp', 'jenkins')
+    // the build's start (`yyyy-MM-dd'T'HH:mm:ss.S+00:00`); FINALIZED adds the build's duration (ms)
+    const start = Date.parse(toRfc3339(build.timestamp, 'build.timestamp', 'jenkins'))
+    const duration = phase === 'FINALIZED' && typeof build.duration === 'number' && Number.isSafeInteger(build.duration) && build.duration > 0 ? build.duration : 0
+    timestamp = toRfc3339(start + duration, 'build.duration', 'jenkins')
   }
 
   const deliveryId = contentHash(delivery)

@@ -53,8 +53,9 @@ function componentPurl (component: Record<string, unknown>, format: string): str
   let namespace = optionalString(component.group)
   let purlName = name
   if (type === 'generic') {
-    // raw components are paths: the directory is the namespace, the file the name
-    const path = `${namespace ?? ''}/${name}`.split('/').filter(s => s !== '')
+    // raw components are paths (`name` the whole path, `group` its directory): the directory is
+    // the namespace, the file the name
+    const path = (name.includes('/') ? name : `${namespace ?? ''}/${name}`).split('/').filter(s => s !== '')
     purlName = path.pop() ?? name
     namespace = path.length > 0 ? path.join('/') : undefined
   } else if (type === 'npm' && namespace !== undefined && !namespace.startsWith('@')) {
