@@ -58,6 +58,11 @@ function componentPurl (component: Record<string, unknown>, format: string): str
     const path = (name.includes('/') ? name : `${namespace ?? ''}/${name}`).split('/').filter(s => s !== '')
     purlName = path.pop() ?? name
     namespace = path.length > 0 ? path.join('/') : undefined
+  } else if (type === 'docker') {
+    // an image name is a path (`library/alpine`): its last segment is the purl name
+    const path = name.split('/').filter(s => s !== '')
+    purlName = path.pop() ?? name
+    namespace = path.length > 0 ? path.join('/') : undefined
   } else if (type === 'npm' && namespace !== undefined && !namespace.startsWith('@')) {
     namespace = `@${namespace}`
   } else if (type !== 'maven' && type !== 'npm') {
