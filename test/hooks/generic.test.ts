@@ -154,6 +154,16 @@ describe('generic kind: translation', () => {
     expect((await generic.translate(delivery(degraded), generic.parseSettings(ARGOCD))).kind).toBe('ignored')
   })
 
+  it('never lets a mapping copy the credential headers into an event', async () => {
+    const leaky = generic.parseSettings({ ...TEKTON, customData: 'headers' })
+    const [event] = eventsOf(await generic.translate(tekton('tekton-pipelinerun-successful.json', 'dev.tekton.event.pipelinerun.successful.v1'), leaky))
+    expect(event!.customData).toMatchObject({ 'ce-id': 'a8f1c2d3-0001' })
+    expect(event!.customData).not.toHaveProperty('authorization')
+    const argo = generic.parseSettings({ ...ARGOCD, customData: 'headers' })
+    const [deployed] = eventsOf(await generic.translate(argocd(), argo))
+    expect(deployed!.customData).toEqual({ 'content-type': 'application/json' })
+  })
+
   it('gives identical output for a redelivery', async () => {
     const d = (): HookDelivery => tekton('tekton-pipelinerun-successful.json', 'dev.tekton.event.pipelinerun.successful.v1')
     expect(JSON.stringify(await generic.translate(d(), settings))).toBe(JSON.stringify(await generic.translate(d(), settings)))

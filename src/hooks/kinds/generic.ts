@@ -8,7 +8,8 @@ import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../ty
 /**
  * Any other tool, by a declarative mapping in the source's settings: JSONata expressions
  * (https://jsonata.org) evaluated against `{ body, headers }` (the body parsed as JSON, the
- * headers with lower-case names) build the CDEvent.
+ * headers with lower-case names, without `authorization` and the HMAC header: credentials never
+ * reach an event) build the CDEvent.
  *
  * | setting         | required | what it gives                                                                 |
  * |-----------------|----------|-------------------------------------------------------------------------------|
@@ -177,7 +178,7 @@ export const generic: SourceKind<GenericSettings, Promise<Translation>> = {
     return matchesHmac(settings.auth.algorithm, presented.slice(prefix.length), secrets, delivery.body)
   },
   async translate (delivery: HookDelivery, settings: GenericSettings): Promise<Translation> {
-    const input = { body: jsonBody(delivery), headers: { ...delivery.headers } }
+    const input = { body: jsonBody(delivery), headers: visibleHeaders(delivery, settings) }
     let result: unknown
     try {
       result = await settings.mapping.evaluate(input, BINDINGS)
@@ -208,6 +209,17 @@ export const generic: SourceKind<GenericSettings, Promise<Translation>> = {
     })
     return { kind: 'events', events: [validatedEvent(event, 'generic')] }
   }
+}
+
+/**
+ * The headers a mapping sees: all but the credential's, so no mapping can copy a secret (or a
+ * token's hash) into an event that is signed and gossiped to every peer.
+ */
+function visibleHeaders (delivery: HookDelivery, settings: GenericSettings): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = { ...delivery.headers }
+  delete headers.authorization
+  if (settings.auth.type === 'hmac') delete headers[settings.auth.header]
+  return headers
 }
 
 function truthy (value: unknown): boolean {
