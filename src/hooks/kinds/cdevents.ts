@@ -129,8 +129,8 @@ const OLDER_SPEC_VERSION = /^0\.[34]\.\d+(-draft)?$/
 const CURRENT_SPEC_VERSION = /^0\.5\.\d+$/
 const TYPE_RE = /^dev\.cdevents\.([a-z]+)\.([a-z]+)\.(\d+\.\d+\.\d+(?:-draft)?)$/
 const CUSTOM_TYPE_RE = /^dev\.cdeventsx\./
-/** Context attributes that exist in 0.5.1; anything else an older emitter added is dropped. */
-const CONTEXT_KEYS = ['id', 'source', 'timestamp', 'chainId', 'links', 'schemaUri'] as const
+/** Optional 0.4 context attributes that 0.5.1 still has. */
+const CONTEXT_KEPT = ['chainId', 'links', 'schemaUri'] as const
 /** Legacy-form classes the Jenkins CDEvents plugin documents. */
 const LEGACY_CLASSES = new Set(['pipelinerun.queued', 'pipelinerun.started', 'pipelinerun.finished', 'taskrun.started', 'taskrun.finished'])
 
@@ -144,7 +144,7 @@ export interface UpgradeOptions {
 }
 
 /** Whether a parsed body looks like a CloudEvent (structured mode). */
-export function isCloudEvent (body: unknown): body is Record<string, unknown> {
+export function isCloudEvent (body: unknown): boolean {
   return isRecord(body) && typeof body.specversion === 'string' && typeof body.type === 'string' && !isRecord(body.context)
 }
 
@@ -159,7 +159,7 @@ export function upgradeDelivery (delivery: HookDelivery, options: UpgradeOptions
 
 /** The same, from an already-parsed body. */
 export function upgradeBody (body: unknown, options: UpgradeOptions): Translation {
-  if (isCloudEvent(body)) {
+  if (isRecord(body) && isCloudEvent(body)) {
     const data = cloudEventData(body)
     if (isRecord(data) && isRecord(data.context)) return upgradeCDEvent(data, options)
     return upgradeLegacy(body, options)
@@ -214,24 +214,22 @@ export function upgradeCDEvent (event: unknown, options: UpgradeOptions): Transl
     type = current
   }
 
-  const upgradedContext: Record<string, unknown> = { specversion: CDEVENTS_SPEC_VERSION, type }
-  for (const key of CONTEXT_KEYS) if (context[key] !== undefined) upgradedContext[key] = context[key]
-  upgradedContext.timestamp = normalisedTime(context.timestamp, 'context.timestamp', kind)
-  const ordered: Record<string, unknown> = {
-    specversion: upgradedContext.specversion,
-    id: upgradedContext.id,
-    source: upgradedContext.source,
-    type: upgradedContext.type,
-    timestamp: upgradedContext.timestamp
+  const upgradedContext: Record<string, unknown> = {
+    specversion: CDEVENTS_SPEC_VERSION,
+    id: context.id,
+    source: context.source,
+    type,
+    timestamp: normalisedTime(context.timestamp, 'context.timestamp', kind)
   }
-  for (const key of ['chainId', 'links', 'schemaUri']) if (upgradedContext[key] !== undefined) ordered[key] = upgradedContext[key]
+  // the 0.4 additions that 0.5.1 kept; anything else an older emitter added is dropped
+  for (const key of CONTEXT_KEPT) if (context[key] !== undefined) upgradedContext[key] = context[key]
 
   const content = isRecord(subject.content) ? upgradeContent(eventClass, subject.content, kind) : subject.content
   const upgradedSubject: Record<string, unknown> = { id: subject.id }
   if (subject.source !== undefined) upgradedSubject.source = subject.source
   upgradedSubject.content = content
 
-  const upgraded: Record<string, unknown> = { context: ordered, subject: upgradedSubject }
+  const upgraded: Record<string, unknown> = { context: upgradedContext, subject: upgradedSubject }
   if (event.customData !== undefined) upgraded.customData = event.customData
   if (event.customDataContentType !== undefined) upgraded.customDataContentType = event.customDataContentType
   return { kind: 'events', events: [validatedEvent(upgraded, kind)] }

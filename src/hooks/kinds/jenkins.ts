@@ -151,7 +151,7 @@ export const jenkins: SourceKind<JenkinsSettings> = {
   translate (delivery: HookDelivery, settings: JenkinsSettings): Translation {
     const body = jsonBody(delivery)
     if (!isRecord(body)) throw new InvalidRequestError('jenkins: the body is not a JSON object')
-    if (isCloudEvent(body) || isRecord((body as Record<string, unknown>).context)) {
+    if (isCloudEvent(body) || isRecord(body.context)) {
       const base = pluginRoot(body, settings)
       return upgradeBody(body, { kind: 'jenkins', ...(base === undefined ? {} : { base }), legacyId: contentHash(delivery) })
     }
