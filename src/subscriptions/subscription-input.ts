@@ -3,7 +3,8 @@ import { CLASS_PATTERN_REGEX, MAX_CLASS_PATTERN_LENGTH, MAX_PEER_ID_LENGTH, TRUS
 import { isDateTime, RFC3339_DATE_TIME_PATTERN } from '../events/index.js'
 import { InvalidSubscriptionError } from './errors.js'
 import type { Subscription, SubscriptionFilter, SubscriptionSink, SubscriptionStart, WebhookSink } from './types.js'
-import { describeValue as describe, isPlainObject, sinkSchema, validateWebhookSink } from './webhook-sink.js'
+import { describeValue as describe, isPlainObject, validateWebhookSink } from './webhook-sink.js'
+import { isTriggerSinkType, sinkSchema, TRIGGER_SINK_TYPES, validateTriggerSink } from './trigger-sinks.js'
 
 export const SUBSCRIPTION_ID_REGEX = '^[a-z0-9][a-z0-9-]{0,63}$'
 const SUBSCRIPTION_ID = new RegExp(SUBSCRIPTION_ID_REGEX)
@@ -186,14 +187,15 @@ function validateSink (value: unknown): SubscriptionSink {
     rejectUnknownFields(value, new Set(['type']), 'sink.')
     return { type: 'store' }
   }
-  if (value.type !== 'webhook') fail('sink.type', `sink.type must be store or webhook, got ${describe(value.type)}`)
+  if (isTriggerSinkType(value.type)) return validateTriggerSink(value)
+  if (value.type !== 'webhook') fail('sink.type', `sink.type must be one of store, webhook, ${TRIGGER_SINK_TYPES.join(', ')}, got ${describe(value.type)}`)
   return validateWebhookSink(value)
 }
 
 /**
  * Validate and normalise a subscription from outside (API body, config file): unknown fields are
  * refused, defaults filled (filter {}, includeUntrusted false, start now, sink store, webhook
- * mode/maxAttempts/maxAgeSeconds/timeoutMs), duplicate classes and origins dropped, peer IDs and
+ * mode/maxAttempts/maxAgeSeconds/timeoutMs, trigger sinks' tool URLs), duplicate classes and origins dropped, peer IDs and
  * URLs canonicalised. Throws InvalidSubscriptionError naming the field.
  */
 export function validateSubscriptionInput (input: unknown): NormalisedSubscriptionInput {
