@@ -158,7 +158,8 @@ function validateCredential (value: Record<string, unknown>): CredentialRef {
 
 function validateProject (value: unknown): string {
   const project = typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? String(value) : value
-  if (typeof project !== 'string' || project.length > MAX_GITLAB_PROJECT_LENGTH || !PROJECT.test(project)) {
+  // a path segment of dots would walk up the API path once URL-encoded segments are decoded by a proxy
+  if (typeof project !== 'string' || project.length > MAX_GITLAB_PROJECT_LENGTH || !PROJECT.test(project) || project.split('/').some(s => /^\.+$/.test(s))) {
     fail('sink.project', `sink.project must be a numeric project id or a group/project path, got ${describeValue(value)}`)
   }
   return project
