@@ -66,12 +66,18 @@ const SINK_DESCRIPTION = 'store (default): keep matching events in the store; we
   'github-dispatch, gitlab-pipeline, jenkins-build: start a GitHub workflow, a GitLab pipeline or a Jenkins job (README "Triggering tools")'
 
 /** A credential reference: exactly one of tokenFile and tokenEnv (oneOf of `required` only, so Ajv strips nothing). */
-const ONE_CREDENTIAL = { oneOf: [{ required: ['tokenFile'] }, { required: ['tokenEnv'] }] }
+const ONE_CREDENTIAL = {
+  oneOf: [
+    { properties: { tokenFile: true }, required: ['tokenFile'] },
+    { properties: { tokenEnv: true }, required: ['tokenEnv'] }
+  ]
+}
 
 function only (type: string, fields: Iterable<string>, required: readonly string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     if: { properties: { type: { const: type } } },
-    then: { propertyNames: { enum: [...fields] }, required: [...required], ...extra }
+    // `properties: {x: true}` names the required fields here too, as Ajv's strictRequired wants
+    then: { properties: Object.fromEntries(required.map(field => [field, true])), propertyNames: { enum: [...fields] }, required: [...required], ...extra }
   }
 }
 
@@ -106,7 +112,7 @@ export const sinkSchema = {
   },
   allOf: [
     only('store', ['type'], []),
-    only('webhook', ['type', ...WEBHOOK_SINK_FIELDS], ['url']),
+    only('webhook', WEBHOOK_SINK_FIELDS, ['url']),
     only('github-dispatch', FIELDS['github-dispatch'], REQUIRED['github-dispatch'], ONE_CREDENTIAL),
     only('gitlab-pipeline', FIELDS['gitlab-pipeline'], REQUIRED['gitlab-pipeline'], ONE_CREDENTIAL),
     only('jenkins-build', FIELDS['jenkins-build'], REQUIRED['jenkins-build'], ONE_CREDENTIAL)

@@ -14,6 +14,7 @@ import {
   CredentialError, DeliveryService, MAX_CLIENT_PAYLOAD_BYTES, clientPayload, readCredential, resolveDeliveryTarget, triggerFacts
 } from '../../src/delivery/index.js'
 import type { DeadLetter, DeliveryAttempt, DeliveryProgress, DeliveryServiceInit } from '../../src/delivery/index.js'
+import { ConfigError, loadConfig } from '../../src/config.js'
 import { InvalidSubscriptionError, validateSubscriptionInput } from '../../src/subscriptions/index.js'
 import type { Subscription } from '../../src/subscriptions/types.js'
 import { MemorySource, MemoryStateSection, makeStored, matches, waitFor } from './fixtures.js'
@@ -371,5 +372,41 @@ describe('trigger sink validation', () => {
 
   it('delivery refuses a stored sink that breaks the rules, as invalid instead of sending', () => {
     expect(() => resolveDeliveryTarget({ type: 'github-dispatch', owner: 'o', repo: 'r' })).toThrow(/exactly one of sink.tokenFile/)
+  })
+})
+
+describe('trigger sinks in config.yaml', () => {
+  it('loads them through the same validator, and names a misplaced field with the fields that sink type takes', async () => {
+    const dir = await tempDir()
+    await fs.writeFile(path.join(dir, 'config.yaml'), [
+      'subscriptions:',
+      '  - id: deploy-on-release',
+      '    classes: [artifact.published]',
+      '    sink: { type: github-dispatch, owner: octo-org, repo: deploy, tokenFile: /etc/cdgossip/github-token }',
+      '  - id: jenkins-tests',
+      '    classes: [service.deployed]',
+      '    sink: { type: jenkins-build, jenkinsUrl: "https://ci.example.org/", job: qa/smoke, user: bot, tokenEnv: JENKINS_TOKEN }',
+      ''
+    ].join('\n'))
+    const config = await loadConfig({ dataDir: dir }, {})
+    expect(config.subscriptions.map(s => validateSubscriptionInput(s).sink)).toEqual([
+      { type: 'github-dispatch', apiUrl: 'https://api.github.com', owner: 'octo-org', repo: 'deploy', tokenFile: '/etc/cdgossip/github-token', maxAttempts: 10, maxAgeSeconds: 86_400, timeoutMs: 10_000 },
+      { type: 'jenkins-build', jenkinsUrl: 'https://ci.example.org', job: 'qa/smoke', user: 'bot', tokenEnv: 'JENKINS_TOKEN', maxAttempts: 10, maxAgeSeconds: 86_400, timeoutMs: 10_000 }
+    ])
+
+    await fs.writeFile(path.join(dir, 'config.yaml'), [
+      'subscriptions:',
+      '  - classes: [artifact.published]',
+      '    sink: { type: gitlab-pipeline, project: g/p, ref: main, token: glptt-in-the-clear }',
+      ''
+    ].join('\n'))
+    const error = await loadConfig({ dataDir: dir }, {}).then(() => undefined, (e: unknown) => e)
+    expect(error).toBeInstanceOf(ConfigError)
+    const problems = (error as ConfigError).details?.problems ?? []
+    expect(problems.map(p => [p.key, p.message])).toEqual([
+      ['subscriptions[0].sink.token', 'unknown field (known: type, gitlabUrl, project, ref, tokenFile, tokenEnv, maxAttempts, maxAgeSeconds, timeoutMs)'],
+      ['subscriptions[0].sink.tokenFile', expect.stringContaining('give exactly one of sink.tokenFile')]
+    ])
+    expect((error as Error).message).not.toContain('glptt-in-the-clear')
   })
 })
