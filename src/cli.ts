@@ -6,6 +6,7 @@ import { loadConfig, parsePort, resolveDataDir, type ConfigFlags, type NodeConfi
 import { dataDirPaths, initDataDir, readApiUrl } from './data-dir.js'
 import { ApiClient, ApiError, importRecords, parseJsonDocuments, readJsonInput, resolveClient } from './client.js'
 import { formatTable } from './cli-format.js'
+import { findJsonSyntaxError, positionOf } from './json-syntax.js'
 import { Progress, type ProgressStream } from './cli-progress.js'
 import type { EventView } from './store/index.js'
 
@@ -71,9 +72,38 @@ const FILTERS: Options = {
   json: { type: 'boolean' }
 }
 
+/**
+ * `--token -Xy…` as `--token=-Xy…`. parseArgs refuses a value that starts with a dash as
+ * "ambiguous", but tokens are base64url (1 in 64 begins with `-`) and `--since`/`--header` values
+ * may too. A following argument that is itself one of the command's options (`--token --json`)
+ * stays apart, so a forgotten value is still a usage error.
+ */
+function joinDashValues (args: string[], options: Options): string[] {
+  const known = new Set<string>()
+  for (const [name, option] of Object.entries(options)) {
+    known.add(`--${name}`)
+    if (option.short !== undefined) known.add(`-${option.short}`)
+  }
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === '--') { out.push(...args.slice(i)); break }
+    const next = args[i + 1]
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && next.startsWith('-') && next !== '-' && !known.has(next.split('=', 1)[0] as string)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
+}
+
 function parse (args: string[], options: Options, allowPositionals = true): { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] } {
+  const all = { ...COMMON, ...options }
   try {
-    const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals, strict: true })
+    const { values, positionals } = parseArgs({ args: joinDashValues(args, all), options: all, allowPositionals, strict: true })
     return { values: values as Record<string, string | boolean | string[] | undefined>, positionals }
   } catch (err) {
     throw new UsageError((err as Error).message)
@@ -114,9 +144,31 @@ function nodeFlags (values: Record<string, unknown>): ConfigFlags {
   return flags
 }
 
+/**
+ * `--api-url` (or CDGOSSIP_API_URL) as given, checked: `127.0.0.1:7070` without a scheme would
+ * otherwise reach fetch as a URL whose scheme is `127.0.0.1` and fail as "unreachable".
+ */
+function apiUrlOption (values: Record<string, unknown>): string | undefined {
+  const flag = str(values['api-url'])
+  const env = process.env.CDGOSSIP_API_URL
+  const [raw, where] = flag !== undefined ? [flag, '--api-url'] : env !== undefined && env !== '' ? [env, 'CDGOSSIP_API_URL'] : [undefined, '']
+  if (raw === undefined) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(raw)
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
+    const guess = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? '' : ` (did you mean http://${raw}?)`
+    throw new UsageError(`${where} must be the node's REST URL with its scheme, like http://127.0.0.1:7070; got ${JSON.stringify(raw)}${guess}`)
+  }
+  return raw
+}
+
 async function client (values: Record<string, unknown>): Promise<ApiClient> {
   const dataDir = resolveDataDir({ dataDir: str(values['data-dir']) })
-  return await resolveClient({ dataDir, apiUrl: str(values['api-url']), token: str(values.token) })
+  return await resolveClient({ dataDir, apiUrl: apiUrlOption(values), token: str(values.token) })
 }
 
 /**
@@ -313,7 +365,7 @@ async function cmdExport (args: string[], out: Out, ctx: CommandContext): Promis
 async function cmdImport (args: string[], out: Out, ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(args, {})
   if (positionals.length !== 1) throw new UsageError('usage: cdgossip import FILE')
-  const records = parseJsonDocuments(await readFile(positionals[0] as string, 'utf8'))
+  const records = parseJsonDocuments(await readFile(positionals[0] as string, 'utf8'), positionals[0])
   const api = await client(values)
   const progress = new Progress({ stream: ctx.progress }, { label: 'imported', total: records.length })
   let last = 0
@@ -328,24 +380,80 @@ async function cmdImport (args: string[], out: Out, ctx: CommandContext): Promis
   return result.refused.length > 0 ? EXIT.FAILED : EXIT.OK
 }
 
+/** What `verify` checks: one item of the input and how to name it (`line 3`, `record 2`). */
+interface VerifyItem {
+  label: string
+  value?: unknown
+  /** the line is not JSON: why (with its column) */
+  syntax?: string
+}
+
+/**
+ * The items of a file to verify. JSON lines (an export) are taken line by line, so one broken line
+ * is reported and the others are still checked; a file that is one JSON value (a pretty-printed
+ * record, or an array of records) is taken whole.
+ */
+function verifyItems (input: string, name: string): VerifyItem[] {
+  const text = input.replace(/^\uFEFF/, '')
+  const lines = text.split('\n')
+  const numbered = lines.map((line, i) => ({ line, label: `line ${i + 1}` })).filter(l => l.line.trim() !== '')
+  const parse = (line: string): { value?: unknown, syntax?: string } => {
+    try {
+      return { value: JSON.parse(line) }
+    } catch (err) {
+      const problem = findJsonSyntaxError(line)
+      return { syntax: problem === undefined ? (err as Error).message : `column ${positionOf(line, problem.offset).column}: ${problem.message}` }
+    }
+  }
+  const first = numbered[0]
+  if (first === undefined) return []
+  const items = numbered.length === 1 || parse(first.line).syntax === undefined
+    ? numbered.map(l => ({ label: l.label, ...parse(l.line) }))
+    : [{ label: 'record 1', value: parseJsonDocuments(text, name)[0] }]
+  if (items.length === 1 && Array.isArray(items[0]?.value)) {
+    return items[0].value.map((value: unknown, i) => ({ label: `record ${i + 1}`, value }))
+  }
+  return items
+}
+
+const EXPORT_HINT = 'export signed records with `cdgossip export`'
+
+/** Why a JSON value is not a signed record at all, when that is plain from its shape. */
+function notARecord (value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const v = value as Record<string, unknown>
+  if (v.specversion === undefined && typeof v.context === 'object' && typeof v.subject === 'object') return `this is a bare CDEvent, not a signed record: ${EXPORT_HINT}`
+  if (typeof v.specversion === 'string' && v.dssematerial === undefined) return `this CloudEvent carries no signature (no dssematerial), so it is not a signed record: ${EXPORT_HINT}`
+  return undefined
+}
+
 async function cmdVerify (args: string[], out: Out): Promise<number> {
   const { positionals } = parse(args, {})
   if (positionals.length !== 1) throw new UsageError('usage: cdgossip verify FILE')
+  const file = positionals[0] as string
   const { parseCloudEventJson, verifyCloudEvent } = await import('./signing/index.js')
-  const docs = parseJsonDocuments(await readFile(positionals[0] as string, 'utf8'))
+  const items = verifyItems(await readFile(file, 'utf8'), file)
+  if (items.length === 0) throw new UsageError('no events in the file')
   let bad = 0
-  docs.forEach((doc, i) => {
-    const label = `event ${i + 1}`
+  for (const item of items) {
+    // `cdgossip events --json` lines hold the signed record as their cloudEvent
+    const view = item.value as { cloudEvent?: unknown, cdevent?: unknown } | undefined
+    const record = typeof view === 'object' && view !== null && typeof view.cloudEvent === 'object' && view.cdevent !== undefined ? view.cloudEvent : item.value
+    const problem = item.syntax !== undefined ? `not JSON: ${item.syntax}` : notARecord(record)
+    if (problem !== undefined) {
+      bad++
+      out(`${item.label}: INVALID  ${problem}`)
+      continue
+    }
     try {
-      const parsed = parseCloudEventJson(doc)
+      const parsed = parseCloudEventJson(record)
       const result = verifyCloudEvent(parsed)
-      out(`${label}: valid  signer=${result.signer} id=${parsed.attributes.id ?? ''} source=${parsed.attributes.source ?? ''}`)
+      out(`${item.label}: valid  signer=${result.signer} id=${parsed.attributes.id ?? ''} source=${parsed.attributes.source ?? ''}`)
     } catch (err) {
       bad++
-      out(`${label}: INVALID  ${isCdgossipError(err) ? `${err.code}: ` : ''}${(err as Error).message}`)
+      out(`${item.label}: INVALID  ${isCdgossipError(err) ? `${err.code}: ` : ''}${(err as Error).message}`)
     }
-  })
-  if (docs.length === 0) throw new UsageError('no events in the file')
+  }
   return bad > 0 ? EXIT.FAILED : EXIT.OK
 }
 
@@ -391,6 +499,9 @@ function parseStart (from: string | undefined): Record<string, string> | undefin
   throw new UsageError('--from takes now, beginning, cursor:CURSOR or time:ISO8601')
 }
 
+/** `subscribe` flags for a webhook's retry limits, and the sink fields they set (ranges: the API's). */
+const WEBHOOK_LIMIT_FLAGS: ReadonlyArray<[string, string]> = [['max-attempts', 'maxAttempts'], ['max-age', 'maxAgeSeconds'], ['timeout', 'timeoutMs']]
+
 async function cmdSubscribe (args: string[], out: Out): Promise<number> {
   const { values } = parse(args, {
     id: { type: 'string' },
@@ -403,6 +514,9 @@ async function cmdSubscribe (args: string[], out: Out): Promise<number> {
     webhook: { type: 'string' },
     structured: { type: 'boolean' },
     header: { type: 'string', multiple: true },
+    'max-attempts': { type: 'string' },
+    'max-age': { type: 'string' },
+    timeout: { type: 'string' },
     'include-untrusted': { type: 'boolean' }
   }, false)
   const classes = list(values.class)
@@ -419,9 +533,18 @@ async function cmdSubscribe (args: string[], out: Out): Promise<number> {
     headers[h.slice(0, eq)] = h.slice(eq + 1)
   }
   const webhook = str(values.webhook)
+  const limits: Record<string, number> = {}
+  for (const [flag, field] of WEBHOOK_LIMIT_FLAGS) {
+    const raw = str(values[flag])
+    if (raw === undefined) continue
+    if (webhook === undefined) throw new UsageError(`--${flag} applies to webhook deliveries: add --webhook URL`)
+    if (!/^[0-9]{1,9}$/.test(raw)) throw new UsageError(`--${flag} takes a whole number, got ${raw}`)
+    limits[field] = Number(raw)
+  }
+  if (webhook === undefined && (values.structured === true || values.header !== undefined)) throw new UsageError('--structured and --header apply to webhook deliveries: add --webhook URL')
   const sink = webhook === undefined
     ? { type: 'store' }
-    : { type: 'webhook', url: webhook, mode: values.structured === true ? 'structured' : 'binary', ...(Object.keys(headers).length > 0 ? { headers } : {}) }
+    : { type: 'webhook', url: webhook, mode: values.structured === true ? 'structured' : 'binary', ...(Object.keys(headers).length > 0 ? { headers } : {}), ...limits }
   const input: Record<string, unknown> = { classes, filter, sink, includeUntrusted: values['include-untrusted'] === true }
   const start = parseStart(str(values.from))
   if (start !== undefined) input.start = start

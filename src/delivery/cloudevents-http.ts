@@ -1,19 +1,19 @@
 import { InvalidSinkError } from './errors.js'
+import {
+  DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_AGE_SECONDS, DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS,
+  MAX_MAX_ATTEMPTS as MAX_ATTEMPTS_LIMIT, MAX_MAX_AGE_SECONDS as MAX_AGE_SECONDS_LIMIT
+} from '../subscriptions/index.js'
 import type { StoredEvent } from '../store/types.js'
 import type { WebhookSink } from '../subscriptions/types.js'
 
-/** @default 10 — with the default backoff (0.5 s base, 60 s cap) about five minutes of trying */
-export const DEFAULT_MAX_ATTEMPTS = 10
-/** @default 3600 — an hour-old CI/CD event is rarely worth blocking a subscription for longer */
-export const DEFAULT_MAX_AGE_SECONDS = 3600
-/** @default 10000 */
-export const DEFAULT_TIMEOUT_MS = 10_000
-
-/** A sink may not ask for more: every attempt holds the subscription's queue. */
-export const MAX_ATTEMPTS_LIMIT = 100
-export const MAX_AGE_SECONDS_LIMIT = 7 * 24 * 3600
-export const MIN_TIMEOUT_MS = 50
-export const MAX_TIMEOUT_MS = 120_000
+/*
+ * A sink's limits, their defaults and bounds are the subscription contract's (subscriptions/):
+ * every subscription reaching delivery was validated there with its defaults filled in, so a
+ * second set here would only make a subscription the API accepted unusable (a worker stuck
+ * "invalid"). maxAttempts 10 with the default backoff (0.5 s base, 60 s cap) is about five
+ * minutes of trying.
+ */
+export { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_AGE_SECONDS, DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, MAX_ATTEMPTS_LIMIT, MAX_AGE_SECONDS_LIMIT }
 /** Custom headers are for auth tokens and routing hints, not payloads. */
 export const MAX_SINK_HEADERS = 32
 export const MAX_SINK_HEADER_VALUE_LENGTH = 4096

@@ -114,7 +114,7 @@ describe('CloudEvents HTTP binding', () => {
 
   it('validates sinks and reports every problem', () => {
     const sink: WebhookSink = { type: 'webhook', mode: 'binary', url: 'https://hooks.example/cd' }
-    expect(resolveWebhookSink(sink)).toMatchObject({ maxAttempts: 10, maxAgeMs: 3_600_000, timeoutMs: 10_000 })
+    expect(resolveWebhookSink(sink)).toMatchObject({ maxAttempts: 10, maxAgeMs: 86_400_000, timeoutMs: 10_000 })
     expect(resolveWebhookSink(sink, { maxAttempts: 3 }).maxAttempts).toBe(3)
 
     const bad: WebhookSink = {
