@@ -698,6 +698,21 @@ function explainStartFailure (e: unknown, dataDir: string): unknown {
   return e
 }
 
+/** `event 3 (id abc): ` for a problem of a refused batch (the API's index counts from 0, people from 1). */
+function inBatch (problem: { index?: unknown, id?: unknown }): string {
+  if (typeof problem.index !== 'number') return ''
+  return `event ${problem.index + 1}${typeof problem.id === 'string' ? ` (id ${problem.id})` : ''}: `
+}
+
+/** A CloudEvent/CDEvent disagreement as a line: which attribute, what each side says. */
+function describeMismatch (m: unknown): string {
+  if (typeof m !== 'object' || m === null) return String(m)
+  const { attribute, cloudEvent, cdevent, ...rest } = m as { attribute?: unknown, cloudEvent?: unknown, cdevent?: unknown, index?: unknown, id?: unknown }
+  if (typeof attribute !== 'string') return JSON.stringify(m)
+  const implied = cdevent === undefined ? 'a valid value' : JSON.stringify(cdevent)
+  return `${inBatch(rest)}CloudEvent ${attribute}: ${cloudEvent === undefined ? 'missing' : JSON.stringify(cloudEvent)}, the CDEvent implies ${implied}`
+}
+
 let stdoutGuarded = false
 
 /**
@@ -745,8 +760,8 @@ export async function main (argv: string[], out: Out = stdoutLine, err: Out = li
     }
     if (e instanceof ApiError) {
       err(`cdgossip ${command}: ${e.statusCode} ${e.details?.code ?? ''}: ${e.message}`)
-      for (const v of e.details?.violations ?? []) err(`  ${v.path === '' ? '/' : v.path}: ${v.message}`)
-      for (const m of e.details?.mismatches ?? []) err(`  ${typeof m === 'string' ? m : JSON.stringify(m)}`)
+      for (const v of e.details?.violations ?? []) err(`  ${inBatch(v)}${v.path === '' ? '/' : v.path}: ${v.message}`)
+      for (const m of e.details?.mismatches ?? []) err(`  ${describeMismatch(m)}`)
       return EXIT.FAILED
     }
     if (isCdgossipError(e)) {

@@ -14,7 +14,8 @@ export interface ApiErrorBody {
   code: string
   error: string
   message: string
-  violations?: Array<{ path: string, message: string }>
+  /** in a refused batch each also names its event: `index` (from 0) and `id` */
+  violations?: Array<{ path: string, message: string, index?: number, id?: string }>
   mismatches?: unknown[]
 }
 

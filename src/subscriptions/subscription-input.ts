@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { CLASS_PATTERN_REGEX, MAX_CLASS_PATTERN_LENGTH, MAX_PEER_ID_LENGTH, TRUST_NAME_REGEX, isValidClassPattern } from '../trust/index.js'
+import { classPatternProblem } from '../events/index.js'
+import { MAX_CLASS_PATTERN_LENGTH, MAX_PEER_ID_LENGTH, TRUST_NAME_REGEX, isValidClassPattern } from '../trust/index.js'
 import { InvalidSubscriptionError } from './errors.js'
 import type { Subscription, SubscriptionFilter, SubscriptionSink, SubscriptionStart, WebhookSink } from './types.js'
 
@@ -89,7 +90,9 @@ export const subscriptionInputSchema = {
       type: 'array',
       minItems: 1,
       maxItems: MAX_SUBSCRIPTION_CLASSES,
-      items: { type: 'string', maxLength: MAX_CLASS_PATTERN_LENGTH, pattern: CLASS_PATTERN_REGEX },
+      // no `pattern` here: validateSubscriptionInput refuses a bad one with the nearest subject or
+      // class, which Ajv's "must match pattern <a page of regex>" cannot
+      items: { type: 'string', minLength: 1, maxLength: MAX_CLASS_PATTERN_LENGTH },
       description: 'class patterns: `pipelinerun.finished`, `artifact.*`, `*`. Custom classes must be named exactly for the node to join their topics.'
     },
     filter: {
@@ -207,7 +210,8 @@ function validateClasses (value: unknown): string[] {
   const classes: string[] = []
   value.forEach((pattern: unknown, i) => {
     if (!isValidClassPattern(pattern)) {
-      fail(`classes[${i}]`, `classes[${i}] ${describe(pattern)} is not a class pattern (\`*\`, \`<subject>.*\`, \`<subject>.<predicate>\`, \`x.<tool>-<subject>.<predicate>\`)`)
+      const why = typeof pattern === 'string' ? classPatternProblem(pattern) : undefined
+      fail(`classes[${i}]`, `classes[${i}]: ${why ?? `${describe(pattern)} is not a class pattern (*, <subject>.*, <subject>.<predicate>, x.<tool>-<subject>.<predicate>)`}`)
     }
     if (!classes.includes(pattern)) classes.push(pattern)
   })

@@ -224,7 +224,9 @@ describe('subscriptionInputSchema', () => {
   // the schema checks shape; these need code (URL parsing, reserved names, calendar dates)
   const codeOnly = new Set([
     'a webhook url that is not a URL', 'a webhook url with credentials', 'a Host header', 'a Content-Type header',
-    'a ce- header', 'a header given twice', 'a time that is not a date'
+    'a ce- header', 'a header given twice', 'a time that is not a date',
+    // class patterns: the code answers with the nearest subject or class, not a regex
+    'a bad class pattern', 'an unknown standard class', 'a versioned type as class'
   ])
 
   it.each(validators)('refuses the shapes validateSubscriptionInput refuses (%s)', (_, validate) => {
