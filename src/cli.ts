@@ -27,9 +27,10 @@ Node:
 
 Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOKEN, or the data dir):
   publish   [FILE|-]                          publish one event, a JSON array, or JSON lines
-  events    [--type T] [--source S] [--subject S] [--chain-id C] [--origin O]
+  events    [--type T|PATTERN] [--source S] [--subject S] [--chain-id C] [--origin O]
             [--since T] [--until T] [--limit N] [--cursor C] [--all] [--json]
-  tail      [same filters] [--json]           print events live, resuming after reconnects
+  tail      [same filters] [-n N | --from-beginning] [--json]
+                                              print new events live (-n: the last N first), resuming after reconnects
   export    [same filters] > file.jsonl       write signed events as JSON lines
   import    FILE                              verify and store signed events from a JSON-lines export
   verify    FILE                              verify signed CloudEvents offline (JSON or JSON lines)
@@ -37,8 +38,8 @@ Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOK
 Federation:
   trust     list | add --peer-id ID --name N --source PREFIX... [--class PATTERN]... | remove ID|NAME
   subscribe --class PATTERN... [--id ID] [--origin O]... [--source-prefix P] [--subject S] [--outcome O]
-            [--from now|beginning|cursor:C|time:T] [--webhook URL [--structured] [--header K=V]...]
-            [--include-untrusted]
+            [--from now|beginning|cursor:C|time:T] [--include-untrusted]
+            [--webhook URL [--structured] [--header K=V]... [--max-attempts N] [--max-age SECONDS] [--timeout MS]]
   subscriptions list | remove ID | dead-letters ID | redrive ID
   peers                                       connected peers, with trust names
   status                                      node, topics, sync and store at a glance
@@ -204,13 +205,30 @@ export function eventLine (e: EventView): string[] {
 }
 const EVENT_HEADERS = ['TIME', 'CLASS', 'SUBJECT', 'OUTCOME', 'ORIGIN', 'SEQ', 'SOURCE']
 
-async function pageEvents (api: ApiClient, q: URLSearchParams, all: boolean, each: (events: EventView[]) => void): Promise<void> {
+/** Pages of GET /v1/events (every page with `all`); returns the cursor of a page not read. */
+async function pageEvents (api: ApiClient, q: URLSearchParams, all: boolean, each: (events: EventView[]) => void): Promise<string | undefined> {
   for (;;) {
     const { body } = await api.request<{ events: EventView[], next?: string }>('GET', `/v1/events?${q.toString()}`)
     each(body.events)
-    if (!all || body.next === undefined) return
+    if (!all || body.next === undefined) return body.next
     q.set('cursor', body.next)
   }
+}
+
+/** An argument as a POSIX shell reads it back (for commands the CLI suggests). */
+function shellWord (word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
+}
+
+/** `args` with `--flag V` / `--flag=V` left out. */
+function withoutFlag (args: string[], flag: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === flag) i++
+    else if (!arg.startsWith(`${flag}=`)) out.push(arg)
+  }
+  return out
 }
 
 type Out = (line: string) => void
@@ -218,6 +236,8 @@ type Out = (line: string) => void
 /** What a command may use besides stdout lines: where progress goes (drawn only on a TTY). */
 interface CommandContext {
   progress: ProgressStream
+  /** a line on stderr: notes that are not the command's data */
+  err: Out
 }
 
 async function cmdInit (args: string[], out: Out): Promise<number> {
@@ -320,17 +340,20 @@ async function cmdPublish (args: string[], out: Out): Promise<number> {
   return EXIT.OK
 }
 
-async function cmdEvents (args: string[], out: Out): Promise<number> {
+async function cmdEvents (args: string[], out: Out, ctx: CommandContext): Promise<number> {
   const { values } = parse(args, FILTERS, false)
   const api = await client(values)
   const rows: string[][] = []
-  await pageEvents(api, queryString(values), values.all === true, events => {
+  const next = await pageEvents(api, queryString(values), values.all === true, events => {
     for (const e of events) {
       if (values.json === true) out(JSON.stringify(e))
       else rows.push(eventLine(e))
     }
   })
   if (values.json !== true) out(rows.length === 0 ? 'no events' : formatTable(EVENT_HEADERS, rows))
+  // on stderr, so `--json` output stays pure data (and without the token: stderr ends up in
+  // logs); a page cut short by the node's scan bound may be empty and still have a next one
+  if (next !== undefined) ctx.err(`more events: cdgossip events ${[...withoutFlag(withoutFlag(args, '--cursor'), '--token'), '--cursor', next].map(shellWord).join(' ')}   (or --all for every page)`)
   return EXIT.OK
 }
 
@@ -621,8 +644,19 @@ async function cmdStatus (args: string[], out: Out): Promise<number> {
   return EXIT.OK
 }
 
+/** `tail -n` bound: the API's (MAX_STREAM_LAST in api/). */
+const MAX_TAIL_LINES = 1000
+
 async function cmdTail (args: string[], out: Out): Promise<number> {
-  const { values } = parse(args, FILTERS, false)
+  const { values } = parse(args, { ...FILTERS, lines: { type: 'string', short: 'n' }, 'from-beginning': { type: 'boolean' } }, false)
+  const lines = str(values.lines)
+  const fromBeginning = values['from-beginning'] === true
+  if (lines !== undefined && (!/^[0-9]{1,4}$/.test(lines) || Number(lines) > MAX_TAIL_LINES)) throw new UsageError(`-n takes a number of events from 0 to ${MAX_TAIL_LINES}, got ${lines}`)
+  const starts = [lines !== undefined, fromBeginning, str(values.cursor) !== undefined].filter(Boolean).length
+  if (starts > 1) throw new UsageError('-n, --from-beginning and --cursor each say where to start: give one')
+  const query = queryString(values)
+  // like tail -f: only what arrives from now on, unless told to show stored events first
+  if (!fromBeginning && !query.has('cursor')) query.set('last', lines ?? '0')
   const api = await followingClient(values)
   const { tailEvents } = await import('./cli-tail.js')
   const controller = new AbortController()
@@ -630,7 +664,7 @@ async function cmdTail (args: string[], out: Out): Promise<number> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
-    await tailEvents(api, queryString(values), controller.signal, e => { out(values.json === true ? JSON.stringify(e) : eventLine(e).join('  ')) })
+    await tailEvents(api, query, controller.signal, e => { out(values.json === true ? JSON.stringify(e) : eventLine(e).join('  ')) })
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
@@ -752,7 +786,7 @@ export async function main (argv: string[], out: Out = stdoutLine, err: Out = li
     return EXIT.OK
   }
   try {
-    return await run(rest, out, { progress })
+    return await run(rest, out, { progress, err })
   } catch (e) {
     if (e instanceof UsageError) {
       err(`cdgossip ${command}: ${e.message}`)
