@@ -537,6 +537,11 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       const wrong = await runCli(['status', ...a.args, '--token', 'not-the-token'])
       expect(wrong.code).toBe(1)
       expect(wrong.stderr).toContain('401 CDG_UNAUTHORIZED')
+      // a's token is random base64url, so 1 run in 64 it begins with '-': such a value must reach
+      // the node (here: refused as wrong), not fail argument parsing with exit 2
+      const dashed = await runCli(['status', ...a.args, '--token', `-${a.token}`])
+      expect(dashed.code, dashed.stderr).toBe(1)
+      expect(dashed.stderr).toContain('401 CDG_UNAUTHORIZED')
     })
 
     it('node not running: exit 3 and a message that says so', async () => {
