@@ -10,10 +10,11 @@ import type { WebhookSink } from '../subscriptions/types.js'
  * A sink's limits, their defaults and bounds are the subscription contract's (subscriptions/):
  * every subscription reaching delivery was validated there with its defaults filled in, so a
  * second set here would only make a subscription the API accepted unusable (a worker stuck
- * "invalid"). maxAttempts 10 with the default backoff (0.5 s base, 60 s cap) is about five
- * minutes of trying.
+ * "invalid"). maxAttempts 10 with the default backoff (0.5 s base, 60 s cap, full jitter) waits
+ * at most about three minutes in all.
  */
 export { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_AGE_SECONDS, DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, MAX_ATTEMPTS_LIMIT, MAX_AGE_SECONDS_LIMIT }
+
 /** Custom headers are for auth tokens and routing hints, not payloads. */
 export const MAX_SINK_HEADERS = 32
 export const MAX_SINK_HEADER_VALUE_LENGTH = 4096
