@@ -203,7 +203,8 @@ export function isDateTime (value: unknown): value is string {
   return new Date(ms + offsetMs).toISOString().slice(0, 10) === date
 }
 
-function validateClasses (value: unknown): string[] {
+/** A subscription's class patterns, checked (a bad one named with the nearest subject or class) and deduplicated. */
+export function validateClasses (value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_SUBSCRIPTION_CLASSES) {
     fail('classes', `classes must be a list of 1..${MAX_SUBSCRIPTION_CLASSES} class patterns, got ${describe(value)}`)
   }
