@@ -212,7 +212,7 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       await fs.writeFile(file, JSON.stringify(artifactPublished()) + '\n{"context": \n')
       const broken = await runCli(['publish', ...a.args, file])
       expect(broken.code).toBe(1)
-      expect(broken.stderr).toContain('line 2')
+      expect(broken.stderr).toBe(`cdgossip publish: ${file}:2:13: Unexpected end of JSON input\n`)
       const empty = await runCli(['publish', ...a.args, '-'], { input: '\n' })
       expect(empty.code).toBe(2)
       const missing = await runCli(['publish', ...a.args, path.join(dir, 'nope.json')])
