@@ -39,7 +39,7 @@ interface Prepared {
 /** A validated publish request waiting for the next group commit. */
 interface WaitingPublish {
   prepared: Prepared[]
-  at: { eventClass?: EventClass }
+  at: CommitPosition
   resolve: (receipts: PublishReceipt[]) => void
   reject: (err: unknown) => void
 }
@@ -90,7 +90,7 @@ export class PublishPipeline {
   async publish (items: PublishItem[]): Promise<PublishReceipt[]> {
     const { observe } = this.components
     // the class of the event being handled, so a refusal can be counted under it
-    const at: { eventClass?: EventClass } = {}
+    const at: CommitPosition = {}
     try {
       const prepared: Prepared[] = []
       const refused: RefusedItem[] = []
@@ -117,6 +117,10 @@ export class PublishPipeline {
       return receipts
     } catch (err) {
       observe?.({ via: 'publish', outcome: 'refused', eventClass: at.eventClass, reason: refusalReason(err) })
+      // a conflict or an oversized record found while committing a batch: name its event too
+      if (items.length > 1 && at.index !== undefined && isCdgossipError(err) && !hasProblemList(err)) {
+        throw batchRefusal(items.length, [{ index: at.index, id: idHint(items[at.index]?.cdevent), err }])
+      }
       throw err
     }
   }
@@ -177,7 +181,7 @@ export class PublishPipeline {
    * each event up to tell an idempotent repeat (`existing`) from a real conflict (409). Nothing
    * was written by the refused batch, so the sequences it would have used are still free.
    */
-  private async commit (prepared: Prepared[], at: { eventClass?: EventClass }): Promise<PublishReceipt[]> {
+  private async commit (prepared: Prepared[], at: CommitPosition): Promise<PublishReceipt[]> {
     try {
       return await this.commitWith(prepared, at, false)
     } catch (err) {
@@ -186,7 +190,7 @@ export class PublishPipeline {
     }
   }
 
-  private async commitWith (prepared: Prepared[], at: { eventClass?: EventClass }, lookup: boolean): Promise<PublishReceipt[]> {
+  private async commitWith (prepared: Prepared[], at: CommitPosition, lookup: boolean): Promise<PublishReceipt[]> {
     const { store, signer } = this.components
     const receipts: PublishReceipt[] = new Array(prepared.length)
     const fresh: Array<{ index: number, event: SignedEvent }> = []
@@ -195,6 +199,7 @@ export class PublishPipeline {
 
     for (const p of prepared) {
       at.eventClass = p.eventClass
+      at.index = p.index
       const { cdevent } = p.item
       const key = `${cdevent.context.source}\u0000${cdevent.context.id}`
       const earlier = inBatch.get(key)
@@ -221,6 +226,7 @@ export class PublishPipeline {
     }
 
     at.eventClass = undefined
+    at.index = undefined
     if (fresh.length > 0) {
       const outcomes = await store.appendBatch(fresh.map(f => ({ event: f.event, trusted: true })))
       outcomes.forEach((outcome, i) => {
@@ -236,7 +242,19 @@ export class PublishPipeline {
   }
 }
 
-/** An event of a batch that failed validation. */
+/** Where a publish stands, for what a refusal reports: the class and the event (of its request) at hand. */
+interface CommitPosition {
+  eventClass?: EventClass
+  index?: number
+}
+
+/** Whether an error already lists its problems (a batch refusal built by validation). */
+function hasProblemList (err: CdgossipError): boolean {
+  const details = err.details as { violations?: unknown, mismatches?: unknown } | undefined
+  return Array.isArray(details?.violations) || Array.isArray(details?.mismatches)
+}
+
+/** An event of a batch that was refused. */
 interface RefusedItem {
   index: number
   id: string | undefined
@@ -247,7 +265,7 @@ interface RefusedItem {
 const MAX_ECHOED_ID = 128
 
 /**
- * One error for a batch with invalid events, under the first one's code: each of its violations
+ * One error for a batch with refused events, under the first one's code: each of its violations
  * and mismatches carries the event's `index` (from 0, in request order) and `id`, so a producer
  * learns every bad event of the batch at once. Bounded like a single event's violations.
  */
@@ -266,7 +284,7 @@ function batchRefusal (total: number, refused: RefusedItem[]): CdgossipError {
     }
   }
   const first = refused[0] as RefusedItem
-  return new CdgossipError(first.err.code, `${refused.length} of ${total} events in the batch are invalid; nothing was stored (each violation names its event's index, from 0, and id)`, {
+  return new CdgossipError(first.err.code, `${refused.length} of ${total} events in the batch are refused; nothing was stored (each violation names its event's index, from 0, and id)`, {
     details: { ...(violations.length > 0 ? { violations } : {}), ...(mismatches.length > 0 ? { mismatches } : {}) }
   })
 }

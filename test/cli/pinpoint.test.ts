@@ -97,7 +97,7 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       const result = await runCli(['publish', ...node.args, file])
       expect(result.code).toBe(1)
       const err = lines(result.stderr)
-      expect(err[0]).toBe('cdgossip publish: 400 CDG_INVALID_EVENT: 2 of 4 events in the batch are invalid; nothing was stored (each violation names its event\'s index, from 0, and id)')
+      expect(err[0]).toBe('cdgossip publish: 400 CDG_INVALID_EVENT: 2 of 4 events in the batch are refused; nothing was stored (each violation names its event\'s index, from 0, and id)')
       expect(err.slice(1)).toEqual([
         expect.stringMatching(new RegExp(`^ {2}event 2 \\(id ${idOf(events[1] as Record<string, unknown>)}\\): /subject/content/sbom: must be `)),
         expect.stringMatching(new RegExp(`^ {2}event 4 \\(id ${idOf(events[3] as Record<string, unknown>)}\\): /subject/content/sbom: must be `))
