@@ -33,7 +33,7 @@ Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOK
                                               print new events live (-n: the last N first), resuming after reconnects
   export    [same filters] > file.jsonl       write signed events as JSON lines
   import    FILE                              verify and store signed events from a JSON-lines export
-  verify    FILE                              verify signed CloudEvents offline (JSON or JSON lines)
+  verify    FILE                              check signed records offline: a verdict per line of an export
 
 Federation:
   trust     list | add --peer-id ID --name N --source PREFIX... [--class PATTERN]... | remove ID|NAME
@@ -794,7 +794,9 @@ export async function main (argv: string[], out: Out = stdoutLine, err: Out = li
     }
     if (e instanceof ApiError) {
       err(`cdgossip ${command}: ${e.statusCode} ${e.details?.code ?? ''}: ${e.message}`)
-      for (const v of e.details?.violations ?? []) err(`  ${inBatch(v)}${v.path === '' ? '/' : v.path}: ${v.message}`)
+      // a field error's one violation repeats the message: print it once
+      const violations = (e.details?.violations ?? []).filter(v => v.message !== e.message)
+      for (const v of violations) err(`  ${inBatch(v)}${v.path === '' ? '/' : v.path}: ${v.message}`)
       for (const m of e.details?.mismatches ?? []) err(`  ${describeMismatch(m)}`)
       return EXIT.FAILED
     }
