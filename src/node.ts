@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { CdgossipError, NotStartedError } from './errors.js'
-import type { NodeConfig } from './config.js'
+import { maskConfigSecrets, type NodeConfig } from './config.js'
 import { dataDirPaths, readApiToken } from './data-dir.js'
 import { silentLogger } from './logger.js'
 import { STANDARD_EVENT_CLASSES, classMatchesPattern, expandClassPattern } from './events/index.js'
@@ -20,7 +20,7 @@ import { SyncService } from './p2p/sync/index.js'
 import type { PeerInfo, ReceiveContext, ReceiveOutcome } from './p2p/types.js'
 import { DeliveryService, openEventStream } from './delivery/index.js'
 import { NotFoundError, buildApi } from './api/index.js'
-import type { DeadLetter, ImportResult, MetricsScrape, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './api/types.js'
+import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './api/types.js'
 import { PublishPipeline } from './pipeline/publish-pipeline.js'
 import { ReceivePipeline } from './pipeline/receive-pipeline.js'
 import { SerialQueue } from './pipeline/serial-queue.js'
@@ -523,6 +523,12 @@ export class CdgossipNode implements NodeFacade {
 
   async redriveDeadLetters (subscriptionId: string, digests?: string[]): Promise<number> {
     return await this.require().delivery.redrive(subscriptionId, digests)
+  }
+
+  /** GET /v1/config: the configuration as loaded (webhook secrets hidden) and the live trust and subscriptions */
+  configuration (): NodeConfiguration {
+    this.require()
+    return { config: maskConfigSecrets(this.config), trust: { mode: this.trustMode(), entries: this.listTrust() }, subscriptions: this.listSubscriptions() }
   }
 
   peers (): PeerInfo[] {

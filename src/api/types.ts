@@ -44,6 +44,19 @@ export interface NodeInfo {
   sync?: unknown
 }
 
+/** GET /v1/config: what the node runs with. */
+export interface NodeConfiguration {
+  /**
+   * The effective configuration as loaded at start (defaults < config file < environment <
+   * flags), with webhook secrets hidden. Its shape is config.ts's NodeConfig, which api/ may not
+   * import; the route's schema documents it.
+   */
+  config: Readonly<Record<string, unknown>>
+  /** the live policy: config file entries and those added over the API */
+  trust: { mode: TrustMode, entries: TrustEntry[] }
+  subscriptions: Subscription[]
+}
+
 /** Subscription fields a client sends; the node fills id, createdAt and origin. */
 export type SubscriptionInput = Omit<Subscription, 'id' | 'createdAt' | 'origin'> & { id?: string }
 
@@ -54,6 +67,8 @@ export type SubscriptionInput = Omit<Subscription, 'id' | 'createdAt' | 'origin'
  */
 export interface NodeFacade {
   info(): Promise<NodeInfo>
+  /** GET /v1/config: the effective configuration and the live trust entries and subscriptions */
+  configuration(): NodeConfiguration
   /** Validate, sign, store and gossip. A batch is all-or-nothing: any invalid item fails the call. */
   publish(items: PublishItem[]): Promise<PublishReceipt[]>
   getEvent(digest: string): Promise<StoredEvent | undefined>

@@ -1,4 +1,4 @@
-import { CdgossipError } from '../errors.js'
+import { CdgossipError, isCdgossipError } from '../errors.js'
 
 /** A LevelDB failure (open, read, write, close), with the level error as `cause`. */
 export class StoreError extends CdgossipError<{ operation: string }> {
@@ -44,5 +44,19 @@ export class UnstorableEventError extends CdgossipError<{ reason: string }> {
   constructor (reason: string) {
     super('CDG_INVALID_EVENT', `event cannot be stored: ${reason}`, { details: { reason } })
     this.name = 'UnstorableEventError'
+  }
+}
+
+/** Keeps our own errors as they are and turns anything level throws into a StoreError. */
+export function asStoreError (operation: string, err: unknown): Error {
+  return isCdgossipError(err) ? err : new StoreError(operation, err)
+}
+
+/** Runs one LevelDB call (a read or a write), reporting what level throws as a StoreError. */
+export async function levelCall<T> (operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    throw asStoreError(operation, err)
   }
 }

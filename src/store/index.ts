@@ -1,20 +1,12 @@
-export {
-  EventStore,
-  createEventStore,
-  eventQueryPredicate,
-  MAX_PAGE_SIZE,
-  DEFAULT_PAGE_SIZE,
-  DEFAULT_MAX_SCAN,
-  DEFAULT_TIME_RANGE_COLLECT,
-  DEFAULT_CACHE_SIZE,
-  DEFAULT_WRITE_BUFFER_SIZE,
-  MAX_APPEND_BATCH,
-  MAX_MISSING_SEQUENCES,
-  MAX_FILTER_LENGTH,
-  MAX_SEQUENCE_STATE_CLASSES,
-  MAX_SECTION_KEY_LENGTH
-} from './event-store.js'
-export type { EventStoreComponents, EventStoreInit, StoreStats } from './event-store.js'
+export { EventStore, createEventStore } from './event-store.js'
+export type { EventStoreComponents, EventStoreInit } from './event-store.js'
+export { DEFAULT_CACHE_SIZE, DEFAULT_WRITE_BUFFER_SIZE } from './layout.js'
+export type { StoreStats } from './layout.js'
+export { MAX_APPEND_BATCH } from './write-path.js'
+export { DEFAULT_MAX_SCAN, DEFAULT_TIME_RANGE_COLLECT } from './query-planner.js'
+export { eventQueryPredicate, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE, MAX_FILTER_LENGTH } from './query-language.js'
+export { MAX_MISSING_SEQUENCES, MAX_SEQUENCE_STATE_CLASSES } from './sequence-index.js'
+export { MAX_SECTION_KEY_LENGTH } from './sections.js'
 export { ConflictingEventError, CorruptRecordError, StoreError, UnstorableEventError } from './errors.js'
 export type { ConflictDetails } from './errors.js'
 export type { AppendOutcome, EventPage, EventQuery, SequenceState, StateSection, StoredEvent } from './types.js'

@@ -95,7 +95,7 @@ export async function tempDir (): Promise<string> {
 /** A started store in a fresh directory, stopped and removed when the test finishes. */
 export async function openStore (init: Partial<EventStoreInit> = {}): Promise<{ store: EventStore, dir: string }> {
   const dir = await tempDir()
-  const store = await createEventStore({ path: dir, ...init })
+  const store = await createEventStore({}, { path: dir, ...init })
   // Registered after tempDir's hook, so it runs first (vitest runs onTestFinished hooks in reverse).
   onTestFinished(async () => { await store.stop() })
   return { store, dir }

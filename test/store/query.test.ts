@@ -232,7 +232,7 @@ describe('EventStore since/until windows too large to collect', () => {
   it.each([1, 2])('builds the arrival summary when it opens a store written before it (format %i)', async (format) => {
     const dir = await tempDir()
     const events = daysOfEvents(10, 30)
-    const before = await createEventStore({ path: dir, ...small })
+    const before = await createEventStore({}, { path: dir, ...small })
     await before.appendBatch(events.map((event) => ({ event, trusted: true })))
     await before.stop()
     // what an older store looks like: no summary (format 2 had a first-arrivals-only one)
@@ -242,7 +242,7 @@ describe('EventStore since/until windows too large to collect', () => {
     await raw.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).put('format', format)
     await raw.close()
 
-    const store = await createEventStore({ path: dir, ...small })
+    const store = await createEventStore({}, { path: dir, ...small })
     onTestFinished(async () => { await store.stop() })
     const since = T0 + 7 * DAY
     const until = since + DAY - 1

@@ -56,7 +56,7 @@ describe('EventStore restart', () => {
     const { store, dir } = await reopenable()
     await store.append(makeEvent({ sequence: 1 }), { trusted: true })
     await store.stop()
-    const again = await createEventStore({ path: dir })
+    const again = await createEventStore({}, { path: dir })
     onTestFinished(async () => { await again.stop() })
     expect(again.lastCursor()).toBe('1')
     expect((await again.stats()).events).toBe(1)
