@@ -709,9 +709,48 @@ async function cmdStatus (args: string[], out: Out): Promise<number> {
     ['events stored', String(body.store.events)],
     ['sync gaps', String(body.sync?.gaps ?? 0)]
   ]
+  const refusals = body.refusals as StatusRefusals | undefined
+  rows.push(['refused by policy', refusals === undefined || refusals.sequences === 0
+    ? '0'
+    : `${refusals.sequences} (${Object.entries(refusals.reasons).map(([r, n]) => `${r} ${n}`).join(', ')}; known, not gaps)`])
   for (const [k, v] of Object.entries(body.counters)) rows.push([k, String(v)])
   out(formatTable(['', ''], rows, { header: false }))
+  if (refusals !== undefined && refusals.origins.length > 0) {
+    out('')
+    out(`Refused by this node's trust policy (${refusals.originCount} origin${refusals.originCount === 1 ? '' : 's'}; widen the trust entry to fetch them):`)
+    out(formatTable(['ORIGIN', 'PEER ID', 'REASONS', 'CLASSES', 'LAST SOURCE'], refusals.origins.map(o => [
+      o.name ?? '(no entry)', o.origin, Object.entries(o.reasons).map(([r, n]) => `${r} ${n}`).join(', '), o.classes.join(' '), o.lastSource ?? ''
+    ])))
+  }
+  const peerStats = (body.peerStats ?? []) as StatusPeer[]
+  if (peerStats.length > 0) {
+    out('')
+    out('Records per peer (gossip and sync, since start):')
+    out(formatTable(['PEER', 'PEER ID', 'RECEIVED', 'STORED', 'RELAYED', 'REJECTED', 'REFUSED', 'SCORE', 'LAST REJECT'], peerStats.map(p => [
+      p.name ?? '(untrusted)', p.peerId, String(p.received), String(p.stored), String(p.relayed), String(p.rejected), String(p.refused),
+      p.gossipScore === undefined ? '-' : p.gossipScore.toFixed(1), p.lastReject === undefined ? '' : `${p.lastReject.code} at ${p.lastReject.at}`
+    ])))
+  }
   return EXIT.OK
+}
+
+interface StatusRefusals {
+  sequences: number
+  reasons: Record<string, number>
+  originCount: number
+  origins: Array<{ origin: string, name?: string, reasons: Record<string, number>, classes: string[], lastSource?: string }>
+}
+
+interface StatusPeer {
+  peerId: string
+  name?: string
+  received: number
+  stored: number
+  relayed: number
+  rejected: number
+  refused: number
+  gossipScore?: number
+  lastReject?: { code: string, at: string }
 }
 
 /** `tail -n` bound: the API's (MAX_STREAM_LAST in api/). */

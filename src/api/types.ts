@@ -42,6 +42,10 @@ export interface NodeInfo {
   trustMode: TrustMode
   store: { events: number }
   sync?: unknown
+  /** sequences refused by this node's trust policy, by reason and per origin (bounded) */
+  refusals?: unknown
+  /** what each peer handed this node (bounded, most recently heard first) */
+  peerStats?: unknown
 }
 
 /** GET /v1/config: what the node runs with. */
