@@ -225,6 +225,11 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       const rest = await node.api().request('POST', '/v1/subscriptions', { json: { classes: ['*', 'pipelinerun.finish'] } }).catch((e: unknown) => e) as ApiError
       expect(rest.statusCode).toBe(400)
       expect(rest.details?.violations).toEqual([{ path: '/classes/1', message: expect.stringContaining('unknown event class "pipelinerun.finish"; did you mean "pipelinerun.finished"?') }])
+      // trust entries take the same patterns and answer the same way
+      const trust = await runCli(['trust', 'add', ...node.args, '--peer-id', '12D3KooWSbKBjSTTftJS7ZDo4xS57nysYUKS9eFxTpyfLDKC4ZGU', '--name', 'x', '--source', '*', '--class', 'artifacts.*'])
+      expect(trust.code).toBe(1)
+      expect(trust.stderr).toContain('classes[0]: unknown subject "artifacts"; did you mean "artifact"?')
+      expect(trust.stderr).not.toMatch(/\^\(|must match pattern/)
     })
 
     it('--webhook takes --max-attempts, --max-age and --timeout; the defaults are what the README says', async () => {
