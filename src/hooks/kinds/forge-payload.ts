@@ -47,8 +47,14 @@ function lookup (root: JsonObject, path: string): unknown {
   return node
 }
 
+/**
+ * `what` names the payload for messages: `<kind> <event>`, followed by `: <path>` when the lookup
+ * is relative to a nested object, so the message names the field's full path.
+ */
 function missing (what: string, path: string, expected: string): InvalidRequestError {
-  return new InvalidRequestError(`${what}: ${path} is missing or is not ${expected}`)
+  const at = what.indexOf(': ')
+  const [label, full] = at < 0 ? [what, path] : [what.slice(0, at), `${what.slice(at + 2)}.${path}`]
+  return new InvalidRequestError(`${label}: ${full} is missing or is not ${expected}`)
 }
 
 export function objectAt (root: JsonObject, path: string, what: string): JsonObject {
