@@ -116,7 +116,7 @@ export function normaliseTime (value: unknown): string | undefined {
       const [, date, time, zone] = gitlab as unknown as [string, string, string, string]
       text = `${date}T${time}${zone === 'UTC' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`}`
     }
-    if (!RFC3339_RE.test(text)) return undefined
+    if (!RFC3339_RE.test(text) || !isCalendarDate(text)) return undefined
     ms = Date.parse(text)
     if (Number.isNaN(ms)) return undefined
   } else {
@@ -124,6 +124,13 @@ export function normaliseTime (value: unknown): string | undefined {
   }
   if (ms < EARLIEST_REAL_TIME_MS) return undefined
   return new Date(ms).toISOString()
+}
+
+/** Date.parse rolls `2024-02-30` over to March; a tool's date that does not exist is no time. */
+function isCalendarDate (text: string): boolean {
+  const [y, m, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number]
+  const date = new Date(Date.UTC(y, m - 1, d))
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d
 }
 
 /** The first of `paths` that holds a time, normalised; the payload is malformed when none does. */
