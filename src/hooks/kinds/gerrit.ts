@@ -6,10 +6,10 @@ import type { JsonObject } from './forge-payload.js'
 
 /**
  * Gerrit events as the webhooks plugin posts them (the JSON of `gerrit stream-events`, one event
- * per request). Gerrit does not sign them: the plugin's remote URL carries credentials, sent as
- * `Authorization: Basic <user:password>` (any user name; the password is the source's secret) or,
- * from a proxy or relay, `Authorization: Bearer <secret>`. docs/hooks/gerrit.md has the same
- * table for users.
+ * per request). Gerrit does not sign them: the remote's configured header carries the secret,
+ * `header = Authorization:Bearer <secret>` in webhooks.config, or Basic credentials (any user
+ * name; the password is the source's secret) from a proxy or relay. docs/hooks/gerrit.md has the
+ * same table for users.
  *
  * | Gerrit event (`type`)                                     | CDEvent          | subject id                          |
  * |-----------------------------------------------------------|------------------|-------------------------------------|
@@ -159,7 +159,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 /** The presented secret: a Bearer token, or the password of Basic credentials. */
 function presentedSecret (authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined
-  const match = /^(Bearer|Basic)\s+(\S+)\s*$/i.exec(authorization)
+  const match = /^(Bearer|Basic)\s+(\S+)$/i.exec(authorization.trim())
   if (match === null) return undefined
   const [, scheme, value] = match as unknown as [string, string, string]
   if (scheme.toLowerCase() === 'bearer') return value
