@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { normaliseTime, outcomeOf, purl, stringAt, timeAt } from '../../src/hooks/kinds/forge-payload.js'
+import { MAX_QUOTED_LENGTH, normaliseTime, outcomeOf, purl, quoted, stringAt, timeAt } from '../../src/hooks/kinds/forge-payload.js'
 import { thrown } from '../helpers/errors.js'
 
 /** The payload readers shared by the github, gitlab and gerrit kinds. */
@@ -37,9 +37,20 @@ describe('forge payload helpers', () => {
   })
 
   it('builds Package URLs with each type\'s normalisation and encoding', () => {
-    expect(purl({ type: 'github', namespace: 'Codertocat', name: 'Hello-World', version: 'v1.0' })).toBe('pkg:github/codertocat/hello-world@v1.0')
-    expect(purl({ type: 'npm', namespace: '@scope', name: 'pkg', version: '1.0.0' })).toBe('pkg:npm/%40scope/pkg@1.0.0')
-    expect(purl({ type: 'generic', namespace: 'group/sub', name: 'project', version: 'v1.1' })).toBe('pkg:generic/group/sub/project@v1.1')
+    expect(purl({ type: 'github', namespace: 'Codertocat', name: 'Hello-World', version: 'v1.0' }, 'x')).toBe('pkg:github/codertocat/hello-world@v1.0')
+    expect(purl({ type: 'npm', namespace: '@scope', name: 'pkg', version: '1.0.0' }, 'x')).toBe('pkg:npm/%40scope/pkg@1.0.0')
+    expect(purl({ type: 'generic', namespace: 'group/sub', name: 'project', version: 'v1.1' }, 'x')).toBe('pkg:generic/group/sub/project@v1.1')
+    expect(purl({ type: 'github', namespace: 'o', name: 'r', version: 'release 1/2' }, 'x')).toBe('pkg:github/o/r@release%201%2F2')
+    // what purl refuses is a malformed payload (400), not a crash
+    expect(thrown(() => purl({ type: 'maven', name: 'no-group', version: '1' }, 'github package'))).toMatchObject({
+      code: 'CDG_INVALID_REQUEST', message: expect.stringContaining('github package: no valid Package URL')
+    })
+  })
+
+  it('quotes payload values in reasons, cut to a bound', () => {
+    expect(quoted('assigned')).toBe('"assigned"')
+    expect(quoted('x'.repeat(10_000))).toBe(`"${'x'.repeat(MAX_QUOTED_LENGTH)}…"`)
+    expect(quoted('a"b')).toBe('"a\\"b"')
   })
 
   it('maps conclusions to outcomes, an unknown one to error with the word kept', () => {

@@ -103,7 +103,7 @@ describe('gerrit source kind', () => {
     expect(deleted.subject.id).toBe('release-1.0')
 
     expect(translated(fixtureBytes('gerrit', 'ref-updated-change-meta.json')))
-      .toEqual({ kind: 'ignored', reason: 'gerrit: ref-updated of refs/changes/34/1234/meta has no mapping (not a branch)' })
+      .toEqual({ kind: 'ignored', reason: 'gerrit: ref-updated of "refs/changes/34/1234/meta" has no mapping (not a branch)' })
     expect(translated(fixtureBytes('gerrit', 'ref-updated-push.json'))).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('push to an existing branch') })
     for (const refName of ['refs/meta/config', 'refs/tags/v1.0', 'refs/changes/34/1234/1']) {
       const payload = fixtureJson('gerrit', 'ref-updated-branch-created.json')

@@ -237,9 +237,13 @@ describe('github source kind', () => {
     maven.package.package_version.version = '1.2.3'
     expect(onlyEvent(await translated('registry_package', { ...maven, registry_package: maven.package })).subject.id).toBe('pkg:maven/com.example/app@1.2.3')
 
+    const noGroup = structuredClone(maven)
+    noGroup.package.name = 'app'
+    expect(await translated('package', noGroup)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('has no Package URL') })
+
     const other = structuredClone(npm)
     other.package.package_type = 'unknown_type'
-    expect(await translated('package', other)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('no Package URL type') })
+    expect(await translated('package', other)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('has no Package URL') })
   })
 
   it('reports successful deployments only', async () => {
@@ -258,6 +262,10 @@ describe('github source kind', () => {
   it('ignores ping and unmapped events, and refuses malformed mapped payloads naming the field', async () => {
     expect(await translated('ping', example('ping'))).toEqual({ kind: 'ignored', reason: 'github: ping' })
     expect(await translated('star', { action: 'created' })).toEqual({ kind: 'ignored', reason: 'github: event "star" has no mapping' })
+    const odd = example('pull_request', 'opened')
+    odd.action = 'x'.repeat(100_000)
+    const reason = (await translated('pull_request', odd) as { reason: string }).reason
+    expect(reason.length).toBeLessThan(200)
 
     const noNumber = example('pull_request', 'opened')
     delete noNumber.pull_request.number

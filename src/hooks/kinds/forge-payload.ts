@@ -180,8 +180,23 @@ export interface PurlParts {
  * which also applies each type's normalisation (e.g. lower-case `github` and `npm` names), so an
  * artifact gets the same id whichever tool reports it.
  */
-export function purl (parts: PurlParts): string {
-  return new PackageURL(parts.type, parts.namespace ?? null, parts.name, parts.version ?? null, parts.qualifiers ?? null, null).toString()
+export function purl (parts: PurlParts, what: string): string {
+  try {
+    return new PackageURL(parts.type, parts.namespace ?? null, parts.name, parts.version ?? null, parts.qualifiers ?? null, null).toString()
+  } catch (err) {
+    // the parts come from the payload: one purl refuses (an empty name, …) is a malformed payload
+    throw new InvalidRequestError(`${what}: no valid Package URL can be made of it: ${(err as Error).message}`)
+  }
+}
+
+/**
+ * A payload value quoted in an `ignored` reason is cut to this: the reason is answered and
+ * counted, and an authentic but odd payload must not make it large.
+ */
+export const MAX_QUOTED_LENGTH = 64
+
+export function quoted (value: string): string {
+  return JSON.stringify(value.length > MAX_QUOTED_LENGTH ? `${value.slice(0, MAX_QUOTED_LENGTH)}…` : value)
 }
 
 /**

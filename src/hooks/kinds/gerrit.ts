@@ -1,6 +1,6 @@
 import { InvalidRequestError } from '../../errors.js'
 import { cdevent, contentHash, header, jsonBody, matchesSecret } from '../common.js'
-import { integerAt, isHttpUrl, isObject, objectAt, optionalStringAt, rootObject, stringAt, timeAt } from './forge-payload.js'
+import { integerAt, isHttpUrl, isObject, objectAt, optionalStringAt, quoted, rootObject, stringAt, timeAt } from './forge-payload.js'
 import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../types.js'
 import type { JsonObject } from './forge-payload.js'
 
@@ -130,14 +130,14 @@ function refUpdated (ctx: Ctx): Translation {
   const updateWhat = `${ctx.what}: refUpdate`
   const refName = stringAt(update, 'refName', updateWhat)
   if (NON_BRANCH_PREFIXES.some(prefix => refName.startsWith(prefix)) || (refName.startsWith('refs/') && !refName.startsWith('refs/heads/'))) {
-    return ignored(`ref-updated of ${refName.slice(0, 128)} has no mapping (not a branch)`)
+    return ignored(`ref-updated of ${quoted(refName)} has no mapping (not a branch)`)
   }
   // Gerrit before 2.x sent branch names without refs/heads/
   const branch = refName.startsWith('refs/heads/') ? refName.slice('refs/heads/'.length) : refName
   const oldRev = stringAt(update, 'oldRev', updateWhat)
   const newRev = stringAt(update, 'newRev', updateWhat)
   const eventClass = ZERO_REV_RE.test(oldRev) ? 'branch.created' : ZERO_REV_RE.test(newRev) ? 'branch.deleted' : undefined
-  if (eventClass === undefined) return ignored(`ref-updated of ${branch.slice(0, 128)} is a push to an existing branch and has no mapping`)
+  if (eventClass === undefined) return ignored(`ref-updated of ${quoted(branch)} is a push to an existing branch and has no mapping`)
   const project = stringAt(update, 'project', updateWhat)
   const source = sourceOf(ctx)
   return {
@@ -175,7 +175,7 @@ export const gerrit: SourceKind<GerritSettings> = {
     if (input === undefined || input === null) return {}
     if (!isObject(input)) throw new InvalidRequestError('gerrit settings must be an object')
     for (const key of Object.keys(input)) {
-      if (key !== 'url') throw new InvalidRequestError(`gerrit settings: unknown setting "${key}" (only url)`)
+      if (key !== 'url') throw new InvalidRequestError(`gerrit settings: unknown setting ${quoted(key)} (only url)`)
     }
     if (input.url === undefined) return {}
     if (typeof input.url !== 'string' || !isHttpUrl(input.url)) {
@@ -192,7 +192,7 @@ export const gerrit: SourceKind<GerritSettings> = {
     const payload = rootObject(jsonBody(delivery), 'gerrit')
     const type = stringAt(payload, 'type', 'gerrit')
     const handler = Object.hasOwn(HANDLERS, type) ? HANDLERS[type] : undefined
-    if (handler === undefined) return ignored(`event "${type.slice(0, 64)}" has no mapping`)
+    if (handler === undefined) return ignored(`event ${quoted(type)} has no mapping`)
     return handler({ type, what: `gerrit ${type}`, id: contentHash(delivery), payload, settings })
   }
 }

@@ -2,7 +2,7 @@ import { InvalidRequestError } from '../../errors.js'
 import { cdevent, contentHash, header, jsonBody, matchesHmac } from '../common.js'
 import {
   integerAt, isObject, objectAt, optionalIntegerAt, optionalStringAt, optionalTimeAt,
-  outcomeOf, purl, rootObject, stringAt, timeAt, httpUrlAt, optionalHttpUrlAt
+  outcomeOf, purl, quoted, rootObject, stringAt, timeAt, httpUrlAt, optionalHttpUrlAt
 } from './forge-payload.js'
 import type { CDEvent } from '../../events/types.js'
 import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../types.js'
@@ -38,8 +38,8 @@ import type { JsonObject, Outcome } from './forge-payload.js'
  * workflow_job queued/waiting (taskrun has no queued event); check runs and suites of the
  * `github-actions` app (workflow_run/workflow_job already report them: one run, one set of events);
  * check_run requested_action/rerequested and check_suite requested/rerequested (nothing ran yet);
- * deployment_status other than success (service.deployed has no failure outcome); package types
- * without a Package URL type.
+ * deployment_status other than success (service.deployed has no failure outcome); packages
+ * without a Package URL (other package types; a Maven name without a group).
  *
  * - `context.source`: the repository's `html_url` (`https://github.com/<owner>/<repo>`).
  * - `context.id`: the sha256 of the signed body, not `X-GitHub-Delivery`: GitHub's signature does
@@ -105,7 +105,7 @@ function one (ctx: Ctx, eventClass: string, timestamp: string, subjectId: string
 }
 
 function ignored (ctx: { event: string }, action: string | undefined, why: string): Translation {
-  return { kind: 'ignored', reason: `github: ${ctx.event}${action === undefined ? '' : ` "${action}"`} ${why}` }
+  return { kind: 'ignored', reason: `github: ${ctx.event}${action === undefined ? '' : ` ${quoted(action)}`} ${why}` }
 }
 
 function repositoryContent (repo: Repo): Record<string, unknown> {
@@ -237,11 +237,11 @@ function release (ctx: Ctx, action: string): Translation {
   const relWhat = `${ctx.what}: release`
   const user = optionalStringAt(rel, 'author.login') ?? optionalStringAt(ctx.payload, 'sender.login')
   return one(ctx, 'artifact.published', timeAt(rel, ['published_at', 'created_at'], relWhat),
-    purl({ type: 'github', namespace: ctx.repo.owner, name: ctx.repo.name, version: stringAt(rel, 'tag_name', relWhat) }),
+    purl({ type: 'github', namespace: ctx.repo.owner, name: ctx.repo.name, version: stringAt(rel, 'tag_name', relWhat) }, relWhat),
     user === undefined ? {} : { user })
 }
 
-/** The Package URL of a GitHub Packages version, or undefined for a type purl has no name for. */
+/** The Package URL of a GitHub Packages version, or undefined when purl has no name for it. */
 function packagePurl (pkg: JsonObject, owner: string, what: string): string | undefined {
   const type = stringAt(pkg, 'package_type', what).toLowerCase()
   const name = stringAt(pkg, 'name', what)
@@ -252,12 +252,13 @@ function packagePurl (pkg: JsonObject, owner: string, what: string): string | un
     case 'npm':
       // GitHub's npm registry only holds packages scoped by their owner
       return name.startsWith('@')
-        ? purl({ type: 'npm', namespace: name.slice(0, name.indexOf('/')), name: name.slice(name.indexOf('/') + 1), version })
-        : purl({ type: 'npm', namespace: `@${owner.toLowerCase()}`, name, version })
+        ? purl({ type: 'npm', namespace: name.slice(0, name.indexOf('/')), name: name.slice(name.indexOf('/') + 1), version }, what)
+        : purl({ type: 'npm', namespace: `@${owner.toLowerCase()}`, name, version }, what)
     case 'maven': {
-      // GitHub names a Maven package `<groupId>.<artifactId>`; artifact ids rarely contain dots
+      // GitHub names a Maven package `<groupId>.<artifactId>`; artifact ids rarely contain dots,
+      // and a name without a dot has no group, which a Maven Package URL requires
       const dot = name.lastIndexOf('.')
-      return dot <= 0 ? purl({ type: 'maven', name, version }) : purl({ type: 'maven', namespace: name.slice(0, dot), name: name.slice(dot + 1), version })
+      return dot <= 0 ? undefined : purl({ type: 'maven', namespace: name.slice(0, dot), name: name.slice(dot + 1), version }, what)
     }
     case 'container':
     case 'docker': {
@@ -265,13 +266,13 @@ function packagePurl (pkg: JsonObject, owner: string, what: string): string | un
       const tag = optionalStringAt(pkg, 'package_version.container_metadata.tag.name')
       // a container version is its manifest digest: pkg:oci names an image by digest and location
       return /^sha256:[0-9a-f]{64}$/i.test(version)
-        ? purl({ type: 'oci', name: name.toLowerCase(), version, qualifiers: { repository_url: repositoryUrl, ...(tag === undefined ? {} : { tag }) } })
-        : purl({ type: 'docker', namespace: owner.toLowerCase(), name: name.toLowerCase(), version, qualifiers: { repository_url: host ?? 'ghcr.io' } })
+        ? purl({ type: 'oci', name: name.toLowerCase(), version, qualifiers: { repository_url: repositoryUrl, ...(tag === undefined ? {} : { tag }) } }, what)
+        : purl({ type: 'docker', namespace: owner.toLowerCase(), name: name.toLowerCase(), version, qualifiers: { repository_url: host ?? 'ghcr.io' } }, what)
     }
     case 'rubygems':
-      return purl({ type: 'gem', name, version })
+      return purl({ type: 'gem', name, version }, what)
     case 'nuget':
-      return purl({ type: 'nuget', name, version })
+      return purl({ type: 'nuget', name, version }, what)
     default:
       return undefined
   }
@@ -283,7 +284,8 @@ function packagePublished (ctx: Ctx, action: string): Translation {
   const pkg = objectAt(ctx.payload, key, ctx.what)
   const pkgWhat = `${ctx.what}: ${key}`
   const id = packagePurl(pkg, ctx.repo.owner, pkgWhat)
-  if (id === undefined) return ignored(ctx, action, `of package type "${optionalStringAt(pkg, 'package_type') ?? ''}" has no Package URL type`)
+  if (id === undefined) return ignored(ctx, action,
+    `of package type ${quoted(optionalStringAt(pkg, 'package_type') ?? '')} named ${quoted(optionalStringAt(pkg, 'name') ?? '')} has no Package URL`)
   const user = optionalStringAt(pkg, 'package_version.author.login') ?? optionalStringAt(ctx.payload, 'sender.login')
   const timestamp = optionalTimeAt(pkg, 'package_version.created_at') ?? optionalTimeAt(pkg, 'package_version.updated_at') ??
     timeAt(pkg, ['updated_at', 'created_at'], pkgWhat)
@@ -299,7 +301,7 @@ function deploymentStatus (ctx: Ctx): Translation {
   const environment = optionalStringAt(status, 'environment') ?? stringAt(deployment, 'environment', depWhat)
   return one(ctx, 'service.deployed', timeAt(status, ['updated_at', 'created_at'], `${ctx.what}: deployment_status`), ctx.repo.fullName, {
     environment: { id: environment, source: ctx.repo.url },
-    artifactId: purl({ type: 'github', namespace: ctx.repo.owner, name: ctx.repo.name, version: stringAt(deployment, 'sha', depWhat) })
+    artifactId: purl({ type: 'github', namespace: ctx.repo.owner, name: ctx.repo.name, version: stringAt(deployment, 'sha', depWhat) }, depWhat)
   })
 }
 
@@ -330,7 +332,7 @@ export const github: SourceKind<GithubSettings> = {
     if (input === undefined || input === null) return {}
     if (!isObject(input)) throw new InvalidRequestError('github settings must be an object')
     const unknown = Object.keys(input)
-    if (unknown.length > 0) throw new InvalidRequestError(`github settings: unknown setting "${unknown[0] ?? ''}" (the github kind takes none)`)
+    if (unknown.length > 0) throw new InvalidRequestError(`github settings: unknown setting ${quoted(unknown[0] ?? '')} (the github kind takes none)`)
     return {}
   },
 
@@ -345,7 +347,7 @@ export const github: SourceKind<GithubSettings> = {
     if (event === undefined) throw new InvalidRequestError('github: the X-GitHub-Event header is missing')
     if (event === 'ping') return { kind: 'ignored', reason: 'github: ping' }
     const handler = Object.hasOwn(HANDLERS, event) ? HANDLERS[event] : undefined
-    if (handler === undefined) return { kind: 'ignored', reason: `github: event "${event.slice(0, 64)}" has no mapping` }
+    if (handler === undefined) return { kind: 'ignored', reason: `github: event ${quoted(event)} has no mapping` }
     const what = `github ${event}`
     const payload = rootObject(jsonBody(delivery), what)
     const action = WITHOUT_ACTION.has(event) ? '' : stringAt(payload, 'action', what)

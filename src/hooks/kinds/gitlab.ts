@@ -2,7 +2,7 @@ import { InvalidRequestError } from '../../errors.js'
 import { cdevent, contentHash, header, jsonBody, matchesSecret } from '../common.js'
 import {
   integerAt, isObject, objectAt, optionalHttpUrlAt, optionalStringAt, optionalTimeAt, outcomeOf, purl,
-  rootObject, stringAt, timeAt
+  quoted, rootObject, stringAt, timeAt
 } from './forge-payload.js'
 import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../types.js'
 import type { JsonObject, Outcome } from './forge-payload.js'
@@ -73,11 +73,21 @@ interface Ctx {
   project: Project
 }
 
+/** A project URL's path (`group/project`), percent-decoded when it decodes. */
+function pathOf (url: string): string {
+  const path = new URL(url).pathname.replace(/^\/+|\/+$/g, '')
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
 /** The project: `project.web_url` and `path_with_namespace`; job hooks of older GitLab only have `repository.homepage`. */
 function projectOf (payload: JsonObject, what: string): Project {
   const url = optionalHttpUrlAt(payload, 'project.web_url') ?? optionalHttpUrlAt(payload, 'repository.homepage')
   if (url === undefined) throw new InvalidRequestError(`${what}: project.web_url is missing or is not an http(s) URL`)
-  const path = optionalStringAt(payload, 'project.path_with_namespace') ?? decodeURIComponent(new URL(url).pathname.replace(/^\/+|\/+$/g, ''))
+  const path = optionalStringAt(payload, 'project.path_with_namespace') ?? pathOf(url)
   if (path === '') throw new InvalidRequestError(`${what}: project.path_with_namespace is missing`)
   return { path, url }
 }
@@ -91,14 +101,14 @@ function ignored (ctx: { kind: string }, detail: string, why = 'has no mapping')
 }
 
 /** `<group>/<project>` as a generic Package URL's namespace and name. */
-function genericPurl (project: Project, version: string): string {
+function genericPurl (project: Project, version: string, what: string): string {
   const slash = project.path.lastIndexOf('/')
   return purl({
     type: 'generic',
     ...(slash > 0 ? { namespace: project.path.slice(0, slash) } : {}),
     name: project.path.slice(slash + 1),
     version
-  })
+  }, what)
 }
 
 function mergeRequest (ctx: Ctx): Translation {
@@ -114,7 +124,7 @@ function mergeRequest (ctx: Ctx): Translation {
     approved: 'change.reviewed'
   }
   const eventClass = Object.hasOwn(classByAction, action) ? classByAction[action] : undefined
-  if (eventClass === undefined) return ignored(ctx, `action "${action}"`)
+  if (eventClass === undefined) return ignored(ctx, `action ${quoted(action)}`)
   const subjectId = `${ctx.project.path}/-/merge_requests/${integerAt(attrs, 'iid', attrsWhat)}`
   const repository = { repository: { id: ctx.project.path, source: ctx.project.url } }
   const title = optionalStringAt(attrs, 'title')
@@ -140,13 +150,13 @@ function pipeline (ctx: Ctx): Translation {
     return one(ctx, 'pipelinerun.finished', timeAt(attrs, ['finished_at', 'created_at'], attrsWhat), subjectId,
       { ...content, ...outcomeOf(status, FINISHED, 'GitLab') })
   }
-  return ignored(ctx, `status "${status}"`)
+  return ignored(ctx, `status ${quoted(status)}`)
 }
 
 function job (ctx: Ctx): Translation {
   const status = stringAt(ctx.payload, 'build_status', ctx.what)
   const finished = Object.hasOwn(FINISHED, status)
-  if (status !== 'running' && !finished) return ignored(ctx, `build_status "${status}"`, 'has no mapping (taskrun reports jobs that run)')
+  if (status !== 'running' && !finished) return ignored(ctx, `build_status ${quoted(status)}`, 'has no mapping (taskrun reports jobs that run)')
   const buildId = integerAt(ctx.payload, 'build_id', ctx.what)
   const content: Record<string, unknown> = {
     taskName: stringAt(ctx.payload, 'build_name', ctx.what),
@@ -167,22 +177,22 @@ function job (ctx: Ctx): Translation {
 
 function deployment (ctx: Ctx): Translation {
   const status = stringAt(ctx.payload, 'status', ctx.what)
-  if (status !== 'success') return ignored(ctx, `status "${status}"`, 'has no mapping (service.deployed reports successful deployments only)')
+  if (status !== 'success') return ignored(ctx, `status ${quoted(status)}`, 'has no mapping (service.deployed reports successful deployments only)')
   // the full sha is the last segment of commit_url; short_sha is the fallback
   const commitUrl = optionalStringAt(ctx.payload, 'commit_url')
   const fullSha = commitUrl?.split('/').pop()
   const sha = fullSha !== undefined && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(fullSha) ? fullSha : stringAt(ctx.payload, 'short_sha', ctx.what)
   return one(ctx, 'service.deployed', timeAt(ctx.payload, ['status_changed_at'], ctx.what), ctx.project.path, {
     environment: { id: stringAt(ctx.payload, 'environment', ctx.what), source: ctx.project.url },
-    artifactId: genericPurl(ctx.project, sha)
+    artifactId: genericPurl(ctx.project, sha, ctx.what)
   })
 }
 
 function release (ctx: Ctx): Translation {
   const action = stringAt(ctx.payload, 'action', ctx.what)
-  if (action !== 'create') return ignored(ctx, `action "${action}"`, 'has no mapping (a release is published once, when created)')
+  if (action !== 'create') return ignored(ctx, `action ${quoted(action)}`, 'has no mapping (a release is published once, when created)')
   const timestamp = optionalTimeAt(ctx.payload, 'created_at') ?? timeAt(ctx.payload, ['released_at'], ctx.what)
-  return one(ctx, 'artifact.published', timestamp, genericPurl(ctx.project, stringAt(ctx.payload, 'tag', ctx.what)), {})
+  return one(ctx, 'artifact.published', timestamp, genericPurl(ctx.project, stringAt(ctx.payload, 'tag', ctx.what), ctx.what), {})
 }
 
 type Handler = (ctx: Ctx) => Translation
@@ -207,7 +217,7 @@ export const gitlab: SourceKind<GitlabSettings> = {
     if (input === undefined || input === null) return {}
     if (!isObject(input)) throw new InvalidRequestError('gitlab settings must be an object')
     const keys = Object.keys(input)
-    if (keys.length > 0) throw new InvalidRequestError(`gitlab settings: unknown setting "${keys[0] ?? ''}" (the gitlab kind takes none)`)
+    if (keys.length > 0) throw new InvalidRequestError(`gitlab settings: unknown setting ${quoted(keys[0] ?? '')} (the gitlab kind takes none)`)
     return {}
   },
 
@@ -220,11 +230,11 @@ export const gitlab: SourceKind<GitlabSettings> = {
     const kind = optionalStringAt(payload, 'object_kind')
     if (kind === undefined) {
       const name = header(delivery, 'x-gitlab-event') ?? optionalStringAt(payload, 'event_name') ?? 'without object_kind'
-      return { kind: 'ignored', reason: `gitlab: event "${name.slice(0, 64)}" has no mapping` }
+      return { kind: 'ignored', reason: `gitlab: event ${quoted(name)} has no mapping` }
     }
     if (Object.hasOwn(NOT_MAPPED, kind)) return { kind: 'ignored', reason: `gitlab: ${NOT_MAPPED[kind] ?? ''}` }
     const handler = Object.hasOwn(HANDLERS, kind) ? HANDLERS[kind] : undefined
-    if (handler === undefined) return { kind: 'ignored', reason: `gitlab: event "${kind.slice(0, 64)}" has no mapping` }
+    if (handler === undefined) return { kind: 'ignored', reason: `gitlab: event ${quoted(kind)} has no mapping` }
     const what = `gitlab ${kind}`
     const key = header(delivery, 'idempotency-key')
     const id = key !== undefined && IDEMPOTENCY_KEY_RE.test(key) ? key : contentHash(delivery)
