@@ -237,6 +237,13 @@ describe('github source kind', () => {
     maven.package.package_version.version = '1.2.3'
     expect(onlyEvent(await translated('registry_package', { ...maven, registry_package: maven.package })).subject.id).toBe('pkg:maven/com.example/app@1.2.3')
 
+    // a package linked to no repository: its owner is the source
+    const unlinked = structuredClone(npm)
+    delete unlinked.repository
+    const fromOwner = onlyEvent(await translated('package', unlinked))
+    expect(fromOwner.context.source).toBe(npm.package.owner.html_url)
+    expect(fromOwner.subject.id).toBe('pkg:npm/%40codertocat/hello-world-npm@1.0.0')
+
     const noGroup = structuredClone(maven)
     noGroup.package.name = 'app'
     expect(await translated('package', noGroup)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('has no Package URL') })
@@ -271,6 +278,9 @@ describe('github source kind', () => {
     delete noNumber.pull_request.number
     expect(thrown(() => github.translate(delivery({ 'x-github-event': 'pull_request' }, bytes(noNumber)), SETTINGS)))
       .toMatchObject({ code: 'CDG_INVALID_REQUEST', message: expect.stringContaining('number') })
+    const unmappedNoRepo = example('pull_request', 'labeled')
+    delete unmappedNoRepo.repository
+    expect(await translated('pull_request', unmappedNoRepo)).toMatchObject({ kind: 'ignored' })
     const noRepo = example('workflow_run', 'requested')
     delete noRepo.repository
     expect(thrown(() => github.translate(delivery({ 'x-github-event': 'workflow_run' }, bytes(noRepo)), SETTINGS)).message)

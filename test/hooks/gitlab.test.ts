@@ -188,6 +188,10 @@ describe('gitlab source kind', () => {
     const noIid = fixtureJson('gitlab', 'merge-request-open.json')
     delete noIid.object_attributes.iid
     expect(thrown(() => gitlab.translate(sent(bytes(noIid)), SETTINGS))).toMatchObject({ code: 'CDG_INVALID_REQUEST', message: expect.stringContaining('object_attributes.iid') })
+    const unmappedNoProject = fixtureJson('gitlab', 'pipeline-success.json')
+    unmappedNoProject.object_attributes.status = 'manual'
+    delete unmappedNoProject.project
+    expect(gitlab.translate(sent(bytes(unmappedNoProject)), SETTINGS)).toMatchObject({ kind: 'ignored' })
     const noProject = fixtureJson('gitlab', 'pipeline-success.json')
     delete noProject.project
     expect(thrown(() => gitlab.translate(sent(bytes(noProject)), SETTINGS)).message).toContain('project.web_url')

@@ -41,7 +41,8 @@ import type { JsonObject, Outcome } from './forge-payload.js'
  * deployment_status other than success (service.deployed has no failure outcome); packages
  * without a Package URL (other package types; a Maven name without a group).
  *
- * - `context.source`: the repository's `html_url` (`https://github.com/<owner>/<repo>`).
+ * - `context.source`: the repository's `html_url` (`https://github.com/<owner>/<repo>`); for a
+ *   package linked to no repository, its owner's `html_url`.
  * - `context.id`: the sha256 of the signed body, not `X-GitHub-Delivery`: GitHub's signature does
  *   not cover headers, so a captured delivery replayed under a fresh delivery GUID would otherwise
  *   publish a second event; a redelivery from GitHub repeats the same body, hence the same id.
@@ -88,7 +89,14 @@ interface Ctx {
   repo: Repo
 }
 
-function repoOf (payload: JsonObject, what: string): Repo {
+/** Package events of packages linked to no repository have no `repository`: the package's owner stands in. */
+const OWNER_SOURCED_EVENTS = new Set(['package', 'registry_package'])
+
+function repoOf (payload: JsonObject, event: string, what: string): Repo {
+  if (OWNER_SOURCED_EVENTS.has(event) && payload.repository === undefined) {
+    const owner = stringAt(payload, `${event}.owner.login`, what)
+    return { fullName: owner, owner, name: stringAt(payload, `${event}.name`, what), url: httpUrlAt(payload, `${event}.owner.html_url`, what) }
+  }
   const fullName = stringAt(payload, 'repository.full_name', what)
   const owner = optionalStringAt(payload, 'repository.owner.login') ?? fullName.split('/')[0] ?? fullName
   return {
@@ -112,7 +120,10 @@ function repositoryContent (repo: Repo): Record<string, unknown> {
   return { repository: { id: repo.fullName, source: repo.url } }
 }
 
+const PULL_REQUEST_ACTIONS = new Set(['opened', 'synchronize', 'edited', 'closed'])
+
 function pullRequest (ctx: Ctx, action: string): Translation {
+  if (!PULL_REQUEST_ACTIONS.has(action)) return ignored(ctx, action, 'has no mapping')
   const pr = objectAt(ctx.payload, 'pull_request', ctx.what)
   const subjectId = `${ctx.repo.fullName}/pull/${integerAt(pr, 'number', `${ctx.what}: pull_request`)}`
   const prWhat = `${ctx.what}: pull_request`
@@ -160,7 +171,10 @@ function finishedContent (conclusion: string | undefined): Record<string, unknow
   return conclusion === undefined ? {} : { ...outcomeOf(conclusion, CONCLUSIONS, 'GitHub') }
 }
 
+const WORKFLOW_RUN_ACTIONS = new Set(['requested', 'in_progress', 'completed'])
+
 function workflowRun (ctx: Ctx, action: string): Translation {
+  if (!WORKFLOW_RUN_ACTIONS.has(action)) return ignored(ctx, action, 'has no mapping')
   const run = objectAt(ctx.payload, 'workflow_run', ctx.what)
   const runWhat = `${ctx.what}: workflow_run`
   const subjectId = runId(ctx.repo, integerAt(run, 'id', runWhat), optionalIntegerAt(run, 'run_attempt'))
@@ -351,6 +365,9 @@ export const github: SourceKind<GithubSettings> = {
     const what = `github ${event}`
     const payload = rootObject(jsonBody(delivery), what)
     const action = WITHOUT_ACTION.has(event) ? '' : stringAt(payload, 'action', what)
-    return handler({ event, what, id: contentHash(delivery), payload, repo: repoOf(payload, what) }, action)
+    // read only by mapped actions, so an unmapped one is ignored whatever else the payload lacks
+    let repo: Repo | undefined
+    const ctx: Ctx = { event, what, id: contentHash(delivery), payload, get repo () { return (repo ??= repoOf(payload, event, what)) } }
+    return handler(ctx, action)
   }
 }

@@ -138,6 +138,8 @@ function pipeline (ctx: Ctx): Translation {
   const attrs = objectAt(ctx.payload, 'object_attributes', ctx.what)
   const attrsWhat = `${ctx.what}: object_attributes`
   const status = stringAt(attrs, 'status', attrsWhat)
+  const mapped = status === 'created' || status === 'pending' || status === 'running' || Object.hasOwn(FINISHED, status)
+  if (!mapped) return ignored(ctx, `status ${quoted(status)}`)
   const id = integerAt(attrs, 'id', attrsWhat)
   const subjectId = `${ctx.project.path}/-/pipelines/${id}`
   const content = {
@@ -146,11 +148,8 @@ function pipeline (ctx: Ctx): Translation {
   }
   if (status === 'created' || status === 'pending') return one(ctx, 'pipelinerun.queued', timeAt(attrs, ['created_at'], attrsWhat), subjectId, content)
   if (status === 'running') return one(ctx, 'pipelinerun.started', timeAt(attrs, ['created_at'], attrsWhat), subjectId, content)
-  if (Object.hasOwn(FINISHED, status)) {
-    return one(ctx, 'pipelinerun.finished', timeAt(attrs, ['finished_at', 'created_at'], attrsWhat), subjectId,
-      { ...content, ...outcomeOf(status, FINISHED, 'GitLab') })
-  }
-  return ignored(ctx, `status ${quoted(status)}`)
+  return one(ctx, 'pipelinerun.finished', timeAt(attrs, ['finished_at', 'created_at'], attrsWhat), subjectId,
+    { ...content, ...outcomeOf(status, FINISHED, 'GitLab') })
 }
 
 function job (ctx: Ctx): Translation {
@@ -238,6 +237,8 @@ export const gitlab: SourceKind<GitlabSettings> = {
     const what = `gitlab ${kind}`
     const key = header(delivery, 'idempotency-key')
     const id = key !== undefined && IDEMPOTENCY_KEY_RE.test(key) ? key : contentHash(delivery)
-    return handler({ kind, what, id, payload, project: projectOf(payload, what) })
+    // read only by mapped actions, so an unmapped one is ignored whatever else the payload lacks
+    let project: Project | undefined
+    return handler({ kind, what, id, payload, get project () { return (project ??= projectOf(payload, what)) } })
   }
 }
