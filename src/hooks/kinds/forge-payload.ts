@@ -88,9 +88,12 @@ export function integerAt (root: JsonObject, path: string, what: string): number
   return value
 }
 
+/** Digits of an id sent as a string: 15 always fit a safe integer. */
+const NUMERIC_STRING_RE = /^\d{1,15}$/
+
 export function optionalIntegerAt (root: JsonObject, path: string): number | undefined {
   const value = lookup(root, path)
-  const n = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value
+  const n = typeof value === 'string' && NUMERIC_STRING_RE.test(value) ? Number(value) : value
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined
 }
 

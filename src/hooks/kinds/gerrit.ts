@@ -47,6 +47,7 @@ export interface GerritSettings {
 /** A change carries a handful of labels; a longer approvals list is not read past this. */
 const MAX_APPROVALS = 32
 
+/** The all-zeros object id Git uses for "no ref": 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
 const ZERO_REV_RE = /^0{40}(0{24})?$/
 
 /** Ref namespaces that are never branches. */
