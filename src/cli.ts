@@ -1,10 +1,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { readFile } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import { stringify as toYaml } from 'yaml'
 import { CdgossipError, isCdgossipError } from './errors.js'
-import { loadConfig, parsePort, resolveDataDir, type ConfigFlags, type NodeConfig } from './config.js'
+import { ConfigError, loadConfigWithSource, maskConfigSecrets, maskWebhookUrl, parsePort, resolveDataDir, selfTrustProblems, type ConfigFlags, type NodeConfig } from './config.js'
 import { dataDirPaths, initDataDir, readApiUrl } from './data-dir.js'
-import { ApiClient, ApiError, importRecords, parseJsonDocuments, readJsonInput, resolveClient } from './client.js'
+import { ApiClient, ApiError, UnreachableNodeError, importRecords, parseJsonDocuments, readJsonInput, resolveClient } from './client.js'
+import type { NodeConfiguration } from './api/index.js'
 import { formatTable } from './cli-format.js'
 import { Progress, type ProgressStream } from './cli-progress.js'
 import type { EventView } from './store/index.js'
@@ -22,7 +23,8 @@ Node:
   init      [--data-dir D] [--network N] [--api-port P] [--p2p-port P]   create identity, token and config
   start     [--data-dir D] [--network N] [--api-port P] [--p2p-port P] [--listen MA]... [--peer MA]...
             [--mdns] [--relay PATTERN]... [--log-level L]                 run the node (creates the data dir if needed)
-  config show [--data-dir D]                                             print the effective configuration
+  config    show [--data-dir D] [--json]                                what the running node uses (else the file, labelled)
+  config    check [--data-dir D] [start's flags]                         validate as start would: exit 0 valid, 3 not
 
 Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOKEN, or the data dir):
   publish   [FILE|-]                          publish one event, a JSON array, or JSON lines
@@ -181,22 +183,27 @@ async function cmdInit (args: string[], out: Out): Promise<number> {
   return EXIT.OK
 }
 
+/** The settings `start` takes as flags; `config check` takes the same, to check what a start would run with. */
+const NODE_OPTIONS: Options = {
+  network: { type: 'string' },
+  'api-port': { type: 'string' },
+  'api-host': { type: 'string' },
+  'p2p-port': { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  peer: { type: 'string', multiple: true },
+  mdns: { type: 'boolean' },
+  relay: { type: 'string', multiple: true },
+  'log-level': { type: 'string' }
+}
+
 async function cmdStart (args: string[], out: Out): Promise<number> {
-  const { values } = parse(args, {
-    network: { type: 'string' },
-    'api-port': { type: 'string' },
-    'api-host': { type: 'string' },
-    'p2p-port': { type: 'string' },
-    listen: { type: 'string', multiple: true },
-    peer: { type: 'string', multiple: true },
-    mdns: { type: 'boolean' },
-    relay: { type: 'string', multiple: true },
-    'log-level': { type: 'string' }
-  }, false)
+  const { values } = parse(args, NODE_OPTIONS, false)
   const flags = nodeFlags(values)
   const dataDir = resolveDataDir(flags)
+  // checked before init writes anything: a bad --network must not end up in a new starter file
+  const { config, file } = await loadConfigWithSource(flags)
   await initDataDir(dataDir, { network: flags.network })
-  const config = await loadConfig(flags)
+  await checkSelfTrust(config, file)
   const { runNode } = await import('./run.js')
   try {
     return await runNode(config, out)
@@ -205,43 +212,106 @@ async function cmdStart (args: string[], out: Out): Promise<number> {
   }
 }
 
-const HIDDEN = '(hidden)'
+const CONFIG_USAGE = 'usage: cdgossip config show [--data-dir D | --api-url U --token T] [--json] | config check [--data-dir D] [start\'s flags]'
 
-/** A URL with its password and query values hidden (webhook receivers often take a token there). */
-function maskUrl (raw: string): string {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    return raw
-  }
-  if (url.password !== '') url.password = HIDDEN
-  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, HIDDEN)
-  return url.toString()
+async function cmdConfig (args: string[], out: Out): Promise<number> {
+  const action = args[0]
+  if (action === 'show') return await configShow(args.slice(1), out)
+  if (action === 'check') return await configCheck(args.slice(1), out)
+  throw new UsageError(action === undefined || action.startsWith('-') ? CONFIG_USAGE : `unknown config action ${action}: use show or check\n${CONFIG_USAGE}`)
+}
+
+/** Where the token and key are: they live in their own files and are never part of a configuration. */
+function secretPaths (dataDir: string): Record<string, string> {
+  return { apiToken: `${dataDirPaths(dataDir).token} (not shown)`, identityKey: `${dataDirPaths(dataDir).identity} (not shown)` }
 }
 
 /**
- * The configuration as `config show` prints it: webhook headers (auth tokens for the receiver)
- * and URL credentials are hidden, so the output can be pasted into an issue.
+ * `config show`: what a running node (its data dir's api-url, or --api-url) runs with, from
+ * GET /v1/config, with its live trust entries and subscriptions; with no node running, the
+ * configuration file merged with defaults and the environment, labelled as such. The label is a
+ * YAML comment, so the output stays YAML.
  */
-export function maskSecrets (config: Readonly<NodeConfig>): Record<string, unknown> {
-  const subscriptions = config.subscriptions.map(sub => {
-    const sink = sub.sink as { url?: unknown, headers?: unknown } | undefined
-    if (typeof sink !== 'object' || sink === null) return sub
-    const masked: Record<string, unknown> = { ...sink }
-    if (typeof sink.url === 'string') masked.url = maskUrl(sink.url)
-    if (typeof sink.headers === 'object' && sink.headers !== null) masked.headers = Object.fromEntries(Object.keys(sink.headers).map(k => [k, HIDDEN]))
-    return { ...sub, sink: masked }
-  })
-  return { ...config, subscriptions }
+async function configShow (args: string[], out: Out): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } }, false)
+  if (positionals.length > 0) throw new UsageError(CONFIG_USAGE)
+  const json = values.json === true
+  const dataDir = resolveDataDir({ dataDir: str(values['data-dir']) })
+  const explicit = str(values['api-url']) !== undefined || (process.env.CDGOSSIP_API_URL ?? '') !== ''
+  const knownUrl = explicit ? undefined : await readApiUrl(dataDir)
+  let notRunning = knownUrl === undefined ? 'node not running' : `node not running (nothing answers at ${knownUrl})`
+  if (explicit || knownUrl !== undefined) {
+    try {
+      const api = await client(values)
+      const { body } = await api.request<NodeConfiguration>('GET', '/v1/config')
+      const live = { trust: body.trust, subscriptions: body.subscriptions.map(maskLiveSubscription) }
+      const nodeDataDir = typeof body.config.dataDir === 'string' ? body.config.dataDir : dataDir
+      if (json) {
+        out(JSON.stringify({ source: 'node', apiUrl: api.baseUrl, config: body.config, live }))
+      } else {
+        out(`# node running at ${api.baseUrl}: the configuration it runs with (defaults < config file < environment < flags at its start),`)
+        out('# then under `live` its trust entries and subscriptions now (config file and API)')
+        out(toYaml({ ...body.config, live, secrets: secretPaths(nodeDataDir) }).trimEnd())
+      }
+      return EXIT.OK
+    } catch (e) {
+      // a stale api-url left by a node that died; an explicit --api-url must answer
+      if (explicit || !(e instanceof UnreachableNodeError)) throw e
+      notRunning = `node not running (nothing answers at ${knownUrl ?? ''})`
+    }
+  }
+  const { config, file } = await loadConfigWithSource({ dataDir })
+  await checkSelfTrust(config, file)
+  const what = file === undefined ? `no configuration file in ${dataDir}: showing the defaults` : `showing the configuration file ${file} merged with defaults`
+  if (json) {
+    out(JSON.stringify({ source: 'file', ...(file === undefined ? {} : { file }), config: maskConfigSecrets(config) }))
+  } else {
+    out(`# ${notRunning}: ${what} and the environment (flags given to start are not included)`)
+    out(toYaml({ ...maskConfigSecrets(config), secrets: secretPaths(config.dataDir) }).trimEnd())
+  }
+  return EXIT.OK
 }
 
-async function cmdConfig (args: string[], out: Out): Promise<number> {
-  const { values, positionals } = parse(args, {})
-  if (positionals[0] !== 'show' || positionals.length > 1) throw new UsageError('usage: cdgossip config show [--data-dir D]')
-  const config = await loadConfig({ dataDir: str(values['data-dir']) })
-  // the token and key live in their own files and are never part of the configuration
-  out(toYaml({ ...maskSecrets(config), secrets: { apiToken: `${dataDirPaths(config.dataDir).token} (not shown)`, identityKey: `${dataDirPaths(config.dataDir).identity} (not shown)` } }).trimEnd())
+/** Live subscriptions as config show prints them: the API hides header values; query values go too. */
+function maskLiveSubscription<T extends { sink: { type: string, url?: string } }> (sub: T): T {
+  return typeof sub.sink.url === 'string' ? { ...sub, sink: { ...sub.sink, url: maskWebhookUrl(sub.sink.url) } } : sub
+}
+
+/**
+ * What the configuration alone cannot tell: whether a trust entry names this node itself (a config
+ * file shared by every node of a federation). Only an identity that exists can be named; a first
+ * start generates a new one.
+ */
+async function checkSelfTrust (config: Readonly<NodeConfig>, file: string | undefined): Promise<void> {
+  const keyPath = dataDirPaths(config.dataDir).identity
+  if (config.trust.communities.length === 0 || !await exists(keyPath)) return
+  const { loadOrCreateIdentity } = await import('./signing/index.js')
+  const problems = selfTrustProblems(config.trust.communities, (await loadOrCreateIdentity(keyPath)).peerId, file)
+  if (problems.length > 0) throw new ConfigError(problems)
+}
+
+async function exists (path: string): Promise<boolean> {
+  try {
+    await access(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * `config check`: load the configuration exactly as `start` with the same flags would (file,
+ * environment, flags; every entry through the API's validators); exit 0 when it is valid, 3 with
+ * every problem when not.
+ */
+async function configCheck (args: string[], out: Out): Promise<number> {
+  const { values, positionals } = parse(args, NODE_OPTIONS)
+  if (positionals.length > 0) throw new UsageError(CONFIG_USAGE)
+  const flags = nodeFlags(values)
+  const { config, file } = await loadConfigWithSource(flags)
+  await checkSelfTrust(config, file)
+  const counts = `${config.trust.communities.length} trust ${config.trust.communities.length === 1 ? 'entry' : 'entries'}, ${config.subscriptions.length} subscription${config.subscriptions.length === 1 ? '' : 's'}, relay ${config.p2p.relay.length === 0 ? 'none' : config.p2p.relay.join(' ')}`
+  out(file === undefined ? `configuration valid: no configuration file in ${config.dataDir}, defaults apply (${counts})` : `configuration valid: ${file} (${counts})`)
   return EXIT.OK
 }
 
@@ -493,9 +563,48 @@ async function cmdStatus (args: string[], out: Out): Promise<number> {
     ['events stored', String(body.store.events)],
     ['sync gaps', String(body.sync?.gaps ?? 0)]
   ]
+  const refusals = body.refusals as StatusRefusals | undefined
+  rows.push(['refused by policy', refusals === undefined || refusals.sequences === 0
+    ? '0'
+    : `${refusals.sequences} (${Object.entries(refusals.reasons).map(([r, n]) => `${r} ${n}`).join(', ')}; known, not gaps)`])
   for (const [k, v] of Object.entries(body.counters)) rows.push([k, String(v)])
   out(formatTable(['', ''], rows, { header: false }))
+  if (refusals !== undefined && refusals.origins.length > 0) {
+    out('')
+    out(`Refused by this node's trust policy (${refusals.originCount} origin${refusals.originCount === 1 ? '' : 's'}; widen the trust entry to fetch them):`)
+    out(formatTable(['ORIGIN', 'PEER ID', 'REASONS', 'CLASSES', 'LAST SOURCE'], refusals.origins.map(o => [
+      o.name ?? '(no entry)', o.origin, Object.entries(o.reasons).map(([r, n]) => `${r} ${n}`).join(', '), o.classes.join(' '), o.lastSource ?? ''
+    ])))
+  }
+  const peerStats = (body.peerStats ?? []) as StatusPeer[]
+  if (peerStats.length > 0) {
+    out('')
+    out('Records per peer (gossip and sync, since start):')
+    out(formatTable(['PEER', 'PEER ID', 'RECEIVED', 'STORED', 'RELAYED', 'REJECTED', 'REFUSED', 'SCORE', 'LAST REJECT'], peerStats.map(p => [
+      p.name ?? '(untrusted)', p.peerId, String(p.received), String(p.stored), String(p.relayed), String(p.rejected), String(p.refused),
+      p.gossipScore === undefined ? '-' : p.gossipScore.toFixed(1), p.lastReject === undefined ? '' : `${p.lastReject.code} at ${p.lastReject.at}`
+    ])))
+  }
   return EXIT.OK
+}
+
+interface StatusRefusals {
+  sequences: number
+  reasons: Record<string, number>
+  originCount: number
+  origins: Array<{ origin: string, name?: string, reasons: Record<string, number>, classes: string[], lastSource?: string }>
+}
+
+interface StatusPeer {
+  peerId: string
+  name?: string
+  received: number
+  stored: number
+  relayed: number
+  rejected: number
+  refused: number
+  gossipScore?: number
+  lastReject?: { code: string, at: string }
 }
 
 async function cmdTail (args: string[], out: Out): Promise<number> {

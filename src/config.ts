@@ -1,15 +1,24 @@
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { CdgossipError } from './errors.js'
+import {
+  FILE_KEY, ajvProblem, bootstrapAddressProblem, childPath, formatProblem, listenAddressProblem, relayPatternProblem,
+  subscriptionProblems, trustEntryProblems, type ConfigProblem
+} from './config-problems.js'
+
+export type { ConfigProblem } from './config-problems.js'
+export { selfTrustProblems } from './config-problems.js'
 
 /**
  * The only module that reads the config file and process.env (STYLE rule 12).
  * Precedence: defaults < config file < CDGOSSIP_* environment < CLI flags.
- * Validated once against one schema that rejects unknown keys; every problem is
- * reported in a single ConfigError; the result is deep-frozen.
+ * Validated once against one schema that rejects unknown keys, and with the validators `start`
+ * runs later (trust entries, subscriptions, relay patterns, multiaddrs), so a configuration that
+ * loads is one the node starts with. Every problem of every layer is reported in a single
+ * ConfigError, each naming its file and path; the result is deep-frozen.
  */
 
 export const DEFAULT_DATA_DIR = join(homedir(), '.cdgossip')
@@ -87,6 +96,8 @@ export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 /** Lowercase, digits and dashes: the name becomes part of every gossip topic. */
 const NETWORK_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/
+/** NETWORK_PATTERN in words: users read messages, not regular expressions. */
+const NETWORK_RULE = 'must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit'
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } }
 
@@ -128,24 +139,12 @@ export const CONFIG_FILE_SCHEMA = {
       additionalProperties: false,
       properties: {
         mode: { enum: ['allowlist', 'open'] },
-        communities: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['peerId', 'name', 'sources'],
-            properties: {
-              peerId: { type: 'string', minLength: 1 },
-              name: { type: 'string', minLength: 1 },
-              sources: { ...stringList, minItems: 1 },
-              classes: stringList
-            }
-          }
-        }
+        // each entry is checked by trust/'s validator, as POST /v1/trust does (config-problems.ts)
+        communities: { type: 'array' }
       }
     },
-    // checked in full by the subscriptions registry when the node starts
-    subscriptions: { type: 'array', items: { type: 'object' } },
+    // each entry is checked by subscriptions/' validator, as POST /v1/subscriptions does (config-problems.ts)
+    subscriptions: { type: 'array' },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -157,45 +156,60 @@ export const CONFIG_FILE_SCHEMA = {
   }
 } as const
 
-export interface ConfigProblem {
-  /** dotted key, e.g. `p2p.heartbeatMs` or `env CDGOSSIP_API_PORT` */
-  key: string
-  message: string
-}
-
+/**
+ * Every problem of a configuration, one line each (`<file>: <path>: <message>`): `start` and
+ * `config check` print this message as it is.
+ */
 export class ConfigError extends CdgossipError<{ problems: ConfigProblem[] }> {
-  constructor (source: string, problems: ConfigProblem[]) {
-    super('CDG_CONFIG', `invalid configuration in ${source}:\n${problems.map(p => `  - ${p.key}: ${p.message}`).join('\n')}`, { details: { problems } })
+  constructor (problems: ConfigProblem[]) {
+    const lines = problems.map(formatProblem)
+    super('CDG_CONFIG', lines.length === 1 ? `invalid configuration: ${lines[0] ?? ''}` : `invalid configuration (${lines.length} problems):\n${lines.map(l => `  ${l}`).join('\n')}`, { details: { problems } })
     this.name = 'ConfigError'
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true })
+// verbose: errors carry the refused value, so a message can say what it got
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true })
 const validateConfigFile = ajv.compile(CONFIG_FILE_SCHEMA)
 
-function describe (err: ErrorObject): ConfigProblem {
-  const base = err.instancePath.replace(/^\//, '').replace(/\//g, '.')
-  if (err.keyword === 'additionalProperties') {
-    const extra = String((err.params as { additionalProperty: string }).additionalProperty)
-    return { key: base === '' ? extra : `${base}.${extra}`, message: 'unknown key' }
-  }
-  if (err.keyword === 'required') {
-    const missing = String((err.params as { missingProperty: string }).missingProperty)
-    return { key: base === '' ? missing : `${base}.${missing}`, message: 'is required' }
-  }
-  if (err.keyword === 'enum') {
-    return { key: base, message: `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map(v => JSON.stringify(v)).join(', ')}` }
-  }
-  return { key: base === '' ? '(root)' : base, message: err.message ?? 'is invalid' }
+interface SchemaNode { properties?: Record<string, SchemaNode>, items?: SchemaNode }
+
+/** The keys the schema knows at a path in the file's terms (`api`, `trust.communities[0]`), for did-you-mean. */
+function knownKeysAt (path: string): readonly string[] {
+  let node: SchemaNode | undefined = CONFIG_FILE_SCHEMA as unknown as SchemaNode
+  for (const part of path.split(/\.|(?=\[)/).filter(p => p !== '')) node = part.startsWith('[') ? node?.items : node?.properties?.[part]
+  return Object.keys(node?.properties ?? {})
 }
 
-/** Validate a parsed config file; throws one ConfigError naming every bad key. */
-export function checkConfigFile (value: unknown, source: string): ConfigFile {
-  if (value === null || value === undefined) return {}
-  if (!validateConfigFile(value)) {
-    throw new ConfigError(source, (validateConfigFile.errors ?? []).map(describe))
+/** Everything wrong with a parsed config file, each problem naming `source` (the file). */
+export function configFileProblems (value: unknown, source: string): ConfigProblem[] {
+  if (value === null || value === undefined) return []
+  const problems: ConfigProblem[] = validateConfigFile(value) ? [] : (validateConfigFile.errors ?? []).map(err => ajvProblem(err, knownKeysAt))
+    .map(p => p.key === 'network' && p.message.startsWith('must match pattern') ? { ...p, message: `${NETWORK_RULE}, got ${JSON.stringify((value as { network?: unknown }).network)}` } : p)
+  // the schema checked the shape of the lists; their entries get the checks `start` runs
+  const file = value as { p2p?: { listen?: unknown, bootstrap?: unknown, relay?: unknown }, trust?: { communities?: unknown }, subscriptions?: unknown }
+  const list = (v: unknown): unknown[] => Array.isArray(v) ? v : []
+  const each = (v: unknown, key: string, check: (s: string) => string | undefined): void => {
+    list(v).forEach((item, i) => {
+      const message = typeof item === 'string' && item !== '' ? check(item) : undefined
+      if (message !== undefined) problems.push({ key: childPath(key, i), message })
+    })
   }
-  return value as ConfigFile
+  if (typeof file === 'object' && !Array.isArray(file)) {
+    each(file.p2p?.listen, 'p2p.listen', listenAddressProblem)
+    each(file.p2p?.bootstrap, 'p2p.bootstrap', bootstrapAddressProblem)
+    each(file.p2p?.relay, 'p2p.relay', relayPatternProblem)
+    problems.push(...trustEntryProblems(list(file.trust?.communities), 'trust.communities'))
+    problems.push(...subscriptionProblems(list(file.subscriptions), 'subscriptions'))
+  }
+  return problems.map(p => ({ ...p, source }))
+}
+
+/** Validate a parsed config file; throws one ConfigError naming every problem. */
+export function checkConfigFile (value: unknown, source: string): ConfigFile {
+  const problems = configFileProblems(value, source)
+  if (problems.length > 0) throw new ConfigError(problems)
+  return (value ?? {}) as ConfigFile
 }
 
 /**
@@ -203,6 +217,13 @@ export function checkConfigFile (value: unknown, source: string): ConfigFile {
  * Two of them is an error: whichever one won, edits to the other would be silently ignored.
  */
 export async function readConfigFile (dataDir: string): Promise<{ path: string, config: ConfigFile } | undefined> {
+  const file = await readConfigLayer(dataDir)
+  if (file.problems.length > 0) throw new ConfigError(file.problems)
+  return file.path === undefined ? undefined : { path: file.path, config: file.config }
+}
+
+/** The config file as a layer: its path (when there is one), its settings, and what is wrong with it. */
+async function readConfigLayer (dataDir: string): Promise<{ path?: string, config: ConfigFile, problems: ConfigProblem[] }> {
   const found: Array<{ path: string, name: string, text: string }> = []
   for (const name of CONFIG_FILE_NAMES) {
     const path = join(dataDir, name)
@@ -214,17 +235,20 @@ export async function readConfigFile (dataDir: string): Promise<{ path: string, 
     }
   }
   if (found.length > 1) {
-    throw new ConfigError(dataDir, [{ key: '(file)', message: `more than one config file (${found.map(f => f.name).join(', ')}): keep one` }])
+    return { config: {}, problems: [{ source: dataDir, key: FILE_KEY, message: `more than one config file (${found.map(f => f.name).join(', ')}): keep one` }] }
   }
   const [file] = found
-  if (file === undefined) return undefined
+  if (file === undefined) return { config: {}, problems: [] }
   let parsed: unknown
   try {
     parsed = file.name.endsWith('.json') ? JSON.parse(file.text) : parseYaml(file.text)
   } catch (err) {
-    throw new ConfigError(file.path, [{ key: '(file)', message: `not valid ${file.name.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }])
+    // older versions of init wrote a body of `{}`, which ends the document: say so, it is not obvious
+    const hint = /^\{\}\s*$/m.test(file.text) && file.text.split('\n').some(l => /^[A-Za-z]/.test(l)) ? ' (the `{}` line, as older versions of cdgossip init wrote it, is a whole document: delete it and keep your settings)' : ''
+    return { path: file.path, config: {}, problems: [{ source: file.path, key: FILE_KEY, message: `not valid ${file.name.endsWith('.json') ? 'JSON' : 'YAML'}${hint}: ${(err as Error).message.trimEnd()}` }] }
   }
-  return { path: file.path, config: checkConfigFile(parsed, file.path) }
+  const problems = configFileProblems(parsed, file.path)
+  return { path: file.path, config: problems.length > 0 ? {} : (parsed ?? {}) as ConfigFile, problems }
 }
 
 /** Settings given on the command line; each overrides file and environment. */
@@ -294,12 +318,17 @@ function envFlags (env: NodeJS.ProcessEnv): { flags: ConfigFlags, problems: Conf
 /** How a layer's problems name a setting: the config key for flags, the variable for the environment. */
 const ENV_NAMES: Partial<Record<keyof ConfigFlags, string>> = {
   network: 'env CDGOSSIP_NETWORK',
+  peers: 'env CDGOSSIP_PEERS',
   apiPort: 'env CDGOSSIP_API_PORT',
   p2pPort: 'env CDGOSSIP_P2P_PORT',
   logLevel: 'env CDGOSSIP_LOG_LEVEL'
 }
 const FLAG_KEYS: Partial<Record<keyof ConfigFlags, string>> = {
   network: 'network',
+  listen: 'p2p.listen',
+  // appended to the file's list, so an index would not match p2p.bootstrap's
+  peers: '--peer',
+  relay: 'p2p.relay',
   apiPort: 'api.port',
   p2pPort: 'p2p.listen',
   logLevel: 'log.level'
@@ -321,17 +350,28 @@ function deepFreeze<T> (value: T): T {
 
 /** Merge defaults, the data dir's config file, environment and flags; validate; freeze. */
 export async function loadConfig (flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Promise<Readonly<NodeConfig>> {
+  return (await loadConfigWithSource(flags, env)).config
+}
+
+/**
+ * loadConfig, also saying which config file it read (undefined: none, defaults only). Problems of
+ * the file, the environment and the flags are reported together, so one run shows them all.
+ */
+export async function loadConfigWithSource (flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Promise<{ config: Readonly<NodeConfig>, file: string | undefined }> {
   const fromEnv = envFlags(env)
   const dataDir = resolveDataDir(flags, env)
   const config = defaultConfig(dataDir)
-  const file = await readConfigFile(dataDir)
-  if (file !== undefined) applyFile(config, file.config)
+  const file = await readConfigLayer(dataDir)
+  applyFile(config, file.config)
   // two layers, applied in order, so a flag beats the environment even where both feed one key
   // (--listen after CDGOSSIP_P2P_PORT)
-  const problems = [...fromEnv.problems, ...applyFlags(config, fromEnv.flags, ENV_NAMES), ...applyFlags(config, flags, FLAG_KEYS)]
-  if (problems.length > 0) throw new ConfigError('environment/flags', problems)
-  return deepFreeze(config)
+  const problems = [...file.problems, ...fromEnv.problems, ...applyFlags(config, fromEnv.flags, ENV_NAMES), ...applyFlags(config, flags, FLAG_KEYS, FLAGS_SOURCE)]
+  if (problems.length > 0) throw new ConfigError(problems)
+  return { config: deepFreeze(config), file: file.path }
 }
+
+/** How problems of flags name their origin (the environment's keys name their variable). */
+const FLAGS_SOURCE = 'command line'
 
 function applyFile (config: NodeConfig, file: ConfigFile): void {
   if (file.network !== undefined) config.network = file.network
@@ -344,12 +384,23 @@ function applyFile (config: NodeConfig, file: ConfigFile): void {
   Object.assign(config.log, file.log ?? {})
 }
 
-function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partial<Record<keyof ConfigFlags, string>>): ConfigProblem[] {
-  const problems: ConfigProblem[] = []
+function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partial<Record<keyof ConfigFlags, string>>, source?: string): ConfigProblem[] {
+  const found: ConfigProblem[] = []
+  const problems = { push: (p: ConfigProblem): void => { found.push(source === undefined ? p : { ...p, source }) } }
   const key = (name: keyof ConfigFlags): string => keys[name] ?? name
+  // what start would refuse later (libp2p, the relay's topic joins), refused here with the key
+  const checkEach = (values: readonly string[] | undefined, name: keyof ConfigFlags, check: (v: string) => string | undefined): void => {
+    values?.forEach((v, i) => {
+      const message = check(v)
+      if (message !== undefined) problems.push({ key: /^(env |--)/.test(key(name)) ? key(name) : childPath(key(name), i), message })
+    })
+  }
+  checkEach(flags.listen, 'listen', listenAddressProblem)
+  checkEach(flags.peers, 'peers', bootstrapAddressProblem)
+  checkEach(flags.relay, 'relay', relayPatternProblem)
   const isPort = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 65535
   if (flags.network !== undefined) {
-    if (!NETWORK_PATTERN.test(flags.network)) problems.push({ key: key('network'), message: `must match ${NETWORK_PATTERN.source}, got ${JSON.stringify(flags.network)}` })
+    if (!NETWORK_PATTERN.test(flags.network)) problems.push({ key: key('network'), message: `${NETWORK_RULE}, got ${JSON.stringify(flags.network)}` })
     else config.network = flags.network
   }
   if (flags.apiHost !== undefined) config.api.host = flags.apiHost
@@ -370,5 +421,37 @@ function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partial<Recor
     if (!LOG_LEVELS.includes(flags.logLevel)) problems.push({ key: key('logLevel'), message: `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}` })
     else config.log.level = flags.logLevel as NodeConfig['log']['level']
   }
-  return problems
+  return found
+}
+
+const HIDDEN = '(hidden)'
+
+/** A URL with its password and query values hidden (webhook receivers often take a token there). */
+export function maskWebhookUrl (raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return raw
+  }
+  if (url.password !== '') url.password = HIDDEN
+  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, HIDDEN)
+  return url.toString()
+}
+
+/**
+ * The configuration as `config show` and GET /v1/config show it: webhook headers (auth tokens for
+ * the receiver) and URL credentials and query values are hidden, so the output can be pasted into
+ * an issue. The API token and identity key are never part of a configuration.
+ */
+export function maskConfigSecrets (config: Readonly<NodeConfig>): Record<string, unknown> {
+  const subscriptions = config.subscriptions.map(sub => {
+    const sink = sub.sink as { url?: unknown, headers?: unknown } | undefined
+    if (typeof sink !== 'object' || sink === null) return sub
+    const masked: Record<string, unknown> = { ...sink }
+    if (typeof sink.url === 'string') masked.url = maskWebhookUrl(sink.url)
+    if (typeof sink.headers === 'object' && sink.headers !== null) masked.headers = Object.fromEntries(Object.keys(sink.headers).map(k => [k, HIDDEN]))
+    return { ...sub, sink: masked }
+  })
+  return { ...config, subscriptions }
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, link, mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { stringify as toYaml } from 'yaml'
 import { CdgossipError } from './errors.js'
 import { CONFIG_FILE_NAMES } from './config.js'
+import { starterConfig } from './config-starter.js'
 
 /**
  * The layout of a node's data directory, in one place:
@@ -101,7 +101,7 @@ export interface InitResult {
 }
 
 /**
- * Create the data dir (0700), API token (0600) and a starter config.yaml when absent.
+ * Create the data dir (0700), API token (0600) and a commented starter config.yaml when absent.
  * Existing files are never overwritten: init is safe to run twice. The identity key is
  * created by the signing module's loadOrCreateIdentity.
  */
@@ -117,13 +117,9 @@ export async function initDataDir (dataDir: string, options: InitOptions = {}): 
   let configExisted = false
   for (const name of CONFIG_FILE_NAMES) configExisted ||= await exists(join(dataDir, name))
   if (!configExisted) {
-    const starter: Record<string, unknown> = {}
-    if (options.network !== undefined) starter.network = options.network
-    if (options.apiPort !== undefined) starter.api = { port: options.apiPort }
-    if (options.p2pPort !== undefined) starter.p2p = { listen: [`/ip4/0.0.0.0/tcp/${options.p2pPort}`] }
-    const header = '# cdgossip node configuration; every key is documented in the README (Configuration).\n'
     try {
-      await writeFile(paths.config, header + (Object.keys(starter).length > 0 ? toYaml(starter) : '{}\n'), { mode: 0o600, flag: 'wx' })
+      // every section commented out with its default, so YAML blocks can be uncommented or appended
+      await writeFile(paths.config, starterConfig(options), { mode: 0o600, flag: 'wx' })
     } catch (err) {
       // another init wrote it meanwhile: theirs stands
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { CdgossipError, NotStartedError } from './errors.js'
-import type { NodeConfig } from './config.js'
+import { maskConfigSecrets, type NodeConfig } from './config.js'
 import { dataDirPaths, readApiToken } from './data-dir.js'
 import { silentLogger } from './logger.js'
 import { STANDARD_EVENT_CLASSES, classMatchesPattern, expandClassPattern } from './events/index.js'
@@ -16,15 +16,17 @@ import type { TrustEntry, TrustMode } from './trust/types.js'
 import { SubscriptionRegistry, subscriptionMatches, toMatchable, validateSubscriptionInput } from './subscriptions/index.js'
 import type { MatchableEvent, Subscription } from './subscriptions/types.js'
 import { P2PService, type P2PInit } from './p2p/index.js'
-import { SyncService } from './p2p/sync/index.js'
+import { RefusalLedger, SyncService } from './p2p/sync/index.js'
 import type { PeerInfo, ReceiveContext, ReceiveOutcome } from './p2p/types.js'
 import { DeliveryService, openEventStream } from './delivery/index.js'
 import { NotFoundError, buildApi } from './api/index.js'
-import type { DeadLetter, ImportResult, MetricsScrape, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './api/types.js'
+import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './api/types.js'
 import { PublishPipeline } from './pipeline/publish-pipeline.js'
 import { ReceivePipeline } from './pipeline/receive-pipeline.js'
 import { SerialQueue } from './pipeline/serial-queue.js'
 import { GapWatcher } from './pipeline/gap-watcher.js'
+import { ReceiveMonitor } from './pipeline/receive-monitor.js'
+import { RelayBudget } from './pipeline/relay-budget.js'
 import { NodeMetrics } from './metrics/index.js'
 
 /** The package version; the module runs from src/ (tests) or dist/src/ (the CLI). */
@@ -66,6 +68,8 @@ interface Running {
   publisher: PublishPipeline
   gaps: GapWatcher
   receiver: ReceivePipeline
+  /** sequences refused by this node's trust policy: known, not missing */
+  refusals: RefusalLedger
   apiUrl: string
   detach: Array<() => void>
 }
@@ -89,18 +93,25 @@ export class CdgossipNode implements NodeFacade {
   private readonly floorQueue = new SerialQueue()
   /** one registry per node for its life (counters survive a stop/start), read through `running` */
   private readonly nodeMetrics: NodeMetrics
+  /** per-path counters, per-peer figures and rate-limited warnings of the receive path; for the node's life */
+  private readonly monitor: ReceiveMonitor
 
   constructor (config: Readonly<NodeConfig>, options: { log?: Logger } & NodeOverrides = {}) {
     this.config = config
     this.log = options.log ?? silentLogger()
     this.overrides = { transport: options.transport, nodeName: options.nodeName }
     this.subscriptions = this.newRegistry()
+    this.monitor = new ReceiveMonitor({
+      log: this.log.child({ component: 'receive' }),
+      trustEntry: origin => this.trust?.get(origin)
+    })
     this.nodeMetrics = new NodeMetrics({
       log: this.log.child({ component: 'metrics' }),
       sources: {
         store: () => this.running?.store,
         p2p: () => this.running?.p2p,
         sync: () => this.running?.sync,
+        refusals: () => this.running?.refusals.summary(0),
         delivery: () => this.running?.delivery,
         info: () => this.peerIdValue === undefined ? undefined : { version: VERSION, network: this.config.network, peerId: this.peerIdValue }
       }
@@ -181,8 +192,20 @@ export class CdgossipNode implements NodeFacade {
     // per (origin, class): sequences at or below the floor are known history this node does not
     // keep (before a `now` subscription started) and are not fetched again (see p2p/sync/types.ts)
     const floors = store.section<number>('sync-floors')
+    // refusals made under another policy than today's (config edited while down) are forgotten here
+    const refusals = new RefusalLedger({
+      section: store.section('sync-refusals'),
+      policy: origin => this.policyFingerprint(origin),
+      log: log.child({ component: 'sync' })
+    })
+    await refusals.load()
+    started.push({ stop: async () => { await refusals.flush() } })
+    const relayClasses = new Set(config.p2p.relay.flatMap(p => expandClassPattern(p)))
+    const relayBudget = new RelayBudget()
     const gaps = new GapWatcher({
-      missingSequences: async (origin, eventClass, limit) => await store.missingSequences(origin, eventClass, limit),
+      // sequences refused by policy are known, not missing
+      missingSequences: async (origin, eventClass, limit) => (await store.missingSequences(origin, eventClass, limit))
+        .filter(seq => !this.running?.refusals.has(origin, eventClass, seq)),
       requestGap: (origin, eventClass, from, to) => {
         this.running?.sync.requestGap(origin, eventClass, from, to).catch(err => { log.warn({ err, origin, eventClass, from, to }, 'gap repair failed; the next sync round retries') })
       }
@@ -196,7 +219,23 @@ export class CdgossipNode implements NodeFacade {
       skipped: event => { void this.floorQueue.run(async () => { await this.advanceFloor(floors, event) }) },
       stored: stored => { this.emitStored(stored) },
       gap: (origin, eventClass) => { gaps.report(origin, eventClass) },
-      observe: o => { this.nodeMetrics.observeEvent(o) }
+      refused: refusal => {
+        refusals.record(refusal)
+        this.monitor.refusedSource(refusal.origin, refusal.reason, refusal.source)
+      },
+      forwardUntrusted: event => {
+        if (!relayClasses.has(event.eventClass)) return false
+        if (relayBudget.take(event.origin)) return true
+        this.monitor.relayLimited(event)
+        return false
+      },
+      observe: o => {
+        this.nodeMetrics.observeEvent(o)
+        this.monitor.observe(o)
+        if ((o.outcome === 'stored' || o.outcome === 'duplicate') && o.origin !== undefined && o.sequence !== undefined) {
+          refusals.noteHeld(o.origin, o.eventClass, o.sequence)
+        }
+      }
     })
 
     const p2p = new P2PService({
@@ -212,7 +251,7 @@ export class CdgossipNode implements NodeFacade {
       bootstrap: [...config.p2p.bootstrap],
       mdns: config.p2p.mdns,
       heartbeatIntervalMs: config.p2p.heartbeatMs,
-      relayClasses: config.p2p.relay.flatMap(p => expandClassPattern(p)),
+      relayClasses: [...relayClasses],
       ...(this.overrides.transport === undefined ? {} : { transport: this.overrides.transport })
     })
     p2p.setClasses(this.joinedClasses())
@@ -231,7 +270,9 @@ export class CdgossipNode implements NodeFacade {
       // so a node that was offline still gets everything signed after its subscriptions started.
       startPoint: () => 'beginning',
       floor: async (origin, eventClass) => await floors.get(`${origin} ${eventClass}`),
-      setFloor: async (origin, eventClass, floor) => { await floors.put(`${origin} ${eventClass}`, floor) }
+      setFloor: async (origin, eventClass, floor) => { await floors.put(`${origin} ${eventClass}`, floor) },
+      refusals,
+      staleGap: (origin, eventClass, missing, rounds) => { this.monitor.staleGap(origin, eventClass, missing, rounds) }
     }, { intervalMs: config.sync.intervalSeconds * 1000 })
     await sync.start()
     started.push(sync)
@@ -276,7 +317,7 @@ export class CdgossipNode implements NodeFacade {
         void delivery.syncSubscriptions(this.subscriptions.list())
       })
     ]
-    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, apiUrl, detach }
+    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, apiUrl, detach }
   }
 
   /**
@@ -296,6 +337,7 @@ export class CdgossipNode implements NodeFacade {
       r.gaps.stop()
       await r.sync.stop()
       await r.p2p.stop()
+      await r.refusals.flush()
       await r.store.stop()
     } finally {
       this.running = undefined
@@ -387,6 +429,11 @@ export class CdgossipNode implements NodeFacade {
     const gossip = r.p2p.counters()
     const counters: Record<string, number> = { 'gossip.published': gossip.published }
     for (const [k, v] of Object.entries(gossip.received)) counters[`gossip.received.${k}`] = v
+    Object.assign(counters, this.monitor.counters())
+    const trust = this.requireTrust()
+    const summary = r.refusals.summary()
+    const pubsub = r.p2p.libp2p.services.pubsub
+    const connected = new Set(r.p2p.peers().map(p => p.peerId))
     return {
       peerId: this.peerId,
       network: this.config.network,
@@ -398,8 +445,45 @@ export class CdgossipNode implements NodeFacade {
       counters,
       trustMode: this.requireTrust().mode,
       store: stats,
-      sync: r.sync.state()
+      sync: r.sync.state(),
+      refusals: { ...summary, origins: summary.origins.map(o => withName(o, trust.nameOf(o.origin))) },
+      peerStats: this.monitor.peerFigures().map(f => ({
+        ...withName(f, trust.nameOf(f.peerId)),
+        connected: connected.has(f.peerId),
+        ...(connected.has(f.peerId) ? { gossipScore: pubsub.getScore(f.peerId) } : {})
+      }))
     }
+  }
+
+  /**
+   * Switch the trust mode at run time (not persisted: the config file's mode applies again at
+   * the next start). Refusals the old mode made are forgotten and fetched again at once.
+   */
+  setTrustMode (mode: TrustMode): void {
+    this.requireTrust().setMode(mode)
+    this.policyChanged([])
+  }
+
+  /**
+   * What a policy refusal was made under, per origin: the mode and the origin's entry. A refusal
+   * whose fingerprint differs from today's may be acceptable now.
+   */
+  private policyFingerprint (origin: string): string {
+    const trust = this.trust
+    if (trust === undefined) return ''
+    return `${trust.mode} ${JSON.stringify(trust.get(origin) ?? null)}`
+  }
+
+  /**
+   * The trust policy changed: forget the refusals it no longer stands behind and start a sync
+   * round at once, so the records come back from any peer that holds them, without a restart.
+   */
+  private policyChanged (origins: string[]): void {
+    const r = this.running
+    if (r === undefined) return
+    const forgotten = r.refusals.reconcile()
+    if (forgotten.length > 0) this.log.info({ origins: forgotten }, 'trust policy changed: records refused before are fetched again')
+    r.sync.resync([...new Set([...origins, ...forgotten])])
   }
 
   async metrics (): Promise<MetricsScrape> {
@@ -474,6 +558,7 @@ export class CdgossipNode implements NodeFacade {
   async addTrust (input: Omit<TrustEntry, 'classes'> & { classes?: string[] }): Promise<TrustEntry> {
     const entry = this.requireTrust().add(input)
     await this.require().store.section<TrustEntry>('trust').put(entry.peerId, entry)
+    this.policyChanged([entry.peerId])
     return entry
   }
 
@@ -483,6 +568,8 @@ export class CdgossipNode implements NodeFacade {
     if (entry === undefined) return false
     trust.remove(entry.peerId)
     await this.require().store.section<TrustEntry>('trust').del(entry.peerId)
+    // its refusals were made under the entry: forgotten, so they are judged again
+    this.require().refusals.reconcile()
     return true
   }
 
@@ -506,6 +593,8 @@ export class CdgossipNode implements NodeFacade {
         if (sub.classes.some(p => classMatchesPattern(p, eventClass))) await floors.del(key)
       }
     }
+    // its history now, not at the next periodic round (sync asks for every joined class)
+    r.sync.requestRound()
     return sub
   }
 
@@ -524,6 +613,12 @@ export class CdgossipNode implements NodeFacade {
     return await this.require().delivery.redrive(subscriptionId, digests)
   }
 
+  /** GET /v1/config: the configuration as loaded (webhook secrets hidden) and the live trust and subscriptions */
+  configuration (): NodeConfiguration {
+    this.require()
+    return { config: maskConfigSecrets(this.config), trust: { mode: this.trustMode(), entries: this.listTrust() }, subscriptions: this.listSubscriptions() }
+  }
+
   peers (): PeerInfo[] {
     const trust = this.requireTrust()
     return this.require().p2p.peers().map(p => ({ ...p, name: trust.nameOf(p.peerId) }))
@@ -533,6 +628,10 @@ export class CdgossipNode implements NodeFacade {
 /** Build a node from a validated configuration (see config.ts); call start() to run it. */
 export async function createNode (config: Readonly<NodeConfig>, options: { log?: Logger } & NodeOverrides = {}): Promise<CdgossipNode> {
   return new CdgossipNode(config, options)
+}
+
+function withName<T extends object> (value: T, name: string | undefined): T & { name?: string } {
+  return name === undefined ? value : { ...value, name }
 }
 
 /** JSON with object keys sorted at every level: equal content, equal text. */

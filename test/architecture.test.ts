@@ -26,7 +26,6 @@ const ALLOWED: Record<string, string[]> = {
 const TYPE_ONLY: Record<string, string[]> = {
   api: ['p2p', 'delivery'],
   pipeline: ['api', 'p2p'],
-  store: ['events'],
   subscriptions: ['store'],
   p2p: ['store'],
   metrics: ['p2p', 'delivery', 'store']

@@ -8,6 +8,7 @@ import { eventRoutes } from './routes/events.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { nodeRoutes } from './routes/node.js'
+import { configRoutes } from './routes/config.js'
 import { peerRoutes } from './routes/peers.js'
 import { subscriptionRoutes } from './routes/subscriptions.js'
 import { streamRoutes } from './routes/stream.js'
@@ -96,6 +97,7 @@ export async function buildApi (components: ApiComponents, init: ApiInit): Promi
     protectedApp.addHook('onRequest', createBearerAuth(init.token))
     await registerDocsUi(protectedApp)
     await protectedApp.register(nodeRoutes, { node })
+    await protectedApp.register(configRoutes, { node })
     await protectedApp.register(peerRoutes, { node })
     await protectedApp.register(eventRoutes, { node })
     await protectedApp.register(trustRoutes, { node })

@@ -6,5 +6,5 @@ export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './routes/events-schemas.js'
 export { DOCS_PREFIX } from './docs.js'
 export { UnauthorizedError, UnsupportedMediaTypeError, MalformedCloudEventError, ApiConfigError, NotFoundError } from './errors.js'
 export type {
-  NodeFacade, NodeInfo, PublishItem, PublishReceipt, SubscriptionInput, DeadLetter, CDEvent, MetricsScrape, RequestSample
+  NodeFacade, NodeInfo, NodeConfiguration, PublishItem, PublishReceipt, SubscriptionInput, DeadLetter, CDEvent, MetricsScrape, RequestSample
 } from './types.js'

@@ -42,6 +42,23 @@ export interface NodeInfo {
   trustMode: TrustMode
   store: { events: number }
   sync?: unknown
+  /** sequences refused by this node's trust policy, by reason and per origin (bounded) */
+  refusals?: unknown
+  /** what each peer handed this node (bounded, most recently heard first) */
+  peerStats?: unknown
+}
+
+/** GET /v1/config: what the node runs with. */
+export interface NodeConfiguration {
+  /**
+   * The effective configuration as loaded at start (defaults < config file < environment <
+   * flags), with webhook secrets hidden. Its shape is config.ts's NodeConfig, which api/ may not
+   * import; the route's schema documents it.
+   */
+  config: Readonly<Record<string, unknown>>
+  /** the live policy: config file entries and those added over the API */
+  trust: { mode: TrustMode, entries: TrustEntry[] }
+  subscriptions: Subscription[]
 }
 
 /** Subscription fields a client sends; the node fills id, createdAt and origin. */
@@ -54,6 +71,8 @@ export type SubscriptionInput = Omit<Subscription, 'id' | 'createdAt' | 'origin'
  */
 export interface NodeFacade {
   info(): Promise<NodeInfo>
+  /** GET /v1/config: the effective configuration and the live trust entries and subscriptions */
+  configuration(): NodeConfiguration
   /** Validate, sign, store and gossip. A batch is all-or-nothing: any invalid item fails the call. */
   publish(items: PublishItem[]): Promise<PublishReceipt[]>
   getEvent(digest: string): Promise<StoredEvent | undefined>

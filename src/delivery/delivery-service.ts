@@ -1,7 +1,6 @@
 import type { Logger } from 'pino'
 import type { StateSection, StoredEvent } from '../store/types.js'
 import type { Subscription } from '../subscriptions/types.js'
-import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_MS } from './cloudevents-http.js'
 import { DeliveryLedger } from './delivery-ledger.js'
 import { UnknownSubscriptionError } from './errors.js'
 import { SubscriptionWorker } from './subscription-worker.js'
@@ -47,12 +46,6 @@ export interface DeliveryServiceInit {
   backoffMaxMs?: number
   /** @default DEFAULT_RETRY_AFTER_MAX_MS */
   retryAfterMaxMs?: number
-  /** for sinks that do not set maxAttempts; @default DEFAULT_MAX_ATTEMPTS */
-  maxAttempts?: number
-  /** for sinks that do not set maxAgeSeconds; @default DEFAULT_MAX_AGE_SECONDS */
-  maxAgeSeconds?: number
-  /** for sinks that do not set timeoutMs; @default DEFAULT_TIMEOUT_MS */
-  timeoutMs?: number
   /** @default DEFAULT_PAGE_SIZE */
   pageSize?: number
   /** @default DEFAULT_MAX_DEAD_LETTERS */
@@ -111,12 +104,7 @@ export class DeliveryService {
       retryAfterMaxMs: init.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS,
       pageSize: init.pageSize ?? DEFAULT_PAGE_SIZE,
       maxDeadLetters: init.maxDeadLetters ?? DEFAULT_MAX_DEAD_LETTERS,
-      maxErrorBodyBytes: init.maxErrorBodyBytes ?? DEFAULT_MAX_ERROR_BODY_BYTES,
-      sinkDefaults: {
-        maxAttempts: init.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-        maxAgeSeconds: init.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS,
-        timeoutMs: init.timeoutMs ?? DEFAULT_TIMEOUT_MS
-      }
+      maxErrorBodyBytes: init.maxErrorBodyBytes ?? DEFAULT_MAX_ERROR_BODY_BYTES
     }
     this.lagScanLimit = init.lagScanLimit ?? DEFAULT_LAG_SCAN_LIMIT
   }

@@ -7,8 +7,8 @@ export interface InvalidSinkDetails {
 
 /** A webhook sink that cannot be used: bad URL, out-of-range limits, forbidden headers. */
 export class InvalidSinkError extends CdgossipError<InvalidSinkDetails> {
-  constructor (details: InvalidSinkDetails) {
-    super('CDG_INVALID_REQUEST', `invalid webhook sink: ${details.problems.join('; ')}`, { details })
+  constructor (details: InvalidSinkDetails, options: { cause?: unknown } = {}) {
+    super('CDG_INVALID_REQUEST', `invalid webhook sink: ${details.problems.join('; ')}`, { details, cause: options.cause })
     this.name = 'InvalidSinkError'
   }
 }

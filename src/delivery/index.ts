@@ -17,21 +17,12 @@ export {
 } from './event-stream.js'
 export type { EventStreamOptions } from './event-stream.js'
 export {
-  validateWebhookSink,
   resolveWebhookSink,
   buildWebhookRequest,
   percentEncodeHeaderValue,
-  isReservedHeader,
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_MAX_AGE_SECONDS,
-  DEFAULT_TIMEOUT_MS,
-  MAX_ATTEMPTS_LIMIT,
-  MAX_AGE_SECONDS_LIMIT,
-  MIN_TIMEOUT_MS,
-  MAX_TIMEOUT_MS,
   STRUCTURED_CONTENT_TYPE
 } from './cloudevents-http.js'
-export type { ResolvedSink, SinkDefaults, WebhookRequest } from './cloudevents-http.js'
+export type { ResolvedSink, WebhookRequest } from './cloudevents-http.js'
 export { backoffDelay, parseRetryAfter } from './backoff.js'
 export { InvalidSinkError, UnknownSubscriptionError } from './errors.js'
 export type { InvalidSinkDetails } from './errors.js'

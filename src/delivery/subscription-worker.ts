@@ -3,7 +3,7 @@ import type { StoredEvent } from '../store/types.js'
 import type { Subscription, WebhookSink } from '../subscriptions/types.js'
 import { backoffDelay } from './backoff.js'
 import { buildWebhookRequest, resolveWebhookSink } from './cloudevents-http.js'
-import type { ResolvedSink, SinkDefaults } from './cloudevents-http.js'
+import type { ResolvedSink } from './cloudevents-http.js'
 import type { DeliveryLedger } from './delivery-ledger.js'
 import { InvalidSinkError } from './errors.js'
 import type { DeadLetter, DeliveryAttempt, DeliveryHead, DeliverySource, DeliveryState, SubscriptionMatcher } from './types.js'
@@ -31,7 +31,6 @@ export interface SubscriptionWorkerInit {
   pageSize: number
   maxDeadLetters: number
   maxErrorBodyBytes: number
-  sinkDefaults: SinkDefaults
 }
 
 type RoundOutcome = 'delivered' | 'dead' | 'aborted'
@@ -59,7 +58,7 @@ export class SubscriptionWorker {
     this.components = components
     this.init = init
     try {
-      this.sink = resolveWebhookSink(subscription.sink, init.sinkDefaults)
+      this.sink = resolveWebhookSink(subscription.sink)
     } catch (err) {
       if (!(err instanceof InvalidSinkError)) throw err
       this.invalidReason = err.message

@@ -1,5 +1,6 @@
 import { InvalidCloudEventError, InvalidEventError } from './errors.js'
 import type { CloudEventMismatch } from './errors.js'
+import { truncatesTo } from './rfc3339.js'
 import type { CDEvent, CloudEventAttributes } from './types.js'
 
 export const CLOUDEVENTS_SPEC_VERSION = '1.0'
@@ -28,32 +29,6 @@ export function toCloudEventAttributes (cdevent: CDEvent): CloudEventAttributes 
   }
 }
 
-// RFC 3339 date-time; the fraction is kept as digits so instants compare beyond milliseconds.
-const RFC3339_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/
-
-/** An instant as [whole seconds since the epoch, fraction digits without trailing zeros]. */
-function instantOf (s: string): [number, string] | undefined {
-  if (s.length > 64) return undefined
-  const m = RFC3339_RE.exec(s)
-  if (m === null) return undefined
-  const [, y, mo, d, h, mi, sec, frac = '', zone] = m as unknown as string[]
-  const whole = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec)) / 1000
-  if (!Number.isFinite(whole)) return undefined
-  let offset = 0
-  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
-    const sign = zone.startsWith('-') ? -1 : 1
-    offset = sign * (Number(zone.slice(1, 3)) * 3600 + Number(zone.slice(4, 6)) * 60)
-  }
-  return [whole - offset, frac.replace(/0+$/, '')]
-}
-
-/** Whether two RFC 3339 strings name the same instant (`2024-01-01T01:00:00+01:00` = `2024-01-01T00:00:00Z`). */
-export function sameInstant (a: string, b: string): boolean {
-  const x = instantOf(a)
-  const y = instantOf(b)
-  return x !== undefined && y !== undefined && x[0] === y[0] && x[1] === y[1]
-}
-
 function echo (value: unknown): unknown {
   if (typeof value === 'string' && value.length > MAX_ECHOED_LENGTH) return `${value.slice(0, MAX_ECHOED_LENGTH)}…`
   if (value !== null && typeof value === 'object') return Array.isArray(value) ? '[array]' : '[object]'
@@ -66,10 +41,13 @@ function isJsonMediaType (value: string): boolean {
 
 /**
  * Checks CloudEvent attributes received alongside a (validated) CDEvent: the required attributes
- * are there, specversion is 1.0, and id/source/type/subject/time agree with the CDEvent (time as
- * an instant). `subject`, `time` and `datacontenttype` may be absent; when present they must agree
- * (datacontenttype must be application/json, parameters allowed). Throws InvalidCloudEventError
- * listing every mismatch.
+ * are there, specversion is 1.0, and id/source/type/subject/time agree with the CDEvent.
+ * `subject`, `time` and `datacontenttype` may be absent; when present they must agree
+ * (datacontenttype must be application/json, parameters allowed). `time` agrees when it is the
+ * CDEvent's timestamp truncated to `time`'s own precision, in any offset (see truncatesTo):
+ * CloudEvents SDKs keep fewer sub-second digits than producers write (the JavaScript SDK keeps
+ * milliseconds), and the attribute's own precision says how much it claims. Throws
+ * InvalidCloudEventError listing every mismatch.
  */
 export function checkCloudEventConsistency (attrs: Record<string, unknown>, cdevent: CDEvent): void {
   const mismatches: CloudEventMismatch[] = []
@@ -86,7 +64,7 @@ export function checkCloudEventConsistency (attrs: Record<string, unknown>, cdev
   if (attrs.subject !== undefined && attrs.subject !== cdevent.subject.id) {
     mismatches.push({ attribute: 'subject', cloudEvent: echo(attrs.subject), cdevent: cdevent.subject.id })
   }
-  if (attrs.time !== undefined && (typeof attrs.time !== 'string' || !sameInstant(attrs.time, cdevent.context.timestamp))) {
+  if (attrs.time !== undefined && (typeof attrs.time !== 'string' || !truncatesTo(attrs.time, cdevent.context.timestamp))) {
     mismatches.push({ attribute: 'time', cloudEvent: echo(attrs.time), cdevent: cdevent.context.timestamp })
   }
   const contentType = attrs.datacontenttype

@@ -74,6 +74,19 @@ export {
   CLOUDEVENTS_SPEC_VERSION,
   decodeCDEventData,
   encodeCDEventData,
-  sameInstant,
   toCloudEventAttributes
 } from './cloudevent.js'
+
+export {
+  dateTimeToEpochMs,
+  epochMsOf,
+  formatUtcSeconds,
+  fullDateToEpochMs,
+  isDateTime,
+  MAX_FRACTION_DIGITS,
+  parseDateTime,
+  RFC3339_DATE_TIME_PATTERN,
+  sameInstant,
+  truncatesTo
+} from './rfc3339.js'
+export type { DateTime } from './rfc3339.js'

@@ -39,7 +39,12 @@ export type Translation =
   /** authentic, but no mapping for this event or action: answered 202 and counted, never a 4xx */
   | { kind: 'ignored', reason: string }
 
-export interface SourceKind<Settings = unknown> {
+/**
+ * `Result` is `Translation` for every kind that translates synchronously; a kind whose
+ * translation must await (the generic kind: JSONata evaluates asynchronously) declares
+ * `Promise<Translation>`, and the listener awaits whatever it gets.
+ */
+export interface SourceKind<Settings = unknown, Result extends Translation | Promise<Translation> = Translation> {
   readonly name: SourceKindName
   /**
    * Validate and normalise the kind's own settings (from config.yaml or POST /v1/sources);
@@ -56,5 +61,5 @@ export interface SourceKind<Settings = unknown> {
    * reason) when the payload is of a mapped event but malformed: not JSON, a required field
    * missing or of the wrong type.
    */
-  translate(delivery: HookDelivery, settings: Settings): Translation
+  translate(delivery: HookDelivery, settings: Settings): Result
 }

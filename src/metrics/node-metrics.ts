@@ -76,6 +76,7 @@ export class NodeMetrics {
   private readonly received: Counter<'class' | 'via' | 'outcome'>
   private readonly deduplicated: Counter<'class' | 'via'>
   private readonly rejected: Counter<'class' | 'via' | 'reason'>
+  private readonly refused: Counter<'class' | 'via' | 'reason'>
   private readonly deliveryAttempts: Counter<'subscription' | 'result'>
   private readonly deliveryFailures: Counter<'subscription'>
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>
@@ -110,6 +111,12 @@ export class NodeMetrics {
     this.rejected = new Counter({
       name: 'cdgossip_events_rejected_total',
       help: 'Events refused, by error code (a refused publish batch counts the event that failed it)',
+      labelNames: ['class', 'via', 'reason'],
+      registers
+    })
+    this.refused = new Counter({
+      name: 'cdgossip_events_refused_total',
+      help: 'Genuine events this node\'s trust policy refused although a subscription wanted them, by reason',
       labelNames: ['class', 'via', 'reason'],
       registers
     })
@@ -150,6 +157,9 @@ export class NodeMetrics {
         break
       case 'refused':
         this.rejected.inc({ class: this.classes.label(o.eventClass, false), via: o.via, reason: o.reason })
+        break
+      case 'policy':
+        this.refused.inc({ class: this.classes.label(o.eventClass, false), via: o.via, reason: policyLabel(o.policy) })
         break
     }
   }
@@ -248,7 +258,14 @@ export class NodeMetrics {
         m.syncRecords.inc({ outcome: 'stored' }, state.fetched)
         m.syncRecords.inc({ outcome: 'duplicate' }, state.duplicates)
         m.syncRecords.inc({ outcome: 'relayed' }, state.relayed)
+        m.syncRecords.inc({ outcome: 'refused' }, state.refused)
         m.syncRecords.inc({ outcome: 'rejected' }, state.rejected)
+      }),
+      this.guard('refusals', () => {
+        const refusals = sources.refusals?.()
+        if (refusals === undefined) return
+        m.refusedSequences.reset()
+        for (const [reason, n] of Object.entries(refusals.reasons)) m.refusedSequences.inc({ reason: policyLabel(reason) }, n)
       }),
       this.guard('delivery', async () => {
         const statuses = await sources.delivery()?.statuses()
@@ -316,6 +333,12 @@ function scrapeTimeMetrics (registers: Registry[]) {
       help: 'Sequence numbers known to be missing that no peer has supplied yet',
       registers
     }),
+    refusedSequences: new Gauge({
+      name: 'cdgossip_sync_refused_sequences',
+      help: 'Sequences known refused by this node\'s trust policy (not gaps), by reason',
+      labelNames: ['reason'] as const,
+      registers
+    }),
     syncPeers: new Gauge({
       name: 'cdgossip_sync_peers',
       help: 'Peers sync knows, ready or backing off after failures',
@@ -347,6 +370,13 @@ function scrapeTimeMetrics (registers: Registry[]) {
       registers
     })
   }
+}
+
+/** The trust policy's refusal reasons; anything else (never expected) is `other`, so the label stays bounded. */
+const POLICY_REASONS = new Set(['unknown-signer', 'source-not-allowed', 'class-not-allowed'])
+
+function policyLabel (reason: string): string {
+  return POLICY_REASONS.has(reason) ? reason : 'other'
 }
 
 /** `stored` → accept/stored, `duplicate` → ignore/duplicate, `reject:CDG_…` → reject/CDG_… */

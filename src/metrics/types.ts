@@ -24,6 +24,14 @@ export type EventObservation =
     /** the error code; `unexpected` for a non-cdgossip error (a bug) */
     reason: ErrorCode | 'unexpected'
   }
+  | {
+    via: EventPath
+    /** a genuine record this node's trust policy refused (not an invalid one) */
+    outcome: 'policy'
+    eventClass: EventClass
+    /** `unknown-signer`, `source-not-allowed` or `class-not-allowed` */
+    policy: string
+  }
 
 /** One finished HTTP request, as the API reports it. */
 export interface HttpRequestSample {
@@ -39,6 +47,8 @@ export interface MetricsSources {
   store(): { stats(): Promise<StoreStats> } | undefined
   p2p(): P2PSource | undefined
   sync(): { state(): SyncState } | undefined
+  /** sequences known refused by policy, by reason (a gauge) */
+  refusals?(): { reasons: Record<string, number> } | undefined
   delivery(): { statuses(): Promise<DeliveryStatus[]> } | undefined
   /** constant facts for `cdgossip_node_info` */
   info(): { version: string, network: string, peerId: string } | undefined

@@ -5,12 +5,13 @@ import type { GossipCounters, ReceiveOutcome } from './types.js'
 /**
  * Keys of `GossipCounters.received`: an outcome (`stored`, `duplicate`, `relayed`), or a verdict
  * and the reason, `reject:CDG_BAD_SIGNATURE`, `ignore:CDG_DUPLICATE_EVENT`, `ignore:unexpected`
- * (a non-cdgossip error: a bug in the receive path). Codes come from a closed list, so the key
- * space is bounded and safe as a metric label.
+ * (a non-cdgossip error: a bug in the receive path), `ignore:relay-limited` (a genuine record of
+ * an untrusted origin over its relay budget). Codes come from a closed list, so the key space is
+ * bounded and safe as a metric label.
  */
 export type ReceivedKey =
   | ReceiveOutcome['status']
-  | `${TopicValidatorResult}:${ErrorCode | 'unexpected'}`
+  | `${TopicValidatorResult}:${ErrorCode | 'unexpected' | 'relay-limited'}`
 
 export class GossipCounterSet {
   private published = 0

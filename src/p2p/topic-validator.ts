@@ -25,7 +25,8 @@ export interface TopicValidatorInit {
  * The gossipsub validator of one topic. The whole receive path (decode, verify, validate, trust,
  * store) runs before the verdict, so gossipsub forwards only what this node checked, and a record
  * is stored before anyone hears it from us. Relayed records are Accepted too: forwarding them is
- * why the node joined the topic.
+ * why the node joined the topic; unless the receive path marks one `forward: false` (an untrusted
+ * origin over its relay budget), which is Ignored.
  */
 export function createTopicValidator (components: TopicValidatorComponents, init: TopicValidatorInit): TopicValidatorFn {
   const { receiveRecord, counters, log } = components
@@ -41,6 +42,11 @@ export function createTopicValidator (components: TopicValidatorComponents, init
     const from = peer.toString()
     try {
       const outcome = await receiveRecord(message.data, { expectedClass: eventClass, from, via: 'gossip' })
+      if (outcome.status === 'relayed' && outcome.forward === false) {
+        // genuine, but the receive path will not carry it further: neither forwarded nor penalised
+        counters.countReceived(`${TopicValidatorResult.Ignore}:relay-limited`)
+        return TopicValidatorResult.Ignore
+      }
       counters.countReceived(outcome.status)
       return outcome.status === 'duplicate' ? TopicValidatorResult.Ignore : TopicValidatorResult.Accept
     } catch (err) {

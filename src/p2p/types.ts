@@ -33,8 +33,12 @@ export type ReceiveOutcome =
   | { status: 'stored', event: SignedEvent }
   /** verified; already held */
   | { status: 'duplicate', event: SignedEvent }
-  /** verified; no subscription wants it here, forwarded only (relay) */
-  | { status: 'relayed', event: SignedEvent }
+  /**
+   * verified; no subscription wants it here (or this node's trust refuses it), forwarded only
+   * (relay). `forward: false`: not forwarded either (an untrusted origin over its relay budget,
+   * or a class this node does not relay), so gossip Ignores it. @default forward true
+   */
+  | { status: 'relayed', event: SignedEvent, forward?: boolean }
 
 /** Counters the node exposes at GET /v1/node and as metrics. */
 export interface GossipCounters {

@@ -4,10 +4,13 @@ import type { ErrorCode } from '../errors.js'
 
 /**
  * The one table from a receive-path error code to a gossip verdict. Reject costs the sending peer
- * score (P4, see gossip-options.ts) and is only for proofs of misbehaviour: a peer that forwards
- * a forged, malformed, out-of-scope or oversize record validated nothing. Everything else is
- * Ignore: duplicates are normal in a mesh, and local failures (store down, stopping) or conflicts
- * that depend on what this node happens to hold are not the sender's fault.
+ * score (P4, see gossip-options.ts) and is only for what is objectively invalid for every node:
+ * a peer that forwards a forged, malformed, inconsistent, misrouted or oversize record, or a
+ * signer's contradiction of its own earlier record, validated nothing. Everything that depends on
+ * this node's own policy (trust entries, subscriptions) is Ignore and never costs score, also when
+ * the signer itself pushed the record: another node's policy may accept it, and an honest
+ * publisher must not be cut off because one receiver does not trust it (issue #13). Duplicates
+ * and local failures (store down, stopping) are Ignore too.
  * `Record<ErrorCode, …>` makes the compiler refuse a new code until it is placed here.
  */
 export const GOSSIP_VERDICTS: Readonly<Record<ErrorCode, TopicValidatorResult>> = Object.freeze({
@@ -15,9 +18,8 @@ export const GOSSIP_VERDICTS: Readonly<Record<ErrorCode, TopicValidatorResult>> 
   CDG_UNSUPPORTED_SPEC_VERSION: TopicValidatorResult.Reject,
   CDG_INVALID_CLOUDEVENT: TopicValidatorResult.Reject,
   CDG_BAD_SIGNATURE: TopicValidatorResult.Reject,
-  // the signer itself pushed a record outside its trust scope: punish it
-  CDG_UNTRUSTED_SIGNER: TopicValidatorResult.Reject,
-  // a third peer forwarded it: its trust policy may differ from ours, not a proof of misbehaviour
+  // this node's trust policy refuses it, whoever sent it: policy, not misbehaviour
+  CDG_UNTRUSTED_SIGNER: TopicValidatorResult.Ignore,
   CDG_UNTRUSTED_FORWARDED: TopicValidatorResult.Ignore,
   CDG_DUPLICATE_EVENT: TopicValidatorResult.Ignore,
   // a second record with the same (source, id) and other content is signed by the origin:

@@ -8,13 +8,25 @@ export class TopicMismatchError extends CdgossipError<{ expected: string, actual
   }
 }
 
+export interface RefusedByPolicyDetails {
+  origin: string
+  eventClass: string
+  /** the genuine record's sequence: sync settles exactly it, the node remembers it as refused */
+  sequence: number
+  reason: string
+  /** the peer that handed it over */
+  from?: string
+}
+
 /**
- * An untrusted signer's record that a third peer forwarded. Kept apart from UntrustedSignerError
- * so gossip Ignores it instead of punishing the forwarder: honest neighbours may trust more.
+ * A genuine record this node's trust policy refuses. `CDG_UNTRUSTED_SIGNER` when its signer
+ * pushed it (or it came from a local import), `CDG_UNTRUSTED_FORWARDED` when a third peer
+ * forwarded it; gossip Ignores both (p2p/verdict.ts): a receiver's policy is not the sender's fault.
  */
-export class UntrustedForwardedError extends CdgossipError<{ origin: string, from: string }> {
-  constructor (message: string, origin: string, from: string, cause: unknown) {
-    super('CDG_UNTRUSTED_FORWARDED', message, { details: { origin, from }, cause })
-    this.name = 'UntrustedForwardedError'
+export class RefusedByPolicyError extends CdgossipError<RefusedByPolicyDetails> {
+  constructor (cause: CdgossipError, details: RefusedByPolicyDetails) {
+    const forwarded = details.from !== undefined && details.from !== details.origin
+    super(forwarded ? 'CDG_UNTRUSTED_FORWARDED' : 'CDG_UNTRUSTED_SIGNER', cause.message, { details, cause })
+    this.name = 'RefusedByPolicyError'
   }
 }

@@ -2,14 +2,27 @@ import { isCdgossipError } from '../errors.js'
 import type { ErrorCode } from '../errors.js'
 import type { EventClass } from '../events/types.js'
 
+/** Who and what a received record was about, when known (receive path only). */
+interface Provenance {
+  /** the peer that handed the record over (gossip, sync) */
+  from?: string
+  /** the signer, once its signature verified */
+  origin?: string
+  sequence?: number
+}
+
 /**
- * What became of one event in a pipeline, for metrics (node.ts hands these to metrics/).
- * `stored` is a newly stored record (for `publish`: signed and stored); `relayed` a verified
- * record no subscription keeps; `refused` carries the error code.
+ * What became of one event in a pipeline, for metrics, per-peer figures and logs (node.ts hands
+ * these on). `stored` is a newly stored record (for `publish`: signed and stored); `relayed` a
+ * verified record no subscription keeps; `refused` carries the error code of a record refused
+ * for being invalid (or a local failure); `policy` a genuine record this node's own trust policy
+ * refused although a subscription would keep it (`policy` says why: `unknown-signer`,
+ * `source-not-allowed`, `class-not-allowed`).
  */
 export type PipelineObservation =
-  | { via: 'publish' | 'gossip' | 'sync' | 'import', outcome: 'stored' | 'relayed' | 'duplicate', eventClass: EventClass }
-  | { via: 'publish' | 'gossip' | 'sync' | 'import', outcome: 'refused', eventClass: EventClass | undefined, reason: ErrorCode | 'unexpected' }
+  | ({ via: 'publish' | 'gossip' | 'sync' | 'import', outcome: 'stored' | 'relayed' | 'duplicate', eventClass: EventClass } & Provenance)
+  | ({ via: 'publish' | 'gossip' | 'sync' | 'import', outcome: 'refused', eventClass: EventClass | undefined, reason: ErrorCode | 'unexpected' } & Provenance)
+  | ({ via: 'publish' | 'gossip' | 'sync' | 'import', outcome: 'policy', eventClass: EventClass, policy: string } & Provenance)
 
 /** Error code of a refusal; `unexpected` for anything that is not a CdgossipError (a bug). */
 export function refusalReason (err: unknown): ErrorCode | 'unexpected' {

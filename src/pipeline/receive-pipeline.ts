@@ -4,11 +4,26 @@ import { openSignedRecordWith, sharedVerifier } from '../signing/index.js'
 import type { SignatureVerifier } from '../signing/index.js'
 import type { AppendOutcome, StoredEvent } from '../store/types.js'
 import type { TrustCheck, TrustVerdict } from '../trust/types.js'
+import { UntrustedSignerError } from '../trust/index.js'
+import type { UntrustedReason, UntrustedSignerDetails } from '../trust/index.js'
 import type { MatchableEvent } from '../subscriptions/types.js'
 import type { ReceiveContext, ReceiveOutcome } from '../p2p/types.js'
-import { TopicMismatchError, UntrustedForwardedError } from './errors.js'
-import { CdgossipError } from '../errors.js'
+import { RefusedByPolicyError, TopicMismatchError } from './errors.js'
 import { refusalReason, type PipelineObservation } from './observation.js'
+
+/** A record this node's trust policy refused although a subscription would keep it if trusted. */
+export interface PolicyRefusal {
+  origin: string
+  eventClass: EventClass
+  sequence: number
+  reason: UntrustedReason
+  source: string
+  /** the signer's trust name, when it has an entry */
+  name?: string
+  /** the peer that handed it over */
+  from?: string
+  via: 'gossip' | 'sync'
+}
 
 export interface ReceiveStore {
   append(event: SignedEvent, meta: { trusted: boolean }): Promise<AppendOutcome>
@@ -26,8 +41,18 @@ export interface ReceivePipelineComponents {
   stored(stored: StoredEvent): void
   /** told when a record arrives beyond the highest sequence held (from..to are missing) */
   gap(origin: string, eventClass: EventClass, from: number, to: number): void
-  /** told what became of every record (metrics); must not throw */
+  /** told what became of every record (metrics, per-peer figures, logs); must not throw */
   observe?(observation: PipelineObservation): void
+  /**
+   * told of a genuine gossip or sync record this node's trust refuses although a subscription
+   * would keep it if trusted: a known refusal, not a missing record (the node remembers it)
+   */
+  refused?(refusal: PolicyRefusal): void
+  /**
+   * whether to forward (relay) a genuine gossip record of an origin this node does not trust and
+   * does not store: its relay classes, within the untrusted-origin budget. @default never
+   */
+  forwardUntrusted?(event: SignedEvent): boolean
   /** where Ed25519 signatures are checked; @default the process's worker pool (sharedVerifier) */
   verifier?: SignatureVerifier
 }
@@ -37,9 +62,12 @@ type ReceiveOptions = Partial<Pick<ReceiveContext, 'expectedClass' | 'from' | 'v
 /**
  * verify → validate → trust → store → deliver, for records from the network (gossip, sync,
  * import). Every check runs before anything is stored or forwarded (the gossip validator
- * awaits this), in the order: decoding and signature, CDEvent schema, trust, consistency of
- * topic/class and of CloudEvent attributes with the CDEvent context. The record is kept
- * exactly as signed (its wire bytes), so every node serves byte-identical records.
+ * awaits this), in the order: decoding and signature, CDEvent schema, consistency of
+ * topic/class and of CloudEvent attributes with the CDEvent context — what is invalid for every
+ * node, thrown as errors gossip Rejects — then this node's policy: trust and subscriptions. A
+ * genuine record the trust refuses is a policy refusal (Ignored, never the sender's fault): the
+ * node remembers it when a subscription would keep it, and a relay may still forward it. The
+ * record is kept exactly as signed (its wire bytes), so every node serves byte-identical records.
  */
 export class ReceivePipeline {
   private readonly components: ReceivePipelineComponents
@@ -56,62 +84,112 @@ export class ReceivePipeline {
    */
   async receive (bytes: Uint8Array, context: ReceiveOptions = {}): Promise<ReceiveOutcome> {
     const { observe } = this.components
-    if (observe === undefined) return await this.process(bytes, context, {})
+    if (observe === undefined) return strip(await this.process(bytes, context, {}))
     const via = context.via ?? 'import'
     // a refusal is counted under the topic's (or requested) class, bounded by what this node
     // joined, before the record's own claim
-    const at: { eventClass?: EventClass } = { eventClass: context.expectedClass }
+    const at: { eventClass?: EventClass, origin?: string } = { eventClass: context.expectedClass }
+    const from = context.from === undefined ? {} : { from: context.from }
     try {
       const outcome = await this.process(bytes, context, at)
-      observe({ via, outcome: outcome.status, eventClass: outcome.event.eventClass })
-      return outcome
+      const { event } = outcome
+      if ('refusal' in outcome) {
+        observe({ via, outcome: 'policy', eventClass: event.eventClass, origin: event.origin, sequence: event.sequence, policy: outcome.refusal, ...from })
+      } else {
+        observe({ via, outcome: outcome.status, eventClass: event.eventClass, origin: event.origin, sequence: event.sequence, ...from })
+      }
+      return strip(outcome)
     } catch (err) {
-      observe({ via, outcome: 'refused', eventClass: at.eventClass, reason: refusalReason(err) })
+      const d = err instanceof RefusedByPolicyError ? err.details : undefined
+      if (d !== undefined) {
+        observe({ via, outcome: 'policy', eventClass: d.eventClass, origin: d.origin, sequence: d.sequence, policy: d.reason, ...from })
+      } else {
+        observe({ via, outcome: 'refused', eventClass: at.eventClass, reason: refusalReason(err), ...(at.origin === undefined ? {} : { origin: at.origin }), ...from })
+      }
       throw err
     }
   }
 
-  private async process (bytes: Uint8Array, context: ReceiveOptions, at: { eventClass?: EventClass }): Promise<ReceiveOutcome> {
+  private async process (bytes: Uint8Array, context: ReceiveOptions, at: { eventClass?: EventClass, origin?: string }): Promise<Outcome> {
+    // objective checks first: what fails here is invalid for every node, whatever its policy
     const signed = await openSignedRecordWith(bytes, this.verifier)
+    at.origin = signed.origin
     const { cdevent, parsedType } = validateCDEvent(decodeCDEventData(signed.data))
     const eventClass = parsedType.eventClass
     at.eventClass ??= eventClass
-    const verdict = this.checkTrust(signed.origin, signed.attributes.source, eventClass, context.from)
     if (context.expectedClass !== undefined && eventClass !== context.expectedClass) throw new TopicMismatchError(context.expectedClass, eventClass)
     checkCloudEventConsistency(signed.attributes as unknown as Record<string, unknown>, cdevent)
     const event: SignedEvent = { ...signed, cdevent, eventClass }
 
-    const { store } = this.components
-    // no separate "already held?" read: gossip dedupes by message id, sync asks only for what
-    // is missing, and append itself reports a duplicate
+    // this node's policy: trust, then subscriptions
+    let verdict: TrustVerdict | undefined
+    let refusal: UntrustedSignerDetails | undefined
+    let refusalError: UntrustedSignerError | undefined
+    try {
+      verdict = this.components.trust({ origin: event.origin, source: event.attributes.source, eventClass })
+    } catch (err) {
+      if (!(err instanceof UntrustedSignerError) || err.details === undefined) throw err
+      refusal = err.details
+      refusalError = err
+    }
     const outcome = typeof cdevent.subject.content.outcome === 'string' ? cdevent.subject.content.outcome : undefined
     const matchable: MatchableEvent = {
       eventClass,
       origin: event.origin,
       source: event.attributes.source,
       subjectId: cdevent.subject.id,
-      trusted: verdict.trusted,
+      // a refused record is matched as if trusted: would a subscription keep it if policy allowed?
+      trusted: verdict?.trusted ?? true,
       ...(outcome === undefined ? {} : { outcome })
     }
-    if (context.keepAll !== true && !this.components.wanted(matchable, cdevent.context.timestamp)) {
+    const wanted = context.keepAll === true || this.components.wanted(matchable, cdevent.context.timestamp)
+
+    if (refusal !== undefined && refusalError !== undefined && wanted) {
+      const via = context.via
+      if (via === 'gossip' || via === 'sync') {
+        // known, not missing: the node remembers it, sync skips it, a trust change brings it back
+        this.components.refused?.({
+          origin: event.origin,
+          eventClass,
+          sequence: event.sequence,
+          reason: refusal.reason,
+          source: event.attributes.source,
+          ...(refusal.name === undefined ? {} : { name: refusal.name }),
+          ...(context.from === undefined ? {} : { from: context.from }),
+          via
+        })
+      }
+      // genuine: a relay forwards it within the untrusted-origin budget, and stores nothing
+      if (via === 'gossip' && this.components.forwardUntrusted?.(event) === true) return { status: 'relayed', event, refusal: refusal.reason }
+      throw new RefusedByPolicyError(refusalError, {
+        origin: event.origin, eventClass, sequence: event.sequence, reason: refusal.reason, ...(context.from === undefined ? {} : { from: context.from })
+      })
+    }
+
+    if (!wanted) {
       if (context.via === 'sync') this.components.skipped?.(event)
+      // not ours, and from an origin this node does not trust: forwarded only as a relay would
+      if (context.via === 'gossip' && (refusal !== undefined || verdict?.trusted === false)) {
+        return { status: 'relayed', event, forward: this.components.forwardUntrusted?.(event) === true }
+      }
       return { status: 'relayed', event }
     }
 
-    const appended = await store.append(event, { trusted: verdict.trusted })
+    const { store } = this.components
+    // no separate "already held?" read: gossip dedupes by message id, sync asks only for what
+    // is missing, and append itself reports a duplicate
+    const appended = await store.append(event, { trusted: verdict?.trusted ?? false })
     if (appended.status === 'duplicate') return { status: 'duplicate', event }
     this.components.stored(appended.stored)
     const { highestBefore } = appended
     if (event.sequence > highestBefore + 1) this.components.gap(event.origin, eventClass, highestBefore + 1, event.sequence - 1)
     return { status: 'stored', event }
   }
+}
 
-  private checkTrust (origin: string, source: string, eventClass: EventClass, from: string | undefined): TrustVerdict {
-    try {
-      return this.components.trust({ origin, source, eventClass })
-    } catch (err) {
-      if (from === undefined || from === origin || !(err instanceof CdgossipError) || err.code !== 'CDG_UNTRUSTED_SIGNER') throw err
-      throw new UntrustedForwardedError(err.message, origin, from, err)
-    }
-  }
+/** A relayed record this node refused by policy carries its reason until it is observed. */
+type Outcome = ReceiveOutcome | { status: 'relayed', event: SignedEvent, refusal: UntrustedReason }
+
+function strip (outcome: Outcome): ReceiveOutcome {
+  return 'refusal' in outcome ? { status: 'relayed', event: outcome.event } : outcome
 }

@@ -1,3 +1,4 @@
+import { dateTimeToEpochMs, fullDateToEpochMs } from '../events/index.js'
 import { InvalidRequestError } from '../errors.js'
 
 /**
@@ -162,32 +163,21 @@ export function indexedSourcePrefix (query: string): string | undefined {
   return prefixes[prefixes.length - 1]
 }
 
-const INSTANT_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2}):(\d{2})))?$/
-
 /**
- * Parses an untrusted ISO 8601 instant (a date, or a date-time with an explicit offset, so the
- * node's local time zone never changes the meaning) to epoch ms. Instants compare at millisecond
- * precision. Calendar fields are range-checked because Date.parse rolls 02-30 over into March.
+ * Parses an untrusted instant (a query bound, a subscription's start time) to epoch ms at
+ * millisecond precision: an RFC 3339 date-time as events/rfc3339.ts defines it, or a bare RFC 3339
+ * full-date meaning its midnight UTC. An offset is mandatory, so the node's local time zone never
+ * changes the meaning, and `2025-02-30` is refused.
  */
 export function parseInstant (value: string, field: string): number {
-  const m = typeof value === 'string' && value.length <= 64 ? INSTANT_RE.exec(value) : null
-  if (m === null) {
-    throw new InvalidRequestError(`${field} must be an ISO 8601 date or date-time with offset`, { field })
-  }
-  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHour = 0, offsetMinute = 0] =
-    m.slice(1).map((part) => part === undefined ? 0 : Number(part))
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
-  const ms = Date.parse(value)
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 ||
-    offsetHour > 23 || offsetMinute > 59 || Number.isNaN(ms)) {
-    throw new InvalidRequestError(`${field} is not a valid instant`, { field })
+  const ms = dateTimeToEpochMs(value) ?? fullDateToEpochMs(value)
+  if (ms === undefined) {
+    throw new InvalidRequestError(`${field} must be an RFC 3339 date-time with an offset, such as 2025-01-31T12:00:00Z, or a date`, { field })
   }
   return ms
 }
 
-/** Event time of a stored record as epoch ms; undefined when the timestamp does not parse. */
+/** Event time of a stored record as epoch ms; undefined when the timestamp is not an RFC 3339 date-time. */
 export function eventTimeMs (timestamp: unknown): number | undefined {
-  if (typeof timestamp !== 'string') return undefined
-  const ms = Date.parse(timestamp)
-  return Number.isNaN(ms) ? undefined : ms
+  return dateTimeToEpochMs(timestamp)
 }

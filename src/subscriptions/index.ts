@@ -19,9 +19,17 @@ export {
   validateSubscriptionInput,
   validateStoredSubscription,
   isSubscriptionId,
-  isDateTime,
   SUBSCRIPTION_ID_REGEX,
-  DATE_TIME_REGEX,
+  MAX_SUBSCRIPTION_CLASSES,
+  MAX_FILTER_ORIGINS,
+  MAX_FILTER_STRING_LENGTH,
+  MAX_OUTCOME_LENGTH,
+  MAX_CURSOR_LENGTH
+} from './subscription-input.js'
+export {
+  validateWebhookSink,
+  isReservedHeader,
+  RESERVED_HEADER_PREFIXES,
   HEADER_NAME_REGEX,
   HEADER_VALUE_REGEX,
   DEFAULT_WEBHOOK_MODE,
@@ -34,15 +42,11 @@ export {
   DEFAULT_TIMEOUT_MS,
   MIN_TIMEOUT_MS,
   MAX_TIMEOUT_MS,
-  MAX_SUBSCRIPTION_CLASSES,
-  MAX_FILTER_ORIGINS,
-  MAX_FILTER_STRING_LENGTH,
-  MAX_OUTCOME_LENGTH,
-  MAX_CURSOR_LENGTH,
   MAX_WEBHOOK_URL_LENGTH,
   MAX_WEBHOOK_HEADERS,
   MAX_HEADER_VALUE_LENGTH
-} from './subscription-input.js'
+} from './webhook-sink.js'
+export type { CheckedWebhookSink } from './webhook-sink.js'
 export type { NormalisedSubscriptionInput } from './subscription-input.js'
 export { InvalidSubscriptionError, DuplicateSubscriptionError, ConfigSubscriptionError } from './errors.js'
 export type { InvalidSubscriptionDetails } from './errors.js'

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { onTestFinished } from 'vitest'
 import { buildApi, type ApiInit } from '../../src/api/index.js'
-import type { DeadLetter, ImportResult, MetricsScrape, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from '../../src/api/types.js'
+import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from '../../src/api/types.js'
 import { CdgossipError } from '../../src/errors.js'
 import type { CDEvent } from '../../src/events/types.js'
 import type { EventPage, EventQuery, StoredEvent } from '../../src/store/types.js'
@@ -111,6 +111,23 @@ export class FakeNode implements NodeFacade {
   onStored (listener: (stored: StoredEvent) => void): () => void {
     this.listeners.add(listener)
     return () => { this.listeners.delete(listener) }
+  }
+
+  /** what GET /v1/config reports as the loaded configuration */
+  configValue: Record<string, unknown> = {
+    dataDir: '/srv/cdgossip',
+    network: 'test',
+    api: { host: '127.0.0.1', port: 7070, bodyLimit: 1048576 },
+    p2p: { listen: ['/ip4/127.0.0.1/tcp/4001'], bootstrap: [], mdns: false, relay: [], heartbeatMs: 1000 },
+    sync: { intervalSeconds: 30 },
+    trust: { mode: 'allowlist', communities: [] },
+    subscriptions: [],
+    log: { level: 'info' }
+  }
+
+  configuration (): NodeConfiguration {
+    this.maybeFail()
+    return { config: this.configValue, trust: { mode: this.trustModeValue, entries: [...this.trust] }, subscriptions: [...this.subscriptions.values()] }
   }
 
   trustMode (): TrustMode {

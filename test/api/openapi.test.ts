@@ -25,6 +25,7 @@ describe('OpenAPI document', () => {
       'DELETE /v1/trust/{peerIdOrName}',
       'GET /healthz',
       'GET /metrics',
+      'GET /v1/config',
       'GET /v1/events',
       'GET /v1/events/{digest}',
       'GET /v1/node',

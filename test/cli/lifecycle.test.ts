@@ -141,7 +141,7 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       const result = await runCli(['start', '--data-dir', dir, '--api-port', '0'])
       expect(result.code).toBe(3)
       expect(result.stderr).toContain('p2p.heartbeatMs: must be >= 50')
-      expect(result.stderr).toContain('log.levle: unknown key')
+      expect(result.stderr).toContain('config.yaml: log.levle: unknown field, did you mean level?')
       expect(fs.existsSync(path.join(dir, 'api-url'))).toBe(false)
     })
 

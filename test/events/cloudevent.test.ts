@@ -112,6 +112,18 @@ describe('checkCloudEventConsistency', () => {
     expect(String(mismatch?.cloudEvent).length).toBeLessThan(300)
   })
 
+  it('takes a time that is the timestamp truncated to its own precision, in any offset, and no other', () => {
+    const event = cdevent()
+    event.context.timestamp = '2023-03-20T14:27:05.315384Z'
+    const attributes = toCloudEventAttributes(event)
+    for (const time of ['2023-03-20T14:27:05.315384Z', '2023-03-20T14:27:05.315Z', '2023-03-20T14:27:05Z', '2023-03-20T15:27:05.315+01:00']) {
+      expect(mismatchesOf({ ...attributes, time }, event), time).toEqual([])
+    }
+    for (const time of ['2023-03-20T14:27:05.316Z', '2023-03-20T14:27:06Z', '2023-03-20T14:27:05.3153849Z', '2023-03-20 14:27:05.315Z', 1679322425315]) {
+      expect(mismatchesOf({ ...attributes, time }, event), String(time)).toEqual([{ attribute: 'time', cloudEvent: time, cdevent: '2023-03-20T14:27:05.315384Z' }])
+    }
+  })
+
   it('sameInstant needs two valid RFC 3339 times', () => {
     expect(sameInstant('2024-01-01T00:00:00Z', '2023-12-31T19:00:00-05:00')).toBe(true)
     expect(sameInstant('2024-01-01T00:00:00.5Z', '2024-01-01T00:00:00.500000Z')).toBe(true)

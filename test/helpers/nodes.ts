@@ -68,6 +68,8 @@ export interface StartNodesOptions {
   meshClasses?: EventClass[]
   /** @default START_TIMEOUT_MS */
   timeout?: number
+  /** a logger per node (e.g. to capture its lines); @default silent, or CDGOSSIP_E2E_LOG */
+  log?: (name: string) => Logger | undefined
 }
 
 /** One running (or stopped) node of a test and what a test needs to talk to it. */
@@ -224,7 +226,8 @@ export async function startNodes (n: number, options: StartNodesOptions = {}): P
     const config = e2eConfig(dataDir, { network, transport })
     config.p2p.bootstrap = bootstrapIndexes(topology, i).map((t) => (nodes[t] as E2eNode).address())
     options.configure?.(config, { index: i, name, peerIds, names })
-    const node = await createNode(config, { nodeName: name, ...nodeLog(name), ...(transport === 'memory' ? { transport } : {}) })
+    const custom = options.log?.(name)
+    const node = await createNode(config, { nodeName: name, ...(custom === undefined ? nodeLog(name) : { log: custom }), ...(transport === 'memory' ? { transport } : {}) })
     const e2e = new E2eNode({ name, index: i, dataDir, config, peerId, token: await readApiToken(dataDir), node })
     nodes.push(e2e)
     await node.start()

@@ -42,6 +42,21 @@ describe('label bounds', () => {
 })
 
 describe('NodeMetrics', () => {
+  it('counts policy refusals apart from rejections, by class, path and a bounded reason, and gauges the known refused sequences', async () => {
+    const metrics = new NodeMetrics({ sources: { ...NOTHING_RUNNING, refusals: () => ({ reasons: { 'source-not-allowed': 30, 'unknown-signer': 2 } }) } }, { processMetrics: false })
+    for (let i = 0; i < 3; i++) metrics.observeEvent({ via: 'gossip', outcome: 'policy', eventClass: 'artifact.published', policy: 'source-not-allowed' })
+    metrics.observeEvent({ via: 'sync', outcome: 'policy', eventClass: 'artifact.published', policy: 'something-new' })
+    expect(await lines(metrics, 'cdgossip_events_refused_total')).toEqual([
+      'cdgossip_events_refused_total{class="artifact.published",via="gossip",reason="source-not-allowed"} 3',
+      'cdgossip_events_refused_total{class="artifact.published",via="sync",reason="other"} 1'
+    ])
+    expect(await lines(metrics, 'cdgossip_events_rejected_total')).toEqual([])
+    expect(await lines(metrics, 'cdgossip_sync_refused_sequences')).toEqual([
+      'cdgossip_sync_refused_sequences{reason="source-not-allowed"} 30',
+      'cdgossip_sync_refused_sequences{reason="unknown-signer"} 2'
+    ])
+  })
+
   it('admits custom classes only from stored events, so refusals cannot fill the cap', async () => {
     const metrics = new NodeMetrics({ sources: NOTHING_RUNNING }, { maxCustomClassLabels: 1, processMetrics: false })
     for (let i = 0; i < 50; i++) metrics.observeEvent({ via: 'gossip', outcome: 'refused', eventClass: `x.spam${i}-thing.done`, reason: 'CDG_UNTRUSTED_SIGNER' })

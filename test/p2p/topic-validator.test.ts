@@ -44,10 +44,13 @@ describe('createTopicValidator', () => {
     expect(await validate(from, message(bytes))).toBe(TopicValidatorResult.Accept)
     next = async () => ({ status: 'duplicate', event: EVENT })
     expect(await validate(from, message(bytes))).toBe(TopicValidatorResult.Ignore)
+    // verified, but the receive path says not to forward it (an untrusted origin over its relay budget)
+    next = async () => ({ status: 'relayed', event: EVENT, forward: false })
+    expect(await validate(from, message(bytes))).toBe(TopicValidatorResult.Ignore)
     next = async () => { throw new CdgossipError('CDG_BAD_SIGNATURE', 'forged') }
     expect(await validate(from, message(bytes))).toBe(TopicValidatorResult.Reject)
     next = async () => { throw new CdgossipError('CDG_UNTRUSTED_SIGNER', 'stranger') }
-    expect(await validate(from, message(bytes))).toBe(TopicValidatorResult.Reject)
+    expect(await validate(from, message(bytes))).toBe(TopicValidatorResult.Ignore)
     next = async () => { throw new CdgossipError('CDG_DUPLICATE_EVENT', 'again') }
     expect(await validate(from, message(bytes))).toBe(TopicValidatorResult.Ignore)
     next = async () => { throw new CdgossipError('CDG_STORE', 'disk full') }
@@ -64,8 +67,9 @@ describe('createTopicValidator', () => {
         stored: 1,
         relayed: 1,
         duplicate: 1,
+        'ignore:relay-limited': 1,
         'reject:CDG_BAD_SIGNATURE': 1,
-        'reject:CDG_UNTRUSTED_SIGNER': 1,
+        'ignore:CDG_UNTRUSTED_SIGNER': 1,
         'ignore:CDG_DUPLICATE_EVENT': 1,
         'ignore:CDG_STORE': 1,
         'ignore:unexpected': 1

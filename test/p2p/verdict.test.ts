@@ -3,12 +3,11 @@ import { describe, expect, it } from 'vitest'
 import { CdgossipError, ERROR_CODES } from '../../src/errors.js'
 import { GOSSIP_VERDICTS, verdictFor } from '../../src/p2p/index.js'
 
-/** Proofs that the sending peer forwarded something no honest node would. */
+/** Proofs that the sending peer forwarded something no honest node would, whatever its policy. */
 const REJECTED = [
   'CDG_BAD_SIGNATURE',
   'CDG_INVALID_EVENT',
   'CDG_INVALID_CLOUDEVENT',
-  'CDG_UNTRUSTED_SIGNER',
   'CDG_EVENT_TOO_LARGE',
   'CDG_TOPIC_MISMATCH',
   'CDG_UNSUPPORTED_SPEC_VERSION',
@@ -22,6 +21,9 @@ describe('gossip verdicts', () => {
       expect(GOSSIP_VERDICTS[code], code).toBe(REJECTED.includes(code) ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore)
     }
     expect(GOSSIP_VERDICTS.CDG_DUPLICATE_EVENT).toBe(TopicValidatorResult.Ignore)
+    // a receiver's own trust policy is never the sender's fault, even when the signer pushed it
+    expect(GOSSIP_VERDICTS.CDG_UNTRUSTED_SIGNER).toBe(TopicValidatorResult.Ignore)
+    expect(GOSSIP_VERDICTS.CDG_UNTRUSTED_FORWARDED).toBe(TopicValidatorResult.Ignore)
     expect(Object.isFrozen(GOSSIP_VERDICTS)).toBe(true)
   })
 

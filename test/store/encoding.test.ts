@@ -71,11 +71,11 @@ describe('store key encodings', () => {
     expect(indexedSourcePrefix('https://')).toBeUndefined()
   })
 
-  it('accepts ISO instants with offsets and rejects ambiguous ones', () => {
+  it('accepts RFC 3339 date-times and dates, and rejects ambiguous or partial ones', () => {
     expect(parseInstant('2024-01-01T01:00:00+01:00', 'since')).toBe(Date.UTC(2024, 0, 1))
     expect(parseInstant('2024-01-01', 'since')).toBe(Date.UTC(2024, 0, 1))
     expect(parseInstant('2024-01-01T00:00:00.123456Z', 'since')).toBe(Date.UTC(2024, 0, 1) + 123)
-    for (const bad of ['2024-01-01T00:00:00', 'Jan 1 2024', '2024-02-30T00:00:00Z', '1'.repeat(100)]) {
+    for (const bad of ['2024-01-01T00:00:00', '2024-02-30', '2024-01-01T12:00Z', '2024-01-01 12:00:00Z', 'Jan 1 2024', '2024-02-30T00:00:00Z', '1'.repeat(100)]) {
       expect(codeOf(() => parseInstant(bad, 'since')), bad).toBe('CDG_INVALID_REQUEST')
     }
   })

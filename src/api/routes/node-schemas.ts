@@ -21,7 +21,59 @@ const NODE_INFO = {
       required: ['events'],
       properties: { events: { type: 'integer', minimum: 0 } }
     },
-    sync: { description: 'sync state, shape owned by the node' }
+    sync: { description: 'sync state, shape owned by the node' },
+    refusals: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'sequences this node refused by its own trust policy: known, not sync gaps; forgotten (and fetched again) when the policy changes',
+      properties: {
+        sequences: { type: 'integer', minimum: 0 },
+        reasons: { type: 'object', additionalProperties: { type: 'integer' }, description: 'by reason: unknown-signer, source-not-allowed, class-not-allowed' },
+        originCount: { type: 'integer', minimum: 0 },
+        origins: {
+          type: 'array',
+          description: 'the most recently refused origins (at most 50)',
+          items: {
+            type: 'object',
+            additionalProperties: true,
+            properties: {
+              origin: { type: 'string' },
+              name: { type: 'string' },
+              reasons: { type: 'object', additionalProperties: { type: 'integer' } },
+              classes: { type: 'array', items: { type: 'string' } },
+              lastSource: { type: 'string' },
+              lastAt: { type: 'string' }
+            }
+          }
+        }
+      }
+    },
+    peerStats: {
+      type: 'array',
+      description: 'records each peer handed this node by gossip and sync (at most 50 peers, most recently heard first)',
+      items: {
+        type: 'object',
+        additionalProperties: true,
+        properties: {
+          peerId: { type: 'string' },
+          name: { type: 'string' },
+          connected: { type: 'boolean' },
+          gossipScore: { type: 'number', description: 'gossipsub score this node gives the peer (negative: penalised)' },
+          received: { type: 'integer' },
+          stored: { type: 'integer' },
+          duplicates: { type: 'integer' },
+          relayed: { type: 'integer' },
+          rejected: { type: 'integer', description: 'invalid for every node' },
+          refused: { type: 'integer', description: 'genuine, refused by this node\'s trust policy' },
+          lastReject: {
+            type: 'object',
+            additionalProperties: true,
+            properties: { code: { type: 'string' }, at: { type: 'string' }, origin: { type: 'string' }, eventClass: { type: 'string' } }
+          },
+          lastAt: { type: 'string' }
+        }
+      }
+    }
   }
 }
 

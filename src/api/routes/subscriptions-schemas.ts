@@ -33,7 +33,7 @@ export interface RedriveBody {
   digests?: string[]
 }
 
-const SUBSCRIPTION = {
+export const SUBSCRIPTION = {
   type: 'object',
   required: ['id', 'classes', 'filter', 'includeUntrusted', 'start', 'sink', 'createdAt', 'origin'],
   properties: {

@@ -1,7 +1,7 @@
 import { MAX_PEER_ID_LENGTH, trustEntryInputSchema } from '../../trust/index.js'
 import { BEARER_SECURITY, COMMON_ERROR_STATUSES, NAME_PATTERN, errorResponses } from '../schemas.js'
 
-const TRUST_ENTRY = {
+export const TRUST_ENTRY = {
   type: 'object',
   required: ['peerId', 'name', 'sources', 'classes'],
   properties: {

@@ -11,6 +11,7 @@
  */
 import { isCdgossipError, InvalidRequestError, NotStartedError } from '../../errors.js'
 import { firstFreeRun, IntervalSet } from './intervals.js'
+import type { Interval } from './intervals.js'
 import { KeyedSlots } from './keyed-slots.js'
 import { PeerBook } from './peer-book.js'
 import {
@@ -57,6 +58,12 @@ export const MAX_PAIR_INTERVALS = 4_096
 export const IDENTIFY_RESYNC_MS = 5_000
 /** Widest requestGap: larger holes are the periodic sync's job. */
 export const MAX_GAP_SPAN = 10 * PAGE_SIZE
+/**
+ * Rounds a gap may stay open before the node is told (and warns): a gap is normally filled by the
+ * grace-period repair or the next round; one that outlives three rounds means no connected peer
+ * holds those records.
+ */
+export const STALE_GAP_ROUNDS = 3
 
 /** receiveRecord refusals that are not the serving peer's fault: it relayed a genuine record. */
 const NOT_PEER_FAULT = new Set(['CDG_DUPLICATE_EVENT', 'CDG_UNTRUSTED_SIGNER', 'CDG_UNTRUSTED_FORWARDED', 'CDG_CONFLICTING_EVENT'])
@@ -98,12 +105,15 @@ interface PairState {
   readonly gaps: IntervalSet
   /** floor decided in this process, so concurrent sessions agree before setFloor persists it */
   floor?: number
+  /** the round counter when `gaps` last went from empty to non-empty */
+  gapRound?: number
 }
 
 interface Counters {
   fetched: number
   duplicates: number
   relayed: number
+  refused: number
   rejected: number
 }
 
@@ -120,10 +130,12 @@ export class SyncService {
   private readonly streamSlots = new KeyedSlots(MAX_STREAMS_PER_PEER)
   private readonly sessions = new Map<string, Promise<void>>()
   private readonly tasks = new Set<Promise<unknown>>()
-  private readonly counters: Counters = { fetched: 0, duplicates: 0, relayed: 0, rejected: 0 }
+  private readonly counters: Counters = { fetched: 0, duplicates: 0, relayed: 0, refused: 0, rejected: 0 }
   private status: Status = { kind: 'stopped' }
   private transition: Promise<void> | undefined
   private roundPending = false
+  /** rounds run since construction, to age gaps */
+  private rounds = 0
 
   constructor (components: SyncComponents, init: SyncInit = {}) {
     this.components = components
@@ -237,6 +249,31 @@ export class SyncService {
   }
 
   /**
+   * Starts a round now without waiting for it (a new subscription wants its history at once):
+   * peers in a session already get another one when theirs ends. No-op while stopped.
+   */
+  requestRound (): void {
+    if (this.status.kind !== 'started') return
+    const busy = this.components.libp2p.getPeers().some(peer => this.sessions.has(peer.toString()))
+    this.runRound()
+    if (busy) this.roundPending = true
+  }
+
+  /**
+   * The node's policy changed for these origins (a trust entry added or widened, the mode
+   * changed): what sync settled for their pairs (records fetched and refused) is forgotten, and a
+   * round starts at once, so refused history comes back from any peer that holds it.
+   */
+  resync (origins: readonly string[]): void {
+    const affected = new Set(origins)
+    for (const [key, pair] of this.pairs) {
+      if (!affected.has(key.slice(0, key.indexOf('\n')))) continue
+      pair.settled.clear()
+    }
+    this.requestRound()
+  }
+
+  /**
    * Fetches sequences from..to of a pair from the best connected peers, for a gap the node saw (a
    * record arrived with sequence n+2 while n was the highest held → requestGap(origin, class, n+1)).
    * Only sequences above the pair's floor are fetched; the first gap of a pair with no floor and
@@ -268,13 +305,22 @@ export class SyncService {
     const first = Math.max(from, (floor ?? 0) + 1)
     if (first > to) return 0
     const last = Math.min(to, first + MAX_GAP_SPAN - 1)
-    if (pair.gaps.intervalCount < MAX_PAIR_INTERVALS) pair.gaps.add(first, last)
+    if (pair.gaps.intervalCount < MAX_PAIR_INTERVALS) {
+      if (pair.gaps.isEmpty()) pair.gapRound = this.rounds
+      pair.gaps.add(first, last)
+      // refused by this node's policy: known, not missing
+      for (const [a, b] of this.refusedIntervals(origin, eventClass)) pair.gaps.remove(a, b)
+    }
     return await this.fillGap(origin, eventClass, first, last, pair, signal)
   }
 
   state (): SyncState {
     let gaps = 0
-    for (const pair of this.pairs.values()) gaps += pair.gaps.size
+    for (const [key, pair] of this.pairs) {
+      if (pair.gaps.isEmpty()) continue
+      this.dropRefusedGaps(key, pair)
+      gaps += pair.gaps.size
+    }
     return {
       peers: this.peers.all().map(p => ({
         peerId: p.peerId,
@@ -320,6 +366,8 @@ export class SyncService {
   private runRound (): void {
     if (this.status.kind !== 'started') return
     this.roundPending = false
+    this.rounds++
+    this.reportStaleGaps()
     const now = Date.now()
     const candidates = this.components.libp2p.getPeers()
       .filter(peer => !this.sessions.has(peer.toString()) && this.peers.eligible(peer.toString(), now))
@@ -385,7 +433,8 @@ export class SyncService {
     const { origin, eventClass } = entry
     const pair = this.pair(origin, eventClass)
     const floor = await this.resolveFloor(origin, eventClass, pair, local, entry.highest)
-    const contiguous = local?.contiguous ?? 0
+    // held or refused by policy: a pair whose only holes are refusals is complete
+    const contiguous = this.components.refusals?.knownThrough(origin, eventClass, local?.contiguous ?? 0) ?? local?.contiguous ?? 0
     const lower = Math.max(floor, contiguous)
     pair.settled.removeUpTo(lower)
     pair.gaps.removeUpTo(contiguous)
@@ -433,8 +482,9 @@ export class SyncService {
       .sort((a, b) => (this.peers.peek(b.toString())?.score ?? 0) - (this.peers.peek(a.toString())?.score ?? 0))
       .slice(0, this.init.maxGapPeers)
     let stored = 0
+    const refused = this.refusedSet(origin, eventClass)
     for (const peer of peers) {
-      if (firstFreeRun(from, to, [pair.settled], to - from + 1) === undefined) break
+      if (firstFreeRun(from, to, [pair.settled, refused], to - from + 1) === undefined) break
       try {
         stored += await this.fetchMissing(peer, origin, eventClass, from, to, pair, new IntervalSet(), signal)
         this.peers.succeeded(peer.toString(), Date.now())
@@ -456,11 +506,13 @@ export class SyncService {
    */
   private async fetchMissing (peer: PeerId, origin: string, eventClass: EventClass, from: number, to: number, pair: PairState, tried: IntervalSet, signal: AbortSignal): Promise<number> {
     const record = this.peers.get(peer.toString())
+    // refused by this node's policy: known, never fetched again until the policy changes
+    const refused = this.refusedSet(origin, eventClass)
     let stored = 0
     for (;;) {
       signal.throwIfAborted()
       this.expireSettled(pair)
-      const run = firstFreeRun(from, to, [pair.inflight, pair.settled, tried], to - from + 1)
+      const run = firstFreeRun(from, to, [pair.inflight, pair.settled, tried, refused], to - from + 1)
       if (run === undefined) return stored
       const [first, last] = run
       pair.inflight.add(first, last)
@@ -497,7 +549,16 @@ export class SyncService {
           const { err } = result
           if (isCdgossipError(err) && NOT_PEER_FAULT.has(err.code)) {
             if (err.code === 'CDG_DUPLICATE_EVENT') this.counters.duplicates++
-            else this.counters.rejected++
+            else if (err.code === 'CDG_CONFLICTING_EVENT') this.counters.rejected++
+            else this.counters.refused++
+            // a policy refusal names the genuine record's sequence: settle exactly that one
+            const sequence = refusedSequence(err.details, origin, eventClass)
+            if (sequence !== undefined && sequence > previous && sequence <= last) {
+              previous = sequence
+              this.settle(pair, sequence, sequence)
+              pair.gaps.remove(sequence)
+              return
+            }
             unnamed++
             return
           }
@@ -597,6 +658,41 @@ export class SyncService {
     this.peers.failed(peerId, kind, code, Date.now())
   }
 
+  private refusedIntervals (origin: string, eventClass: EventClass): readonly Interval[] {
+    return this.components.refusals?.intervals(origin, eventClass) ?? []
+  }
+
+  private refusedSet (origin: string, eventClass: EventClass): IntervalSet {
+    const set = new IntervalSet()
+    for (const [a, b] of this.refusedIntervals(origin, eventClass)) set.add(a, b)
+    return set
+  }
+
+  private dropRefusedGaps (key: string, pair: PairState): void {
+    const cut = key.indexOf('\n')
+    for (const [a, b] of this.refusedIntervals(key.slice(0, cut), key.slice(cut + 1))) pair.gaps.remove(a, b)
+  }
+
+  /** Pairs whose gap outlived STALE_GAP_ROUNDS rounds: no peer we reach holds those records. */
+  private reportStaleGaps (): void {
+    const { staleGap } = this.components
+    if (staleGap === undefined) return
+    for (const [key, pair] of this.pairs) {
+      if (pair.gaps.isEmpty()) continue
+      this.dropRefusedGaps(key, pair)
+      if (pair.gaps.isEmpty()) continue
+      pair.gapRound ??= this.rounds
+      const age = this.rounds - pair.gapRound
+      if (age < STALE_GAP_ROUNDS) continue
+      const cut = key.indexOf('\n')
+      try {
+        staleGap(key.slice(0, cut), key.slice(cut + 1), pair.gaps.size, age)
+      } catch (err) {
+        this.components.log?.debug({ err }, 'sync: staleGap listener threw')
+      }
+    }
+  }
+
   private pair (origin: string, eventClass: EventClass): PairState {
     const key = pairKey(origin, eventClass)
     let pair = this.pairs.get(key)
@@ -638,6 +734,14 @@ export class SyncService {
 
 function pairKey (origin: string, eventClass: EventClass): string {
   return `${origin}\n${eventClass}`
+}
+
+/** The sequence a policy refusal names (the pipeline adds it to the error's details), when it is of this pair. */
+function refusedSequence (details: unknown, origin: string, eventClass: EventClass): number | undefined {
+  if (details === null || typeof details !== 'object') return undefined
+  const d = details as { origin?: unknown, eventClass?: unknown, sequence?: unknown }
+  if (d.origin !== origin || d.eventClass !== eventClass || !Number.isSafeInteger(d.sequence)) return undefined
+  return d.sequence as number
 }
 
 function isPeerFault (kind: FailureKind | 'local' | 'unsupported'): kind is FailureKind {

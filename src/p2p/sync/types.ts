@@ -1,5 +1,6 @@
 import type { EventClass } from '../../events/types.js'
 import type { P2PComponents } from '../types.js'
+import type { RefusedSequences } from './refusal-ledger.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Logger } from 'pino'
 
@@ -44,6 +45,16 @@ export interface SyncComponents extends Pick<P2PComponents, 'receiveRecord' | 's
   floor?(origin: string, eventClass: EventClass): number | undefined | Promise<number | undefined>
   /** persist the floor sync picked for a pair that had none */
   setFloor?(origin: string, eventClass: EventClass, floor: number): void | Promise<void>
+  /**
+   * Sequences this node refused by its own policy: known, not missing. Sync neither fetches them
+   * nor counts them as gaps, and a pair whose only holes are refusals is complete.
+   */
+  refusals?: RefusedSequences
+  /**
+   * Told, at the start of a round, of a pair whose gap stayed open through STALE_GAP_ROUNDS rounds
+   * or more (`missing` sequences no peer supplied); the node logs it.
+   */
+  staleGap?(origin: string, eventClass: EventClass, missing: number, rounds: number): void
   log?: Logger
 }
 
@@ -140,6 +151,8 @@ export interface SyncState {
   duplicates: number
   /** records fetched, verified and passed on but not stored (no subscription wants them) */
   relayed: number
-  /** records refused by receiveRecord (forged, malformed, untrusted…) or not the ones requested */
+  /** genuine records this node's trust policy refused */
+  refused: number
+  /** records refused by receiveRecord as invalid (forged, malformed, conflicting…) or not the ones requested */
   rejected: number
 }

@@ -173,6 +173,8 @@ export interface SyncNodeOptions {
   /** keep floors in MemoryRecords.floors (as a node that persists them would) @default true */
   persistFloors?: boolean
   init?: SyncInit
+  /** further components (refusals, staleGap) */
+  components?: Pick<SyncComponents, 'refusals' | 'staleGap'>
 }
 
 export interface SyncNode {
@@ -195,7 +197,8 @@ export async function createSyncNode (options: SyncNodeOptions = {}): Promise<Sy
     sequenceStates: records.sequenceStates,
     readSequenceRange: records.readSequenceRange,
     wantedClasses: () => node.classes,
-    startPoint: () => options.start ?? 'beginning'
+    startPoint: () => options.start ?? 'beginning',
+    ...options.components
   }
   if (options.persistFloors !== false) {
     components.floor = (origin, eventClass) => records.floors.get(key(origin, eventClass))
