@@ -228,8 +228,9 @@ describe('github source kind', () => {
     container.package.package_version.version = digest
     container.package.package_version.container_metadata = { tag: { name: 'v1.0.0', digest } }
     container.package.registry = { about_url: 'https://docs.github.com/packages', name: 'GitHub Container Registry', type: 'docker', url: 'https://ghcr.io', vendor: 'GitHub Inc' }
-    expect(onlyEvent(await translated('package', container)).subject.id)
-      .toBe(`pkg:oci/hello-world@${digest}?repository_url=ghcr.io%2Fcodertocat%2Fhello-world&tag=v1.0.0`)
+    const image = onlyEvent(await translated('package', container))
+    expect(image.subject.id).toBe(`pkg:docker/codertocat/hello-world@${digest}?repository_url=ghcr.io`)
+    expect(image.customData).toEqual({ tag: 'v1.0.0' })
 
     const maven = structuredClone(npm)
     maven.package.package_type = 'maven'

@@ -1,5 +1,6 @@
 import { PackageURL } from 'packageurl-js'
 import { InvalidRequestError } from '../../errors.js'
+import { dateTimeToEpochMs } from '../../events/index.js'
 
 /**
  * Reading the untrusted JSON of the github, gitlab and gerrit kinds: every required field is
@@ -21,8 +22,6 @@ const EARLIEST_REAL_TIME_MS = Date.UTC(1971, 0, 1)
 /** Epoch seconds beyond year 9999 cannot be written as an RFC 3339 timestamp. */
 const LATEST_EPOCH_SECONDS = 253402300799
 
-/** RFC 3339 date-time, as the CDEvents schemas' `date-time` format requires. */
-const RFC3339_RE = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 /** GitLab's Ruby form: `2016-08-12 15:23:28 UTC` or `2021-04-28 21:50:00 +0200`. */
 const GITLAB_TIME_RE = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ?(UTC|[+-]\d{2}:?\d{2})$/
 
@@ -119,21 +118,15 @@ export function normaliseTime (value: unknown): string | undefined {
       const [, date, time, zone] = gitlab as unknown as [string, string, string, string]
       text = `${date}T${time}${zone === 'UTC' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`}`
     }
-    if (!RFC3339_RE.test(text) || !isCalendarDate(text)) return undefined
-    ms = Date.parse(text)
-    if (Number.isNaN(ms)) return undefined
+    // the project's one RFC 3339 parser: calendar-checked, so `2024-02-30` is no time
+    const parsed = dateTimeToEpochMs(text)
+    if (parsed === undefined) return undefined
+    ms = parsed
   } else {
     return undefined
   }
   if (ms < EARLIEST_REAL_TIME_MS) return undefined
   return new Date(ms).toISOString()
-}
-
-/** Date.parse rolls `2024-02-30` over to March; a tool's date that does not exist is no time. */
-function isCalendarDate (text: string): boolean {
-  const [y, m, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number]
-  const date = new Date(Date.UTC(y, m - 1, d))
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d
 }
 
 /** The first of `paths` that holds a time, normalised; the payload is malformed when none does. */

@@ -1,6 +1,7 @@
 import { InvalidRequestError } from '../../errors.js'
 import { cdevent, contentHash, header, jsonBody, matchesSecret } from '../common.js'
 import { integerAt, isHttpUrl, isObject, objectAt, optionalStringAt, quoted, rootObject, stringAt, timeAt } from './forge-payload.js'
+import { validatedEvent } from './token-and-payload.js'
 import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../types.js'
 import type { JsonObject } from './forge-payload.js'
 
@@ -95,10 +96,10 @@ function changeEvent (ctx: Ctx, eventClass: string, extra: Record<string, unknow
   const subjectId = `${project}~${stringAt(change, 'branch', changeWhat)}~${stringAt(change, 'id', changeWhat)}`
   return {
     kind: 'events',
-    events: [cdevent({
+    events: [validatedEvent(cdevent({
       eventClass, id: ctx.id, source, timestamp: eventTime(ctx), subjectId,
       content: { ...extra, repository: { id: project, source } }, customData
-    })]
+    }), 'gerrit')]
   }
 }
 
@@ -143,7 +144,7 @@ function refUpdated (ctx: Ctx): Translation {
   const source = sourceOf(ctx)
   return {
     kind: 'events',
-    events: [cdevent({ eventClass, id: ctx.id, source, timestamp: eventTime(ctx), subjectId: branch, content: { repository: { id: project, source } } })]
+    events: [validatedEvent(cdevent({ eventClass, id: ctx.id, source, timestamp: eventTime(ctx), subjectId: branch, content: { repository: { id: project, source } } }), 'gerrit')]
   }
 }
 

@@ -4,6 +4,7 @@ import {
   integerAt, isObject, objectAt, optionalIntegerAt, optionalStringAt, optionalTimeAt,
   outcomeOf, purl, quoted, rootObject, stringAt, timeAt, httpUrlAt, optionalHttpUrlAt
 } from './forge-payload.js'
+import { validatedEvent } from './token-and-payload.js'
 import type { CDEvent } from '../../events/types.js'
 import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../types.js'
 import type { JsonObject, Outcome } from './forge-payload.js'
@@ -30,7 +31,7 @@ import type { JsonObject, Outcome } from './forge-payload.js'
  * | check_run created / completed (not GitHub Actions)  | taskrun.started/finished| `<owner>/<repo>/check-runs/<id>`                  |
  * | check_suite completed (not GitHub Actions)          | pipelinerun.finished    | `<owner>/<repo>/check-suites/<id>`                |
  * | release published                                   | artifact.published      | `pkg:github/<owner>/<repo>@<tag>`                 |
- * | package / registry_package published                | artifact.published      | purl of the package type (npm, maven, oci, …)     |
+ * | package / registry_package published                | artifact.published      | purl of the package type (npm, maven, docker, …)  |
  * | deployment_status, state success                    | service.deployed        | `<owner>/<repo>`; artifactId `pkg:github/…@<sha>` |
  *
  * Everything else is answered `ignored` with the reason: ping; other actions; tags in
@@ -108,7 +109,8 @@ function repoOf (payload: JsonObject, event: string, what: string): Repo {
 }
 
 function one (ctx: Ctx, eventClass: string, timestamp: string, subjectId: string, content: Record<string, unknown>, customData?: unknown): Translation {
-  const event: CDEvent = cdevent({ eventClass, id: ctx.id, source: ctx.repo.url, timestamp, subjectId, content, customData })
+  // validated here too, so a payload of shapes no example showed is a 400, never an invalid event
+  const event: CDEvent = validatedEvent(cdevent({ eventClass, id: ctx.id, source: ctx.repo.url, timestamp, subjectId, content, customData }), 'github')
   return { kind: 'events', events: [event] }
 }
 
@@ -275,14 +277,10 @@ function packagePurl (pkg: JsonObject, owner: string, what: string): string | un
       return dot <= 0 ? undefined : purl({ type: 'maven', namespace: name.slice(0, dot), name: name.slice(dot + 1), version }, what)
     }
     case 'container':
-    case 'docker': {
-      const repositoryUrl = `${host ?? 'ghcr.io'}/${owner.toLowerCase()}/${name.toLowerCase()}`
-      const tag = optionalStringAt(pkg, 'package_version.container_metadata.tag.name')
-      // a container version is its manifest digest: pkg:oci names an image by digest and location
-      return /^sha256:[0-9a-f]{64}$/i.test(version)
-        ? purl({ type: 'oci', name: name.toLowerCase(), version, qualifiers: { repository_url: repositoryUrl, ...(tag === undefined ? {} : { tag }) } }, what)
-        : purl({ type: 'docker', namespace: owner.toLowerCase(), name: name.toLowerCase(), version, qualifiers: { repository_url: host ?? 'ghcr.io' } }, what)
-    }
+    case 'docker':
+      // the image's repository path and, as the version, its manifest digest: the same form the
+      // harbor and nexus kinds give an image, so one image has one id whichever registry reports it
+      return purl({ type: 'docker', namespace: owner.toLowerCase(), name: name.toLowerCase(), version, qualifiers: { repository_url: host ?? 'ghcr.io' } }, what)
     case 'rubygems':
       return purl({ type: 'gem', name, version }, what)
     case 'nuget':
@@ -303,7 +301,8 @@ function packagePublished (ctx: Ctx, action: string): Translation {
   const user = optionalStringAt(pkg, 'package_version.author.login') ?? optionalStringAt(ctx.payload, 'sender.login')
   const timestamp = optionalTimeAt(pkg, 'package_version.created_at') ?? optionalTimeAt(pkg, 'package_version.updated_at') ??
     timeAt(pkg, ['updated_at', 'created_at'], pkgWhat)
-  return one(ctx, 'artifact.published', timestamp, id, user === undefined ? {} : { user })
+  const tag = optionalStringAt(pkg, 'package_version.container_metadata.tag.name')
+  return one(ctx, 'artifact.published', timestamp, id, user === undefined ? {} : { user }, tag === undefined ? undefined : { tag })
 }
 
 function deploymentStatus (ctx: Ctx): Translation {

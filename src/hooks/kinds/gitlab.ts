@@ -4,6 +4,7 @@ import {
   integerAt, isObject, objectAt, optionalHttpUrlAt, optionalStringAt, optionalTimeAt, outcomeOf, purl,
   quoted, rootObject, stringAt, timeAt
 } from './forge-payload.js'
+import { validatedEvent } from './token-and-payload.js'
 import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../types.js'
 import type { JsonObject, Outcome } from './forge-payload.js'
 
@@ -93,7 +94,8 @@ function projectOf (payload: JsonObject, what: string): Project {
 }
 
 function one (ctx: Ctx, eventClass: string, timestamp: string, subjectId: string, content: Record<string, unknown>): Translation {
-  return { kind: 'events', events: [cdevent({ eventClass, id: ctx.id, source: ctx.project.url, timestamp, subjectId, content })] }
+  // validated here too, so a payload of shapes no example showed is a 400, never an invalid event
+  return { kind: 'events', events: [validatedEvent(cdevent({ eventClass, id: ctx.id, source: ctx.project.url, timestamp, subjectId, content }), 'gitlab')] }
 }
 
 function ignored (ctx: { kind: string }, detail: string, why = 'has no mapping'): Translation {
