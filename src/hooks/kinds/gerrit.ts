@@ -1,15 +1,15 @@
 import { InvalidRequestError } from '../../errors.js'
-import { cdevent, contentHash, header, jsonBody, matchesSecret } from '../common.js'
+import { cdevent, constantTimeEqual, contentHash, jsonBody, matchesSecret } from '../common.js'
 import { integerAt, isHttpUrl, isObject, objectAt, optionalStringAt, quoted, rootObject, stringAt, timeAt } from './forge-payload.js'
-import { validatedEvent } from './token-and-payload.js'
+import { authorizationCredential, validatedEvent } from './token-and-payload.js'
 import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../types.js'
 import type { JsonObject } from './forge-payload.js'
 
 /**
  * Gerrit events as the webhooks plugin posts them (the JSON of `gerrit stream-events`, one event
  * per request). Gerrit does not sign them: the remote's configured header carries the secret,
- * `header = Authorization:Bearer <secret>` in webhooks.config, or Basic credentials (any user
- * name; the password is the source's secret) from a proxy or relay. docs/hooks/gerrit.md has the
+ * `header = Authorization:Bearer <secret>` in webhooks.config, or Basic credentials whose password
+ * is the source's secret (and whose user is the `user` setting when set) from a proxy or relay. docs/hooks/gerrit.md has the
  * same table for users.
  *
  * | Gerrit event (`type`)                                     | CDEvent          | subject id                          |
@@ -43,6 +43,8 @@ import type { JsonObject } from './forge-payload.js'
 export interface GerritSettings {
   /** the server's URL, e.g. `https://review.example.org`; no trailing slash */
   url?: string
+  /** the Basic user expected along with the secret, when the sender uses Basic credentials */
+  user?: string
 }
 
 /** A change carries a handful of labels; a longer approvals list is not read past this. */
@@ -158,17 +160,6 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   'ref-updated': refUpdated
 }
 
-/** The presented secret: a Bearer token, or the password of Basic credentials. */
-function presentedSecret (authorization: string | undefined): string | undefined {
-  if (authorization === undefined) return undefined
-  const match = /^(Bearer|Basic)\s+(\S+)$/i.exec(authorization.trim())
-  if (match === null) return undefined
-  const [, scheme, value] = match as unknown as [string, string, string]
-  if (scheme.toLowerCase() === 'bearer') return value
-  const decoded = Buffer.from(value, 'base64').toString('utf8')
-  const colon = decoded.indexOf(':')
-  return colon < 0 ? undefined : decoded.slice(colon + 1)
-}
 
 export const gerrit: SourceKind<GerritSettings> = {
   name: 'gerrit',
@@ -177,17 +168,31 @@ export const gerrit: SourceKind<GerritSettings> = {
     if (input === undefined || input === null) return {}
     if (!isObject(input)) throw new InvalidRequestError('gerrit settings must be an object')
     for (const key of Object.keys(input)) {
-      if (key !== 'url') throw new InvalidRequestError(`gerrit settings: unknown setting ${quoted(key)} (only url)`)
+      if (key !== 'url' && key !== 'user') throw new InvalidRequestError(`gerrit settings: unknown setting ${quoted(key)} (known: url, user)`)
     }
-    if (input.url === undefined) return {}
-    if (typeof input.url !== 'string' || !isHttpUrl(input.url)) {
-      throw new InvalidRequestError('gerrit settings: url must be the http(s) URL of the Gerrit server')
+    const settings: GerritSettings = {}
+    if (input.url !== undefined) {
+      if (typeof input.url !== 'string' || !isHttpUrl(input.url)) {
+        throw new InvalidRequestError('gerrit settings: url must be the http(s) URL of the Gerrit server')
+      }
+      settings.url = input.url.replace(/\/+$/, '')
     }
-    return { url: input.url.replace(/\/+$/, '') }
+    if (input.user !== undefined) {
+      if (typeof input.user !== 'string' || input.user === '') throw new InvalidRequestError('gerrit settings: user must be a non-empty string')
+      settings.user = input.user
+    }
+    return settings
   },
 
-  authenticate (delivery: HookDelivery, secrets: SourceSecrets): boolean {
-    return matchesSecret(presentedSecret(header(delivery, 'authorization')), secrets)
+  authenticate (delivery: HookDelivery, secrets: SourceSecrets, settings: GerritSettings): boolean {
+    // read as the jenkins kind reads it: a Bearer token, or Basic credentials whose password is the secret
+    const credential = authorizationCredential(delivery)
+    if (credential === undefined) return false
+    if (credential.scheme === 'bearer') return matchesSecret(credential.token, secrets)
+    // both compared, so the answer takes as long whichever is wrong
+    const password = matchesSecret(credential.password, secrets)
+    const user = settings.user === undefined || constantTimeEqual(credential.user, settings.user)
+    return password && user
   },
 
   translate (delivery: HookDelivery, settings: GerritSettings): Translation {
