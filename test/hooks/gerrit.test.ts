@@ -161,6 +161,7 @@ describe('gerrit source kind', () => {
     expect(gerrit.parseSettings({})).toEqual({})
     expect(thrown(() => gerrit.parseSettings({ url: 'ftp://x' })).message).toContain('url')
     expect(thrown(() => gerrit.parseSettings({ url: 42 })).message).toContain('url')
+    expect(thrown(() => gerrit.parseSettings({ url: 'https://admin:pw@review.example.org' })).message).toContain('credentials')
     expect(thrown(() => gerrit.parseSettings({ server: SERVER })).message).toContain('unknown setting "server"')
     expect(gerrit.parseSettings({ user: 'gerrit' })).toEqual({ user: 'gerrit' })
     expect(thrown(() => gerrit.parseSettings({ user: '' })).message).toContain('user')

@@ -1,7 +1,7 @@
 import { InvalidRequestError } from '../../errors.js'
 import { cdevent, constantTimeEqual, contentHash, jsonBody, matchesSecret } from '../common.js'
 import { integerAt, isHttpUrl, isObject, objectAt, optionalStringAt, quoted, rootObject, stringAt, timeAt } from './forge-payload.js'
-import { authorizationCredential, validatedEvent } from './token-and-payload.js'
+import { authorizationCredential, urlSetting, validatedEvent } from './token-and-payload.js'
 import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../types.js'
 import type { JsonObject } from './forge-payload.js'
 
@@ -171,12 +171,8 @@ export const gerrit: SourceKind<GerritSettings> = {
       if (key !== 'url' && key !== 'user') throw new InvalidRequestError(`gerrit settings: unknown setting ${quoted(key)} (known: url, user)`)
     }
     const settings: GerritSettings = {}
-    if (input.url !== undefined) {
-      if (typeof input.url !== 'string' || !isHttpUrl(input.url)) {
-        throw new InvalidRequestError('gerrit settings: url must be the http(s) URL of the Gerrit server')
-      }
-      settings.url = input.url.replace(/\/+$/, '')
-    }
+    // checked as the other kinds check a tool's URL: http(s), no credentials (it becomes every event's source)
+    if (input.url !== undefined) settings.url = urlSetting('gerrit', 'url', input.url)
     if (input.user !== undefined) {
       if (typeof input.user !== 'string' || input.user === '') throw new InvalidRequestError('gerrit settings: user must be a non-empty string')
       settings.user = input.user
