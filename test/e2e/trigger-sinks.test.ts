@@ -89,6 +89,11 @@ describe('trigger sinks on a running node', () => {
       (await call(node, 'GET', '/v1/config')).text,
       lines.join('\n')
     ].join('\n')
+    // the OpenAPI document is generated from the same schemas: the trigger sinks are in it
+    const openapi = JSON.stringify((await call(node, 'GET', '/docs/json')).body)
+    for (const type of ['github-dispatch', 'gitlab-pipeline', 'jenkins-build']) expect(openapi).toContain(type)
+    expect(openapi).toContain('tokenFile')
+
     expect(shown).toContain(tokenFile)
     expect(shown).not.toContain(TOKEN)
     expect(shown).not.toContain(ROTATED)
