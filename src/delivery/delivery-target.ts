@@ -4,7 +4,7 @@ import type { CheckedTriggerSink, CredentialRef, DeliverySink } from '../subscri
 import { buildWebhookRequest, resolveWebhookSink } from './cloudevents-http.js'
 import { readCredential } from './credentials.js'
 import { InvalidSinkError } from './errors.js'
-import { githubDispatchRequest, gitlabPipelineRequest, jenkinsBuildRequest } from './trigger-requests.js'
+import { githubDispatchRequest, githubRateLimitWait, gitlabPipelineRequest, jenkinsBuildRequest } from './trigger-requests.js'
 
 /** One attempt's request: where to POST, and the secrets that must never show up in errors. */
 export interface PreparedRequest {
@@ -13,6 +13,8 @@ export interface PreparedRequest {
   body: Uint8Array
   /** values to scrub from anything the receiver answers (dead letters, status, logs) */
   secrets: readonly string[]
+  /** the tool's rate-limit answers on otherwise final statuses (GitHub's 403) */
+  rateLimitWait?: (status: number, headers: Headers, nowMs: number) => number | undefined
 }
 
 /**
@@ -82,7 +84,7 @@ export function resolveDeliveryTarget (sink: DeliverySink, options: TargetOption
           : jenkinsBuildRequest(stored, checked, token)
       const secrets = [token, encodeURIComponent(token)]
       if (checked.type === 'jenkins-build') secrets.push(Buffer.from(`${checked.user}:${token}`).toString('base64'))
-      return { ...request, secrets }
+      return checked.type === 'github-dispatch' ? { ...request, secrets, rateLimitWait: githubRateLimitWait } : { ...request, secrets }
     }
   }
 }

@@ -32,6 +32,7 @@ export {
   gitlabPipelineRequest,
   jenkinsBuildRequest,
   jenkinsJobPath,
+  githubRateLimitWait,
   clientPayload,
   cdeventVariables,
   triggerFacts,

@@ -282,7 +282,8 @@ export class SubscriptionWorker {
         signal,
         maxErrorBodyBytes: this.init.maxErrorBodyBytes,
         now,
-        redact: request.secrets
+        redact: request.secrets,
+        ...(request.rateLimitWait === undefined ? {} : { rateLimitWait: request.rateLimitWait })
       })
       if (result.kind === 'aborted') return 'aborted'
       head.attempts++

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../store/types.js'
+import { parseRetryAfter } from './backoff.js'
 import type { CheckedTriggerSink } from '../subscriptions/index.js'
 
 /**
@@ -106,6 +107,23 @@ export function clientPayload (facts: TriggerFacts, maxBytes = MAX_CLIENT_PAYLOA
 
 function encodeJson (value: unknown): Uint8Array {
   return UTF8.encode(JSON.stringify(value))
+}
+
+const EPOCH_SECONDS = /^\d{1,12}$/
+
+/**
+ * GitHub answers its primary and secondary rate limits with 403 (or 429): `Retry-After` when
+ * present, else `x-ratelimit-remaining: 0` with the reset time in `x-ratelimit-reset` (epoch
+ * seconds). Those are waits, not refusals; any other 403 (a token without permission) is final.
+ */
+export function githubRateLimitWait (status: number, headers: Headers, nowMs: number): number | undefined {
+  if (status !== 403 && status !== 429) return undefined
+  const retryAfter = parseRetryAfter(headers.get('retry-after'), nowMs)
+  if (retryAfter !== undefined) return retryAfter
+  if (headers.get('x-ratelimit-remaining') !== '0') return undefined
+  const reset = headers.get('x-ratelimit-reset')?.trim()
+  if (reset === undefined || !EPOCH_SECONDS.test(reset)) return undefined
+  return Math.max(0, Number(reset) * 1000 - nowMs)
 }
 
 type Sink<T extends CheckedTriggerSink['type']> = Extract<CheckedTriggerSink, { type: T }>

@@ -80,7 +80,7 @@ export type DeliveryState =
   | 'idle'
   /** the dead-letter list is full: nothing new is delivered until it shrinks (redrive or discard) */
   | 'paused'
-  /** the sink is unusable (bad URL or headers); see lastError */
+  /** the sink is unusable (bad URL or headers), or its credential cannot be read; see lastError */
   | 'invalid'
   /** the service is not running */
   | 'stopped'

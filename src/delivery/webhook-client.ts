@@ -27,6 +27,11 @@ export interface SendOptions {
   now?: () => number
   /** secrets sent with the request (a trigger sink's token): replaced in any error text, which is stored and shown */
   redact?: readonly string[]
+  /**
+   * A receiver's own way of saying "too many requests" on a status that is otherwise final (GitHub
+   * answers rate limits with 403): the wait it asks for in ms, or undefined when this is not one.
+   */
+  rateLimitWait?: (status: number, headers: Headers, nowMs: number) => number | undefined
 }
 
 /** What a redacted secret reads as in errors. */
@@ -71,6 +76,8 @@ export async function sendWebhook (url: string, request: WebhookRequest, options
         : { kind: 'retryable', status, error, retryAfterMs }
     }
     if (status >= 300 && status < 400) return { kind: 'rejected', status, error: `${error} (redirects are not followed)` }
+    const wait = options.rateLimitWait?.(status, response.headers, (options.now ?? Date.now)())
+    if (wait !== undefined) return { kind: 'retryable', status, error: `${error} (rate limited)`, retryAfterMs: wait }
     return { kind: 'rejected', status, error }
   } catch (err) {
     if (options.signal.aborted) return { kind: 'aborted' }

@@ -150,6 +150,26 @@ describe('github-dispatch sink', () => {
     expect(await h.service.listDeadLetters('gh')).toEqual([])
   })
 
+  it('waits out GitHub\'s rate limits answered as 403, but dead-letters a 403 that is a refusal', async () => {
+    const github = await standIn('github')
+    const resetNow = String(Math.floor(Date.now() / 1000))
+    github.script = [
+      { status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': resetNow }, body: '{"message":"API rate limit exceeded"}' },
+      { status: 403, headers: { 'retry-after': '0' }, body: '{"message":"You have exceeded a secondary rate limit"}' },
+      { status: 204 },
+      { status: 403, body: '{"message":"Resource not accessible by personal access token"}' }
+    ]
+    const h = harness({ GH_TOKEN: TOKEN })
+    h.source.append(makeStored(1), makeStored(2))
+    await run(h, [subscription('gh', { type: 'github-dispatch', apiUrl: github.baseUrl, owner: 'o', repo: 'r', tokenEnv: 'GH_TOKEN' })])
+    await waitFor(() => h.attempts.length === 4, { message: 'four attempts' })
+    expect(h.attempts.map(a => [a.cursor, a.result, a.status])).toEqual([
+      [makeStored(1).cursor, 'retry', 403], [makeStored(1).cursor, 'retry', 403], [makeStored(1).cursor, 'delivered', 204],
+      [makeStored(2).cursor, 'dead-letter', 403]
+    ])
+    expect(h.attempts[0]?.error).toContain('rate limited')
+  })
+
   it('dead-letters a 401 with the status and the tool\'s message, never the token; re-drive after rotating the file delivers', async () => {
     const github = await standIn('github', { token: 'the-new-token-0000' })
     // a hostile or chatty tool echoing the credential must not get it into dead letters
