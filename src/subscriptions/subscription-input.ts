@@ -2,7 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { MAX_CLASS_PATTERN_LENGTH, MAX_PEER_ID_LENGTH, TRUST_NAME_REGEX, isValidClassPattern } from '../trust/index.js'
 import { classPatternProblem, isDateTime, RFC3339_DATE_TIME_PATTERN } from '../events/index.js'
 import { InvalidSubscriptionError } from './errors.js'
-import type { Subscription, SubscriptionFilter, SubscriptionSink, SubscriptionStart, WebhookSink } from './types.js'
+import type { Subscription, SubscriptionFilter, SubscriptionSink, SubscriptionStart, TriggerSink, WebhookSink } from './types.js'
 import { describeValue as describe, isPlainObject, validateWebhookSink } from './webhook-sink.js'
 import { isTriggerSinkType, sinkSchema, TRIGGER_SINK_TYPES, validateTriggerSink } from './trigger-sinks.js'
 
@@ -224,7 +224,7 @@ export function validateSubscriptionInput (input: unknown): NormalisedSubscripti
 /**
  * Validate a subscription as persisted by the node (all fields present). Used when the node reloads
  * its subscriptions, so a corrupted or hand-edited state record is refused like any other input,
- * with one exception: a webhook sink that keeps its shape but breaks a rule added since it was
+ * with one exception: a webhook or trigger sink that keeps its shape but breaks a rule added since it was
  * stored (a header that is now reserved, say) is kept as it was. The node then still starts, the
  * subscription can be listed and deleted, and delivery, which checks every sink with the same
  * validateWebhookSink, reports it `invalid` with the reason instead of sending anything.
@@ -239,7 +239,7 @@ export function validateStoredSubscription (input: unknown): Subscription {
   try {
     sink = validateSink(rest.sink)
   } catch (err) {
-    if (!(err instanceof InvalidSubscriptionError) || !hasWebhookSinkShape(rest.sink)) throw err
+    if (!(err instanceof InvalidSubscriptionError) || !(hasWebhookSinkShape(rest.sink) || hasTriggerSinkShape(rest.sink))) throw err
     sink = rest.sink
   }
   const { sink: _checked, ...normalised } = validateSubscriptionInput({ ...rest, sink: { type: 'store' } })
@@ -252,4 +252,12 @@ function hasWebhookSinkShape (value: unknown): value is WebhookSink {
   if (value.mode !== 'binary' && value.mode !== 'structured') return false
   if (!['maxAttempts', 'maxAgeSeconds', 'timeoutMs'].every(field => Number.isSafeInteger(value[field]))) return false
   return value.headers === undefined || (isPlainObject(value.headers) && Object.values(value.headers).every(v => typeof v === 'string'))
+}
+
+/** The shape (not the rules) of a trigger sink as the node persists it: limits filled in, every other field a string. */
+function hasTriggerSinkShape (value: unknown): value is TriggerSink {
+  if (!isPlainObject(value) || !isTriggerSinkType(value.type)) return false
+  const limits = ['maxAttempts', 'maxAgeSeconds', 'timeoutMs']
+  if (!limits.every(field => Number.isSafeInteger(value[field]))) return false
+  return Object.entries(value).every(([key, field]) => limits.includes(key) || typeof field === 'string')
 }

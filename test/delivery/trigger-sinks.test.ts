@@ -15,7 +15,7 @@ import {
 } from '../../src/delivery/index.js'
 import type { DeadLetter, DeliveryAttempt, DeliveryProgress, DeliveryServiceInit } from '../../src/delivery/index.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { InvalidSubscriptionError, validateSubscriptionInput } from '../../src/subscriptions/index.js'
+import { InvalidSubscriptionError, validateStoredSubscription, validateSubscriptionInput } from '../../src/subscriptions/index.js'
 import type { Subscription } from '../../src/subscriptions/types.js'
 import { MemorySource, MemoryStateSection, makeStored, matches, waitFor } from './fixtures.js'
 import { ToolStandIn } from './tool-stand-ins.js'
@@ -390,8 +390,21 @@ describe('trigger sink validation', () => {
     expect((error as InvalidSubscriptionError).details.field).toBe(field)
   })
 
-  it('delivery refuses a stored sink that breaks the rules, as invalid instead of sending', () => {
+  it('a stored sink that keeps its shape but breaks a rule still loads, and delivery reports it invalid instead of sending', async () => {
+    const stored = {
+      id: 'old', classes: ['*'], filter: {}, includeUntrusted: false, start: { kind: 'beginning' }, createdAt: '2025-01-01T00:00:00Z', origin: 'api',
+      sink: { type: 'github-dispatch', apiUrl: 'https://api.github.com', owner: 'o', repo: 'r', tokenFile: 'relative/token', maxAttempts: 10, maxAgeSeconds: 60, timeoutMs: 1000 }
+    }
+    const sub = validateStoredSubscription(stored)
+    expect(sub.sink).toEqual(stored.sink)
+    expect(() => validateStoredSubscription({ ...stored, sink: { ...stored.sink, maxAttempts: 'ten' } })).toThrow(InvalidSubscriptionError)
     expect(() => resolveDeliveryTarget({ type: 'github-dispatch', owner: 'o', repo: 'r' })).toThrow(/exactly one of sink.tokenFile/)
+
+    const h = harness()
+    await run(h, [sub])
+    const [status] = await h.service.statuses()
+    expect(status?.state).toBe('invalid')
+    expect(status?.lastError).toContain('sink.tokenFile must be an absolute path')
   })
 })
 
