@@ -207,7 +207,8 @@ export class SubscriptionWorker {
     const page = await this.components.source.readAfter(ledger.progress.cursor, this.init.pageSize)
     if (page.length === 0) {
       this.currentState = 'idle'
-      await this.wakeup.wait(signal)
+      // with an unreadable credential, look again now and then so the state heals once it is fixed
+      await this.wakeup.wait(signal, this.credentialProblem === undefined ? undefined : this.init.backoffMaxMs)
       return
     }
 

@@ -314,6 +314,16 @@ describe('trigger sink credentials', () => {
     expectNoSecret(h, null)
   })
 
+  it('shows a missing credential while there is nothing to deliver, and clears it once the file is there', async () => {
+    const file = path.join(await tempDir(), 'token')
+    const h = harness()
+    await run(h, [subscription('jk', { type: 'jenkins-build', jenkinsUrl: 'http://127.0.0.1:9', job: 'j', user: 'u', tokenFile: file })])
+    await waitFor(async () => (await h.service.statuses())[0]?.state === 'invalid', { message: 'invalid while idle' })
+    await fs.writeFile(file, TOKEN, { mode: 0o600 })
+    await waitFor(async () => (await h.service.statuses())[0]?.state === 'idle', { message: 'idle once the token is readable' })
+    expect((await h.service.statuses())[0]?.lastError).toBeUndefined()
+  })
+
   it('refuses a group- or world-readable token file, like the node\'s own key and token files', async () => {
     const github = await standIn('github')
     const file = await tokenFile(TOKEN, 0o644)
