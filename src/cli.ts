@@ -21,7 +21,7 @@ const USAGE = `usage: cdgossip <command> [options]
 Node:
   init      [--data-dir D] [--network N] [--api-port P] [--p2p-port P]   create identity, token and config
   start     [--data-dir D] [--network N] [--api-port P] [--p2p-port P] [--listen MA]... [--peer MA]...
-            [--mdns] [--relay PATTERN]... [--log-level L]                 run the node (creates the data dir if needed)
+            [--mdns] [--relay PATTERN]... [--target-connections N] [--log-level L]   run the node (creates the data dir if needed)
   config show [--data-dir D]                                             print the effective configuration
 
 Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOKEN, or the data dir):
@@ -109,6 +109,11 @@ function nodeFlags (values: Record<string, unknown>): ConfigFlags {
   if (values.mdns === true) flags.mdns = true
   const relay = list(values.relay)
   if (relay !== undefined) flags.relay = relay
+  const target = str(values['target-connections'])
+  if (target !== undefined) {
+    if (!/^[0-9]{1,6}$/.test(target)) throw new UsageError(`--target-connections must be a whole number, got ${target}`)
+    flags.targetConnections = Number(target)
+  }
   const logLevel = str(values['log-level'])
   if (logLevel !== undefined) flags.logLevel = logLevel
   return flags
@@ -191,6 +196,7 @@ async function cmdStart (args: string[], out: Out): Promise<number> {
     peer: { type: 'string', multiple: true },
     mdns: { type: 'boolean' },
     relay: { type: 'string', multiple: true },
+    'target-connections': { type: 'string' },
     'log-level': { type: 'string' }
   }, false)
   const flags = nodeFlags(values)

@@ -43,9 +43,20 @@ export interface GossipCounters {
   received: Record<string, number>
 }
 
+/**
+ * How a connection came about: a bootstrap entry, peer exchange (`discovery`), the peers file
+ * (`remembered`), mDNS, the peer dialling us (`inbound`), or a dial requested by the API (`dial`).
+ */
+export type ConnectionVia = 'bootstrap' | 'discovery' | 'remembered' | 'mdns' | 'inbound' | 'dial'
+
 export interface PeerInfo {
   peerId: string
   addresses: string[]
   /** topics the peer announced that we also joined */
   topics: string[]
+  /** ISO time the current connection was established */
+  connectedSince?: string
+  via?: ConnectionVia
+  /** the error of the last failed dial of this peer since this node started (it may have succeeded since) */
+  lastDialError?: string
 }

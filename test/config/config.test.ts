@@ -47,7 +47,7 @@ describe('config: defaults', () => {
       dataDir: path.resolve(dir),
       network: DEFAULT_NETWORK,
       api: { host: '127.0.0.1', port: DEFAULT_API_PORT, bodyLimit: DEFAULT_BODY_LIMIT },
-      p2p: { listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: false, relay: [], heartbeatMs: 1000 },
+      p2p: { listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: false, relay: [], heartbeatMs: 1000, targetConnections: 8 },
       sync: { intervalSeconds: 30 },
       trust: { mode: 'allowlist', communities: [] },
       subscriptions: [],
