@@ -16,7 +16,7 @@ import { InvalidRequestError } from '../errors.js'
 import { isValidNetworkName } from '../events/index.js'
 import { GossipCounterSet } from './counters.js'
 import { gatheringWrites } from './gathered-writes.js'
-import { KnownPeers } from './known-peers.js'
+import { KnownPeers, type KnownPeer } from './known-peers.js'
 import { peerExchangeProtocol, requestPeers, servePeerExchange } from './peer-exchange.js'
 import { WarnLimiter } from './warn-limiter.js'
 import { NotStartedError, P2PConfigError, RecordTooLargeError } from './errors.js'
@@ -197,6 +197,8 @@ export class P2PService {
   private readonly dialVia = new Map<string, ConnectionVia>()
   private readonly dialErrors = new Map<string, string>()
   private readonly dialBackoff = new Map<string, number>()
+  /** by the peer ID a dial expected: who answered instead (see pinPeerIds) */
+  private readonly wrongPeers = new Map<string, string>()
   private readonly peerConnectedListeners = new Set<(peerId: string) => void>()
   private classes = new Set<EventClass>()
   private state: State = { code: 'stopped' }
@@ -340,6 +342,11 @@ export class P2PService {
     })
   }
 
+  /** Peers this node knows of (exchange, connections, the peers file), most recently seen first. */
+  knownPeers (): KnownPeer[] {
+    return this.known.list()
+  }
+
   /** The topics joined now (empty when stopped). */
   topics (): string[] {
     if (this.state.code !== 'started') return []
@@ -471,6 +478,7 @@ export class P2PService {
       streamMuxers: [yamux()],
       peerDiscovery,
       ...(this.components.libp2pMetrics === undefined ? {} : { metrics: this.components.libp2pMetrics() }),
+      connectionGater: { denyOutboundEncryptedConnection: (peer, conn) => this.pinPeerIds(peer, conn.remoteAddr) },
       connectionManager: {
         inboundConnectionThreshold: this.inboundConnectionThreshold,
         maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS
@@ -488,7 +496,9 @@ export class P2PService {
     const onConnect = (evt: CustomEvent<PeerId>): void => {
       const id = evt.detail.toString()
       const direction = libp2p.getConnections(evt.detail)[0]?.direction
-      this.connections.set(id, { since: Date.now(), via: this.dialVia.get(id) ?? (direction === 'inbound' ? 'inbound' : 'dial') })
+      // libp2p's own keep-alive redial of a bootstrap peer has no dialVia entry
+      const via = this.dialVia.get(id) ?? (direction === 'inbound' ? 'inbound' : this.bootstrapPeers.has(id) ? 'bootstrap' : 'dial')
+      this.connections.set(id, { since: Date.now(), via })
       this.dialVia.delete(id)
       for (const listener of this.peerConnectedListeners) {
         try {
@@ -660,6 +670,7 @@ export class P2PService {
     requestPeers(libp2p, this.exchangeProtocol, peerIdFromString(id), controller.signal)
       .then((entries) => {
         if (controller.signal.aborted) return
+        this.log?.trace({ peer: id, entries }, 'peer exchange answered')
         for (const entry of entries) {
           if (entry.id === this.peerId) this.checkOwnIdSighting(libp2p, id, entry.addrs)
           else this.known.note(entry.id, entry.addrs)
@@ -701,6 +712,7 @@ export class P2PService {
           if (controller.signal.aborted) return
           this.dialVia.delete(peer.id)
           this.noteDialError(peer.id, err)
+          this.wrongPeers.delete(peer.id)
           this.dialBackoff.set(peer.id, Date.now() + DISCOVERY_DIAL_BACKOFF_MS)
           if (this.dialBackoff.size > MAX_DIAL_ERRORS) this.dialBackoff.delete(this.dialBackoff.keys().next().value as string)
           this.log?.debug({ err: errorText(err), peer: peer.id }, 'could not dial a discovered peer')
@@ -710,7 +722,8 @@ export class P2PService {
   }
 
   private noteDialError (id: string, err: unknown): string {
-    const text = errorText(err)
+    const wrong = this.wrongPeers.get(id)
+    const text = wrong === undefined ? errorText(err) : `the node at this address is ${wrong}`
     this.dialErrors.delete(id)
     this.dialErrors.set(id, text)
     if (this.dialErrors.size > MAX_DIAL_ERRORS) this.dialErrors.delete(this.dialErrors.keys().next().value as string)
@@ -721,13 +734,30 @@ export class P2PService {
     this.dialVia.delete(id)
     const text = this.noteDialError(id, err)
     const address = (this.bootstrapPeers.get(id) ?? []).map(String).join(', ')
-    const answeredAs = unexpectedPeer(err)
+    const answeredAs = this.wrongPeers.get(id) ?? unexpectedPeer(err)
+    this.wrongPeers.delete(id)
     if (answeredAs !== undefined) {
       this.warnings.warn(`bootstrap-wrong-peer:${id}`, { address, expected: id, ...(answeredAs === '' ? {} : { answeredAs }) },
         'bootstrap address reached a different node: the /p2p/<peerId> in the entry is not the peer ID of the node listening there; correct the entry (cdgossip status on that node shows its peer ID)')
       return
     }
     this.warnings.warn(`bootstrap-failed:${id}`, { address, err: text }, 'bootstrap dial failed; retrying every watchdog sweep')
+  }
+
+  /**
+   * libp2p 2.10 does not hand the dialled `/p2p/<id>` to the Noise handshake: a dial reaches
+   * whichever node listens at the address, whatever its ID (measured). Checked here, once the
+   * remote's ID is known and before the connection is used: an address that names another peer
+   * than the one answering is refused, and who answered is kept for the warning.
+   */
+  private pinPeerIds (peer: PeerId, remoteAddr: Multiaddr): boolean {
+    const expected = remoteAddr.getPeerId()
+    const actual = peer.toString()
+    if (expected === null || expected === actual) return false
+    this.wrongPeers.delete(expected)
+    this.wrongPeers.set(expected, actual)
+    if (this.wrongPeers.size > MAX_DIAL_ERRORS) this.wrongPeers.delete(this.wrongPeers.keys().next().value as string)
+    return true
   }
 
   /** gossipsub dropped a frame over MAX_INBOUND_DATA_LENGTH: its read stream from the peer is gone. */

@@ -6,7 +6,7 @@
  */
 import * as lp from 'it-length-prefixed'
 import { cleanAddrs, isPeerId, MAX_ADDRS_PER_PEER } from './known-peers.js'
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 
 /**
  * Peers listed in one answer: enough to reach the target connection count from one neighbour,
@@ -19,7 +19,7 @@ export const MAX_EXCHANGE_BYTES = 128 * 1024
 /** One exchange (dial the protocol, read the answer) gives up after this. */
 export const EXCHANGE_TIMEOUT_MS = 5_000
 /**
- * A peer is answered at most once per this interval; faster asks get an empty list. An honest node
+ * A connection is answered at most once per this interval; faster asks get an empty list. An honest node
  * asks once per watchdog sweep at most (10 s), and round-robins over its neighbours.
  */
 export const MIN_SERVE_INTERVAL_MS = 1_000
@@ -89,17 +89,14 @@ export async function requestPeers (libp2p: ExchangeLibp2p, protocol: string, pe
  * see its peer ID: how a copied identity key shows). Returns the unhandle.
  */
 export async function servePeerExchange (libp2p: ExchangeLibp2p, protocol: string): Promise<() => Promise<void>> {
-  const lastServed = new Map<string, number>()
-  const answer = async (asking: string): Promise<ExchangeEntry[]> => {
+  // per connection, not per peer ID: two nodes sharing a copied key must not starve each other,
+  // and a closed connection's entry goes with it
+  const lastServed = new WeakMap<Connection, number>()
+  const answer = async (asking: Connection): Promise<ExchangeEntry[]> => {
     const now = Date.now()
     const last = lastServed.get(asking)
-    lastServed.set(asking, now)
-    // bounded by the connected peers: entries of peers gone are dropped here
-    if (lastServed.size > 4 * MAX_EXCHANGE_PEERS) {
-      const connected = new Set(libp2p.getPeers().map(String))
-      for (const id of lastServed.keys()) if (!connected.has(id)) lastServed.delete(id)
-    }
     if (last !== undefined && now - last < MIN_SERVE_INTERVAL_MS) return []
+    lastServed.set(asking, now)
     const entries: ExchangeEntry[] = []
     for (const peer of libp2p.getPeers()) {
       if (entries.length >= MAX_EXCHANGE_PEERS) break
@@ -115,7 +112,7 @@ export async function servePeerExchange (libp2p: ExchangeLibp2p, protocol: strin
     return entries
   }
   await libp2p.handle(protocol, ({ stream, connection }) => {
-    serveOne(stream, answer(connection.remotePeer.toString())).catch((err: unknown) => {
+    serveOne(stream, answer(connection)).catch((err: unknown) => {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     })
   }, { maxInboundStreams: MAX_INBOUND_EXCHANGE_STREAMS })

@@ -11,7 +11,7 @@ export const MAX_WARN_KEYS = 1024
 
 /**
  * Warn-level lines rate-limited per key (a reason and a peer). The first line for a key is logged at
- * once; repeats within WARN_INTERVAL_MS are counted, and the next line says how many were held back.
+ * once; repeats within WARN_INTERVAL_MS go to debug, and the next warning says how many were held back.
  */
 export class WarnLimiter {
   private readonly last = new Map<string, { at: number, suppressed: number }>()
@@ -28,6 +28,8 @@ export class WarnLimiter {
     const seen = this.last.get(key)
     if (seen !== undefined && now - seen.at < this.intervalMs) {
       seen.suppressed++
+      // every occurrence is still there for whoever runs at debug
+      this.log?.debug({ ...fields, repeated: true }, msg)
       return false
     }
     const suppressed = seen?.suppressed ?? 0
