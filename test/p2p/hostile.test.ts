@@ -18,9 +18,10 @@ function scoreAt (receiver: TestNode, peer: TestNode): number {
 describe('hostile peers', () => {
   it('rejects forged and oversize records, scores their senders negative, and keeps valid records flowing', async () => {
     const receiver = await startP2PNode({ name: 'receiver', classes: [PIPELINE] })
-    const honest = await startP2PNode({ name: 'honest', classes: [PIPELINE] })
-    const forger = await startP2PNode({ name: 'forger', classes: [PIPELINE] })
-    const bloater = await startP2PNode({ name: 'bloater', classes: [PIPELINE] })
+    // each keeps its one link to the receiver: peer exchange must not connect them to each other
+    const honest = await startP2PNode({ name: 'honest', classes: [PIPELINE], targetConnections: 1 })
+    const forger = await startP2PNode({ name: 'forger', classes: [PIPELINE], targetConnections: 1 })
+    const bloater = await startP2PNode({ name: 'bloater', classes: [PIPELINE], targetConnections: 1 })
     for (const peer of [honest, forger, bloater]) await connect(peer, receiver)
     await waitForMesh([receiver, honest, forger, bloater], PIPELINE)
 
