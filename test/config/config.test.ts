@@ -94,7 +94,7 @@ describe('config: file < env < flags', () => {
       expect(config.network).toBe('from-file')
       // keys the file does not name keep their defaults
       expect(config.api).toEqual({ host: '127.0.0.2', port: 7001, bodyLimit: DEFAULT_BODY_LIMIT })
-      expect(config.p2p).toEqual({ listen: ['/ip4/127.0.0.1/tcp/4101'], bootstrap: ['/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWfile'], mdns: false, relay: [], heartbeatMs: 250 })
+      expect(config.p2p).toEqual({ listen: ['/ip4/127.0.0.1/tcp/4101'], bootstrap: ['/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWfile'], mdns: false, relay: [], heartbeatMs: 250, targetConnections: 8 })
       expect(config.sync.intervalSeconds).toBe(5)
       expect(config.trust).toEqual(file.trust)
       expect(config.subscriptions).toEqual(file.subscriptions)
