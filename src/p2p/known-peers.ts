@@ -12,6 +12,8 @@ export const MAX_KNOWN_PEERS = 256
 export const MAX_ADDRS_PER_PEER = 8
 /** A longer multiaddr string is refused: real ones are under 100 characters. */
 export const MAX_ADDR_LENGTH = 256
+/** Longer strings are not parsed as peer IDs: an Ed25519 one is 52 characters, an RSA one ~46. */
+const MAX_PEER_ID_LENGTH = 128
 /** multiaddr code of `/p2p/<id>` */
 const PROTOCOL_P2P = 421
 /** Format of the peers file, so a later layout can tell an old file from garbage. */
@@ -57,7 +59,7 @@ export function cleanAddrs (addrs: unknown): string[] {
 }
 
 export function isPeerId (id: unknown): id is string {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 128) return false
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_PEER_ID_LENGTH) return false
   try {
     peerIdFromString(id)
     return true
