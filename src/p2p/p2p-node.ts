@@ -519,7 +519,10 @@ export class P2PService {
       if (signal.aborted || libp2p.getConnections(evt.detail.id).length > 0) return
       this.dialVia.set(evt.detail.id.toString(), 'mdns')
       libp2p.dial(evt.detail.id, { signal: dialSignal(signal) })
-        .catch((err: unknown) => { this.log?.debug({ err, peer: evt.detail.id.toString() }, 'could not dial discovered peer') })
+        .catch((err: unknown) => {
+          this.dialVia.delete(evt.detail.id.toString())
+          this.log?.debug({ err, peer: evt.detail.id.toString() }, 'could not dial discovered peer')
+        })
     }
     const onDisconnect = (evt: CustomEvent<PeerId>): void => {
       const id = evt.detail.toString()

@@ -97,13 +97,16 @@ export async function servePeerExchange (libp2p: ExchangeLibp2p, protocol: strin
     const last = lastServed.get(asking)
     if (last !== undefined && now - last < MIN_SERVE_INTERVAL_MS) return []
     lastServed.set(asking, now)
+    const overLoopback = isLoopback(asking.remoteAddr.toString())
     const entries: ExchangeEntry[] = []
     for (const peer of libp2p.getPeers()) {
       if (entries.length >= MAX_EXCHANGE_PEERS) break
       try {
         const stored = await libp2p.peerStore.get(peer)
         if (!stored.protocols.includes(protocol)) continue
+        // a peer's loopback address means the asking node itself unless it asks over loopback
         const addrs = cleanAddrs(stored.addresses.map((a) => a.multiaddr.toString()))
+          .filter((a) => overLoopback || !isLoopback(a))
         if (addrs.length > 0) entries.push({ id: peer.toString(), addrs })
       } catch {
         // not in the peer store (yet): not listed
@@ -117,6 +120,10 @@ export async function servePeerExchange (libp2p: ExchangeLibp2p, protocol: strin
     })
   }, { maxInboundStreams: MAX_INBOUND_EXCHANGE_STREAMS })
   return async () => { await libp2p.unhandle(protocol) }
+}
+
+function isLoopback (addr: string): boolean {
+  return addr.startsWith('/ip4/127.') || addr.startsWith('/ip6/::1/')
 }
 
 async function serveOne (stream: Stream, entries: Promise<ExchangeEntry[]>): Promise<void> {
