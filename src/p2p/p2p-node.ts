@@ -17,7 +17,7 @@ import { isValidNetworkName } from '../events/index.js'
 import { GossipCounterSet } from './counters.js'
 import { gatheringWrites } from './gathered-writes.js'
 import { KnownPeers, type KnownPeer } from './known-peers.js'
-import { peerExchangeProtocol, requestPeers, servePeerExchange } from './peer-exchange.js'
+import { isLoopback, peerExchangeProtocol, requestPeers, servePeerExchange } from './peer-exchange.js'
 import { WarnLimiter } from './warn-limiter.js'
 import { NotStartedError, P2PConfigError, RecordTooLargeError } from './errors.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_IP_COLOCATION_WEIGHT, MAX_INBOUND_DATA_LENGTH, MAX_RECORD_BYTES, TOPIC_SCORE_PARAMS, gossipsubOptions } from './gossip-options.js'
@@ -58,8 +58,14 @@ export const DIAL_TIMEOUT_MS = 10_000
  * @default 8
  */
 export const DEFAULT_TARGET_CONNECTIONS = 8
-/** A peer whose dial failed is not dialled again through discovery for this long (bootstrap peers are, each sweep). */
-export const DISCOVERY_DIAL_BACKOFF_MS = 60_000
+/**
+ * A peer whose discovery dial failed is dialled again after one watchdog interval, then twice as
+ * long after each further failure, up to this: a transient failure (a loaded peer) heals at the
+ * next sweep, and a peer that is gone for good costs one dial every 5 minutes. Bootstrap peers
+ * are redialled every sweep regardless.
+ * @default 300_000
+ */
+export const MAX_DISCOVERY_DIAL_BACKOFF_MS = 5 * 60_000
 /**
  * At or above the target, a node still asks one neighbour for its peers this often, to keep the
  * remembered peers fresh for the next restart; below it, every watchdog sweep.
@@ -196,7 +202,7 @@ export class P2PService {
   /** how the dial in flight to a peer came about, for `connections` */
   private readonly dialVia = new Map<string, ConnectionVia>()
   private readonly dialErrors = new Map<string, string>()
-  private readonly dialBackoff = new Map<string, number>()
+  private readonly dialBackoff = new Map<string, { until: number, failures: number }>()
   /** by the peer ID a dial expected: who answered instead (see pinPeerIds) */
   private readonly wrongPeers = new Map<string, string>()
   private readonly peerConnectedListeners = new Set<(peerId: string) => void>()
@@ -531,10 +537,13 @@ export class P2PService {
     }
     // a cdgossip node of this network: remembered, and asked for its peers while we have too few
     const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-      const { peerId, listenAddrs, protocols } = evt.detail
+      const { peerId, listenAddrs, protocols, connection } = evt.detail
       if (signal.aborted || !protocols.includes(this.exchangeProtocol)) return
       const id = peerId.toString()
-      if (this.known.note(id, listenAddrs.map(String), Date.now())) this.peersChanged = true
+      // a remote peer's loopback address would lead back to this host after a restart
+      const local = isLoopback(connection.remoteAddr.toString())
+      const addrs = listenAddrs.map(String).filter((a) => local || !isLoopback(a))
+      if (this.known.note(id, addrs, Date.now())) this.peersChanged = true
       exchangePeers.add(id)
       if (this.state.code === 'started' && libp2p.getPeers().length < this.targetConnections) {
         this.exchangeWith(this.state.running, id)
@@ -702,7 +711,7 @@ export class P2PService {
     const now = Date.now()
     for (const peer of this.known.list()) {
       if (budget <= 0) break
-      if (running.dialing.has(peer.id) || (this.dialBackoff.get(peer.id) ?? 0) > now) continue
+      if (running.dialing.has(peer.id) || (this.dialBackoff.get(peer.id)?.until ?? 0) > now) continue
       const peerId = peerIdFromString(peer.id)
       if (libp2p.getConnections(peerId).length > 0) continue
       budget--
@@ -716,7 +725,10 @@ export class P2PService {
           this.dialVia.delete(peer.id)
           this.noteDialError(peer.id, err)
           this.wrongPeers.delete(peer.id)
-          this.dialBackoff.set(peer.id, Date.now() + DISCOVERY_DIAL_BACKOFF_MS)
+          const failures = (this.dialBackoff.get(peer.id)?.failures ?? 0) + 1
+          const delay = Math.min(MAX_DISCOVERY_DIAL_BACKOFF_MS, this.watchdogIntervalMs * 2 ** Math.min(failures - 1, 16))
+          this.dialBackoff.delete(peer.id)
+          this.dialBackoff.set(peer.id, { until: Date.now() + delay, failures })
           if (this.dialBackoff.size > MAX_DIAL_ERRORS) this.dialBackoff.delete(this.dialBackoff.keys().next().value as string)
           this.log?.debug({ err: errorText(err), peer: peer.id }, 'could not dial a discovered peer')
         })

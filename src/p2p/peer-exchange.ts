@@ -122,7 +122,8 @@ export async function servePeerExchange (libp2p: ExchangeLibp2p, protocol: strin
   return async () => { await libp2p.unhandle(protocol) }
 }
 
-function isLoopback (addr: string): boolean {
+/** A loopback multiaddr: it names a different node on every host. */
+export function isLoopback (addr: string): boolean {
   return addr.startsWith('/ip4/127.') || addr.startsWith('/ip6/::1/')
 }
 
