@@ -203,6 +203,8 @@ export class P2PService {
   private readonly dialVia = new Map<string, ConnectionVia>()
   private readonly dialErrors = new Map<string, string>()
   private readonly dialBackoff = new Map<string, { until: number, failures: number }>()
+  /** neighbours whose last exchange answer listed our peer ID at addresses not ours */
+  private readonly ownIdSightings = new Set<string>()
   /** by the peer ID a dial expected: who answered instead (see pinPeerIds) */
   private readonly wrongPeers = new Map<string, string>()
   private readonly peerConnectedListeners = new Set<(peerId: string) => void>()
@@ -698,7 +700,17 @@ export class P2PService {
    */
   private checkOwnIdSighting (libp2p: P2PLibp2p, reportedBy: string, addrs: string[]): void {
     const ours = new Set(libp2p.getMultiaddrs().map((ma) => ma.decapsulateCode(PROTOCOL_P2P).toString()))
-    if (addrs.length === 0 || addrs.some((a) => ours.has(a))) return
+    if (addrs.length === 0 || addrs.some((a) => ours.has(a))) {
+      this.ownIdSightings.delete(reportedBy)
+      return
+    }
+    // right after this node restarts on new ports, a neighbour may still list its old addresses
+    // until identify has run: only a second answer in a row that says so counts
+    if (!this.ownIdSightings.has(reportedBy)) {
+      this.ownIdSightings.add(reportedBy)
+      if (this.ownIdSightings.size > MAX_DIAL_ERRORS) this.ownIdSightings.delete(this.ownIdSightings.values().next().value as string)
+      return
+    }
     this.warnings.warn(`copied-identity:${reportedBy}`, { peerId: this.peerId, reportedBy, addresses: addrs },
       'another node runs with this node\'s identity key: a peer knows our peer ID at addresses that are not ours; each node needs its own identity.key (its own data dir), or the two will take each other\'s connections and gossip')
   }
@@ -711,7 +723,8 @@ export class P2PService {
     const now = Date.now()
     for (const peer of this.known.list()) {
       if (budget <= 0) break
-      if (running.dialing.has(peer.id) || (this.dialBackoff.get(peer.id)?.until ?? 0) > now) continue
+      // bootstrap peers have their own redial (redialBootstrapPeers)
+      if (this.bootstrapPeers.has(peer.id) || running.dialing.has(peer.id) || (this.dialBackoff.get(peer.id)?.until ?? 0) > now) continue
       const peerId = peerIdFromString(peer.id)
       if (libp2p.getConnections(peerId).length > 0) continue
       budget--
