@@ -40,7 +40,8 @@ describe('peer exchange', () => {
     const hub = await startP2PNode({ name: 'hub', classes: [CLASS] })
     const hubAddress = `${hub.service.multiaddrs()[0] as string}`
     const leaves: TestNode[] = []
-    for (let i = 0; i < 6; i++) leaves.push(await startP2PNode({ name: `leaf${i}`, classes: [CLASS], bootstrap: [hubAddress] }))
+    const { log, lines } = capture()
+    for (let i = 0; i < 6; i++) leaves.push(await startP2PNode({ name: `leaf${i}`, classes: [CLASS], bootstrap: [hubAddress], log: log.child({ leaf: i }) }))
     await waitFor(() => leaves.every((a) => leaves.every((b) => a === b || connectedTo(a, b))), {
       timeout: 20_000,
       message: 'every leaf to connect to every other leaf'
@@ -55,7 +56,11 @@ describe('peer exchange', () => {
     await hub.service.stop()
     await waitFor(() => leaves.every((l) => !connectedTo(l, hub)), { message: 'the leaves to see the hub go' })
     // generous: six nodes re-forming their mesh on a loaded machine
-    await waitForMesh(leaves, CLASS, { timeout: 20_000 })
+    await waitForMesh(leaves, CLASS, { timeout: 20_000 }).catch((err) => {
+      console.log(lines.filter((l) => Number(l.level) >= 20 && l.msg !== 'peer exchange answered').map((l) => JSON.stringify(l).slice(0, 300)).join('\n'))
+      for (const l of leaves) console.log(l.name, l.service.peers().length, l.service.subscribers(CLASS).length, l.service.meshPeers(CLASS).length, JSON.stringify(l.service.peers().map((p) => l.service.libp2p.services.pubsub.getScore(p.peerId))))
+      throw err
+    })
     const digests = await Promise.all(leaves.map(async (leaf) => {
       const bytes = record(`from ${leaf.name}`)
       await leaf.service.publish(CLASS, bytes)
