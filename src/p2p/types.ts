@@ -44,8 +44,9 @@ export interface GossipCounters {
 }
 
 /**
- * How a connection came about: a bootstrap entry, peer exchange (`discovery`), the peers file
- * (`remembered`), mDNS, the peer dialling us (`inbound`), or a dial requested by the API (`dial`).
+ * How a connection came about: a bootstrap entry, peer exchange (`discovery`), a peer connected
+ * before (`remembered`: the peers file, or earlier in this run), mDNS, the peer dialling us
+ * (`inbound`), or any other dial (`dial`: the API, libp2p's own redials).
  */
 export type ConnectionVia = 'bootstrap' | 'discovery' | 'remembered' | 'mdns' | 'inbound' | 'dial'
 

@@ -29,6 +29,8 @@ describe('federation over a relay: A – B – C', () => {
       names: ['a', 'b', 'c'],
       topology: 'line',
       configure: (config, { name, peerIds }) => {
+        // the line stays a line: peer exchange must not connect A and C directly
+        config.p2p.targetConnections = 1
         // a hub forwards only what its own trust policy accepts: it vouches for A
         if (name === 'b') {
           config.p2p.relay = ['*']
