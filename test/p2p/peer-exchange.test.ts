@@ -1,14 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { pino } from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { dataDirPaths, readPeersFile, writePeersFile } from '../../src/data-dir.js'
 import { MAX_INBOUND_DATA_LENGTH } from '../../src/p2p/index.js'
-import { decodeAnswer, encodeAnswer, MAX_EXCHANGE_PEERS } from '../../src/p2p/peer-exchange.js'
+import { decodeAnswer, encodeAnswer, MAX_EXCHANGE_PEERS, peerExchangeProtocol, requestPeers } from '../../src/p2p/peer-exchange.js'
 import { KnownPeers, MAX_ADDRS_PER_PEER } from '../../src/p2p/known-peers.js'
 import { record, sha256Hex, startP2PNode, TEST_NETWORK, waitFor, waitForMesh } from '../helpers/p2p.js'
 import type { TestNode } from '../helpers/p2p.js'
@@ -168,6 +168,41 @@ describe('remembered peers', () => {
     await node.service.stop()
     const file = await readPeersFile(dir) as { peers: Array<{ id: string }> }
     expect(file.peers.map((p) => p.id)).toEqual([other.service.peerId])
+  })
+})
+
+/** A non-loopback IPv4 address of this machine, if it has one. */
+function externalIPv4 (): string | undefined {
+  return Object.values(networkInterfaces()).flat().find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address
+}
+
+describe('peer exchange answers', () => {
+  it.skipIf(externalIPv4() === undefined)('list loopback addresses only to a peer asking over loopback', async () => {
+    const ip = externalIPv4() as string
+    const hub = await startP2PNode({ name: 'hub', listen: ['/ip4/0.0.0.0/tcp/0'] })
+    const port = /\/tcp\/(\d+)/.exec(hub.service.multiaddrs()[0] as string)?.[1] as string
+    const local = await startP2PNode({ name: 'local', listen: ['/ip4/0.0.0.0/tcp/0'], targetConnections: 1 })
+    const remote = await startP2PNode({ name: 'remote', listen: ['/ip4/0.0.0.0/tcp/0'], targetConnections: 1 })
+    await local.service.dial(`/ip4/127.0.0.1/tcp/${port}/p2p/${hub.service.peerId}`)
+    await remote.service.dial(`/ip4/${ip}/tcp/${port}/p2p/${hub.service.peerId}`)
+    const protocol = peerExchangeProtocol(TEST_NETWORK)
+    const ask = async (node: TestNode): Promise<string[]> => {
+      const answer = await requestPeers(node.service.libp2p, protocol, peerIdFromString(hub.service.peerId), AbortSignal.timeout(5000))
+      return answer.find((e) => e.id === (node === local ? remote : local).service.peerId)?.addrs ?? []
+    }
+    // each connection is answered once a second at most: keep the first full answer each side gets
+    const seen = new Map<TestNode, string[]>()
+    await waitFor(async () => {
+      for (const node of [local, remote]) {
+        if (seen.has(node)) continue
+        const addrs = await ask(node)
+        if (addrs.length > 0) seen.set(node, addrs)
+      }
+      return seen.size === 2
+    }, { message: 'the hub to list each peer to the other' })
+    expect(seen.get(remote)?.filter((a) => a.startsWith('/ip4/127.'))).toEqual([])
+    expect(seen.get(remote)).toContain(`/ip4/${ip}/tcp/${/\/tcp\/(\d+)/.exec(local.service.multiaddrs()[0] as string)?.[1] as string}`)
+    expect(seen.get(local)?.some((a) => a.startsWith('/ip4/127.'))).toBe(true)
   })
 })
 
