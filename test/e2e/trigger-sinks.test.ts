@@ -98,4 +98,20 @@ describe('trigger sinks on a running node', () => {
     expect(shown).not.toContain(TOKEN)
     expect(shown).not.toContain(ROTATED)
   })
+
+  it('a trigger sink whose token variable is unset: the node runs on, /metrics shows the subscription invalid and the log says why', async () => {
+    const lines: string[] = []
+    const log = pino({ level: 'info' }, new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } }))
+    const [node] = await startNodes(1, { topology: 'none', log: () => log }) as [E2eNode]
+    const variable = 'CDGOSSIP_TEST_UNSET_JENKINS_TOKEN'
+    expect(process.env[variable]).toBeUndefined()
+    const created = await call(node, 'POST', '/v1/subscriptions', {
+      id: 'smoke', classes: ['service.*'], sink: { type: 'jenkins-build', jenkinsUrl: 'http://127.0.0.1:9', job: 'qa/smoke', user: 'bot', tokenEnv: variable }
+    })
+    expect(created.status, created.text).toBe(201)
+    const invalid = `cdgossip_delivery_state{subscription="smoke",state="invalid"} 1`
+    await waitFor(async () => (await call(node, 'GET', '/metrics')).text.includes(invalid), { message: 'the metric shows the subscription invalid', timeout: 10_000 })
+    expect(lines.join('\n')).toContain(`sink.tokenEnv ${variable} is not set in the node's environment`)
+    expect((await fetch(`${node.node.apiUrl}/healthz`)).status).toBe(200)
+  })
 })
