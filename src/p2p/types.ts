@@ -1,5 +1,5 @@
 import type { EventClass, SignedEvent } from '../events/types.js'
-import type { SequenceState } from '../store/types.js'
+import type { SequenceState } from '../events/records.js'
 
 /**
  * What p2p/ needs from the rest of the node, as functions (p2p never imports store/ or api/).
@@ -47,9 +47,4 @@ export interface GossipCounters {
   received: Record<string, number>
 }
 
-export interface PeerInfo {
-  peerId: string
-  addresses: string[]
-  /** topics the peer announced that we also joined */
-  topics: string[]
-}
+export type { PeerInfo } from '../contracts/node-facade.js'

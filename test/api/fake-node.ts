@@ -50,7 +50,7 @@ export class FakeNode implements NodeFacade {
       counters: { published: this.stored.length },
       trustMode: this.trustModeValue,
       store: { events: this.stored.length },
-      sync: { lastRun: null }
+      sync: { peers: [], gaps: 0, fetched: 0, duplicates: 0, relayed: 0, refused: 0, rejected: 0 }
     }
   }
 

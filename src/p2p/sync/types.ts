@@ -128,31 +128,4 @@ export interface SyncInit {
   maxPageBytes?: number
 }
 
-export interface SyncPeerState {
-  peerId: string
-  /** ISO time of the last successful exchange */
-  lastSyncAt?: string
-  /** error code of the last failure, cleared by a success */
-  lastError?: string
-  score: number
-  /** range requests to this peer in flight */
-  inFlight: number
-  /** ISO time before which the peer is skipped */
-  backoffUntil?: string
-}
-
-export interface SyncState {
-  peers: SyncPeerState[]
-  /** sequences the node asked for through requestGap that no peer has supplied yet */
-  gaps: number
-  /** records fetched and stored */
-  fetched: number
-  /** records fetched that were already held */
-  duplicates: number
-  /** records fetched, verified and passed on but not stored (no subscription wants them) */
-  relayed: number
-  /** genuine records this node's trust policy refused */
-  refused: number
-  /** records refused by receiveRecord as invalid (forged, malformed, conflicting…) or not the ones requested */
-  rejected: number
-}
+export type { SyncPeerState, SyncState } from '../../contracts/node-facade.js'
