@@ -25,7 +25,8 @@ import { toFrameStream } from './stream-adapter.js'
 import type { FailureKind } from './peer-book.js'
 import type { SummaryEntry } from './protocol.js'
 import type { FrameStream } from './stream-adapter.js'
-import type { SequenceSummary, SyncComponents, SyncInit, SyncStartPoint, SyncState } from './types.js'
+import type { SyncComponents, SyncInit, SyncStartPoint, SyncState } from './types.js'
+import type { SequenceState } from '../../events/records.js'
 import type { EventClass } from '../../events/types.js'
 import type { IdentifyResult, IncomingStreamData, PeerId } from '@libp2p/interface'
 
@@ -415,7 +416,7 @@ export class SyncService {
         const chunk = classes.slice(i, i + MAX_SUMMARY_CLASSES)
         const entries = await this.exchange(peer, signal, async stream => await requestSummary(stream, chunk))
         if (entries.length === 0) continue
-        const local = new Map<string, SequenceSummary>()
+        const local = new Map<string, SequenceState>()
         for (const state of await this.components.sequenceStates(chunk)) local.set(pairKey(state.origin, state.eventClass), state)
         await eachConcurrently(entries, PAIRS_IN_FLIGHT, async entry => {
           signal.throwIfAborted()
@@ -429,7 +430,7 @@ export class SyncService {
     }
   }
 
-  private async fetchPair (peer: PeerId, entry: SummaryEntry, local: SequenceSummary | undefined, tried: Map<string, IntervalSet>, signal: AbortSignal): Promise<void> {
+  private async fetchPair (peer: PeerId, entry: SummaryEntry, local: SequenceState | undefined, tried: Map<string, IntervalSet>, signal: AbortSignal): Promise<void> {
     const { origin, eventClass } = entry
     const pair = this.pair(origin, eventClass)
     const floor = await this.resolveFloor(origin, eventClass, pair, local, entry.highest)
@@ -448,7 +449,7 @@ export class SyncService {
     await this.fetchMissing(peer, origin, eventClass, lower + 1, entry.highest, pair, done, signal)
   }
 
-  private async resolveFloor (origin: string, eventClass: EventClass, pair: PairState, local: SequenceSummary | undefined, peerHighest: number): Promise<number> {
+  private async resolveFloor (origin: string, eventClass: EventClass, pair: PairState, local: SequenceState | undefined, peerHighest: number): Promise<number> {
     const known = await this.knownFloor(origin, eventClass, pair)
     if (known !== undefined) return known
     return await this.fixFloor(origin, eventClass, pair, initialFloor(this.startPoint(eventClass), local, peerHighest))

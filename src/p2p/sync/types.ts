@@ -10,16 +10,6 @@ export type SyncLibp2p = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | '
 /** Where a subscription to a class starts: only what is new (`now`), or all history (`beginning`). */
 export type SyncStartPoint = 'now' | 'beginning'
 
-/** What a peer or this node holds of one (origin, class) sequence (the store's SequenceState). */
-export interface SequenceSummary {
-  origin: string
-  eventClass: EventClass
-  /** highest sequence held, 0 when none */
-  highest: number
-  /** every sequence in 1..contiguous is held */
-  contiguous: number
-}
-
 /**
  * What sync needs from the node. The three record functions are P2PComponents' (sync never
  * imports store/ or api/); the rest describe what the node wants.
