@@ -241,8 +241,6 @@ export class CdgossipNode implements NodeFacade {
     const p2p = new P2PService({
       log: log.child({ component: 'p2p' }),
       receiveRecord: async (bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome> => await receiver.receive(bytes, context),
-      sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
-      readSequenceRange: (origin, eventClass, from, to) => store.readSequenceRange(origin, eventClass, from, to),
       libp2pMetrics: () => this.nodeMetrics.libp2pMetrics()
     }, {
       network: config.network,

@@ -1,5 +1,4 @@
 import type { EventClass, SignedEvent } from '../events/types.js'
-import type { SequenceState } from '../events/records.js'
 
 /**
  * What p2p/ needs from the rest of the node, as functions (p2p never imports store/ or api/).
@@ -14,10 +13,6 @@ export interface P2PComponents {
    * Size is checked by p2p before this is called.
    */
   receiveRecord(bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome>
-  /** For sync: what this node holds per (origin, class) for the given classes. */
-  sequenceStates(eventClasses: EventClass[]): Promise<SequenceState[]>
-  /** For sync: wire bytes of held records origin/class with from <= sequence <= to, ascending, streamed. */
-  readSequenceRange(origin: string, eventClass: EventClass, from: number, to: number): AsyncIterable<Uint8Array>
 }
 
 export interface ReceiveContext {

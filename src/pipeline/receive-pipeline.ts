@@ -39,8 +39,11 @@ export interface ReceivePipelineComponents {
   skipped?(event: SignedEvent): void
   /** told of each newly stored record, in store order */
   stored(stored: StoredEvent): void
-  /** told when a record arrives beyond the highest sequence held (from..to are missing) */
-  gap(origin: string, eventClass: EventClass, from: number, to: number): void
+  /**
+   * told when a record arrives beyond the highest sequence held; which sequences are missing is
+   * read from the store when the repair runs (more may have arrived by then)
+   */
+  gap(origin: string, eventClass: EventClass): void
   /** told what became of every record (metrics, per-peer figures, logs); must not throw */
   observe?(observation: PipelineObservation): void
   /**
@@ -182,7 +185,7 @@ export class ReceivePipeline {
     if (appended.status === 'duplicate') return { status: 'duplicate', event }
     this.components.stored(appended.stored)
     const { highestBefore } = appended
-    if (event.sequence > highestBefore + 1) this.components.gap(event.origin, eventClass, highestBefore + 1, event.sequence - 1)
+    if (event.sequence > highestBefore + 1) this.components.gap(event.origin, eventClass)
     return { status: 'stored', event }
   }
 }

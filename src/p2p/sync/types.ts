@@ -1,4 +1,5 @@
 import type { EventClass } from '../../events/types.js'
+import type { SequenceState } from '../../events/records.js'
 import type { P2PComponents } from '../types.js'
 import type { RefusedSequences } from './refusal-ledger.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -11,8 +12,9 @@ export type SyncLibp2p = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | '
 export type SyncStartPoint = 'now' | 'beginning'
 
 /**
- * What sync needs from the node. The three record functions are P2PComponents' (sync never
- * imports store/ or api/); the rest describe what the node wants.
+ * What sync needs from the node. receiveRecord is P2PComponents'; sequenceStates and
+ * readSequenceRange read the store for the sync server and the rounds (sync never imports store/
+ * or api/); the rest describe what the node wants.
  *
  * Start points and floors: sync never fetches a sequence <= the floor of an (origin, class) pair.
  * The first time sync meets a pair with no floor it fixes one and hands it to setFloor:
@@ -25,8 +27,12 @@ export type SyncStartPoint = 'now' | 'beginning'
  * rules, which still backfill pairs held from sequence 1). A node that persists them should reset
  * a class's floors to 0 when a `beginning` subscription for it is created.
  */
-export interface SyncComponents extends Pick<P2PComponents, 'receiveRecord' | 'sequenceStates' | 'readSequenceRange'> {
+export interface SyncComponents extends Pick<P2PComponents, 'receiveRecord'> {
   libp2p: SyncLibp2p
+  /** What this node holds per (origin, class) for the given classes. */
+  sequenceStates(eventClasses: EventClass[]): Promise<SequenceState[]>
+  /** Wire bytes of held records origin/class with from <= sequence <= to, ascending, streamed. */
+  readSequenceRange(origin: string, eventClass: EventClass, from: number, to: number): AsyncIterable<Uint8Array>
   /** concrete classes the node's subscriptions want (patterns expanded), i.e. the topics it joined */
   wantedClasses(): EventClass[]
   /** the earliest start among the subscriptions that want this class; `now` when absent */
