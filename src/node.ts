@@ -28,6 +28,7 @@ import { GapWatcher } from './pipeline/gap-watcher.js'
 import { ReceiveMonitor } from './pipeline/receive-monitor.js'
 import { RelayBudget } from './pipeline/relay-budget.js'
 import { NodeMetrics } from './metrics/index.js'
+import { stopInOrder } from './lifecycle.js'
 
 /** The package version; the module runs from src/ (tests) or dist/src/ (the CLI). */
 function readVersion (): string {
@@ -321,22 +322,25 @@ export class CdgossipNode implements NodeFacade {
   /**
    * Stops in reverse start order: the API first (SSE streams end, no new publishes), then
    * in-flight publishes drain, delivery halts (its progress is already persisted), sync and
-   * libp2p stop, and the store closes last.
+   * libp2p stop, and the store closes last. Every component is stopped even when one fails;
+   * the failures are logged and rejected together as an AggregateError.
    */
   async stop (): Promise<void> {
     if (this.status !== 'started' || this.running === undefined) return
     this.status = 'stopping'
     const r = this.running
     try {
-      for (const d of r.detach) d()
-      await r.api.close()
-      await r.publisher.drain()
-      await r.delivery.stop()
-      r.gaps.stop()
-      await r.sync.stop()
-      await r.p2p.stop()
-      await r.refusals.flush()
-      await r.store.stop()
+      await stopInOrder([
+        { name: 'subscriptions', stop: () => { for (const d of r.detach) d() } },
+        { name: 'api', stop: async () => { await r.api.close() } },
+        { name: 'publisher', stop: async () => { await r.publisher.drain() } },
+        { name: 'delivery', stop: async () => { await r.delivery.stop() } },
+        { name: 'gaps', stop: () => { r.gaps.stop() } },
+        { name: 'sync', stop: async () => { await r.sync.stop() } },
+        { name: 'p2p', stop: async () => { await r.p2p.stop() } },
+        { name: 'refusals', stop: async () => { await r.refusals.flush() } },
+        { name: 'store', stop: async () => { await r.store.stop() } }
+      ], this.log)
     } finally {
       this.running = undefined
       this.status = 'stopped'
