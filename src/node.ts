@@ -543,6 +543,10 @@ export class CdgossipNode implements NodeFacade {
     return await this.require().delivery.redrive(subscriptionId, digests)
   }
 
+  async discardDeadLetters (subscriptionId: string, digests?: string[]): Promise<number> {
+    return await this.require().delivery.discardDeadLetters(subscriptionId, digests)
+  }
+
   /** GET /v1/config: the configuration as loaded (webhook secrets hidden) and the live trust and subscriptions */
   configuration (): NodeConfiguration {
     this.require()

@@ -96,6 +96,8 @@ export interface NodeFacade {
   listDeadLetters(subscriptionId: string): Promise<DeadLetter[]>
   /** re-queue dead letters (all, or the given digests); returns how many were re-queued */
   redriveDeadLetters(subscriptionId: string, digests?: string[]): Promise<number>
+  /** drop dead letters for good (all, or the given digests), so a paused subscription delivers again; returns how many */
+  discardDeadLetters(subscriptionId: string, digests?: string[]): Promise<number>
 
   peers(): PeerInfo[]
 

@@ -63,7 +63,7 @@ export type DeliveryState =
   | 'retrying'
   /** caught up; waiting for new records */
   | 'idle'
-  /** the dead-letter list is full: nothing new is delivered until it shrinks (redrive or discard) */
+  /** the dead-letter list is full: nothing new is delivered until it shrinks (POST or DELETE /v1/subscriptions/{id}/dead-letters) */
   | 'paused'
   /** the sink is unusable (bad URL or headers); see lastError */
   | 'invalid'
