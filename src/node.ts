@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { CdgossipError, NotStartedError } from './errors.js'
+import { NotStartedError } from './errors.js'
 import { maskConfigSecrets, type NodeConfig } from './config.js'
 import { dataDirPaths, readApiToken } from './data-dir.js'
 import { silentLogger } from './logger.js'
@@ -431,19 +431,7 @@ export class CdgossipNode implements NodeFacade {
   }
 
   async importRecords (records: Uint8Array[]): Promise<ImportResult> {
-    const r = this.require()
-    const result: ImportResult = { stored: 0, duplicates: 0, refused: [] }
-    for (const [index, bytes] of records.entries()) {
-      try {
-        const outcome = await r.receiver.receive(bytes, { keepAll: true })
-        if (outcome.status === 'stored') result.stored++
-        else result.duplicates++
-      } catch (err) {
-        if (!(err instanceof CdgossipError)) throw err
-        result.refused.push({ index, code: err.code, message: err.message })
-      }
-    }
-    return result
+    return await this.require().receiver.importRecords(records)
   }
 
   async openStream (options: StreamOptions): Promise<AsyncGenerator<string, void, undefined>> {

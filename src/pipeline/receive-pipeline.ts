@@ -8,6 +8,8 @@ import { UntrustedSignerError } from '../trust/index.js'
 import type { UntrustedReason, UntrustedSignerDetails } from '../trust/index.js'
 import type { MatchableEvent } from '../subscriptions/types.js'
 import type { ReceiveContext, ReceiveOutcome } from '../p2p/types.js'
+import type { ImportResult } from '../contracts/node-facade.js'
+import { CdgossipError } from '../errors.js'
 import { RefusedByPolicyError, TopicMismatchError } from './errors.js'
 import { refusalReason, type PipelineObservation } from './observation.js'
 
@@ -79,6 +81,26 @@ export class ReceivePipeline {
   constructor (components: ReceivePipelineComponents) {
     this.components = components
     this.verifier = components.verifier ?? sharedVerifier()
+  }
+
+  /**
+   * An export's records, one by one, through the same checks as gossip but kept whatever the
+   * subscriptions say. A record refused with a CdgossipError is listed with its index and the
+   * import goes on; anything else (a bug, the store failing) ends it.
+   */
+  async importRecords (records: readonly Uint8Array[]): Promise<ImportResult> {
+    const result: ImportResult = { stored: 0, duplicates: 0, refused: [] }
+    for (const [index, bytes] of records.entries()) {
+      try {
+        const outcome = await this.receive(bytes, { keepAll: true })
+        if (outcome.status === 'stored') result.stored++
+        else result.duplicates++
+      } catch (err) {
+        if (!(err instanceof CdgossipError)) throw err
+        result.refused.push({ index, code: err.code, message: err.message })
+      }
+    }
+    return result
   }
 
   /**
