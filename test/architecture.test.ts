@@ -19,9 +19,10 @@ const ALLOWED: Record<string, string[]> = {
   // pure, no I/O
   events: ['errors'],
   contracts: ['events', 'errors', 'trust', 'subscriptions'],
-  signing: SHARED,
-  trust: SHARED,
-  hooks: SHARED,
+  signing: ['events', 'errors'],
+  trust: ['events', 'errors'],
+  // webhook kinds turn a tool's payload into CDEvents, nothing more
+  hooks: ['events', 'errors'],
   // the store knows only the records it keeps
   store: SHARED,
   subscriptions: [...SHARED, 'trust'],
