@@ -42,4 +42,4 @@ export interface GossipCounters {
   received: Record<string, number>
 }
 
-export type { PeerInfo } from '../contracts/node-facade.js'
+export type { ConnectionVia, PeerInfo } from '../contracts/node-facade.js'
