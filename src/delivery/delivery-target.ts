@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../store/types.js'
+import type { StoredEvent } from '../events/records.js'
 import { InvalidSubscriptionError, isTriggerSinkType, validateTriggerSink } from '../subscriptions/index.js'
 import type { CheckedTriggerSink, CredentialRef, DeliverySink } from '../subscriptions/index.js'
 import { buildWebhookRequest, resolveWebhookSink } from './cloudevents-http.js'

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { StoredEvent } from '../store/types.js'
+import type { StoredEvent } from '../events/records.js'
 import type { DeliverySink, Subscription } from '../subscriptions/types.js'
 import { backoffDelay } from './backoff.js'
 import { CredentialError } from './credentials.js'

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../store/types.js'
+import type { StoredEvent } from '../events/records.js'
 import { parseRetryAfter } from './backoff.js'
 import type { CheckedTriggerSink } from '../subscriptions/index.js'
 

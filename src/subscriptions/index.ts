@@ -78,3 +78,4 @@ export type {
   TriggerSink,
   TriggerSinkType
 } from './types.js'
+export { subscriptionsWant, addConfigSubscriptions, canonicalJson } from './start-points.js'
