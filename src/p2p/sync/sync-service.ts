@@ -228,6 +228,16 @@ export class SyncService {
   }
 
   /**
+   * The trust policy changed: forget the refusals it no longer stands behind and start a round at
+   * once, so the records come back from any peer that holds them, without a restart.
+   */
+  policyChanged (origins: readonly string[]): void {
+    const forgotten = this.components.refusals?.reconcile?.() ?? []
+    if (forgotten.length > 0) this.components.log?.info({ origins: forgotten }, 'trust policy changed: records refused before are fetched again')
+    this.resync([...new Set([...origins, ...forgotten])])
+  }
+
+  /**
    * Fetches sequences from..to of a pair from the best connected peers, for a gap the node saw (a
    * record arrived with sequence n+2 while n was the highest held → requestGap(origin, class, n+1)).
    * Only sequences above the pair's floor are fetched; the first gap of a pair with no floor and
