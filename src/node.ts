@@ -15,17 +15,18 @@ import type { TrustEntry, TrustMode } from './trust/types.js'
 import { SubscriptionRegistry, addConfigSubscriptions, subscriptionMatches, subscriptionsWant, toMatchable } from './subscriptions/index.js'
 import type { Subscription } from './subscriptions/types.js'
 import { P2PService, type P2PInit } from './p2p/index.js'
-import { RefusalLedger, SyncFloors, SyncService } from './p2p/sync/index.js'
+import { SyncService, type RefusalLedger, type SyncFloors } from './p2p/sync/index.js'
 import type { PeerInfo, ReceiveContext, ReceiveOutcome } from './p2p/types.js'
 import { DeliveryService } from './delivery/index.js'
 import { buildApi } from './api/index.js'
 import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './contracts/node-facade.js'
-import { GapWatcher, PublishPipeline, ReceiveMonitor, ReceivePipeline, RelayBudget } from './pipeline/index.js'
+import { PublishPipeline, ReceiveMonitor, type GapWatcher, type ReceivePipeline } from './pipeline/index.js'
 import { NodeMetrics } from './metrics/index.js'
 import { stopInOrder } from './lifecycle.js'
 import { assembleNodeInfo } from './node/node-info.js'
 import { VERSION } from './node/version.js'
 import { openNodeStream } from './node/event-stream.js'
+import { wireReceiveSide } from './node/receive-side.js'
 
 export { VERSION }
 export { STREAM_HEARTBEAT_MS, STREAM_MAX_BUFFERED } from './node/event-stream.js'
@@ -170,51 +171,20 @@ export class CdgossipNode implements NodeFacade {
     await addConfigSubscriptions(this.subscriptions, config.subscriptions, store.section<string>('config-subscription-starts'))
     for await (const [, sub] of store.section<Subscription>('subscriptions').entries()) this.subscriptions.restore(sub)
 
-    const floors = new SyncFloors({ section: store.section<number>('sync-floors'), log: log.child({ component: 'sync' }) })
-    // refusals made under another policy than today's (config edited while down) are forgotten here
-    const refusals = new RefusalLedger({
-      section: store.section('sync-refusals'),
-      policy: origin => this.trust?.fingerprint(origin) ?? '',
-      log: log.child({ component: 'sync' })
-    })
-    await refusals.load()
-    started.push({ stop: async () => { await refusals.flush() } })
     const relayClasses = new Set(config.p2p.relay.flatMap(p => expandClassPattern(p)))
-    const relayBudget = new RelayBudget()
-    const gaps = new GapWatcher({
-      // sequences refused by policy are known, not missing
-      missingSequences: async (origin, eventClass, limit) => (await store.missingSequences(origin, eventClass, limit))
-        .filter(seq => !this.running?.refusals.has(origin, eventClass, seq)),
-      requestGap: (origin, eventClass, from, to) => {
-        this.running?.sync.requestGap(origin, eventClass, from, to).catch(err => { log.warn({ err, origin, eventClass, from, to }, 'gap repair failed; the next sync round retries') })
-      }
-    })
-    started.push({ stop: async () => { gaps.stop() } })
-    const receiver = new ReceivePipeline({
+    const { floors, refusals, gaps, receiver } = await wireReceiveSide({
+      log,
       store,
-      trust: check => trust.check(check),
+      trust,
+      relayClasses,
+      monitor: this.monitor,
+      nodeMetrics: this.nodeMetrics,
       wanted: (event, eventTime) => subscriptionsWant(this.subscriptions, this.peerIdValue, event, eventTime),
-      skipped: event => { floors.skipped(event) },
       stored: stored => { this.emitStored(stored) },
-      gap: (origin, eventClass) => { gaps.report(origin, eventClass) },
-      refused: refusal => {
-        refusals.record(refusal)
-        this.monitor.refusedSource(refusal.origin, refusal.reason, refusal.source)
-      },
-      forwardUntrusted: event => {
-        if (!relayClasses.has(event.eventClass)) return false
-        if (relayBudget.take(event.origin)) return true
-        this.monitor.relayLimited(event)
-        return false
-      },
-      observe: o => {
-        this.nodeMetrics.observeEvent(o)
-        this.monitor.observe(o)
-        if ((o.outcome === 'stored' || o.outcome === 'duplicate') && o.origin !== undefined && o.sequence !== undefined) {
-          refusals.noteHeld(o.origin, o.eventClass, o.sequence)
-        }
-      }
+      running: () => this.running
     })
+    started.push({ stop: async () => { await refusals.flush() } })
+    started.push({ stop: async () => { gaps.stop() } })
 
     const p2p = new P2PService({
       log: log.child({ component: 'p2p' }),
