@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { NotStartedError } from './errors.js'
 import { maskConfigSecrets, type NodeConfig } from './config.js'
-import { dataDirPaths, readApiToken, readPeersFile, writePeersFile } from './data-dir.js'
+import { dataDirPaths, readApiToken } from './data-dir.js'
 import { silentLogger } from './logger.js'
 import { STANDARD_EVENT_CLASSES, expandClassPattern } from './events/index.js'
 import type { EventClass } from './events/types.js'
@@ -14,9 +14,9 @@ import { TrustPolicy } from './trust/index.js'
 import type { TrustEntry, TrustMode } from './trust/types.js'
 import { SubscriptionRegistry, addConfigSubscriptions, subscriptionMatches, subscriptionsWant, toMatchable } from './subscriptions/index.js'
 import type { Subscription } from './subscriptions/types.js'
-import { P2PService, type P2PInit } from './p2p/index.js'
-import { SyncService, type RefusalLedger, type SyncFloors } from './p2p/sync/index.js'
-import type { PeerInfo, ReceiveContext, ReceiveOutcome } from './p2p/types.js'
+import type { P2PInit, P2PService } from './p2p/index.js'
+import type { RefusalLedger, SyncFloors, SyncService } from './p2p/sync/index.js'
+import type { PeerInfo } from './p2p/types.js'
 import { DeliveryService } from './delivery/index.js'
 import { buildApi } from './api/index.js'
 import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './contracts/node-facade.js'
@@ -27,6 +27,7 @@ import { assembleNodeInfo } from './node/node-info.js'
 import { VERSION } from './node/version.js'
 import { openNodeStream } from './node/event-stream.js'
 import { wireReceiveSide } from './node/receive-side.js'
+import { startNetwork } from './node/network-side.js'
 
 export { VERSION }
 export { STREAM_HEARTBEAT_MS, STREAM_MAX_BUFFERED } from './node/event-stream.js'
@@ -186,47 +187,20 @@ export class CdgossipNode implements NodeFacade {
     started.push({ stop: async () => { await refusals.flush() } })
     started.push({ stop: async () => { gaps.stop() } })
 
-    const p2p = new P2PService({
-      log: log.child({ component: 'p2p' }),
-      receiveRecord: async (bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome> => await receiver.receive(bytes, context),
-      libp2pMetrics: () => this.nodeMetrics.libp2pMetrics(),
-      peerMemory: {
-        load: async () => await readPeersFile(config.dataDir),
-        save: async (content) => { await writePeersFile(config.dataDir, content) }
-      }
-    }, {
-      network: config.network,
-      privateKey: identity.privateKey,
-      listen: [...config.p2p.listen],
-      bootstrap: [...config.p2p.bootstrap],
-      mdns: config.p2p.mdns,
-      heartbeatIntervalMs: config.p2p.heartbeatMs,
-      targetConnections: config.p2p.targetConnections,
-      relayClasses: [...relayClasses],
-      ...(this.overrides.transport === undefined ? {} : { transport: this.overrides.transport })
-    })
-    p2p.setClasses(this.joinedClasses())
-    await p2p.start()
-    started.push(p2p)
-
-    const sync = new SyncService({
-      log: log.child({ component: 'sync' }),
-      libp2p: p2p.libp2p,
-      receiveRecord: async (bytes, context) => await receiver.receive(bytes, context),
-      sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
-      readSequenceRange: (origin, eventClass, from, to) => store.readSequenceRange(origin, eventClass, from, to),
-      wantedClasses: () => this.joinedClasses(),
-      // Sync fetches every pair from its first unheld sequence; which records a subscription keeps
-      // is decided by event time (subscriptionsWant), and skipped history raises the floor (SyncFloors),
-      // so a node that was offline still gets everything signed after its subscriptions started.
-      startPoint: () => 'beginning',
-      floor: async (origin, eventClass) => await floors.get(origin, eventClass),
-      setFloor: async (origin, eventClass, floor) => { await floors.set(origin, eventClass, floor) },
+    const { p2p, sync } = await startNetwork({
+      log,
+      config,
+      identity,
+      transport: this.overrides.transport,
+      store,
+      receiver,
+      floors,
       refusals,
-      staleGap: (origin, eventClass, missing, rounds) => { this.monitor.staleGap(origin, eventClass, missing, rounds) }
-    }, { intervalMs: config.sync.intervalSeconds * 1000 })
-    await sync.start()
-    started.push(sync)
+      relayClasses,
+      monitor: this.monitor,
+      nodeMetrics: this.nodeMetrics,
+      joinedClasses: () => this.joinedClasses()
+    }, started)
 
     const delivery = new DeliveryService({
       log: log.child({ component: 'delivery' }),
