@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { CdgossipError, NotStartedError } from './errors.js'
@@ -28,21 +27,7 @@ import { GapWatcher } from './pipeline/gap-watcher.js'
 import { ReceiveMonitor } from './pipeline/receive-monitor.js'
 import { RelayBudget } from './pipeline/relay-budget.js'
 import { NodeMetrics } from './metrics/index.js'
-
-/** The package version; the module runs from src/ (tests) or dist/src/ (the CLI). */
-function readVersion (): string {
-  for (const path of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string, version?: string }
-      if (pkg.name === 'cdgossip' && typeof pkg.version === 'string') return pkg.version
-    } catch {
-      // not at this depth: try the next
-    }
-  }
-  return '0.0.0'
-}
-
-export const VERSION: string = readVersion()
+import { VERSION } from './version.js'
 
 /** Pending events per SSE client before it is dropped (it resumes with Last-Event-ID): bounds memory per slow client. */
 export const STREAM_MAX_BUFFERED = 1000

@@ -30,7 +30,7 @@ const TYPE_ONLY: Record<string, string[]> = {
   p2p: ['store'],
   metrics: ['p2p', 'delivery', 'store']
 }
-const ENTRY_POINTS = new Set(['node.ts', 'run.ts', 'index.ts'])
+const ENTRY_POINTS = new Set(['node.ts', 'cli/run.ts', 'index.ts'])
 
 async function sourceFiles (dir: string): Promise<string[]> {
   const out: string[] = []

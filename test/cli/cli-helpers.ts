@@ -11,11 +11,11 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ApiClient } from '../../src/client.js'
+import { ApiClient } from '../../src/cli/client.js'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const BIN = path.join(REPO_ROOT, 'bin', 'cdgossip.js')
-export const BUILT = fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'cli.js'))
+export const BUILT = fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js'))
 export const SKIP_REASON = '(skipped: dist/ is not built; npm test builds it first)'
 
 /** Deadline for one CLI command; they take well under a second. */
