@@ -19,8 +19,8 @@ import { loadOrCreateIdentity } from '../../src/signing/index.js'
 import type { PublishReceipt } from '../../src/api/types.js'
 import type { CDEvent, EventClass } from '../../src/events/types.js'
 import type { EventQuery, StoredEvent } from '../../src/store/types.js'
-import { waitFor } from './p2p.js'
-import type { WaitForOptions } from './p2p.js'
+import { waitFor } from './wait-for.js'
+import type { WaitForOptions } from './wait-for.js'
 
 export { waitFor }
 export type { WaitForOptions }

@@ -34,13 +34,7 @@ export async function connect (from: Libp2p, to: Libp2p): Promise<void> {
   await from.dial(addr)
 }
 
-export async function waitFor (predicate: () => boolean, { timeout = 15_000, message = 'condition' } = {}): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${message}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
+export { waitFor } from '../../helpers/wait-for.js'
 
 /**
  * Test records: JSON naming their (origin, class, sequence) with a "signature" that is a hash of
