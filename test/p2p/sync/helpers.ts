@@ -132,13 +132,14 @@ export class MemoryRecords {
   readSequenceRange = (origin: string, eventClass: EventClass, from: number, to: number): AsyncIterable<Uint8Array> => {
     const seqs = this.records.get(key(origin, eventClass)) ?? new Map<number, Uint8Array>()
     this.rangeReads++
-    const self = this
+    // an arrow keeps `this`: the generator below cannot be one
+    const notePulled = (pulled: number): void => { this.maxPulled = Math.max(this.maxPulled, pulled) }
     return (async function * () {
       let pulled = 0
       for (const seq of [...seqs.keys()].sort((a, b) => a - b)) {
         if (seq < from || seq > to) continue
         pulled++
-        self.maxPulled = Math.max(self.maxPulled, pulled)
+        notePulled(pulled)
         const bytes = seqs.get(seq)
         if (bytes !== undefined) yield bytes
       }
