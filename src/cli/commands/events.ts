@@ -140,7 +140,7 @@ function verifyItems (input: string, name: string): VerifyItem[] {
   const text = input.replace(/^\uFEFF/, '')
   const lines = text.split('\n')
   const numbered = lines.map((line, i) => ({ line, label: `line ${i + 1}` })).filter(l => l.line.trim() !== '')
-  const parse = (line: string): { value?: unknown, syntax?: string } => {
+  const parseLine = (line: string): { value?: unknown, syntax?: string } => {
     try {
       return { value: JSON.parse(line) }
     } catch (err) {
@@ -150,8 +150,8 @@ function verifyItems (input: string, name: string): VerifyItem[] {
   }
   const first = numbered[0]
   if (first === undefined) return []
-  const items = numbered.length === 1 || parse(first.line).syntax === undefined
-    ? numbered.map(l => ({ label: l.label, ...parse(l.line) }))
+  const items = numbered.length === 1 || parseLine(first.line).syntax === undefined
+    ? numbered.map(l => ({ label: l.label, ...parseLine(l.line) }))
     : [{ label: 'record 1', value: parseJsonDocuments(text, name)[0] }]
   if (items.length === 1 && Array.isArray(items[0]?.value)) {
     return items[0].value.map((value: unknown, i) => ({ label: `record ${i + 1}`, value }))
