@@ -4,7 +4,7 @@
  * in (config.ts reads process.env), so this module reads nothing itself.
  */
 import { bootstrapAddressProblem, childPath, listenAddressProblem, relayPatternProblem, type ConfigProblem } from './config-problems.js'
-import { LOG_LEVELS, NETWORK_PATTERN, NETWORK_RULE, type NodeConfig } from './config-schema.js'
+import { LOG_LEVELS, MAX_TARGET_CONNECTIONS, NETWORK_PATTERN, NETWORK_RULE, type NodeConfig } from './config-schema.js'
 
 /** Settings given on the command line; each overrides file and environment. */
 export interface ConfigFlags {
@@ -17,6 +17,7 @@ export interface ConfigFlags {
   peers?: string[]
   mdns?: boolean
   relay?: string[]
+  targetConnections?: number
   logLevel?: string
 }
 
@@ -28,6 +29,7 @@ export const ENV_VARS = {
   CDGOSSIP_P2P_PORT: 'libp2p TCP port (all interfaces)',
   CDGOSSIP_PEERS: 'comma-separated bootstrap multiaddrs (added to the config file\'s)',
   CDGOSSIP_MDNS: 'true/false: LAN discovery',
+  CDGOSSIP_TARGET_CONNECTIONS: 'peers to stay connected to through discovery (p2p.targetConnections)',
   CDGOSSIP_LOG_LEVEL: 'log level',
   CDGOSSIP_API_URL: 'client commands: the node\'s REST URL',
   CDGOSSIP_TOKEN: 'client commands: the bearer token'
@@ -66,6 +68,11 @@ export function envFlags (env: NodeJS.ProcessEnv): { flags: ConfigFlags, problem
     if (!['true', 'false', '1', '0'].includes(env.CDGOSSIP_MDNS)) problems.push({ key: 'env CDGOSSIP_MDNS', message: `must be true or false, got ${JSON.stringify(env.CDGOSSIP_MDNS)}` })
     else flags.mdns = env.CDGOSSIP_MDNS === 'true' || env.CDGOSSIP_MDNS === '1'
   }
+  if (env.CDGOSSIP_TARGET_CONNECTIONS) {
+    const raw = env.CDGOSSIP_TARGET_CONNECTIONS.trim()
+    if (!/^[0-9]{1,6}$/.test(raw)) problems.push({ key: 'env CDGOSSIP_TARGET_CONNECTIONS', message: `must be a whole number, got ${JSON.stringify(env.CDGOSSIP_TARGET_CONNECTIONS)}` })
+    else flags.targetConnections = Number(raw)
+  }
   if (env.CDGOSSIP_LOG_LEVEL) flags.logLevel = env.CDGOSSIP_LOG_LEVEL
   return { flags, problems }
 }
@@ -76,6 +83,7 @@ export const ENV_NAMES: Partial<Record<keyof ConfigFlags, string>> = {
   peers: 'env CDGOSSIP_PEERS',
   apiPort: 'env CDGOSSIP_API_PORT',
   p2pPort: 'env CDGOSSIP_P2P_PORT',
+  targetConnections: 'env CDGOSSIP_TARGET_CONNECTIONS',
   logLevel: 'env CDGOSSIP_LOG_LEVEL'
 }
 export const FLAG_KEYS: Partial<Record<keyof ConfigFlags, string>> = {
@@ -86,6 +94,7 @@ export const FLAG_KEYS: Partial<Record<keyof ConfigFlags, string>> = {
   relay: 'p2p.relay',
   apiPort: 'api.port',
   p2pPort: 'p2p.listen',
+  targetConnections: 'p2p.targetConnections',
   logLevel: 'log.level'
 }
 
@@ -129,6 +138,11 @@ export function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partia
   if (flags.peers !== undefined) config.p2p.bootstrap = [...config.p2p.bootstrap, ...flags.peers]
   if (flags.mdns !== undefined) config.p2p.mdns = flags.mdns
   if (flags.relay !== undefined) config.p2p.relay = flags.relay
+  if (flags.targetConnections !== undefined) {
+    const n = flags.targetConnections
+    if (!Number.isInteger(n) || n < 1 || n > MAX_TARGET_CONNECTIONS) problems.push({ key: key('targetConnections'), message: `must be a whole number from 1 to ${MAX_TARGET_CONNECTIONS}, got ${n}` })
+    else config.p2p.targetConnections = n
+  }
   if (flags.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(flags.logLevel)) problems.push({ key: key('logLevel'), message: `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}` })
     else config.log.level = flags.logLevel as NodeConfig['log']['level']

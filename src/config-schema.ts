@@ -36,6 +36,8 @@ export interface NodeConfig {
     /** class patterns forwarded for others without being stored here */
     relay: string[]
     heartbeatMs: number
+    /** dial peers found by peer exchange or remembered until this many are connected */
+    targetConnections: number
   }
   sync: {
     intervalSeconds: number
@@ -68,7 +70,9 @@ export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
       mdns: false,
       relay: [],
       // gossipsub's own default; tests and demos use shorter heartbeats for faster meshes
-      heartbeatMs: 1000
+      heartbeatMs: 1000,
+      // p2p's DEFAULT_TARGET_CONNECTIONS (not imported: config loads without libp2p)
+      targetConnections: 8
     },
     sync: { intervalSeconds: 30 },
     trust: { mode: 'allowlist', communities: [] },
@@ -82,6 +86,12 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const NETWORK_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/
 /** NETWORK_PATTERN in words: users read messages, not regular expressions. */
 export const NETWORK_RULE = 'must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit'
+
+/**
+ * Above this a node would hold a large share of a federation's connections itself, and libp2p's
+ * own connection limits (300) come into view; a federation of tens of nodes needs far fewer.
+ */
+export const MAX_TARGET_CONNECTIONS = 100
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } }
 
@@ -108,7 +118,8 @@ export const CONFIG_FILE_SCHEMA = {
         bootstrap: stringList,
         mdns: { type: 'boolean' },
         relay: stringList,
-        heartbeatMs: { type: 'integer', minimum: 50, maximum: 60000 }
+        heartbeatMs: { type: 'integer', minimum: 50, maximum: 60000 },
+        targetConnections: { type: 'integer', minimum: 1, maximum: MAX_TARGET_CONNECTIONS }
       }
     },
     sync: {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { CdgossipError, NotStartedError } from './errors.js'
 import { maskConfigSecrets, type NodeConfig } from './config.js'
-import { dataDirPaths, readApiToken } from './data-dir.js'
+import { dataDirPaths, readApiToken, readPeersFile, writePeersFile } from './data-dir.js'
 import { silentLogger } from './logger.js'
 import { STANDARD_EVENT_CLASSES, classMatchesPattern, expandClassPattern } from './events/index.js'
 import type { EventClass, SignedEvent } from './events/types.js'
@@ -228,7 +228,11 @@ export class CdgossipNode implements NodeFacade {
       receiveRecord: async (bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome> => await receiver.receive(bytes, context),
       sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
       readSequenceRange: (origin, eventClass, from, to) => store.readSequenceRange(origin, eventClass, from, to),
-      libp2pMetrics: () => this.nodeMetrics.libp2pMetrics()
+      libp2pMetrics: () => this.nodeMetrics.libp2pMetrics(),
+      peerMemory: {
+        load: async () => await readPeersFile(config.dataDir),
+        save: async (content) => { await writePeersFile(config.dataDir, content) }
+      }
     }, {
       network: config.network,
       privateKey: identity.privateKey,
@@ -236,6 +240,7 @@ export class CdgossipNode implements NodeFacade {
       bootstrap: [...config.p2p.bootstrap],
       mdns: config.p2p.mdns,
       heartbeatIntervalMs: config.p2p.heartbeatMs,
+      targetConnections: config.p2p.targetConnections,
       relayClasses: [...relayClasses],
       ...(this.overrides.transport === undefined ? {} : { transport: this.overrides.transport })
     })

@@ -97,6 +97,11 @@ export function nodeFlags (values: Record<string, unknown>): ConfigFlags {
   if (values.mdns === true) flags.mdns = true
   const relay = list(values.relay)
   if (relay !== undefined) flags.relay = relay
+  const target = str(values['target-connections'])
+  if (target !== undefined) {
+    if (!/^[0-9]{1,6}$/.test(target)) throw new UsageError(`--target-connections must be a whole number, got ${target}`)
+    flags.targetConnections = Number(target)
+  }
   const logLevel = str(values['log-level'])
   if (logLevel !== undefined) flags.logLevel = logLevel
   return flags
@@ -160,5 +165,6 @@ export const NODE_OPTIONS: Options = {
   peer: { type: 'string', multiple: true },
   mdns: { type: 'boolean' },
   relay: { type: 'string', multiple: true },
+  'target-connections': { type: 'string' },
   'log-level': { type: 'string' }
 }

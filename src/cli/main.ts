@@ -11,7 +11,7 @@ const USAGE = `usage: cdgossip <command> [options]
 Node:
   init      [--data-dir D] [--network N] [--api-port P] [--p2p-port P]   create identity, token and config
   start     [--data-dir D] [--network N] [--api-port P] [--p2p-port P] [--listen MA]... [--peer MA]...
-            [--mdns] [--relay PATTERN]... [--log-level L]                 run the node (creates the data dir if needed)
+            [--mdns] [--relay PATTERN]... [--target-connections N] [--log-level L]   run the node (creates the data dir if needed)
   config    show [--data-dir D] [--json]                                what the running node uses (else the file, labelled)
   config    check [--data-dir D] [start's flags]                         validate as start would: exit 0 valid, 3 not
 
