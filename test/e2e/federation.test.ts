@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseCloudEventJson, verifyCloudEvent } from '../../src/signing/index.js'
-import type { EventView } from '../../src/store/event-view.js'
+import type { EventView } from '../../src/events/event-view.js'
 import type { PublishReceipt } from '../../src/api/types.js'
 import { UNTRUSTED_RELAY_BURST } from '../../src/pipeline/relay-budget.js'
 import { artifactPublished, connected, digestsOf, pipelineRunFinished, publishAll, startNodes, waitFor } from '../helpers/nodes.js'

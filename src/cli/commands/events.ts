@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { isCdgossipError } from '../../errors.js'
-import type { EventView } from '../../store/index.js'
+import type { EventView } from '../../events/event-view.js'
 import { FILTERS, UsageError, parse, queryString, shellWord, str, withoutFlag } from '../args.js'
 import { importRecords, parseJsonDocuments, readJsonInput } from '../client.js'
 import type { ApiClient } from '../client.js'
