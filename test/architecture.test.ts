@@ -35,10 +35,10 @@ const ALLOWED: Record<string, string[]> = {
   api: [...SHARED, 'trust', 'subscriptions'],
   metrics: [...SHARED, 'p2p', 'delivery'],
   // the composition root, the only part that imports every folder
-  node: ['events', 'contracts', 'errors', 'signing', 'trust', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'config', 'data-dir', 'logger', 'lifecycle', 'version'],
+  node: ['events', 'contracts', 'errors', 'signing', 'trust', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'config', 'data-dir', 'logger', 'lifecycle'],
   lifecycle: [],
   // the command line: the node (to run it) and the config, and the pure parts
-  cli: [...SHARED, 'signing', 'node', 'config', 'data-dir', 'logger', 'version'],
+  cli: [...SHARED, 'signing', 'node', 'config', 'data-dir', 'logger'],
   config: ['errors', 'config-problems', 'config-schema', 'config-flags'],
   'config-schema': [],
   'config-flags': ['config-problems', 'config-schema'],
@@ -46,7 +46,6 @@ const ALLOWED: Record<string, string[]> = {
   'config-starter': ['config'],
   'data-dir': ['errors', 'config', 'config-starter'],
   logger: [],
-  version: [],
   polyfill: []
 }
 

@@ -1,4 +1,4 @@
-import { VERSION } from '../version.js'
+import { VERSION } from '../node/version.js'
 import { EXIT } from './command.js'
 import type { CommandContext, Out } from './command.js'
 import { COMMANDS } from './commands/index.js'
