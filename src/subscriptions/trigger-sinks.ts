@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path'
 import { InvalidSubscriptionError } from './errors.js'
-import type { CredentialRef, GithubDispatchSink, GitlabPipelineSink, JenkinsBuildSink, TriggerSink, TriggerSinkType } from './types.js'
+import type { CredentialRef, GithubDispatchSink, GitlabPipelineSink, JenkinsBuildSink, TriggerSinkType } from './types.js'
 import {
   WEBHOOK_SINK_FIELDS, deliveryLimitsSchemaProperties, describeValue, isPlainObject, validateDeliveryLimits, validateHttpUrl,
   webhookSinkSchemaProperties, MAX_WEBHOOK_URL_LENGTH
@@ -31,6 +31,7 @@ export const MAX_GITLAB_PROJECT_LENGTH = 255
 /** A branch or tag name as git allows it: no spaces, controls or `~^:?*[\`. */
 export const GIT_REF_REGEX = '^[^\\x00-\\x20\\x7f~^:?*[\\\\]{1,255}$'
 /** Jenkins item names: no controls and none of the characters Jenkins refuses in a name. */
+// eslint-disable-next-line no-control-regex
 const JENKINS_SEGMENT = /^[^\x00-\x1f\x7f/\\:?#[\]|*<>"%;&]{1,255}$/
 /** Folders nest a handful deep in practice; the bound keeps the URL short. */
 export const MAX_JENKINS_JOB_DEPTH = 16
