@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml'
 import { CdgossipError } from './errors.js'
 import {
   FILE_KEY, ajvProblem, bootstrapAddressProblem, childPath, formatProblem, listenAddressProblem, relayPatternProblem,
-  subscriptionProblems, trustEntryProblems, type ConfigProblem
+  sourceProblems, subscriptionProblems, trustEntryProblems, type ConfigProblem
 } from './config-problems.js'
 
 export type { ConfigProblem } from './config-problems.js'
@@ -28,6 +28,10 @@ export const DEFAULT_P2P_PORT = 4001
 /** 1 MiB: a generous ceiling for one CDEvent or a batch over HTTP; bigger belongs in an artifact store. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
 export const DEFAULT_NETWORK = 'cdgossip'
+/** The hooks listener's port: next to the API's, and like it on loopback until a proxy fronts it. */
+export const DEFAULT_HOOKS_PORT = 7071
+/** 1 MiB: the hooks listener's body limit (hooks/listener.ts DEFAULT_HOOKS_BODY_LIMIT says why). */
+export const DEFAULT_HOOKS_BODY_LIMIT = 1024 * 1024
 
 export interface TrustEntryConfig {
   peerId: string
@@ -62,6 +66,14 @@ export interface NodeConfig {
   }
   /** subscription inputs as accepted by POST /v1/subscriptions */
   subscriptions: Array<Record<string, unknown>>
+  /** the webhook listener for tools (README, Tools in); it listens only while a source exists */
+  hooks: {
+    /** `host:port` (`[::1]:7071` for IPv6) */
+    listen: string
+    bodyLimit: number
+  }
+  /** tool webhook sources as accepted by POST /v1/sources (secrets referenced by file or variable) */
+  sources: Array<Record<string, unknown>>
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
     /** pretty human-readable lines; default: when stdout is a TTY */
@@ -89,6 +101,8 @@ export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
     sync: { intervalSeconds: 30 },
     trust: { mode: 'allowlist', communities: [] },
     subscriptions: [],
+    hooks: { listen: `127.0.0.1:${DEFAULT_HOOKS_PORT}`, bodyLimit: DEFAULT_HOOKS_BODY_LIMIT },
+    sources: [],
     log: { level: 'info' }
   }
 }
@@ -145,6 +159,16 @@ export const CONFIG_FILE_SCHEMA = {
     },
     // each entry is checked by subscriptions/' validator, as POST /v1/subscriptions does (config-problems.ts)
     subscriptions: { type: 'array' },
+    hooks: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        listen: { type: 'string', minLength: 1 },
+        bodyLimit: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 }
+      }
+    },
+    // each entry is checked by hooks/' validator, as POST /v1/sources does (config-problems.ts)
+    sources: { type: 'array' },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -187,7 +211,7 @@ export function configFileProblems (value: unknown, source: string): ConfigProbl
   const problems: ConfigProblem[] = validateConfigFile(value) ? [] : (validateConfigFile.errors ?? []).map(err => ajvProblem(err, knownKeysAt))
     .map(p => p.key === 'network' && p.message.startsWith('must match pattern') ? { ...p, message: `${NETWORK_RULE}, got ${JSON.stringify((value as { network?: unknown }).network)}` } : p)
   // the schema checked the shape of the lists; their entries get the checks `start` runs
-  const file = value as { p2p?: { listen?: unknown, bootstrap?: unknown, relay?: unknown }, trust?: { communities?: unknown }, subscriptions?: unknown }
+  const file = value as { p2p?: { listen?: unknown, bootstrap?: unknown, relay?: unknown }, trust?: { communities?: unknown }, subscriptions?: unknown, hooks?: { listen?: unknown }, sources?: unknown }
   const list = (v: unknown): unknown[] => Array.isArray(v) ? v : []
   const each = (v: unknown, key: string, check: (s: string) => string | undefined): void => {
     list(v).forEach((item, i) => {
@@ -201,6 +225,10 @@ export function configFileProblems (value: unknown, source: string): ConfigProbl
     each(file.p2p?.relay, 'p2p.relay', relayPatternProblem)
     problems.push(...trustEntryProblems(list(file.trust?.communities), 'trust.communities'))
     problems.push(...subscriptionProblems(list(file.subscriptions), 'subscriptions'))
+    problems.push(...sourceProblems(list(file.sources), 'sources'))
+    const hooksListen = file.hooks?.listen
+    const listenProblem = typeof hooksListen === 'string' && hooksListen !== '' ? hostPortProblem(hooksListen) : undefined
+    if (listenProblem !== undefined) problems.push({ key: 'hooks.listen', message: listenProblem })
   }
   return problems.map(p => ({ ...p, source }))
 }
@@ -263,6 +291,8 @@ export interface ConfigFlags {
   mdns?: boolean
   relay?: string[]
   logLevel?: string
+  /** the hooks listener's port (its host stays hooks.listen's) */
+  hooksPort?: number
 }
 
 export const ENV_VARS = {
@@ -331,7 +361,8 @@ const FLAG_KEYS: Partial<Record<keyof ConfigFlags, string>> = {
   relay: 'p2p.relay',
   apiPort: 'api.port',
   p2pPort: 'p2p.listen',
-  logLevel: 'log.level'
+  logLevel: 'log.level',
+  hooksPort: '--hooks-port'
 }
 
 /** Resolve the data dir alone (flags, then env, then the default), for commands that need nothing else. */
@@ -381,6 +412,8 @@ function applyFile (config: NodeConfig, file: ConfigFile): void {
   if (file.trust?.mode !== undefined) config.trust.mode = file.trust.mode
   if (file.trust?.communities !== undefined) config.trust.communities = file.trust.communities as TrustEntryConfig[]
   if (file.subscriptions !== undefined) config.subscriptions = file.subscriptions
+  Object.assign(config.hooks, file.hooks ?? {})
+  if (file.sources !== undefined) config.sources = file.sources
   Object.assign(config.log, file.log ?? {})
 }
 
@@ -417,11 +450,37 @@ function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partial<Recor
   if (flags.peers !== undefined) config.p2p.bootstrap = [...config.p2p.bootstrap, ...flags.peers]
   if (flags.mdns !== undefined) config.p2p.mdns = flags.mdns
   if (flags.relay !== undefined) config.p2p.relay = flags.relay
+  if (flags.hooksPort !== undefined) {
+    if (!isPort(flags.hooksPort)) problems.push({ key: key('hooksPort'), message: `must be a port number (0-65535), got ${flags.hooksPort}` })
+    else config.hooks.listen = `${splitHostPort(config.hooks.listen)?.host ?? '127.0.0.1'}:${flags.hooksPort}`
+  }
   if (flags.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(flags.logLevel)) problems.push({ key: key('logLevel'), message: `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}` })
     else config.log.level = flags.logLevel as NodeConfig['log']['level']
   }
   return found
+}
+
+/** `host:port`, `[v6]:port`: where the hooks listener listens; undefined when it is not that. */
+export function splitHostPort (value: string): { host: string, port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):([0-9]{1,5})$/.exec(value)
+  if (m === null) return undefined
+  const port = parsePort(m[3] ?? '')
+  if (port === undefined) return undefined
+  return { host: m[1] ?? m[2] ?? '', port }
+}
+
+function hostPortProblem (value: string): string | undefined {
+  return splitHostPort(value) === undefined ? `must be host:port (e.g. 127.0.0.1:${DEFAULT_HOOKS_PORT}, 0.0.0.0:${DEFAULT_HOOKS_PORT} or [::1]:${DEFAULT_HOOKS_PORT}), got ${JSON.stringify(value)}` : undefined
+}
+
+/**
+ * A source's secret from the environment variable it names (config.ts is the one module that
+ * reads process.env); undefined when unset or empty.
+ */
+export function secretFromEnvironment (variable: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[variable]
+  return value === undefined || value === '' ? undefined : value
 }
 
 const HIDDEN = '(hidden)'

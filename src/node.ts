@@ -3,8 +3,13 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { CdgossipError, NotStartedError } from './errors.js'
-import { maskConfigSecrets, type NodeConfig } from './config.js'
-import { dataDirPaths, readApiToken } from './data-dir.js'
+import { readFile } from 'node:fs/promises'
+import { maskConfigSecrets, secretFromEnvironment, splitHostPort, type NodeConfig } from './config.js'
+import { assertPrivateFile, dataDirPaths, readApiToken } from './data-dir.js'
+import {
+  ConfigSourceError, HooksListener, InvalidSourceError, MAX_SOURCES, SourceSecretError, sourceKind, toDelivery, translateDelivery, validateSourceInput,
+  type ActiveSource, type BucketRate, type Source, type SourceInput
+} from './hooks/index.js'
 import { silentLogger } from './logger.js'
 import { STANDARD_EVENT_CLASSES, classMatchesPattern, expandClassPattern } from './events/index.js'
 import type { EventClass, SignedEvent } from './events/types.js'
@@ -20,7 +25,7 @@ import { RefusalLedger, SyncService } from './p2p/sync/index.js'
 import type { PeerInfo, ReceiveContext, ReceiveOutcome } from './p2p/types.js'
 import { DeliveryService, openEventStream } from './delivery/index.js'
 import { NotFoundError, buildApi } from './api/index.js'
-import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './api/types.js'
+import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, SourceTestInput, SourceTestResult, SourceView, StreamOptions, SubscriptionInput } from './api/types.js'
 import { PublishPipeline } from './pipeline/publish-pipeline.js'
 import { ReceivePipeline } from './pipeline/receive-pipeline.js'
 import { SerialQueue } from './pipeline/serial-queue.js'
@@ -55,6 +60,15 @@ export interface NodeOverrides {
   transport?: P2PInit['transport']
   /** bound on every log line to tell nodes apart in one process */
   nodeName?: string
+  /** the hooks listener's token buckets (tests reach the limit with a few requests) */
+  hookRates?: { perSource?: BucketRate, perAddress?: BucketRate }
+}
+
+/** A source the node knows; `active` once its secret is read (absent: `problem` says why). */
+interface SourceEntry {
+  source: Source
+  active?: ActiveSource
+  problem?: string
 }
 
 export type NodeStatus = 'stopped' | 'starting' | 'started' | 'stopping'
@@ -70,6 +84,8 @@ interface Running {
   receiver: ReceivePipeline
   /** sequences refused by this node's trust policy: known, not missing */
   refusals: RefusalLedger
+  /** listening while at least one source exists */
+  hooks: HooksListener
   apiUrl: string
   detach: Array<() => void>
 }
@@ -95,11 +111,13 @@ export class CdgossipNode implements NodeFacade {
   private readonly nodeMetrics: NodeMetrics
   /** per-path counters, per-peer figures and rate-limited warnings of the receive path; for the node's life */
   private readonly monitor: ReceiveMonitor
+  /** tool webhook sources by name, rebuilt on every start from the config file and the store */
+  private sources = new Map<string, SourceEntry>()
 
   constructor (config: Readonly<NodeConfig>, options: { log?: Logger } & NodeOverrides = {}) {
     this.config = config
     this.log = options.log ?? silentLogger()
-    this.overrides = { transport: options.transport, nodeName: options.nodeName }
+    this.overrides = { transport: options.transport, nodeName: options.nodeName, hookRates: options.hookRates }
     this.subscriptions = this.newRegistry()
     this.monitor = new ReceiveMonitor({
       log: this.log.child({ component: 'receive' }),
@@ -137,6 +155,11 @@ export class CdgossipNode implements NodeFacade {
   /** REST base URL, once started */
   get apiUrl (): string {
     return this.require().apiUrl
+  }
+
+  /** the hooks listener's base URL (`http://host:port`) while it listens (while a source exists) */
+  get hooksUrl (): string | undefined {
+    return this.running?.hooks.url
   }
 
   /** the libp2p multiaddrs peers can dial, once started */
@@ -184,6 +207,8 @@ export class CdgossipNode implements NodeFacade {
     const trust = new TrustPolicy({ selfPeerId: identity.peerId }, { mode: config.trust.mode, entries: config.trust.communities })
     for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
     this.trust = trust
+
+    await this.loadSources(store.section<Source>('sources'))
 
     this.subscriptions = this.newRegistry()
     await this.addConfigSubscriptions(store.section<string>('config-subscription-starts'))
@@ -305,6 +330,15 @@ export class CdgossipNode implements NodeFacade {
       observe: o => { this.nodeMetrics.observeEvent(o) }
     })
 
+    const hooks = new HooksListener({
+      log: log.child({ component: 'hooks' }),
+      publish: async events => await publisher.publish(events.map(cdevent => ({ cdevent }))),
+      source: name => this.sources.get(name)?.active,
+      observe: (source, outcome) => { this.nodeMetrics.observeHookDelivery(source, outcome) }
+    }, { bodyLimit: config.hooks.bodyLimit, ...this.overrides.hookRates })
+    started.push(hooks)
+    if (this.sources.size > 0) await this.startHooks(hooks)
+
     const api = await buildApi({ node: this, log: log.child({ component: 'api' }), observeRequest: sample => { this.nodeMetrics.observeHttpRequest(sample) } }, { token, bodyLimit: config.api.bodyLimit, version: VERSION })
     const address = await api.listen({ host: config.api.host, port: config.api.port })
     started.push({ stop: async () => { await api.close() } })
@@ -317,7 +351,7 @@ export class CdgossipNode implements NodeFacade {
         void delivery.syncSubscriptions(this.subscriptions.list())
       })
     ]
-    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, apiUrl, detach }
+    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, hooks, apiUrl, detach }
   }
 
   /**
@@ -331,6 +365,8 @@ export class CdgossipNode implements NodeFacade {
     const r = this.running
     try {
       for (const d of r.detach) d()
+      // no new deliveries first, then no new API requests: in-flight publishes drain below
+      await r.hooks.stop()
       await r.api.close()
       await r.publisher.drain()
       await r.delivery.stop()
@@ -374,6 +410,73 @@ export class CdgossipNode implements NodeFacade {
       const at = new Date(createdAt)
       this.subscriptions.add({ ...input, id }, { origin: 'config', now: () => at })
     }
+  }
+
+  /**
+   * Sources of the config file and of the API, each with its secret read. A config file source
+   * whose secret cannot be read fails the start (like a bad key file); an API source is kept,
+   * unavailable, with the problem in GET /v1/sources, so it can still be removed.
+   */
+  private async loadSources (stored: StateSection<Source>): Promise<void> {
+    this.sources = new Map()
+    const startedAt = new Date().toISOString()
+    for (const input of this.config.sources) {
+      const source: Source = { ...validateSourceInput(input), origin: 'config', createdAt: startedAt }
+      this.sources.set(source.name, { source, active: await this.activateSource(source) })
+    }
+    for await (const [name, source] of stored.entries()) {
+      if (this.sources.has(name)) {
+        this.log.warn({ source: name }, 'a source added over the API now also exists in the config file: the config file entry is used')
+        continue
+      }
+      try {
+        this.sources.set(name, { source, active: await this.activateSource(source) })
+      } catch (err) {
+        if (!(err instanceof SourceSecretError)) throw err
+        this.log.error({ source: name, problem: err.message }, 'source unavailable: its deliveries are answered 404 until the secret can be read at a start')
+        this.sources.set(name, { source, problem: err.message })
+      }
+    }
+  }
+
+  /** The source's kind, parsed settings and secrets, read now (rotation: restart, or remove and add). */
+  private async activateSource (source: Source): Promise<ActiveSource> {
+    const kind = sourceKind(source.kind)
+    if (kind === undefined) throw new SourceSecretError(source.name, `kind ${source.kind} is not available in this version of cdgossip`)
+    const current = await this.readSecret(source.name, source.secretFile, source.secretEnv, 'secret')
+    const previous = source.previousSecretFile !== undefined || source.previousSecretEnv !== undefined
+      ? await this.readSecret(source.name, source.previousSecretFile, source.previousSecretEnv, 'previous secret')
+      : undefined
+    return { source, kind, settings: kind.parseSettings(source.settings), secrets: previous === undefined ? { current } : { current, previous } }
+  }
+
+  private async readSecret (name: string, file: string | undefined, env: string | undefined, what: string): Promise<string> {
+    if (env !== undefined) {
+      const value = secretFromEnvironment(env)
+      if (value === undefined) throw new SourceSecretError(name, `the ${what} variable ${env} is not set (or empty) in the node's environment`)
+      return value
+    }
+    if (file === undefined) throw new SourceSecretError(name, `no ${what} file or variable`)
+    let text: string
+    try {
+      // the same rule as the identity key and the API token: nobody else may read it
+      await assertPrivateFile(file, `source ${name} ${what} file`)
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      if (err instanceof CdgossipError) throw new SourceSecretError(name, err.message)
+      throw new SourceSecretError(name, `cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+    // a file written with `echo` ends in a newline that is no part of the secret
+    const secret = text.replace(/\r?\n$/, '')
+    if (secret === '') throw new SourceSecretError(name, `the ${what} file ${file} is empty`)
+    return secret
+  }
+
+  private async startHooks (hooks: HooksListener): Promise<void> {
+    const where = splitHostPort(this.config.hooks.listen)
+    if (where === undefined) throw new SourceSecretError('hooks', `hooks.listen ${this.config.hooks.listen} is not host:port`)
+    const url = await hooks.start(where.host, where.port)
+    this.log.info({ url, sources: [...this.sources.keys()] }, 'hooks listener started')
   }
 
   /** Topics to join: what subscriptions need (relay classes are joined by p2p itself). */
@@ -447,6 +550,8 @@ export class CdgossipNode implements NodeFacade {
       store: stats,
       sync: r.sync.state(),
       refusals: { ...summary, origins: summary.origins.map(o => withName(o, trust.nameOf(o.origin))) },
+      ...(r.hooks.url === undefined ? {} : { hooksUrl: r.hooks.url }),
+      sources: this.listSources().map(v => ({ name: v.name, kind: v.kind, origin: v.origin, status: v.status, ...v.counts })),
       peerStats: this.monitor.peerFigures().map(f => ({
         ...withName(f, trust.nameOf(f.peerId)),
         connected: connected.has(f.peerId),
@@ -617,6 +722,66 @@ export class CdgossipNode implements NodeFacade {
   configuration (): NodeConfiguration {
     this.require()
     return { config: maskConfigSecrets(this.config), trust: { mode: this.trustMode(), entries: this.listTrust() }, subscriptions: this.listSubscriptions() }
+  }
+
+  listSources (): SourceView[] {
+    const r = this.require()
+    return [...this.sources.values()].map(e => ({
+      ...e.source,
+      status: e.active === undefined ? 'unavailable' : 'active',
+      ...(e.problem === undefined ? {} : { problem: e.problem }),
+      counts: r.hooks.countsOf(e.source.name)
+    }))
+  }
+
+  async addSource (input: SourceInput): Promise<SourceView> {
+    const r = this.require()
+    const valid = validateSourceInput(input)
+    if (this.sources.has(valid.name)) throw new InvalidSourceError('name', `source ${valid.name} already exists`)
+    if (this.sources.size >= MAX_SOURCES) throw new InvalidSourceError('name', `at most ${MAX_SOURCES} sources`)
+    const source: Source = { ...valid, origin: 'api', createdAt: new Date().toISOString() }
+    let active: ActiveSource
+    try {
+      active = await this.activateSource(source)
+    } catch (err) {
+      // the caller's to fix (a path, a mode, a variable): 400, not the 500 of a broken config
+      if (err instanceof SourceSecretError) throw new InvalidSourceError(source.secretEnv === undefined ? 'secretFile' : 'secretEnv', err.message)
+      throw err
+    }
+    await r.store.section<Source>('sources').put(source.name, source)
+    this.sources.set(source.name, { source, active })
+    if (!r.hooks.listening) await this.startHooks(r.hooks)
+    return { ...source, status: 'active', counts: r.hooks.countsOf(source.name) }
+  }
+
+  async removeSource (name: string): Promise<boolean> {
+    const r = this.require()
+    const entry = this.sources.get(name)
+    if (entry === undefined) return false
+    if (entry.source.origin === 'config') throw new ConfigSourceError(name)
+    await r.store.section<Source>('sources').del(name)
+    this.sources.delete(name)
+    r.hooks.forget(name)
+    if (this.sources.size === 0) {
+      await r.hooks.stop()
+      this.log.info('hooks listener stopped: no source left')
+    }
+    return true
+  }
+
+  async testSource (name: string, input: SourceTestInput): Promise<SourceTestResult> {
+    this.require()
+    const entry = this.sources.get(name)
+    if (entry === undefined) throw new NotFoundError(`no source ${name}`)
+    // an unavailable source (unreadable secret) still translates: the test checks no credential
+    const active = entry.active ?? await (async () => {
+      const kind = sourceKind(entry.source.kind)
+      if (kind === undefined) throw new NotFoundError(`source ${name} has no kind in this version`)
+      return { source: entry.source, kind, settings: kind.parseSettings(entry.source.settings), secrets: { current: '' } }
+    })()
+    const lower = Object.fromEntries(Object.entries(input.headers).map(([k, v]) => [k.toLowerCase(), v]))
+    const translation = await translateDelivery(active, toDelivery(lower, input.body))
+    return translation.kind === 'ignored' ? { ignored: translation.reason } : { events: translation.events }
   }
 
   peers (): PeerInfo[] {

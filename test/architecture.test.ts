@@ -19,7 +19,8 @@ const ALLOWED: Record<string, string[]> = {
   p2p: ['events', 'signing', 'store'],
   delivery: ['events', 'store', 'subscriptions'],
   pipeline: ['events', 'signing', 'store', 'trust', 'subscriptions', 'p2p', 'api'],
-  api: ['events', 'store', 'trust', 'subscriptions', 'delivery', 'p2p'],
+  hooks: ['events'],
+  api: ['events', 'store', 'trust', 'subscriptions', 'delivery', 'p2p', 'hooks'],
   metrics: ['events', 'p2p', 'delivery', 'store']
 }
 /** api may know p2p's and delivery's *types* only: it talks to the node through NodeFacade */
