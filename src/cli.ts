@@ -9,6 +9,7 @@ import type { NodeConfiguration } from './api/index.js'
 import { formatTable } from './cli-format.js'
 import { Progress, type ProgressStream } from './cli-progress.js'
 import type { EventView } from './store/index.js'
+import { cmdSource } from './cli-source.js'
 
 /**
  * The `cdgossip` command. Output for humans goes to stdout; errors are one line on stderr.
@@ -22,7 +23,7 @@ const USAGE = `usage: cdgossip <command> [options]
 Node:
   init      [--data-dir D] [--network N] [--api-port P] [--p2p-port P]   create identity, token and config
   start     [--data-dir D] [--network N] [--api-port P] [--p2p-port P] [--listen MA]... [--peer MA]...
-            [--mdns] [--relay PATTERN]... [--log-level L]                 run the node (creates the data dir if needed)
+            [--mdns] [--relay PATTERN]... [--hooks-port P] [--log-level L]  run the node (creates the data dir if needed)
   config    show [--data-dir D] [--json]                                what the running node uses (else the file, labelled)
   config    check [--data-dir D] [start's flags]                         validate as start would: exit 0 valid, 3 not
 
@@ -42,6 +43,10 @@ Federation:
             [--include-untrusted]
   subscriptions list | remove ID | dead-letters ID | redrive ID
   peers                                       connected peers, with trust names
+
+Tools in (webhooks of GitHub, GitLab, Gerrit, Jenkins, Nexus, Harbor, older CDEvents, any JSON):
+  source    add --name N --kind K (--secret-file F | --secret-env V) [--previous-secret-file F] [--setting K=V]...
+  source    list | remove NAME | test --name N PAYLOAD.json [--header K=V]...   (test: what it would publish)
   status                                      node, topics, sync and store at a glance
 `
 
@@ -111,6 +116,8 @@ function nodeFlags (values: Record<string, unknown>): ConfigFlags {
   if (values.mdns === true) flags.mdns = true
   const relay = list(values.relay)
   if (relay !== undefined) flags.relay = relay
+  const hooksPort = port(values['hooks-port'], '--hooks-port')
+  if (hooksPort !== undefined) flags.hooksPort = hooksPort
   const logLevel = str(values['log-level'])
   if (logLevel !== undefined) flags.logLevel = logLevel
   return flags
@@ -193,7 +200,8 @@ const NODE_OPTIONS: Options = {
   peer: { type: 'string', multiple: true },
   mdns: { type: 'boolean' },
   relay: { type: 'string', multiple: true },
-  'log-level': { type: 'string' }
+  'log-level': { type: 'string' },
+  'hooks-port': { type: 'string' }
 }
 
 async function cmdStart (args: string[], out: Out): Promise<number> {
@@ -638,7 +646,8 @@ const COMMANDS: Record<string, (args: string[], out: Out, ctx: CommandContext) =
   subscribe: cmdSubscribe,
   subscriptions: cmdSubscriptions,
   peers: cmdPeers,
-  status: cmdStatus
+  status: cmdStatus,
+  source: async (args, out) => await cmdSource(args, out, { parse: (a, o) => parse(a, o), client, usage: m => new UsageError(m) })
 }
 
 /** The package version; the module runs from dist/src/ (the bin) or src/ (tests). */

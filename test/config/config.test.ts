@@ -60,6 +60,8 @@ describe('config: defaults', () => {
       sync: { intervalSeconds: 30 },
       trust: { mode: 'allowlist', communities: [] },
       subscriptions: [],
+      hooks: { listen: '127.0.0.1:7071', bodyLimit: 1024 * 1024 },
+      sources: [],
       log: { level: 'info' }
     }
     expect(config).toEqual(expected)
