@@ -8,6 +8,7 @@ const RECONNECT_MAX_MS = 10_000
 /**
  * Follows GET /v1/stream, resuming with Last-Event-ID after every disconnect (node restarts,
  * overflow drops), so nothing is missed and nothing repeated. Ends when `signal` aborts.
+ * `query` may hold `last` (start with the last N stored events; the node ignores it on a resume).
  * `api` may be a function called before every connection: a restarted node may listen on
  * another port (api-url in the data dir), and the tail must follow it there.
  * Once connected, a node that is down, starting or stopping (5xx) is retried; any other refusal
@@ -25,10 +26,9 @@ export async function tailEvents (api: ApiClient | (() => Promise<ApiClient>), q
       connected = true
       delay = RECONNECT_MIN_MS
       for await (const frame of sseFrames(res, signal)) {
-        if (frame.event === 'cdevent' && frame.data !== undefined) {
-          onEvent(JSON.parse(frame.data) as EventView)
-          if (frame.id !== undefined) lastId = frame.id
-        }
+        if (frame.event === 'cdevent' && frame.data !== undefined) onEvent(JSON.parse(frame.data) as EventView)
+        // an id-only frame (`last=N`) says where the stream starts: resume there after a disconnect
+        if (frame.id !== undefined && (frame.event === 'cdevent' || frame.data === undefined)) lastId = frame.id
       }
     } catch (err) {
       if (signal.aborted) return
@@ -77,7 +77,7 @@ export async function * sseFrames (res: Response, signal: AbortSignal): AsyncGen
           else if (field === 'event') frame.event = value
           else if (field === 'data') frame.data = frame.data === undefined ? value : frame.data + '\n' + value
         }
-        if (frame.data !== undefined || frame.event !== undefined) yield frame
+        if (frame.data !== undefined || frame.event !== undefined || frame.id !== undefined) yield frame
       }
     }
   } finally {

@@ -7,6 +7,7 @@ import { dataDirPaths, initDataDir, readApiUrl } from './data-dir.js'
 import { ApiClient, ApiError, UnreachableNodeError, importRecords, parseJsonDocuments, readJsonInput, resolveClient } from './client.js'
 import type { NodeConfiguration } from './api/index.js'
 import { formatTable } from './cli-format.js'
+import { findJsonSyntaxError, positionOf } from './json-syntax.js'
 import { Progress, type ProgressStream } from './cli-progress.js'
 import type { EventView } from './store/index.js'
 import { cmdSource } from './cli-source.js'
@@ -29,18 +30,19 @@ Node:
 
 Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOKEN, or the data dir):
   publish   [FILE|-]                          publish one event, a JSON array, or JSON lines
-  events    [--type T] [--source S] [--subject S] [--chain-id C] [--origin O]
+  events    [--type T|PATTERN] [--source S] [--subject S] [--chain-id C] [--origin O]
             [--since T] [--until T] [--limit N] [--cursor C] [--all] [--json]
-  tail      [same filters] [--json]           print events live, resuming after reconnects
+  tail      [same filters] [-n N | --from-beginning] [--json]
+                                              print new events live (-n: the last N first), resuming after reconnects
   export    [same filters] > file.jsonl       write signed events as JSON lines
   import    FILE                              verify and store signed events from a JSON-lines export
-  verify    FILE                              verify signed CloudEvents offline (JSON or JSON lines)
+  verify    FILE                              check signed records offline: a verdict per line of an export
 
 Federation:
   trust     list | add --peer-id ID --name N --source PREFIX... [--class PATTERN]... | remove ID|NAME
   subscribe --class PATTERN... [--id ID] [--origin O]... [--source-prefix P] [--subject S] [--outcome O]
-            [--from now|beginning|cursor:C|time:T] [--webhook URL [--structured] [--header K=V]...]
-            [--include-untrusted]
+            [--from now|beginning|cursor:C|time:T] [--include-untrusted]
+            [--webhook URL [--structured] [--header K=V]... [--max-attempts N] [--max-age SECONDS] [--timeout MS]]
   subscriptions list | remove ID | dead-letters ID | redrive ID
   peers                                       connected peers, with trust names
 
@@ -78,9 +80,38 @@ const FILTERS: Options = {
   json: { type: 'boolean' }
 }
 
+/**
+ * `--token -Xy…` as `--token=-Xy…`. parseArgs refuses a value that starts with a dash as
+ * "ambiguous", but tokens are base64url (1 in 64 begins with `-`) and `--since`/`--header` values
+ * may too. A following argument that is itself one of the command's options (`--token --json`)
+ * stays apart, so a forgotten value is still a usage error.
+ */
+function joinDashValues (args: string[], options: Options): string[] {
+  const known = new Set<string>()
+  for (const [name, option] of Object.entries(options)) {
+    known.add(`--${name}`)
+    if (option.short !== undefined) known.add(`-${option.short}`)
+  }
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === '--') { out.push(...args.slice(i)); break }
+    const next = args[i + 1]
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && next.startsWith('-') && next !== '-' && !known.has(next.split('=', 1)[0] as string)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
+}
+
 function parse (args: string[], options: Options, allowPositionals = true): { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] } {
+  const all = { ...COMMON, ...options }
   try {
-    const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals, strict: true })
+    const { values, positionals } = parseArgs({ args: joinDashValues(args, all), options: all, allowPositionals, strict: true })
     return { values: values as Record<string, string | boolean | string[] | undefined>, positionals }
   } catch (err) {
     throw new UsageError((err as Error).message)
@@ -123,9 +154,31 @@ function nodeFlags (values: Record<string, unknown>): ConfigFlags {
   return flags
 }
 
+/**
+ * `--api-url` (or CDGOSSIP_API_URL) as given, checked: `127.0.0.1:7070` without a scheme would
+ * otherwise reach fetch as a URL whose scheme is `127.0.0.1` and fail as "unreachable".
+ */
+function apiUrlOption (values: Record<string, unknown>): string | undefined {
+  const flag = str(values['api-url'])
+  const env = process.env.CDGOSSIP_API_URL
+  const [raw, where] = flag !== undefined ? [flag, '--api-url'] : env !== undefined && env !== '' ? [env, 'CDGOSSIP_API_URL'] : [undefined, '']
+  if (raw === undefined) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(raw)
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
+    const guess = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? '' : ` (did you mean http://${raw}?)`
+    throw new UsageError(`${where} must be the node's REST URL with its scheme, like http://127.0.0.1:7070; got ${JSON.stringify(raw)}${guess}`)
+  }
+  return raw
+}
+
 async function client (values: Record<string, unknown>): Promise<ApiClient> {
   const dataDir = resolveDataDir({ dataDir: str(values['data-dir']) })
-  return await resolveClient({ dataDir, apiUrl: str(values['api-url']), token: str(values.token) })
+  return await resolveClient({ dataDir, apiUrl: apiUrlOption(values), token: str(values.token) })
 }
 
 /**
@@ -161,13 +214,30 @@ export function eventLine (e: EventView): string[] {
 }
 const EVENT_HEADERS = ['TIME', 'CLASS', 'SUBJECT', 'OUTCOME', 'ORIGIN', 'SEQ', 'SOURCE']
 
-async function pageEvents (api: ApiClient, q: URLSearchParams, all: boolean, each: (events: EventView[]) => void): Promise<void> {
+/** Pages of GET /v1/events (every page with `all`); returns the cursor of a page not read. */
+async function pageEvents (api: ApiClient, q: URLSearchParams, all: boolean, each: (events: EventView[]) => void): Promise<string | undefined> {
   for (;;) {
     const { body } = await api.request<{ events: EventView[], next?: string }>('GET', `/v1/events?${q.toString()}`)
     each(body.events)
-    if (!all || body.next === undefined) return
+    if (!all || body.next === undefined) return body.next
     q.set('cursor', body.next)
   }
+}
+
+/** An argument as a POSIX shell reads it back (for commands the CLI suggests). */
+function shellWord (word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
+}
+
+/** `args` with `--flag V` / `--flag=V` left out. */
+function withoutFlag (args: string[], flag: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === flag) i++
+    else if (!arg.startsWith(`${flag}=`)) out.push(arg)
+  }
+  return out
 }
 
 type Out = (line: string) => void
@@ -175,6 +245,8 @@ type Out = (line: string) => void
 /** What a command may use besides stdout lines: where progress goes (drawn only on a TTY). */
 interface CommandContext {
   progress: ProgressStream
+  /** a line on stderr: notes that are not the command's data */
+  err: Out
 }
 
 async function cmdInit (args: string[], out: Out): Promise<number> {
@@ -346,17 +418,20 @@ async function cmdPublish (args: string[], out: Out): Promise<number> {
   return EXIT.OK
 }
 
-async function cmdEvents (args: string[], out: Out): Promise<number> {
+async function cmdEvents (args: string[], out: Out, ctx: CommandContext): Promise<number> {
   const { values } = parse(args, FILTERS, false)
   const api = await client(values)
   const rows: string[][] = []
-  await pageEvents(api, queryString(values), values.all === true, events => {
+  const next = await pageEvents(api, queryString(values), values.all === true, events => {
     for (const e of events) {
       if (values.json === true) out(JSON.stringify(e))
       else rows.push(eventLine(e))
     }
   })
   if (values.json !== true) out(rows.length === 0 ? 'no events' : formatTable(EVENT_HEADERS, rows))
+  // on stderr, so `--json` output stays pure data (and without the token: stderr ends up in
+  // logs); a page cut short by the node's scan bound may be empty and still have a next one
+  if (next !== undefined) ctx.err(`more events: cdgossip events ${[...withoutFlag(withoutFlag(args, '--cursor'), '--token'), '--cursor', next].map(shellWord).join(' ')}   (or --all for every page)`)
   return EXIT.OK
 }
 
@@ -391,7 +466,7 @@ async function cmdExport (args: string[], out: Out, ctx: CommandContext): Promis
 async function cmdImport (args: string[], out: Out, ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(args, {})
   if (positionals.length !== 1) throw new UsageError('usage: cdgossip import FILE')
-  const records = parseJsonDocuments(await readFile(positionals[0] as string, 'utf8'))
+  const records = parseJsonDocuments(await readFile(positionals[0] as string, 'utf8'), positionals[0])
   const api = await client(values)
   const progress = new Progress({ stream: ctx.progress }, { label: 'imported', total: records.length })
   let last = 0
@@ -406,24 +481,80 @@ async function cmdImport (args: string[], out: Out, ctx: CommandContext): Promis
   return result.refused.length > 0 ? EXIT.FAILED : EXIT.OK
 }
 
+/** What `verify` checks: one item of the input and how to name it (`line 3`, `record 2`). */
+interface VerifyItem {
+  label: string
+  value?: unknown
+  /** the line is not JSON: why (with its column) */
+  syntax?: string
+}
+
+/**
+ * The items of a file to verify. JSON lines (an export) are taken line by line, so one broken line
+ * is reported and the others are still checked; a file that is one JSON value (a pretty-printed
+ * record, or an array of records) is taken whole.
+ */
+function verifyItems (input: string, name: string): VerifyItem[] {
+  const text = input.replace(/^\uFEFF/, '')
+  const lines = text.split('\n')
+  const numbered = lines.map((line, i) => ({ line, label: `line ${i + 1}` })).filter(l => l.line.trim() !== '')
+  const parse = (line: string): { value?: unknown, syntax?: string } => {
+    try {
+      return { value: JSON.parse(line) }
+    } catch (err) {
+      const problem = findJsonSyntaxError(line)
+      return { syntax: problem === undefined ? (err as Error).message : `column ${positionOf(line, problem.offset).column}: ${problem.message}` }
+    }
+  }
+  const first = numbered[0]
+  if (first === undefined) return []
+  const items = numbered.length === 1 || parse(first.line).syntax === undefined
+    ? numbered.map(l => ({ label: l.label, ...parse(l.line) }))
+    : [{ label: 'record 1', value: parseJsonDocuments(text, name)[0] }]
+  if (items.length === 1 && Array.isArray(items[0]?.value)) {
+    return items[0].value.map((value: unknown, i) => ({ label: `record ${i + 1}`, value }))
+  }
+  return items
+}
+
+const EXPORT_HINT = 'export signed records with `cdgossip export`'
+
+/** Why a JSON value is not a signed record at all, when that is plain from its shape. */
+function notARecord (value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const v = value as Record<string, unknown>
+  if (v.specversion === undefined && typeof v.context === 'object' && typeof v.subject === 'object') return `this is a bare CDEvent, not a signed record: ${EXPORT_HINT}`
+  if (typeof v.specversion === 'string' && v.dssematerial === undefined) return `this CloudEvent carries no signature (no dssematerial), so it is not a signed record: ${EXPORT_HINT}`
+  return undefined
+}
+
 async function cmdVerify (args: string[], out: Out): Promise<number> {
   const { positionals } = parse(args, {})
   if (positionals.length !== 1) throw new UsageError('usage: cdgossip verify FILE')
+  const file = positionals[0] as string
   const { parseCloudEventJson, verifyCloudEvent } = await import('./signing/index.js')
-  const docs = parseJsonDocuments(await readFile(positionals[0] as string, 'utf8'))
+  const items = verifyItems(await readFile(file, 'utf8'), file)
+  if (items.length === 0) throw new UsageError('no events in the file')
   let bad = 0
-  docs.forEach((doc, i) => {
-    const label = `event ${i + 1}`
+  for (const item of items) {
+    // `cdgossip events --json` lines hold the signed record as their cloudEvent
+    const view = item.value as { cloudEvent?: unknown, cdevent?: unknown } | undefined
+    const record = typeof view === 'object' && view !== null && typeof view.cloudEvent === 'object' && view.cdevent !== undefined ? view.cloudEvent : item.value
+    const problem = item.syntax !== undefined ? `not JSON: ${item.syntax}` : notARecord(record)
+    if (problem !== undefined) {
+      bad++
+      out(`${item.label}: INVALID  ${problem}`)
+      continue
+    }
     try {
-      const parsed = parseCloudEventJson(doc)
+      const parsed = parseCloudEventJson(record)
       const result = verifyCloudEvent(parsed)
-      out(`${label}: valid  signer=${result.signer} id=${parsed.attributes.id ?? ''} source=${parsed.attributes.source ?? ''}`)
+      out(`${item.label}: valid  signer=${result.signer} id=${parsed.attributes.id ?? ''} source=${parsed.attributes.source ?? ''}`)
     } catch (err) {
       bad++
-      out(`${label}: INVALID  ${isCdgossipError(err) ? `${err.code}: ` : ''}${(err as Error).message}`)
+      out(`${item.label}: INVALID  ${isCdgossipError(err) ? `${err.code}: ` : ''}${(err as Error).message}`)
     }
-  })
-  if (docs.length === 0) throw new UsageError('no events in the file')
+  }
   return bad > 0 ? EXIT.FAILED : EXIT.OK
 }
 
@@ -469,6 +600,9 @@ function parseStart (from: string | undefined): Record<string, string> | undefin
   throw new UsageError('--from takes now, beginning, cursor:CURSOR or time:ISO8601')
 }
 
+/** `subscribe` flags for a webhook's retry limits, and the sink fields they set (ranges: the API's). */
+const WEBHOOK_LIMIT_FLAGS: ReadonlyArray<[string, string]> = [['max-attempts', 'maxAttempts'], ['max-age', 'maxAgeSeconds'], ['timeout', 'timeoutMs']]
+
 async function cmdSubscribe (args: string[], out: Out): Promise<number> {
   const { values } = parse(args, {
     id: { type: 'string' },
@@ -481,6 +615,9 @@ async function cmdSubscribe (args: string[], out: Out): Promise<number> {
     webhook: { type: 'string' },
     structured: { type: 'boolean' },
     header: { type: 'string', multiple: true },
+    'max-attempts': { type: 'string' },
+    'max-age': { type: 'string' },
+    timeout: { type: 'string' },
     'include-untrusted': { type: 'boolean' }
   }, false)
   const classes = list(values.class)
@@ -497,9 +634,18 @@ async function cmdSubscribe (args: string[], out: Out): Promise<number> {
     headers[h.slice(0, eq)] = h.slice(eq + 1)
   }
   const webhook = str(values.webhook)
+  const limits: Record<string, number> = {}
+  for (const [flag, field] of WEBHOOK_LIMIT_FLAGS) {
+    const raw = str(values[flag])
+    if (raw === undefined) continue
+    if (webhook === undefined) throw new UsageError(`--${flag} applies to webhook deliveries: add --webhook URL`)
+    if (!/^[0-9]{1,9}$/.test(raw)) throw new UsageError(`--${flag} takes a whole number, got ${raw}`)
+    limits[field] = Number(raw)
+  }
+  if (webhook === undefined && (values.structured === true || values.header !== undefined)) throw new UsageError('--structured and --header apply to webhook deliveries: add --webhook URL')
   const sink = webhook === undefined
     ? { type: 'store' }
-    : { type: 'webhook', url: webhook, mode: values.structured === true ? 'structured' : 'binary', ...(Object.keys(headers).length > 0 ? { headers } : {}) }
+    : { type: 'webhook', url: webhook, mode: values.structured === true ? 'structured' : 'binary', ...(Object.keys(headers).length > 0 ? { headers } : {}), ...limits }
   const input: Record<string, unknown> = { classes, filter, sink, includeUntrusted: values['include-untrusted'] === true }
   const start = parseStart(str(values.from))
   if (start !== undefined) input.start = start
@@ -615,8 +761,19 @@ interface StatusPeer {
   lastReject?: { code: string, at: string }
 }
 
+/** `tail -n` bound: the API's (MAX_STREAM_LAST in api/). */
+const MAX_TAIL_LINES = 1000
+
 async function cmdTail (args: string[], out: Out): Promise<number> {
-  const { values } = parse(args, FILTERS, false)
+  const { values } = parse(args, { ...FILTERS, lines: { type: 'string', short: 'n' }, 'from-beginning': { type: 'boolean' } }, false)
+  const lines = str(values.lines)
+  const fromBeginning = values['from-beginning'] === true
+  if (lines !== undefined && (!/^[0-9]{1,4}$/.test(lines) || Number(lines) > MAX_TAIL_LINES)) throw new UsageError(`-n takes a number of events from 0 to ${MAX_TAIL_LINES}, got ${lines}`)
+  const starts = [lines !== undefined, fromBeginning, str(values.cursor) !== undefined].filter(Boolean).length
+  if (starts > 1) throw new UsageError('-n, --from-beginning and --cursor each say where to start: give one')
+  const query = queryString(values)
+  // like tail -f: only what arrives from now on, unless told to show stored events first
+  if (!fromBeginning && !query.has('cursor')) query.set('last', lines ?? '0')
   const api = await followingClient(values)
   const { tailEvents } = await import('./cli-tail.js')
   const controller = new AbortController()
@@ -624,7 +781,7 @@ async function cmdTail (args: string[], out: Out): Promise<number> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
-    await tailEvents(api, queryString(values), controller.signal, e => { out(values.json === true ? JSON.stringify(e) : eventLine(e).join('  ')) })
+    await tailEvents(api, query, controller.signal, e => { out(values.json === true ? JSON.stringify(e) : eventLine(e).join('  ')) })
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
@@ -693,6 +850,21 @@ function explainStartFailure (e: unknown, dataDir: string): unknown {
   return e
 }
 
+/** `event 3 (id abc): ` for a problem of a refused batch (the API's index counts from 0, people from 1). */
+function inBatch (problem: { index?: unknown, id?: unknown }): string {
+  if (typeof problem.index !== 'number') return ''
+  return `event ${problem.index + 1}${typeof problem.id === 'string' ? ` (id ${problem.id})` : ''}: `
+}
+
+/** A CloudEvent/CDEvent disagreement as a line: which attribute, what each side says. */
+function describeMismatch (m: unknown): string {
+  if (typeof m !== 'object' || m === null) return String(m)
+  const { attribute, cloudEvent, cdevent, ...rest } = m as { attribute?: unknown, cloudEvent?: unknown, cdevent?: unknown, index?: unknown, id?: unknown }
+  if (typeof attribute !== 'string') return JSON.stringify(m)
+  const implied = cdevent === undefined ? 'a valid value' : JSON.stringify(cdevent)
+  return `${inBatch(rest)}CloudEvent ${attribute}: ${cloudEvent === undefined ? 'missing' : JSON.stringify(cloudEvent)}, the CDEvent implies ${implied}`
+}
+
 let stdoutGuarded = false
 
 /**
@@ -732,7 +904,7 @@ export async function main (argv: string[], out: Out = stdoutLine, err: Out = li
     return EXIT.OK
   }
   try {
-    return await run(rest, out, { progress })
+    return await run(rest, out, { progress, err })
   } catch (e) {
     if (e instanceof UsageError) {
       err(`cdgossip ${command}: ${e.message}`)
@@ -740,8 +912,10 @@ export async function main (argv: string[], out: Out = stdoutLine, err: Out = li
     }
     if (e instanceof ApiError) {
       err(`cdgossip ${command}: ${e.statusCode} ${e.details?.code ?? ''}: ${e.message}`)
-      for (const v of e.details?.violations ?? []) err(`  ${v.path === '' ? '/' : v.path}: ${v.message}`)
-      for (const m of e.details?.mismatches ?? []) err(`  ${typeof m === 'string' ? m : JSON.stringify(m)}`)
+      // a field error's one violation repeats the message: print it once
+      const violations = (e.details?.violations ?? []).filter(v => v.message !== e.message)
+      for (const v of violations) err(`  ${inBatch(v)}${v.path === '' ? '/' : v.path}: ${v.message}`)
+      for (const m of e.details?.mismatches ?? []) err(`  ${describeMismatch(m)}`)
       return EXIT.FAILED
     }
     if (isCdgossipError(e)) {

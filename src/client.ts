@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { CdgossipError, ERROR_CODES, type ErrorCode } from './errors.js'
 import { dataDirPaths, readApiToken, readApiUrl } from './data-dir.js'
 import { readConfigFile, DEFAULT_API_PORT } from './config.js'
+import { findJsonSyntaxError, positionOf } from './json-syntax.js'
 
 /**
  * A small REST client for the node's API, used by the CLI and the demo. It speaks
@@ -13,7 +14,8 @@ export interface ApiErrorBody {
   code: string
   error: string
   message: string
-  violations?: Array<{ path: string, message: string }>
+  /** in a refused batch each also names its event: `index` (from 0) and `id` */
+  violations?: Array<{ path: string, message: string, index?: number, id?: string }>
   mismatches?: unknown[]
 }
 
@@ -205,28 +207,53 @@ export async function resolveClient (options: { dataDir: string, apiUrl?: string
 
 /** Reads events from a file or stdin: one JSON value, a JSON array, or JSON lines. */
 export async function readJsonInput (file: string | undefined): Promise<unknown[]> {
-  const text = file === undefined || file === '-' ? await readStdin() : await readFile(file, 'utf8')
-  return parseJsonDocuments(text)
+  const stdin = file === undefined || file === '-'
+  const text = stdin ? await readStdin() : await readFile(file, 'utf8')
+  return parseJsonDocuments(text, stdin ? '<stdin>' : file)
 }
 
-export function parseJsonDocuments (text: string): unknown[] {
-  const trimmed = text.trim()
-  if (trimmed === '') return []
+/** `name:line:column: what` for a syntax error at `offset` of `text` (a file, or one of its lines). */
+function syntaxError (name: string, text: string, lineOffset: number, fallback: string): CdgossipError {
+  const problem = findJsonSyntaxError(text) ?? { offset: 0, message: fallback }
+  const at = positionOf(text, problem.offset)
+  return new CdgossipError('CDG_INVALID_REQUEST', `${name}:${at.line + lineOffset}:${at.column}: ${problem.message}`)
+}
+
+/**
+ * One JSON value (an array is a list of documents), or JSON lines. Which one a text is meant to
+ * be is decided by its first line: JSON lines start with a complete value; a pretty-printed
+ * document does not. So a syntax error is reported where it is, `name:line:column: what`, not
+ * as "line 1 is not JSON" for a pretty-printed file with a missing comma on line 12.
+ */
+export function parseJsonDocuments (input: string, name = 'input'): unknown[] {
+  // editors on Windows may save a byte-order mark; JSON.parse refuses it
+  const text = input.replace(/^\uFEFF/, '')
+  if (text.trim() === '') return []
+  let whole: Error
   try {
-    const value: unknown = JSON.parse(trimmed)
+    const value: unknown = JSON.parse(text)
     return Array.isArray(value) ? value : [value]
-  } catch {
-    // not one JSON document: try JSON lines, naming the first bad line
+  } catch (err) {
+    whole = err as Error
   }
+  const lines = text.split('\n')
+  const first = lines.findIndex(l => l.trim() !== '')
+  const parsesAlone = (line: string): boolean => {
+    try {
+      JSON.parse(line)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (!parsesAlone(lines[first] ?? '')) throw syntaxError(name, text, 0, whole.message)
   const out: unknown[] = []
-  const lines = trimmed.split(/\r?\n/)
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]?.trim() ?? ''
-    if (line === '') continue
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === '') continue
     try {
       out.push(JSON.parse(line))
     } catch (err) {
-      throw new CdgossipError('CDG_INVALID_REQUEST', `line ${i + 1}: not valid JSON (${(err as Error).message})`)
+      throw syntaxError(name, line, i, (err as Error).message)
     }
   }
   return out

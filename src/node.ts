@@ -632,6 +632,7 @@ export class CdgossipNode implements NodeFacade {
     return openEventStream({
       source: { readAfter: async (cursor, limit) => await r.store.readAfter(cursor, limit), onStored: listener => this.onStored(listener) },
       ...(options.after === undefined ? {} : { after: options.after }),
+      ...(options.last === undefined ? {} : { last: { count: options.last, lastCursor: () => r.store.lastCursor() } }),
       filter,
       maxBuffered: STREAM_MAX_BUFFERED,
       heartbeatMs: STREAM_HEARTBEAT_MS,

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { InvalidRequestError } from '../errors.js'
+import { CdgossipError, InvalidRequestError } from '../errors.js'
 import { MalformedCloudEventError, UnsupportedMediaTypeError } from './errors.js'
 import type { PublishItem } from './types.js'
 
@@ -53,7 +53,15 @@ export function parsePublishRequest (mediaType: string | undefined, headers: Inc
       return {
         items: boundedList(body).map((ce, i) => {
           if (!isObject(ce)) throw new InvalidRequestError(`batch item ${i} is not a CloudEvent object`)
-          return structuredModeItem(ce)
+          try {
+            return structuredModeItem(ce)
+          } catch (err) {
+            if (!(err instanceof MalformedCloudEventError)) throw err
+            // name the item, as the node names the events of a refused batch
+            const id = typeof ce.id === 'string' ? ce.id.slice(0, ECHO_MAX) : undefined
+            const mismatches = err.details?.mismatches.map((m) => ({ index: i, ...(id === undefined ? {} : { id }), ...m })) ?? []
+            throw new CdgossipError(err.code, `batch item ${i}${id === undefined ? '' : ` (id ${id})`}: ${err.message}`, { details: { mismatches }, cause: err })
+          }
         }),
         batch: true
       }

@@ -14,6 +14,10 @@ export const DEFAULT_MEDIA_TYPES: readonly string[] = ['application/json']
 export interface Violation {
   path: string
   message: string
+  /** in a refused batch: the event's position in the request, from 0 */
+  index?: number
+  /** in a refused batch: the event's id, when it has one */
+  id?: string
 }
 
 /** Fastify's error shape, plus cdgossip's optional problem lists. */
@@ -164,7 +168,10 @@ function violationsFrom (details: unknown, message: string): Violation[] | undef
   return list.slice(0, MAX_REPORTED_PROBLEMS).map((v: unknown) => {
     if (!isRecord(v)) return { path: '', message: String(v) }
     const path = v.path ?? v.instancePath ?? ''
-    return { path: String(path), message: String(v.message ?? 'invalid') }
+    const violation: Violation = { path: String(path), message: String(v.message ?? 'invalid') }
+    if (typeof v.index === 'number') violation.index = v.index
+    if (typeof v.id === 'string') violation.id = v.id
+    return violation
   })
 }
 

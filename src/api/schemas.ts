@@ -37,11 +37,11 @@ export const ERROR_SCHEMA = {
     message: { type: 'string' },
     violations: {
       type: 'array',
-      description: 'Schema violations (CDG_INVALID_EVENT, CDG_INVALID_REQUEST): JSON pointer and message.',
+      description: 'Schema violations (CDG_INVALID_EVENT, CDG_INVALID_REQUEST): JSON pointer and message; in a refused batch also the event\'s index (from 0) and id.',
       items: {
         type: 'object',
         required: ['path', 'message'],
-        properties: { path: { type: 'string' }, message: { type: 'string' } }
+        properties: { path: { type: 'string' }, message: { type: 'string' }, index: { type: 'integer' }, id: { type: 'string' } }
       }
     },
     mismatches: {

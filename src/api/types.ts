@@ -165,6 +165,8 @@ export interface StreamOptions {
   /** stream what this subscription matches instead of `query` */
   subscription?: string
   after?: string
+  /** without `after`: start with the last N matching stored events (0: only new ones) */
+  last?: number
   signal: AbortSignal
 }
 

@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../store/types.js'
 import { eventViewJson } from '../store/index.js'
+import { decodeCursor, encodeCursor } from '../store/keys.js'
 import type { EventStreamSource } from './types.js'
 import { Wakeup } from './wakeup.js'
 
@@ -30,6 +31,41 @@ export interface EventStreamOptions {
   signal: AbortSignal
   /** @default DEFAULT_STREAM_PAGE_SIZE */
   pageSize?: number
+  /**
+   * Without `after`: start with the last `count` matching records already stored (0: only records
+   * stored from now on), like `tail -n`. The stream then opens with an id-only frame naming where
+   * it starts, so a client that reconnects before any event resumes there and misses nothing.
+   */
+  last?: { count: number, lastCursor: () => string | undefined }
+}
+
+/** Records read per step when looking back for the last N matches (the store's page cap is 1000). */
+const LOOK_BACK_WINDOW = 500
+/**
+ * Records examined looking back for the last N matches: a rare filter on a big store shows fewer
+ * than N rather than scanning everything before the first event is sent.
+ */
+export const MAX_LOOK_BACK_RECORDS = 100_000
+
+/**
+ * The cursor after which the last `count` records matching `filter` begin: walks back from the
+ * end in windows (arrival counters are the cursors' content, see store/keys), bounded by
+ * MAX_LOOK_BACK_RECORDS.
+ */
+async function startOfLast (source: EventStreamSource, filter: (stored: StoredEvent) => boolean, count: number, lastCursor: string | undefined): Promise<string> {
+  const end = lastCursor === undefined ? 0 : decodeCursor(lastCursor)
+  if (count === 0 || end === 0) return encodeCursor(end)
+  const found: number[] = []
+  let hi = end
+  while (hi > 0 && end - hi < MAX_LOOK_BACK_RECORDS) {
+    const lo = Math.max(0, hi - LOOK_BACK_WINDOW)
+    const page = await source.readAfter(encodeCursor(lo), hi - lo)
+    const matches = page.filter(filter).map(stored => decodeCursor(stored.cursor)).filter(counter => counter <= hi)
+    found.unshift(...matches)
+    if (found.length >= count) return encodeCursor((found[found.length - count] as number) - 1)
+    hi = lo
+  }
+  return encodeCursor(hi)
 }
 
 const LINE_SAFE = /^[^\r\n\0]*$/
@@ -124,6 +160,12 @@ export async function * openEventStream (options: EventStreamOptions): AsyncGene
     let lastYield = Date.now()
     let lastEventId = options.after
     let cursor = options.after
+    if (options.after === undefined && options.last !== undefined) {
+      cursor = await startOfLast(source, filter, options.last.count, options.last.lastCursor())
+      lastEventId = cursor
+      if (signal.aborted) return
+      yield `id: ${cursor}\n\n`
+    }
 
     replay: while (true) {
       const epoch = resets

@@ -54,6 +54,7 @@ export {
   TOPIC_PREFIX,
   topicFor
 } from './topic.js'
+export { classPatternProblem } from './class-pattern-hint.js'
 
 export {
   buildSchemaFiles,

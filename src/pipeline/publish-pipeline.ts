@@ -1,9 +1,10 @@
 import type { PrivateKey } from '@libp2p/interface'
 import {
-  checkCloudEventConsistency, encodeCDEventData, eventClassOf, toCloudEventAttributes, validateCDEvent
+  checkCloudEventConsistency, encodeCDEventData, eventClassOf, MAX_REPORTED_VIOLATIONS, toCloudEventAttributes, validateCDEvent
 } from '../events/index.js'
 import type { EventClass, SignedEvent } from '../events/types.js'
 import { EventTooLargeError, MAX_RECORD_BYTES, signCloudEvent } from '../signing/index.js'
+import { CdgossipError, isCdgossipError } from '../errors.js'
 import { ConflictingEventError, takeGroup } from '../store/index.js'
 import type { AppendOutcome, StoredEvent } from '../store/types.js'
 import type { PublishItem, PublishReceipt } from '../api/types.js'
@@ -38,7 +39,7 @@ interface Prepared {
 /** A validated publish request waiting for the next group commit. */
 interface WaitingPublish {
   prepared: Prepared[]
-  at: { eventClass?: EventClass }
+  at: CommitPosition
   resolve: (receipts: PublishReceipt[]) => void
   reject: (err: unknown) => void
 }
@@ -89,14 +90,24 @@ export class PublishPipeline {
   async publish (items: PublishItem[]): Promise<PublishReceipt[]> {
     const { observe } = this.components
     // the class of the event being handled, so a refusal can be counted under it
-    const at: { eventClass?: EventClass } = {}
+    const at: CommitPosition = {}
     try {
-      const prepared: Prepared[] = items.map((input, index) => {
-        at.eventClass = classHint(input.cdevent)
-        const item = validateCDEvent(input.cdevent)
-        if (input.cloudEventAttributes !== undefined) checkCloudEventConsistency(input.cloudEventAttributes, item.cdevent)
-        return { index, eventClass: item.parsedType.eventClass, data: encodeCDEventData(item.cdevent), item }
-      })
+      const prepared: Prepared[] = []
+      const refused: RefusedItem[] = []
+      for (const [index, input] of items.entries()) {
+        const hint = classHint(input.cdevent)
+        if (refused.length === 0) at.eventClass = hint
+        try {
+          const item = validateCDEvent(input.cdevent)
+          if (input.cloudEventAttributes !== undefined) checkCloudEventConsistency(input.cloudEventAttributes, item.cdevent)
+          prepared.push({ index, eventClass: item.parsedType.eventClass, data: encodeCDEventData(item.cdevent), item })
+        } catch (err) {
+          // one event alone keeps its own error; a batch goes on, to name every bad event at once
+          if (items.length === 1 || !isCdgossipError(err)) throw err
+          refused.push({ index, id: idHint(input.cdevent), err })
+        }
+      }
+      if (refused.length > 0) throw batchRefusal(items.length, refused)
       at.eventClass = undefined
       const receipts = await new Promise<PublishReceipt[]>((resolve, reject) => {
         this.waiting.push({ prepared, at, resolve, reject })
@@ -106,6 +117,10 @@ export class PublishPipeline {
       return receipts
     } catch (err) {
       observe?.({ via: 'publish', outcome: 'refused', eventClass: at.eventClass, reason: refusalReason(err) })
+      // a conflict or an oversized record found while committing a batch: name its event too
+      if (items.length > 1 && at.index !== undefined && isCdgossipError(err) && !hasProblemList(err)) {
+        throw batchRefusal(items.length, [{ index: at.index, id: idHint(items[at.index]?.cdevent), err }])
+      }
       throw err
     }
   }
@@ -166,7 +181,7 @@ export class PublishPipeline {
    * each event up to tell an idempotent repeat (`existing`) from a real conflict (409). Nothing
    * was written by the refused batch, so the sequences it would have used are still free.
    */
-  private async commit (prepared: Prepared[], at: { eventClass?: EventClass }): Promise<PublishReceipt[]> {
+  private async commit (prepared: Prepared[], at: CommitPosition): Promise<PublishReceipt[]> {
     try {
       return await this.commitWith(prepared, at, false)
     } catch (err) {
@@ -175,7 +190,7 @@ export class PublishPipeline {
     }
   }
 
-  private async commitWith (prepared: Prepared[], at: { eventClass?: EventClass }, lookup: boolean): Promise<PublishReceipt[]> {
+  private async commitWith (prepared: Prepared[], at: CommitPosition, lookup: boolean): Promise<PublishReceipt[]> {
     const { store, signer } = this.components
     const receipts: PublishReceipt[] = new Array(prepared.length)
     const fresh: Array<{ index: number, event: SignedEvent }> = []
@@ -184,6 +199,7 @@ export class PublishPipeline {
 
     for (const p of prepared) {
       at.eventClass = p.eventClass
+      at.index = p.index
       const { cdevent } = p.item
       const key = `${cdevent.context.source}\u0000${cdevent.context.id}`
       const earlier = inBatch.get(key)
@@ -210,6 +226,7 @@ export class PublishPipeline {
     }
 
     at.eventClass = undefined
+    at.index = undefined
     if (fresh.length > 0) {
       const outcomes = await store.appendBatch(fresh.map(f => ({ event: f.event, trusted: true })))
       outcomes.forEach((outcome, i) => {
@@ -223,6 +240,61 @@ export class PublishPipeline {
     }
     return receipts
   }
+}
+
+/** Where a publish stands, for what a refusal reports: the class and the event (of its request) at hand. */
+interface CommitPosition {
+  eventClass?: EventClass
+  index?: number
+}
+
+/** Whether an error already lists its problems (a batch refusal built by validation). */
+function hasProblemList (err: CdgossipError): boolean {
+  const details = err.details as { violations?: unknown, mismatches?: unknown } | undefined
+  return Array.isArray(details?.violations) || Array.isArray(details?.mismatches)
+}
+
+/** An event of a batch that was refused. */
+interface RefusedItem {
+  index: number
+  id: string | undefined
+  err: CdgossipError
+}
+
+/** An id echoed back from a refused event is the client's own string: cut it. */
+const MAX_ECHOED_ID = 128
+
+/**
+ * One error for a batch with refused events, under the first one's code: each of its violations
+ * and mismatches carries the event's `index` (from 0, in request order) and `id`, so a producer
+ * learns every bad event of the batch at once. Bounded like a single event's violations.
+ */
+function batchRefusal (total: number, refused: RefusedItem[]): CdgossipError {
+  const violations: Array<Record<string, unknown>> = []
+  const mismatches: Array<Record<string, unknown>> = []
+  for (const { index, id, err } of refused) {
+    const where = { index, ...(id === undefined ? {} : { id }) }
+    const details = err.details as { violations?: unknown, mismatches?: unknown, path?: unknown } | undefined
+    if (Array.isArray(details?.mismatches)) {
+      for (const m of details.mismatches) if (mismatches.length < MAX_REPORTED_VIOLATIONS) mismatches.push({ ...where, ...(m as object) })
+    } else if (Array.isArray(details?.violations)) {
+      for (const v of details.violations as Array<{ path: string, message: string }>) if (violations.length < MAX_REPORTED_VIOLATIONS) violations.push({ ...where, path: v.path, message: v.message })
+    } else if (violations.length < MAX_REPORTED_VIOLATIONS) {
+      violations.push({ ...where, path: typeof details?.path === 'string' ? details.path : '', message: err.message })
+    }
+  }
+  const first = refused[0] as RefusedItem
+  return new CdgossipError(first.err.code, `${refused.length} of ${total} events in the batch are refused; nothing was stored (each violation names its event's index, from 0, and id)`, {
+    details: { ...(violations.length > 0 ? { violations } : {}), ...(mismatches.length > 0 ? { mismatches } : {}) }
+  })
+}
+
+/** The id an event claims, read before validation (cut when long); undefined when absent. */
+function idHint (cdevent: unknown): string | undefined {
+  const context = typeof cdevent === 'object' && cdevent !== null ? (cdevent as { context?: unknown }).context : undefined
+  const id = typeof context === 'object' && context !== null ? (context as { id?: unknown }).id : undefined
+  if (typeof id !== 'string') return undefined
+  return id.length > MAX_ECHOED_ID ? `${id.slice(0, MAX_ECHOED_ID)}…` : id
 }
 
 /** The class an event claims, read before validation; undefined when its type is unreadable. */

@@ -21,6 +21,8 @@ export const MAX_FILTER_LENGTH = 2048
 export interface QueryFilter {
   typeExact?: string
   eventClass?: string
+  /** `artifact.` for the pattern `artifact.*`: classes of one subject (no index; post-filtered) */
+  classPrefix?: string
   source?: string
   subject?: string
   chainId?: string
@@ -37,8 +39,10 @@ export function parseQuery (q: EventQuery): QueryFilter {
   if (q.type !== undefined) {
     checkFilterString(q.type, 'type')
     // Classes never start with `dev.`: `pipelinerun.finished`, `x.mytool-resource.created`.
+    // Class patterns as subscriptions write them: `*` and `<subject>.*` (api/ checks the subject).
     if (q.type.startsWith('dev.')) f.typeExact = q.type
-    else f.eventClass = q.type
+    else if (q.type.endsWith('.*')) f.classPrefix = q.type.slice(0, -1)
+    else if (q.type !== '*') f.eventClass = q.type
   }
   if (q.source !== undefined) { checkFilterString(q.source, 'source'); f.source = q.source }
   if (q.subject !== undefined) { checkFilterString(q.subject, 'subject'); f.subject = q.subject }
@@ -56,6 +60,7 @@ export function parseQuery (q: EventQuery): QueryFilter {
 export function matches (facts: RecordFacts, f: QueryFilter): boolean {
   if (f.typeExact !== undefined && facts.type !== f.typeExact) return false
   if (f.eventClass !== undefined && facts.eventClass !== f.eventClass) return false
+  if (f.classPrefix !== undefined && !facts.eventClass.startsWith(f.classPrefix)) return false
   if (f.source !== undefined && !facts.source.startsWith(f.source)) return false
   if (f.subject !== undefined && facts.subject !== f.subject) return false
   if (f.chainId !== undefined && facts.chainId !== f.chainId) return false

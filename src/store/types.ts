@@ -13,7 +13,7 @@ export interface StoredEvent {
 
 /** Filters shared by GET /v1/events, the SSE stream, subscriptions' replays and export. */
 export interface EventQuery {
-  /** exact CDEvents type (`dev.cdevents.pipelinerun.finished.0.3.0`) or a class (`pipelinerun.finished`) */
+  /** exact CDEvents type (`dev.cdevents.pipelinerun.finished.0.3.0`), a class (`pipelinerun.finished`) or a class pattern (`artifact.*`, `*`) */
   type?: string
   /** CloudEvent source prefix */
   source?: string

@@ -17,6 +17,7 @@ export type { ResolveName } from './matching.js'
 export {
   subscriptionInputSchema,
   validateSubscriptionInput,
+  validateClasses,
   validateStoredSubscription,
   isSubscriptionId,
   SUBSCRIPTION_ID_REGEX,

@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { CLASS_PATTERN_REGEX, MAX_CLASS_PATTERN_LENGTH, isValidClassPattern } from './class-pattern.js'
+import { classPatternProblem } from '../events/index.js'
+import { MAX_CLASS_PATTERN_LENGTH, isValidClassPattern } from './class-pattern.js'
 import { InvalidTrustEntryError } from './errors.js'
 import type { TrustEntry } from './types.js'
 
@@ -58,7 +59,8 @@ export const trustEntryInputSchema = {
       type: 'array',
       minItems: 1,
       maxItems: MAX_TRUST_CLASSES,
-      items: { type: 'string', maxLength: MAX_CLASS_PATTERN_LENGTH, pattern: CLASS_PATTERN_REGEX },
+      // no `pattern`: validateTrustEntry names a bad one with the nearest subject or class, not a regex
+      items: { type: 'string', minLength: 1, maxLength: MAX_CLASS_PATTERN_LENGTH },
       description: 'event-class patterns it may publish: `*`, `artifact.*`, `pipelinerun.finished`; default `["*"]`'
     }
   }
@@ -144,7 +146,8 @@ export function validateTrustEntry (input: unknown): TrustEntry {
     classes = []
     given.forEach((pattern: unknown, i) => {
       if (!isValidClassPattern(pattern)) {
-        throw new InvalidTrustEntryError(`classes[${i}]`, `classes[${i}] ${describeValue(pattern)} is not a class pattern (\`*\`, \`<subject>.*\`, \`<subject>.<predicate>\`, \`x.<tool>-<subject>.<predicate>\`)`)
+        const why = typeof pattern === 'string' ? classPatternProblem(pattern) : undefined
+        throw new InvalidTrustEntryError(`classes[${i}]`, `classes[${i}]: ${why ?? `${describeValue(pattern)} is not a class pattern (*, <subject>.*, <subject>.<predicate>, x.<tool>-<subject>.<predicate>)`}`)
       }
       if (!classes.includes(pattern)) classes.push(pattern)
     })

@@ -47,9 +47,12 @@ async function started (dataDir: string, args: string[] = []): Promise<CliNode> 
   return node
 }
 
-/** `cdgossip tail --json` in the background, collecting what it prints. */
+/**
+ * `cdgossip tail --json --from-beginning` in the background, collecting what it prints (from the
+ * beginning: the events published right after it starts must not depend on when it connects).
+ */
 function startTail (dataDir: string): { views: () => EventView[], stderr: () => string, stop: () => Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'tail', '--data-dir', dataDir, '--json'], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, 'tail', '--data-dir', dataDir, '--json', '--from-beginning'], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8') })

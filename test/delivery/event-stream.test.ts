@@ -204,3 +204,39 @@ describe('openEventStream', () => {
     expect(await takeIds(stream, 1)).toEqual([cursorOf(5)])
   })
 })
+
+describe('openEventStream with last (tail -n)', () => {
+  /** records 1..n with the store's cursors (base36 arrival counters); every third an artifact */
+  function storeLike (n: number): { source: EventStreamOptions['source'], lastCursor: () => string | undefined } {
+    const events = Array.from({ length: n }, (_, i) => ({ ...makeStored(i + 1, { eventClass: i % 3 === 0 ? 'artifact.published' : 'pipelinerun.finished' }), cursor: (i + 1).toString(36) }))
+    return {
+      source: {
+        readAfter: async (cursor, limit) => {
+          const after = cursor === undefined ? 0 : parseInt(cursor, 36)
+          return events.filter(e => parseInt(e.cursor, 36) > after).slice(0, limit)
+        },
+        onStored: () => () => {}
+      },
+      lastCursor: () => events.at(-1)?.cursor
+    }
+  }
+  const artifacts = (s: StoredEvent): boolean => s.event.eventClass === 'artifact.published'
+
+  it('starts with the last N matching records, looking back across read windows, after an id-only frame', async () => {
+    const { source, lastCursor } = storeLike(1200)
+    const { stream } = open({ source, filter: artifacts, last: { count: 5, lastCursor } })
+    // matches are 1, 4, …, 1198: the last five start at 1186, so the stream starts after 1185
+    expect(await next(stream)).toEqual({ id: (1185).toString(36) })
+    expect(await takeIds(stream, 5)).toEqual([1186, 1189, 1192, 1195, 1198].map(c => c.toString(36)))
+  })
+
+  it('last 0 starts at the end; more than there are starts at the beginning; a resume ignores last', async () => {
+    const { source, lastCursor } = storeLike(10)
+    expect(await next(open({ source, last: { count: 0, lastCursor } }).stream)).toEqual({ id: 'a' })
+    const all = open({ source, filter: artifacts, last: { count: 50, lastCursor } }).stream
+    expect(await next(all)).toEqual({ id: '0' })
+    expect(await takeIds(all, 4)).toEqual(['1', '4', '7', 'a'])
+    const resumed = open({ source, filter: artifacts, after: '4', last: { count: 0, lastCursor } }).stream
+    expect(await takeIds(resumed, 2)).toEqual(['7', 'a'])
+  })
+})

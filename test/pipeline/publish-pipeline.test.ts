@@ -67,3 +67,43 @@ describe('PublishPipeline group commit', () => {
   })
 
 })
+
+describe('PublishPipeline batch refusals', () => {
+  /** The refusal of `publish`, or a failure when it succeeds. */
+  async function refusal (publisher: PublishPipeline, cdevents: unknown[]): Promise<{ code: string, message: string, details: { violations?: Array<Record<string, unknown>>, mismatches?: Array<Record<string, unknown>> } }> {
+    try {
+      await publisher.publish(cdevents.map((cdevent) => ({ cdevent })))
+    } catch (err) {
+      return err as never
+    }
+    throw new Error('the batch was accepted')
+  }
+
+  it('names every invalid event of a batch by index and id, and stores nothing', async () => {
+    const { publisher, store, gossiped } = await pipeline()
+    const good = artifactPublished()
+    const noSbom = artifactPublished()
+    const badSubject = { ...noSbom, subject: { ...noSbom.subject, content: { ...noSbom.subject.content, sbom: 5 } } }
+    const noContext = { subject: {} }
+    const err = await refusal(publisher, [good, badSubject, pipelineRunFinished(), noContext])
+    expect(err.code).toBe('CDG_INVALID_EVENT')
+    expect(err.message).toMatch(/^2 of 4 events in the batch are refused; nothing was stored/)
+    const violations = err.details.violations ?? []
+    expect(new Set(violations.map((v) => v.index))).toEqual(new Set([1, 3]))
+    expect(violations.filter((v) => v.index === 1).every((v) => v.id === noSbom.context.id)).toBe(true)
+    expect(violations.some((v) => v.index === 1 && v.path === '/subject/content/sbom')).toBe(true)
+    expect(violations.filter((v) => v.index === 3).every((v) => v.id === undefined)).toBe(true)
+    expect((await store.stats()).events).toBe(0)
+    expect(gossiped).toHaveLength(0)
+  })
+
+  it('names the event of a batch that conflicts with a stored one', async () => {
+    const { publisher } = await pipeline()
+    const first = artifactPublished()
+    await publisher.publish([{ cdevent: first }])
+    const changed = { ...first, subject: { ...first.subject, content: { ...first.subject.content, user: 'someone-else' } } }
+    const err = await refusal(publisher, [artifactPublished(), artifactPublished(), changed])
+    expect(err.code).toBe('CDG_CONFLICTING_EVENT')
+    expect(err.details.violations).toEqual([{ index: 2, id: first.context.id, path: '', message: expect.any(String) }])
+  })
+})

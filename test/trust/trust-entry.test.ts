@@ -104,7 +104,8 @@ describe('trustEntryInputSchema', () => {
   })
 
   it.each(validators)('refuses shapes validateTrustEntry refuses (%s)', (_, validate) => {
-    for (const [, input] of bad.filter(([label]) => !label.includes('peer ID') && !label.includes('self'))) {
+    // class patterns are the code's: its answer names the nearest subject or class, not a regex
+    for (const [, input] of bad.filter(([label, , f]) => !label.includes('peer ID') && !label.includes('self') && !String(f).startsWith('classes['))) {
       const value = input()
       expect(validate(value), JSON.stringify(value).slice(0, 80)).toBe(false)
     }

@@ -146,7 +146,7 @@ export const GET_EVENTS_SCHEMA = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      type: { type: 'string', minLength: 1, maxLength: MAX_TEXT_LENGTH, description: 'exact CDEvents type, or an event class (`pipelinerun.finished`)' },
+      type: { type: 'string', minLength: 1, maxLength: MAX_TEXT_LENGTH, description: 'exact CDEvents type, an event class (`pipelinerun.finished`), or a class pattern (`artifact.*`, `*`)' },
       source: { type: 'string', minLength: 1, maxLength: MAX_TEXT_LENGTH, description: 'CloudEvent source prefix' },
       subject: { type: 'string', minLength: 1, maxLength: MAX_TEXT_LENGTH, description: 'subject id, exact' },
       chainId: { type: 'string', minLength: 1, maxLength: MAX_TEXT_LENGTH },

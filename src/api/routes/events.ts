@@ -2,6 +2,8 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { EventQuery } from '../../store/types.js'
 import { EVENT_MEDIA_TYPES, MEDIA_CLOUDEVENT, MEDIA_CLOUDEVENT_BATCH, parsePublishRequest } from '../cloudevents-http.js'
 import { NotFoundError } from '../errors.js'
+import { InvalidRequestError } from '../../errors.js'
+import { classPatternProblem } from '../../events/index.js'
 import { eventViewJson } from '../../store/index.js'
 import type { NodeFacade, PublishReceipt } from '../types.js'
 import {
@@ -52,8 +54,19 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
   })
 }
 
+/**
+ * `type` is an exact CDEvents type or a class pattern as subscriptions take it (`artifact.*`).
+ * A misspelt one would silently match nothing: refuse it with the nearest subject or class.
+ */
+export function checkTypeFilter (type: string | undefined): void {
+  if (type === undefined || type.startsWith('dev.')) return
+  const problem = classPatternProblem(type)
+  if (problem !== undefined) throw new InvalidRequestError(`type: ${problem}`, { field: 'type' })
+}
+
 function toEventQuery (qs: EventsQuerystring): EventQuery {
   const query: EventQuery = { limit: qs.limit }
+  checkTypeFilter(qs.type)
   if (qs.type !== undefined) query.type = qs.type
   if (qs.source !== undefined) query.source = qs.source
   if (qs.subject !== undefined) query.subject = qs.subject

@@ -6,7 +6,11 @@ import { GET_EVENTS_SCHEMA } from './events-schemas.js'
 export type StreamQuery = Omit<EventQuery, 'limit' | 'cursor'> & {
   subscription?: string
   after?: string
+  last?: number
 }
+
+/** Most stored events `last` may ask for first: a screenful or a few, like `tail -n`. */
+export const MAX_STREAM_LAST = 1000
 
 const { limit: _limit, cursor: _cursor, ...FILTERS } = GET_EVENTS_SCHEMA.querystring.properties
 
@@ -23,7 +27,14 @@ export const STREAM_SCHEMA = {
     properties: {
       ...FILTERS,
       subscription: { type: 'string', pattern: SUBSCRIPTION_ID_REGEX, description: 'stream what this subscription matches instead of the filters' },
-      after: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH, description: 'a cursor to resume after (Last-Event-ID wins when both are given)' }
+      after: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH, description: 'a cursor to resume after (Last-Event-ID wins when both are given)' },
+      last: {
+        type: 'integer',
+        minimum: 0,
+        maximum: MAX_STREAM_LAST,
+        description: 'without a cursor: start with the last N matching stored events (0: only new ones) instead of all of them; ' +
+          'the stream opens with an id-only frame naming where it starts. Ignored when resuming (Last-Event-ID, after).'
+      }
     }
   },
   headers: {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { NodeFacade } from '../types.js'
 import { STREAM_SCHEMA, type StreamQuery } from './stream-schemas.js'
+import { checkTypeFilter } from './events.js'
 
 export interface StreamRoutesOptions {
   node: NodeFacade
@@ -18,11 +19,12 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
   })
 
   app.get<{ Querystring: StreamQuery, Headers: { 'last-event-id'?: string } }>('/v1/stream', { schema: STREAM_SCHEMA }, async (request, reply) => {
-    const { subscription, after: afterParam, ...query } = request.query
+    const { subscription, after: afterParam, last, ...query } = request.query
     const controller = new AbortController()
+    checkTypeFilter(query.type)
     const after = request.headers['last-event-id'] ?? afterParam
     // a bad filter, subscription or cursor rejects here, before any header is sent
-    const frames = await node.openStream({ query, ...(subscription === undefined ? {} : { subscription }), ...(after === undefined || after === '' ? {} : { after }), signal: controller.signal })
+    const frames = await node.openStream({ query, ...(subscription === undefined ? {} : { subscription }), ...(after === undefined || after === '' ? {} : { after }), ...(last === undefined ? {} : { last }), signal: controller.signal })
 
     open.add(controller)
     request.raw.on('close', () => { controller.abort() })

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { DEFAULT_WEBHOOK_MODE } from '../../subscriptions/index.js'
+import { DEFAULT_WEBHOOK_MODE, validateClasses } from '../../subscriptions/index.js'
 import type { Subscription, SubscriptionSink } from '../../subscriptions/types.js'
 import { NotFoundError } from '../errors.js'
 import type { NodeFacade, SubscriptionInput } from '../types.js'
@@ -27,6 +27,8 @@ export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> =
   app.get('/v1/subscriptions', { schema: LIST_SUBSCRIPTIONS_SCHEMA }, async () => node.listSubscriptions().map(redactSubscription))
 
   app.post<{ Body: SubscriptionBody }>('/v1/subscriptions', { schema: POST_SUBSCRIPTION_SCHEMA }, async (request, reply) => {
+    // the schema leaves class patterns to this check: its answer names the nearest subject or class
+    validateClasses(request.body.classes)
     const created = await node.addSubscription(toSubscriptionInput(request.body))
     return reply.code(201).send(redactSubscription(created))
   })
