@@ -1,6 +1,9 @@
 import type { SourceKind, SourceKindName, Translation } from './types.js'
 import { cdevents } from './kinds/cdevents.js'
 import { generic } from './kinds/generic.js'
+import { gerrit } from './kinds/gerrit.js'
+import { github } from './kinds/github.js'
+import { gitlab } from './kinds/gitlab.js'
 import { harbor } from './kinds/harbor.js'
 import { jenkins } from './kinds/jenkins.js'
 import { nexus } from './kinds/nexus.js'
@@ -13,6 +16,9 @@ export type AnySourceKind = SourceKind<unknown, Translation | Promise<Translatio
  * when a source names it (config load and POST /v1/sources), with a message saying so.
  */
 export const SOURCE_KINDS: Readonly<Partial<Record<SourceKindName, AnySourceKind>>> = Object.freeze({
+  github: github as AnySourceKind,
+  gitlab: gitlab as AnySourceKind,
+  gerrit: gerrit as AnySourceKind,
   jenkins: jenkins as AnySourceKind,
   nexus: nexus as AnySourceKind,
   harbor: harbor as AnySourceKind,

@@ -4,6 +4,8 @@
  * else is refused the way a tool's delivery log can show.
  */
 import { createHmac, randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { sign } from '@octokit/webhooks-methods'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -18,6 +20,28 @@ import { readApiToken } from '../../src/data-dir.js'
 import { fixtureBytes } from './token-kinds-helpers.js'
 
 const NEXUS_SECRET = 'nexus-listener-secret'
+const GITHUB_SECRET = 'github-listener-secret'
+const GITHUB_PREVIOUS_SECRET = 'github-listener-old-secret'
+const requireJson = createRequire(import.meta.url)
+const GITHUB_EXAMPLES = requireJson('@octokit/webhooks-examples/api.github.com/index.json') as Array<{ name: string, examples: Array<Record<string, any>> }>
+
+/** A documented GitHub example of `event` whose payload passes `match`. */
+function githubExample (event: string, match: (payload: Record<string, any>) => boolean): Record<string, any> {
+  const found = GITHUB_EXAMPLES.find(g => g.name === event)?.examples.find(match)
+  if (found === undefined) throw new Error(`no ${event} example`)
+  return found
+}
+
+/** Headers of a GitHub delivery, signed as GitHub signs (X-Hub-Signature-256), by @octokit/webhooks-methods. */
+async function githubHeaders (event: string, body: string, options: { secret?: string, delivery?: string } = {}): Promise<Record<string, string>> {
+  return {
+    'content-type': 'application/json',
+    'user-agent': 'GitHub-Hookshot/listener-test',
+    'x-github-event': event,
+    'x-github-delivery': options.delivery ?? randomUUID(),
+    'x-hub-signature-256': await sign(options.secret ?? GITHUB_SECRET, body)
+  }
+}
 const JENKINS_SECRET = 'jenkins-listener-token'
 
 interface HookNode {
@@ -66,7 +90,13 @@ async function secretFile (dir: string, name: string, secret: string): Promise<s
 
 const standardSources = async (dir: string): Promise<Array<Record<string, unknown>>> => [
   { name: 'nexus', kind: 'nexus', secretFile: await secretFile(dir, 'nexus', NEXUS_SECRET), settings: { url: 'https://nexus.example.org' } },
-  { name: 'jenkins', kind: 'jenkins', secretFile: await secretFile(dir, 'jenkins', JENKINS_SECRET) }
+  { name: 'jenkins', kind: 'jenkins', secretFile: await secretFile(dir, 'jenkins', JENKINS_SECRET) },
+  {
+    name: 'github',
+    kind: 'github',
+    secretFile: await secretFile(dir, 'github', GITHUB_SECRET),
+    previousSecretFile: await secretFile(dir, 'github-old', GITHUB_PREVIOUS_SECRET)
+  }
 ]
 
 /** Headers of a Nexus component delivery, signed as Nexus signs (hex HMAC-SHA1 of the body). */
@@ -109,6 +139,42 @@ describe('hooks listener', () => {
     const repeated = await again.json() as { receipts: Receipt[] }
     expect(repeated.receipts).toEqual([{ ...receipt, status: 'existing' }])
     expect(await storedCount(h)).toBe(1)
+  })
+
+  it('a signed GitHub pull_request closed+merged and workflow_run completed become stored, signed events; the rotated-out secret still works; a forgery is 401', async () => {
+    const h = await startHookNode(standardSources)
+    // the examples hold closed pull requests that were not merged: this one is, as GitHub sends it then
+    const closed = structuredClone(githubExample('pull_request', p => p.action === 'closed'))
+    closed.pull_request.merged = true
+    closed.pull_request.merged_at = closed.pull_request.closed_at
+    const merged = JSON.stringify(closed)
+    const res = await h.post('github', merged, await githubHeaders('pull_request', merged))
+    expect(res.status).toBe(202)
+    const { receipts } = await res.json() as { receipts: Receipt[] }
+    expect(receipts.map(r => [r.type, r.status])).toEqual([[standardTypeOf('change.merged'), 'created']])
+    expect(receipts[0]?.source).toMatch(/^https:\/\/github\.com\/[^/]+\/[^/]+$/)
+    const stored = await h.node.getEvent(receipts[0]!.digest)
+    const cloudEvent = JSON.parse(Buffer.from(stored!.event.bytes).toString('utf8')) as Record<string, unknown>
+    expect(verifyCloudEvent(parseCloudEventJson(cloudEvent)).signer).toBe(h.node.peerId)
+
+    const run = JSON.stringify(githubExample('workflow_run', p => p.action === 'completed'))
+    const delivery = randomUUID()
+    const byOldSecret = await h.post('github', run, await githubHeaders('workflow_run', run, { secret: GITHUB_PREVIOUS_SECRET, delivery }))
+    expect(byOldSecret.status).toBe(202)
+    const runReceipts = (await byOldSecret.json() as { receipts: Receipt[] }).receipts
+    expect(runReceipts.map(r => r.type)).toEqual([standardTypeOf('pipelinerun.finished')])
+    // GitHub's "Redeliver" sends the same delivery id and body again
+    const redelivered = await h.post('github', run, await githubHeaders('workflow_run', run, { delivery }))
+    expect(redelivered.status).toBe(200)
+    expect((await redelivered.json() as { receipts: Receipt[] }).receipts.map(r => r.status)).toEqual(['existing'])
+
+    const forged = await h.post('github', merged, await githubHeaders('pull_request', merged, { secret: 'guessed' }))
+    expect(forged.status).toBe(401)
+    expect(await storedCount(h)).toBe(2)
+    const ping = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 })
+    const ignored = await h.post('github', ping, await githubHeaders('ping', ping))
+    expect(ignored.status).toBe(202)
+    expect(await ignored.json()).toEqual({ ignored: expect.any(String) })
   })
 
   it('a Jenkins Notification plugin delivery with its bearer token is published; the API token is neither needed nor accepted instead', async () => {
@@ -237,7 +303,7 @@ describe('hooks listener', () => {
     await h.node.start()
     const api = new ApiClient({ baseUrl: h.node.apiUrl, token: h.token, timeoutMs: 15_000 })
     const { body } = await api.request<Array<{ name: string, origin: string, settings?: unknown }>>('GET', '/v1/sources')
-    expect(body.map(s => [s.name, s.origin])).toEqual([['nexus', 'config'], ['jenkins', 'config'], ['kept', 'api']])
+    expect(body.map(s => [s.name, s.origin])).toEqual([['nexus', 'config'], ['jenkins', 'config'], ['github', 'config'], ['kept', 'api']])
     expect(body.find(s => s.name === 'kept')?.settings).toEqual({ user: 'jenkins' })
   })
 
