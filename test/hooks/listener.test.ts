@@ -307,6 +307,31 @@ describe('hooks listener', () => {
     expect(body.find(s => s.name === 'kept')?.settings).toEqual({ user: 'jenkins' })
   })
 
+  it('a config file source whose secret cannot be read fails the start; an API source whose secret went away is unavailable, 404, and removable', async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cdgossip-hooks-'))
+    onTestFinished(async () => { await fs.rm(dataDir, { recursive: true, force: true }) })
+    await initDataDir(dataDir)
+    const config = e2eConfig(dataDir)
+    config.hooks.listen = '127.0.0.1:0'
+    config.sources = [{ name: 'ci', kind: 'jenkins', secretEnv: 'CDGOSSIP_TEST_UNSET_HOOK_SECRET' }]
+    const failing = await createNode(config)
+    await expect(failing.start()).rejects.toMatchObject({ code: 'CDG_CONFIG', message: expect.stringContaining('CDGOSSIP_TEST_UNSET_HOOK_SECRET is not set') })
+    expect(failing.state).toBe('stopped')
+
+    const h = await startHookNode(async () => [])
+    const file = await secretFile(h.dataDir, 'gone', JENKINS_SECRET)
+    await h.api.request('POST', '/v1/sources', { json: { name: 'gone', kind: 'jenkins', secretFile: file } })
+    await h.node.stop()
+    await fs.rm(file)
+    await h.node.start()
+    const api = new ApiClient({ baseUrl: h.node.apiUrl, token: h.token, timeoutMs: 15_000 })
+    const { body } = await api.request<Array<{ name: string, status: string, problem?: string }>>('GET', '/v1/sources')
+    expect(body).toEqual([expect.objectContaining({ name: 'gone', status: 'unavailable', problem: expect.stringContaining('gone.secret') })])
+    expect((await h.post('gone', fixtureBytes('jenkins', 'notification-started.json'), { authorization: `Bearer ${JENKINS_SECRET}` })).status).toBe(404)
+    expect((await api.request('DELETE', '/v1/sources/gone')).status).toBe(204)
+    expect(h.node.hooksUrl).toBeUndefined()
+  })
+
   it('POST /v1/sources/{name}/test translates with the source\'s settings, checks no credential and publishes nothing', async () => {
     const h = await startHookNode(standardSources)
     const payload = Buffer.from(fixtureBytes('nexus', 'component-created-npm.json')).toString('utf8')
