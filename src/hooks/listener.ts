@@ -131,6 +131,8 @@ export class HooksListener {
   private readonly counts = new Map<string, HookCounts>()
   private app: FastifyInstance | undefined
   private urlValue: string | undefined
+  /** a start in progress: a second start (two sources added at once) waits for it */
+  private starting: Promise<string> | undefined
 
   constructor (components: HooksListenerComponents, init: HooksListenerInit = {}) {
     this.components = components
@@ -161,14 +163,22 @@ export class HooksListener {
 
   async start (host: string, port: number): Promise<string> {
     if (this.app !== undefined) return this.urlValue ?? ''
-    const app = this.build()
-    const address = await app.listen({ host, port })
-    this.app = app
-    this.urlValue = address.replace('[::1]', '127.0.0.1')
-    return this.urlValue
+    this.starting ??= (async () => {
+      const app = this.build()
+      try {
+        const address = await app.listen({ host, port })
+        this.app = app
+        this.urlValue = address.replace('[::1]', '127.0.0.1')
+        return this.urlValue
+      } finally {
+        this.starting = undefined
+      }
+    })()
+    return await this.starting
   }
 
   async stop (): Promise<void> {
+    await this.starting?.catch(() => {})
     const app = this.app
     this.app = undefined
     this.urlValue = undefined
@@ -197,14 +207,18 @@ export class HooksListener {
     app.post<{ Params: { name: string } }>('/hooks/:name', {
       schema: { params: { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: SOURCE_NAME_REGEX } } } },
       // an invalid name is just a name nobody configured
-      attachValidation: true
+      attachValidation: true,
+      // before the body is read: a flood, or a probe of names nobody configured, costs no parsing
+      onRequest: async (request, reply) => {
+        const retryAfter = this.perAddress.take(request.ip)
+        if (retryAfter > 0) return await limited(reply, retryAfter)
+        if (this.components.source(request.params.name) === undefined) return await reply.code(404).send(errorBody(404, 'CDG_NOT_FOUND', 'not found'))
+      }
     }, async (request, reply) => await this.handle(request, reply))
     return app
   }
 
   private async handle (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply): Promise<unknown> {
-    const retryAfterAddress = this.perAddress.take(request.ip)
-    if (retryAfterAddress > 0) return await limited(reply, retryAfterAddress)
     const active = request.validationError === undefined ? this.components.source(request.params.name) : undefined
     if (active === undefined) return await reply.code(404).send(errorBody(404, 'CDG_NOT_FOUND', 'not found'))
     const name = active.source.name
