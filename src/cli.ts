@@ -45,11 +45,11 @@ Federation:
             [--webhook URL [--structured] [--header K=V]... [--max-attempts N] [--max-age SECONDS] [--timeout MS]]
   subscriptions list | remove ID | dead-letters ID | redrive ID
   peers                                       connected peers, with trust names
+  status                                      node, topics, sync and store at a glance
 
 Tools in (webhooks of GitHub, GitLab, Gerrit, Jenkins, Nexus, Harbor, older CDEvents, any JSON):
   source    add --name N --kind K (--secret-file F | --secret-env V) [--previous-secret-file F] [--setting K=V]...
   source    list | remove NAME | test --name N PAYLOAD.json [--header K=V]...   (test: what it would publish)
-  status                                      node, topics, sync and store at a glance
 `
 
 class UsageError extends Error {
