@@ -24,7 +24,7 @@ const USAGE = `usage: cdgossip <command> [options]
 Node:
   init      [--data-dir D] [--network N] [--api-port P] [--p2p-port P]   create identity, token and config
   start     [--data-dir D] [--network N] [--api-port P] [--p2p-port P] [--listen MA]... [--peer MA]...
-            [--mdns] [--relay PATTERN]... [--hooks-port P] [--log-level L]  run the node (creates the data dir if needed)
+            [--mdns] [--relay PATTERN]... [--target-connections N] [--hooks-port P] [--log-level L]   run the node (creates the data dir if needed)
   config    show [--data-dir D] [--json]                                what the running node uses (else the file, labelled)
   config    check [--data-dir D] [start's flags]                         validate as start would: exit 0 valid, 3 not
 
@@ -147,6 +147,11 @@ function nodeFlags (values: Record<string, unknown>): ConfigFlags {
   if (values.mdns === true) flags.mdns = true
   const relay = list(values.relay)
   if (relay !== undefined) flags.relay = relay
+  const target = str(values['target-connections'])
+  if (target !== undefined) {
+    if (!/^[0-9]{1,6}$/.test(target)) throw new UsageError(`--target-connections must be a whole number, got ${target}`)
+    flags.targetConnections = Number(target)
+  }
   const hooksPort = port(values['hooks-port'], '--hooks-port')
   if (hooksPort !== undefined) flags.hooksPort = hooksPort
   const logLevel = str(values['log-level'])
@@ -272,6 +277,7 @@ const NODE_OPTIONS: Options = {
   peer: { type: 'string', multiple: true },
   mdns: { type: 'boolean' },
   relay: { type: 'string', multiple: true },
+  'target-connections': { type: 'string' },
   'log-level': { type: 'string' },
   'hooks-port': { type: 'string' }
 }

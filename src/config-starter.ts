@@ -20,6 +20,7 @@ export const STARTER_DOCS: Readonly<Record<string, string>> = Object.freeze({
   'p2p.mdns': 'discover peers on the local network',
   'p2p.relay': "event class patterns forwarded for others without storing them, e.g. ['*'] on a hub",
   'p2p.heartbeatMs': 'gossipsub heartbeat in ms (50..60000)',
+  'p2p.targetConnections': 'connections to keep through peer exchange (1..100); discovered and remembered peers are dialled up to it',
   sync: 'Catch-up: asking peers for records this node lacks.',
   'sync.intervalSeconds': 'how often (also on connect and on gaps)',
   trust: 'Whose events this node keeps.',

@@ -56,6 +56,8 @@ export interface NodeConfig {
     /** class patterns forwarded for others without being stored here */
     relay: string[]
     heartbeatMs: number
+    /** dial peers found by peer exchange or remembered until this many are connected */
+    targetConnections: number
   }
   sync: {
     intervalSeconds: number
@@ -96,7 +98,9 @@ export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
       mdns: false,
       relay: [],
       // gossipsub's own default; tests and demos use shorter heartbeats for faster meshes
-      heartbeatMs: 1000
+      heartbeatMs: 1000,
+      // p2p's DEFAULT_TARGET_CONNECTIONS (not imported: config loads without libp2p)
+      targetConnections: 8
     },
     sync: { intervalSeconds: 30 },
     trust: { mode: 'allowlist', communities: [] },
@@ -112,6 +116,12 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const NETWORK_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/
 /** NETWORK_PATTERN in words: users read messages, not regular expressions. */
 const NETWORK_RULE = 'must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit'
+
+/**
+ * Above this a node would hold a large share of a federation's connections itself, and libp2p's
+ * own connection limits (300) come into view; a federation of tens of nodes needs far fewer.
+ */
+export const MAX_TARGET_CONNECTIONS = 100
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } }
 
@@ -138,7 +148,8 @@ export const CONFIG_FILE_SCHEMA = {
         bootstrap: stringList,
         mdns: { type: 'boolean' },
         relay: stringList,
-        heartbeatMs: { type: 'integer', minimum: 50, maximum: 60000 }
+        heartbeatMs: { type: 'integer', minimum: 50, maximum: 60000 },
+        targetConnections: { type: 'integer', minimum: 1, maximum: MAX_TARGET_CONNECTIONS }
       }
     },
     sync: {
@@ -290,6 +301,7 @@ export interface ConfigFlags {
   peers?: string[]
   mdns?: boolean
   relay?: string[]
+  targetConnections?: number
   logLevel?: string
   /** the hooks listener's port (its host stays hooks.listen's) */
   hooksPort?: number
@@ -303,6 +315,7 @@ export const ENV_VARS = {
   CDGOSSIP_P2P_PORT: 'libp2p TCP port (all interfaces)',
   CDGOSSIP_PEERS: 'comma-separated bootstrap multiaddrs (added to the config file\'s)',
   CDGOSSIP_MDNS: 'true/false: LAN discovery',
+  CDGOSSIP_TARGET_CONNECTIONS: 'peers to stay connected to through discovery (p2p.targetConnections)',
   CDGOSSIP_LOG_LEVEL: 'log level',
   CDGOSSIP_API_URL: 'client commands: the node\'s REST URL',
   CDGOSSIP_TOKEN: 'client commands: the bearer token'
@@ -341,6 +354,11 @@ function envFlags (env: NodeJS.ProcessEnv): { flags: ConfigFlags, problems: Conf
     if (!['true', 'false', '1', '0'].includes(env.CDGOSSIP_MDNS)) problems.push({ key: 'env CDGOSSIP_MDNS', message: `must be true or false, got ${JSON.stringify(env.CDGOSSIP_MDNS)}` })
     else flags.mdns = env.CDGOSSIP_MDNS === 'true' || env.CDGOSSIP_MDNS === '1'
   }
+  if (env.CDGOSSIP_TARGET_CONNECTIONS) {
+    const raw = env.CDGOSSIP_TARGET_CONNECTIONS.trim()
+    if (!/^[0-9]{1,6}$/.test(raw)) problems.push({ key: 'env CDGOSSIP_TARGET_CONNECTIONS', message: `must be a whole number, got ${JSON.stringify(env.CDGOSSIP_TARGET_CONNECTIONS)}` })
+    else flags.targetConnections = Number(raw)
+  }
   if (env.CDGOSSIP_LOG_LEVEL) flags.logLevel = env.CDGOSSIP_LOG_LEVEL
   return { flags, problems }
 }
@@ -351,6 +369,7 @@ const ENV_NAMES: Partial<Record<keyof ConfigFlags, string>> = {
   peers: 'env CDGOSSIP_PEERS',
   apiPort: 'env CDGOSSIP_API_PORT',
   p2pPort: 'env CDGOSSIP_P2P_PORT',
+  targetConnections: 'env CDGOSSIP_TARGET_CONNECTIONS',
   logLevel: 'env CDGOSSIP_LOG_LEVEL'
 }
 const FLAG_KEYS: Partial<Record<keyof ConfigFlags, string>> = {
@@ -361,6 +380,7 @@ const FLAG_KEYS: Partial<Record<keyof ConfigFlags, string>> = {
   relay: 'p2p.relay',
   apiPort: 'api.port',
   p2pPort: 'p2p.listen',
+  targetConnections: 'p2p.targetConnections',
   logLevel: 'log.level',
   hooksPort: '--hooks-port'
 }
@@ -450,6 +470,11 @@ function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partial<Recor
   if (flags.peers !== undefined) config.p2p.bootstrap = [...config.p2p.bootstrap, ...flags.peers]
   if (flags.mdns !== undefined) config.p2p.mdns = flags.mdns
   if (flags.relay !== undefined) config.p2p.relay = flags.relay
+  if (flags.targetConnections !== undefined) {
+    const n = flags.targetConnections
+    if (!Number.isInteger(n) || n < 1 || n > MAX_TARGET_CONNECTIONS) problems.push({ key: key('targetConnections'), message: `must be a whole number from 1 to ${MAX_TARGET_CONNECTIONS}, got ${n}` })
+    else config.p2p.targetConnections = n
+  }
   if (flags.hooksPort !== undefined) {
     if (!isPort(flags.hooksPort)) problems.push({ key: key('hooksPort'), message: `must be a port number (0-65535), got ${flags.hooksPort}` })
     else config.hooks.listen = `${splitHostPort(config.hooks.listen)?.host ?? '127.0.0.1'}:${flags.hooksPort}`

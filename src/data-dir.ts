@@ -12,13 +12,15 @@ import { starterConfig } from './config-starter.js'
  *   config.yaml    the node's configuration (see README, Configuration)
  *   store/         LevelDB: events, indexes, subscriptions, delivery progress
  *   api-url        written by a running node: where its REST API listens (client commands read it)
+ *   peers.json     peers this node was connected to, so a restart reconnects without bootstrap entries
  */
-export const dataDirPaths = (dataDir: string): { identity: string, token: string, config: string, store: string, apiUrl: string } => ({
+export const dataDirPaths = (dataDir: string): { identity: string, token: string, config: string, store: string, apiUrl: string, peers: string } => ({
   identity: join(dataDir, 'identity.key'),
   token: join(dataDir, 'api-token'),
   config: join(dataDir, 'config.yaml'),
   store: join(dataDir, 'store'),
-  apiUrl: join(dataDir, 'api-url')
+  apiUrl: join(dataDir, 'api-url'),
+  peers: join(dataDir, 'peers.json')
 })
 
 /** 32 random bytes: guessing is out of reach; base64url keeps it header- and shell-safe. */
@@ -149,4 +151,38 @@ export async function readApiUrl (dataDir: string): Promise<string | undefined> 
 
 export async function removeApiUrl (dataDir: string): Promise<void> {
   await rm(dataDirPaths(dataDir).apiUrl, { force: true })
+}
+
+/**
+ * A peers file larger than this is not one this node wrote (256 peers × 8 addresses is ~600 KiB at
+ * most): it is refused unread rather than parsed.
+ */
+export const MAX_PEERS_FILE_BYTES = 1024 * 1024
+
+/**
+ * The parsed peers file, or undefined when there is none. Throws (with the path in the message)
+ * when it is unreadable, too large or not JSON; the caller warns and starts without it.
+ */
+export async function readPeersFile (dataDir: string): Promise<unknown> {
+  const path = dataDirPaths(dataDir).peers
+  let text: string
+  try {
+    const info = await stat(path)
+    if (info.size > MAX_PEERS_FILE_BYTES) throw new Error(`peers file ${path} is ${info.size} bytes, over ${MAX_PEERS_FILE_BYTES}`)
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new Error(`peers file ${path} is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+/** Replace the peers file whole (temp file, then rename): a crash mid-write leaves the old one. */
+export async function writePeersFile (dataDir: string, content: unknown): Promise<void> {
+  const path = dataDirPaths(dataDir).peers
+  await rename(await writeTemp(path, JSON.stringify(content, null, 1) + '\n', 0o600), path)
 }

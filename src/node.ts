@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import { CdgossipError, NotStartedError } from './errors.js'
 import { readFile } from 'node:fs/promises'
 import { maskConfigSecrets, secretFromEnvironment, splitHostPort, type NodeConfig } from './config.js'
-import { assertPrivateFile, dataDirPaths, readApiToken } from './data-dir.js'
+import { assertPrivateFile, dataDirPaths, readApiToken, readPeersFile, writePeersFile } from './data-dir.js'
 import {
   ConfigSourceError, HooksListener, InvalidSourceError, MAX_SOURCES, SourceSecretError, sourceKind, toDelivery, translateDelivery, validateSourceInput,
   type ActiveSource, type BucketRate, type Source, type SourceInput
@@ -268,7 +268,11 @@ export class CdgossipNode implements NodeFacade {
       receiveRecord: async (bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome> => await receiver.receive(bytes, context),
       sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
       readSequenceRange: (origin, eventClass, from, to) => store.readSequenceRange(origin, eventClass, from, to),
-      libp2pMetrics: () => this.nodeMetrics.libp2pMetrics()
+      libp2pMetrics: () => this.nodeMetrics.libp2pMetrics(),
+      peerMemory: {
+        load: async () => await readPeersFile(config.dataDir),
+        save: async (content) => { await writePeersFile(config.dataDir, content) }
+      }
     }, {
       network: config.network,
       privateKey: identity.privateKey,
@@ -276,6 +280,7 @@ export class CdgossipNode implements NodeFacade {
       bootstrap: [...config.p2p.bootstrap],
       mdns: config.p2p.mdns,
       heartbeatIntervalMs: config.p2p.heartbeatMs,
+      targetConnections: config.p2p.targetConnections,
       relayClasses: [...relayClasses],
       ...(this.overrides.transport === undefined ? {} : { transport: this.overrides.transport })
     })

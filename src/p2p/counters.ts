@@ -11,6 +11,8 @@ import type { GossipCounters, ReceiveOutcome } from './types.js'
  */
 export type ReceivedKey =
   | ReceiveOutcome['status']
+  /** a gossip frame over MAX_INBOUND_DATA_LENGTH: gossipsub drops it (and the peer's stream) unread */
+  | 'dropped:frame-too-large'
   | `${TopicValidatorResult}:${ErrorCode | 'unexpected' | 'relay-limited'}`
 
 export class GossipCounterSet {

@@ -1,5 +1,5 @@
-export { P2PService, DEFAULT_LISTEN, DEFAULT_INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, DEFAULT_WATCHDOG_INTERVAL_MS, DIAL_TIMEOUT_MS } from './p2p-node.js'
-export type { P2PInit, P2PServiceComponents, P2PServices, P2PLibp2p, P2PStatus } from './p2p-node.js'
+export { P2PService, DEFAULT_TARGET_CONNECTIONS, DEFAULT_LISTEN, DEFAULT_INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS, DEFAULT_WATCHDOG_INTERVAL_MS, DIAL_TIMEOUT_MS } from './p2p-node.js'
+export type { P2PInit, PeerMemory, P2PServiceComponents, P2PServices, P2PLibp2p, P2PStatus } from './p2p-node.js'
 export { GOSSIP_VERDICTS, verdictFor } from './verdict.js'
 export { createTopicValidator } from './topic-validator.js'
 export type { TopicValidatorComponents, TopicValidatorInit } from './topic-validator.js'
@@ -19,4 +19,4 @@ export {
   messageId
 } from './gossip-options.js'
 export { RecordTooLargeError, InvalidEventClassError, P2PConfigError, NotStartedError } from './errors.js'
-export type { P2PComponents, ReceiveContext, ReceiveOutcome, GossipCounters, PeerInfo } from './types.js'
+export type { P2PComponents, ReceiveContext, ReceiveOutcome, GossipCounters, PeerInfo, ConnectionVia } from './types.js'

@@ -47,9 +47,21 @@ export interface GossipCounters {
   received: Record<string, number>
 }
 
+/**
+ * How a connection came about: a bootstrap entry, peer exchange (`discovery`), a peer connected
+ * before (`remembered`: the peers file, or earlier in this run), mDNS, the peer dialling us
+ * (`inbound`), or any other dial (`dial`: the API, libp2p's own redials).
+ */
+export type ConnectionVia = 'bootstrap' | 'discovery' | 'remembered' | 'mdns' | 'inbound' | 'dial'
+
 export interface PeerInfo {
   peerId: string
   addresses: string[]
   /** topics the peer announced that we also joined */
   topics: string[]
+  /** ISO time the current connection was established */
+  connectedSince?: string
+  via?: ConnectionVia
+  /** the error of the last failed dial of this peer since this node started (it may have succeeded since) */
+  lastDialError?: string
 }

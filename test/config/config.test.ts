@@ -56,7 +56,7 @@ describe('config: defaults', () => {
       dataDir: path.resolve(dir),
       network: DEFAULT_NETWORK,
       api: { host: '127.0.0.1', port: DEFAULT_API_PORT, bodyLimit: DEFAULT_BODY_LIMIT },
-      p2p: { listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: false, relay: [], heartbeatMs: 1000 },
+      p2p: { listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: false, relay: [], heartbeatMs: 1000, targetConnections: 8 },
       sync: { intervalSeconds: 30 },
       trust: { mode: 'allowlist', communities: [] },
       subscriptions: [],
@@ -105,7 +105,7 @@ describe('config: file < env < flags', () => {
       expect(config.network).toBe('from-file')
       // keys the file does not name keep their defaults
       expect(config.api).toEqual({ host: '127.0.0.2', port: 7001, bodyLimit: DEFAULT_BODY_LIMIT })
-      expect(config.p2p).toEqual({ listen: ['/ip4/127.0.0.1/tcp/4101'], bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${PEER.file}`], mdns: false, relay: [], heartbeatMs: 250 })
+      expect(config.p2p).toEqual({ listen: ['/ip4/127.0.0.1/tcp/4101'], bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${PEER.file}`], mdns: false, relay: [], heartbeatMs: 250, targetConnections: 8 })
       expect(config.sync.intervalSeconds).toBe(5)
       expect(config.trust).toEqual(file.trust)
       expect(config.subscriptions).toEqual(file.subscriptions)

@@ -30,6 +30,8 @@ describe('federation over a relay: A – B – C', () => {
       names: ['a', 'b', 'c'],
       topology: 'line',
       configure: (config, { name, peerIds }) => {
+        // the line stays a line: peer exchange must not connect A and C directly
+        config.p2p.targetConnections = 1
         // a relay that trusts A: it forwards A's records whatever the budget for strangers
         if (name === 'b') {
           config.p2p.relay = ['*']
@@ -102,6 +104,8 @@ describe('federation over a relay: A – B – C', () => {
       names: ['a', 'b', 'c'],
       topology: 'line',
       configure: (config, { name, peerIds }) => {
+        // the line stays a line: peer exchange must not connect A and C directly
+        config.p2p.targetConnections = 1
         if (name === 'b') config.p2p.relay = ['*']
         if (name === 'c') {
           config.trust.communities = [{ peerId: peerIds[0] as string, name: 'community-a', sources: [A_SOURCE] }]

@@ -49,6 +49,8 @@ describe('forged and misfiled records from hostile peers', () => {
       names: ['origin', 'victim', 'honest'],
       topology: 'line',
       configure: (config, { name, peerIds }) => {
+        // a line, hostile peers attached to the victim only: peer exchange must not rewire it
+        config.p2p.targetConnections = 1
         if (name === 'origin') return
         config.trust.communities = [
           { peerId: peerIds[0] as string, name: 'origin', sources: [ORIGIN_SOURCE] },
@@ -92,7 +94,7 @@ describe('forged and misfiled records from hostile peers', () => {
     // hostile peers: real libp2p + gossipsub with the same topics, whose own receive path accepts anything
     const hostiles: Record<string, TestNode> = {}
     for (const name of Object.keys(forgeries)) {
-      const node = await startP2PNode({ name, network: E2E_NETWORK, classes: ['artifact.published'], ...(name === 'impostor' ? { privateKey: scopedKey } : {}) })
+      const node = await startP2PNode({ name, network: E2E_NETWORK, classes: ['artifact.published'], targetConnections: 1, ...(name === 'impostor' ? { privateKey: scopedKey } : {}) })
       await node.service.dial(victim.address())
       hostiles[name] = node
     }
@@ -120,7 +122,7 @@ describe('forged and misfiled records from hostile peers', () => {
     ])
 
     // the same out-of-scope record forwarded by a third peer: dropped, and not punished either
-    const forwarder = await startP2PNode({ name: 'forwarder', network: E2E_NETWORK, classes: ['artifact.published'] })
+    const forwarder = await startP2PNode({ name: 'forwarder', network: E2E_NETWORK, classes: ['artifact.published'], targetConnections: 1 })
     await forwarder.service.dial(victim.address())
     await waitFor(() => forwarder.service.meshPeers('artifact.published').includes(victim.peerId), { message: 'the forwarder to mesh with the victim' })
     const outOfScope = sign(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), scoped, 2)

@@ -156,6 +156,8 @@ describe('catch-up sync: never lose an event', () => {
       configure: (config, context) => {
         trustAllAndSubscribe(['*'])(config, context)
         config.sync.intervalSeconds = 1
+        // the halves stay apart until the test heals them: no peer exchange dials across
+        config.p2p.targetConnections = 1
       }
     })
     const left = nodes.slice(0, 3)

@@ -4,7 +4,7 @@ import { onTestFinished } from 'vitest'
 import { CdgossipError } from '../../src/errors.js'
 import { P2PService } from '../../src/p2p/index.js'
 import type { EventClass, SignedEvent } from '../../src/events/types.js'
-import type { P2PComponents, P2PInit, ReceiveContext, ReceiveOutcome } from '../../src/p2p/index.js'
+import type { P2PComponents, P2PInit, P2PServiceComponents, ReceiveContext, ReceiveOutcome } from '../../src/p2p/index.js'
 import type { SequenceState } from '../../src/store/types.js'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -76,6 +76,9 @@ export interface TestNodeOptions extends Partial<Omit<P2PInit, 'privateKey'>> {
   classes?: EventClass[]
   /** classes TestRecords stores @default classes */
   storeClasses?: EventClass[]
+  /** the service's logger and peer memory @default none */
+  log?: P2PServiceComponents['log']
+  peerMemory?: P2PServiceComponents['peerMemory']
 }
 
 /** Quick gossip for tests: heartbeats every 100 ms, watchdog every 500 ms. */
@@ -84,11 +87,18 @@ export const TEST_WATCHDOG_MS = 500
 
 /** Start one real node on 127.0.0.1 (TCP port 0 unless `listen` says otherwise); stopped when the test ends. */
 export async function startP2PNode (options: TestNodeOptions = {}): Promise<TestNode> {
-  const { name = 'node', privateKey: givenKey, classes = [], storeClasses, ...init } = options
+  const { name = 'node', privateKey: givenKey, classes = [], storeClasses, log, peerMemory, ...init } = options
   const privateKey = givenKey ?? await generateKeyPair('Ed25519')
   const records = new TestRecords(new Set(storeClasses ?? classes))
   const transport = init.transport ?? 'tcp'
-  const service = new P2PService(records, {
+  const components: P2PServiceComponents = {
+    receiveRecord: async (bytes, context) => await records.receiveRecord(bytes, context),
+    sequenceStates: async () => await records.sequenceStates(),
+    readSequenceRange: () => records.readSequenceRange(),
+    ...(log === undefined ? {} : { log }),
+    ...(peerMemory === undefined ? {} : { peerMemory })
+  }
+  const service = new P2PService(components, {
     network: TEST_NETWORK,
     heartbeatIntervalMs: TEST_HEARTBEAT_MS,
     watchdogIntervalMs: TEST_WATCHDOG_MS,

@@ -8,9 +8,10 @@ const BUILD = 'build.finished'
 
 describe('gossip between real nodes on 127.0.0.1', () => {
   it('carries A\'s record to C through B, which only relays the class', async () => {
-    const a = await startP2PNode({ name: 'a', classes: [PIPELINE] })
+    // one connection is their target: peer exchange must not link A and C directly
+    const a = await startP2PNode({ name: 'a', classes: [PIPELINE], targetConnections: 1 })
     const b = await startP2PNode({ name: 'b', relayClasses: [PIPELINE] })
-    const c = await startP2PNode({ name: 'c', classes: [PIPELINE] })
+    const c = await startP2PNode({ name: 'c', classes: [PIPELINE], targetConnections: 1 })
     await connectLine([a, b, c])
     await waitForMesh([a, b, c], PIPELINE)
 

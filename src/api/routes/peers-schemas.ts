@@ -7,7 +7,10 @@ const PEER_INFO = {
     peerId: { type: 'string' },
     name: { type: 'string', description: 'trust name, when the peer is a listed community' },
     addresses: { type: 'array', items: { type: 'string' } },
-    topics: { type: 'array', items: { type: 'string' }, description: 'topics the peer announced that this node also joined' }
+    topics: { type: 'array', items: { type: 'string' }, description: 'topics the peer announced that this node also joined' },
+    connectedSince: { type: 'string', format: 'date-time', description: 'when the current connection was established' },
+    via: { type: 'string', enum: ['bootstrap', 'discovery', 'remembered', 'mdns', 'inbound', 'dial'], description: 'how the connection came about' },
+    lastDialError: { type: 'string', description: 'the last failed dial of this peer since the node started (it may have succeeded since)' }
   }
 }
 
