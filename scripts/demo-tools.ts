@@ -20,6 +20,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { defaultConfig, type NodeConfig } from '../src/config.js'
 import { initDataDir } from '../src/data-dir.js'
@@ -36,9 +37,23 @@ const GITHUB_SECRET = `demo-${randomUUID()}`
 const JENKINS_TOKEN = `demo-jenkins-${randomUUID()}`
 const REPOSITORY = 'https://github.com/acme/widget'
 
-const out = (line: string): void => { process.stdout.write(line + '\n') }
+export interface ToolsDemoOptions {
+  out: (line: string) => void
+  /** @default WAIT_TIMEOUT_MS */
+  timeoutMs?: number
+  /** where the demo's temp dir is made @default os.tmpdir() */
+  tmpParent?: string
+}
 
-interface StandInRequest { method: string, url: string, user: string | undefined, body: string }
+export interface ToolsDemoResult {
+  exitCode: number
+  /** what the stand-in Jenkins received */
+  requests: StandInRequest[]
+  /** the sink the qa community's subscription used */
+  sinkType: string
+}
+
+export interface StandInRequest { method: string, url: string, user: string | undefined, body: string }
 
 /** A stand-in Jenkins: answers 201 as buildWithParameters does, and remembers what it got. */
 async function standInJenkins (): Promise<{ url: string, requests: StandInRequest[], close: () => Promise<void> }> {
@@ -104,12 +119,14 @@ async function waitUntil (what: string, check: () => boolean | Promise<boolean>,
   }
 }
 
-async function main (argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { timeout: { type: 'string' } }, strict: true })
-  const timeoutMs = values.timeout === undefined ? WAIT_TIMEOUT_MS : Number(values.timeout)
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'cdgossip-demo-tools-'))
+/** Runs the demo; never throws (a failure is exit code 1 with the reason on `out`). */
+export async function runToolsDemo (options: ToolsDemoOptions): Promise<ToolsDemoResult> {
+  const { out } = options
+  const timeoutMs = options.timeoutMs ?? WAIT_TIMEOUT_MS
+  const root = await fs.mkdtemp(path.join(options.tmpParent ?? os.tmpdir(), 'cdgossip-demo-tools-'))
   const nodes: CdgossipNode[] = []
   const jenkins = await standInJenkins()
+  let sinkType = ''
   try {
     const acmeDir = path.join(root, 'acme')
     const qaDir = path.join(root, 'qa')
@@ -129,11 +146,14 @@ async function main (argv: string[]): Promise<number> {
     out(`acme  started: peer ${acme.peerId}; hooks listener ${acme.hooksUrl ?? '?'}/hooks/github (source kind github)`)
 
     const trigger = triggerSink(jenkins.url, tokenFile)
+    sinkType = String(trigger.sink.type)
     const qaConfig = nodeConfig(qaDir)
     qaConfig.network = acmeConfig.network
     qaConfig.p2p.bootstrap = [`${acme.multiaddrs()[0] ?? ''}`]
     qaConfig.trust.communities = [{ peerId: acmeId, name: 'acme', sources: ['https://github.com/acme/'] }]
-    qaConfig.subscriptions = [{ id: 'smoke-after-release', classes: ['pipelinerun.finished'], filter: { origins: ['acme'], outcome: 'success' }, sink: trigger.sink }]
+    // from the beginning: GitHub's times are whole seconds, so a run that finished in the second the
+    // subscription was made would otherwise count as before it (`now` keeps events from its creation on)
+    qaConfig.subscriptions = [{ id: 'smoke-after-release', classes: ['pipelinerun.finished'], filter: { origins: ['acme'], outcome: 'success' }, start: { kind: 'beginning' }, sink: trigger.sink }]
     const qa = await createNode(qaConfig)
     await qa.start()
     nodes.push(qa)
@@ -165,10 +185,10 @@ async function main (argv: string[]): Promise<number> {
     out(`stand-in Jenkins got: ${call?.method ?? ''} ${decodeURIComponent(call?.url ?? '').slice(0, 400)}${call?.user === undefined ? '' : ` (basic auth user ${call.user})`}`)
     if (call !== undefined && call.body !== '') out(`  body: ${call.body.slice(0, 400)}`)
     out('\ndone: a tool\'s webhook in one community started a job in another.')
-    return 0
+    return { exitCode: 0, requests: jenkins.requests, sinkType }
   } catch (err) {
-    process.stderr.write(`demo failed: ${(err as Error).message}\n`)
-    return 1
+    out(`demo failed: ${(err as Error).message}`)
+    return { exitCode: 1, requests: jenkins.requests, sinkType }
   } finally {
     for (const node of nodes.reverse()) await node.stop().catch(() => {})
     await jenkins.close()
@@ -176,4 +196,15 @@ async function main (argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2))
+async function main (argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { timeout: { type: 'string' } }, strict: true })
+  const timeoutMs = values.timeout === undefined ? WAIT_TIMEOUT_MS : Number(values.timeout)
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    process.stderr.write(`--timeout must be a positive number of milliseconds, got ${values.timeout ?? ''}\n`)
+    return 1
+  }
+  return (await runToolsDemo({ out: line => { process.stdout.write(line + '\n') }, timeoutMs })).exitCode
+}
+
+// run when executed (node dist/scripts/demo-tools.js), not when a test imports it
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await main(process.argv.slice(2))
