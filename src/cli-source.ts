@@ -4,7 +4,7 @@ import type { ParseArgsConfig } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 import type { ApiClient } from './client.js'
 import { formatTable } from './cli-format.js'
-import type { NodeInfo, SourceTestResult, SourceView } from './api/types.js'
+import type { NodeInfo, SourceTestResult, SourceView } from './contracts/node-facade.js'
 
 /**
  * `cdgossip source add|list|remove|test`: tool webhook sources of a running node, through

@@ -5,6 +5,7 @@ import { decodeFacts } from './record.js'
 import { decodeHourSpan, encodeHourSpan, noteArrival } from './arrival-summary.js'
 import type { ArrivalSummary } from './arrival-summary.js'
 import type { SequenceState } from './types.js'
+import type { StoreStats } from '../contracts/state-section.js'
 import type { AbstractSublevel } from 'abstract-level'
 import type { Logger } from 'pino'
 
@@ -34,10 +35,7 @@ export type Sub<V> = AbstractSublevel<Root, string | Buffer | Uint8Array, string
 
 export interface Totals { events: number, bytes: number }
 
-export interface StoreStats {
-  events: number
-  approximateBytes: number
-}
+export type { StoreStats }
 
 /** Everything that exists only while the store is open; dropped as a whole by stop(). */
 export interface OpenState {

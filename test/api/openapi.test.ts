@@ -23,6 +23,7 @@ describe('OpenAPI document', () => {
     expect(operations).toEqual([
       'DELETE /v1/sources/{name}',
       'DELETE /v1/subscriptions/{id}',
+      'DELETE /v1/subscriptions/{id}/dead-letters',
       'DELETE /v1/trust/{peerIdOrName}',
       'GET /healthz',
       'GET /metrics',
