@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { readFile } from 'node:fs/promises'
-import { CdgossipError, NotStartedError } from './errors.js'
-import { maskConfigSecrets, secretFromEnvironment, splitHostPort, type NodeConfig } from './config.js'
-import { assertPrivateFile, dataDirPaths, readApiToken } from './data-dir.js'
+import { NotStartedError } from './errors.js'
+import { maskConfigSecrets, type NodeConfig } from './config.js'
+import { dataDirPaths, readApiToken } from './data-dir.js'
 import {
   ConfigSourceError, HooksListener, InvalidSourceError, MAX_SOURCES, SourceSecretError, sourceKind, toDelivery, translateDelivery, validateSourceInput,
   type ActiveSource, type BucketRate, type Source, type SourceInput
 } from './hooks/index.js'
-import type { StateSection } from './contracts/state-section.js'
+import { activateSource, loadSources, startHooksListener, type SourceEntry } from './node/hook-sources.js'
 import { silentLogger } from './logger.js'
 import { STANDARD_EVENT_CLASSES, expandClassPattern } from './events/index.js'
 import type { EventClass } from './events/types.js'
@@ -48,12 +47,6 @@ export interface NodeOverrides {
   hookRates?: { perSource?: BucketRate, perAddress?: BucketRate }
 }
 
-/** A source the node knows; `active` once its secret is read (absent: `problem` says why). */
-interface SourceEntry {
-  source: Source
-  active?: ActiveSource
-  problem?: string
-}
 
 export type NodeStatus = 'stopped' | 'starting' | 'started' | 'stopping'
 
@@ -194,7 +187,7 @@ export class CdgossipNode implements NodeFacade {
     for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
     this.trust = trust
 
-    await this.loadSources(store.section<Source>('sources'))
+    this.sources = await loadSources(this.config.sources, store.section<Source>('sources'), log)
 
     this.subscriptions = this.newRegistry()
     await addConfigSubscriptions(this.subscriptions, config.subscriptions, store.section<string>('config-subscription-starts'))
@@ -324,70 +317,8 @@ export class CdgossipNode implements NodeFacade {
     return this.trust
   }
 
-  /**
-   * Sources of the config file and of the API, each with its secret read. A config file source
-   * whose secret cannot be read fails the start (like a bad key file); an API source is kept,
-   * unavailable, with the problem in GET /v1/sources, so it can still be removed.
-   */
-  private async loadSources (stored: StateSection<Source>): Promise<void> {
-    this.sources = new Map()
-    const startedAt = new Date().toISOString()
-    for (const input of this.config.sources) {
-      const source: Source = { ...validateSourceInput(input), origin: 'config', createdAt: startedAt }
-      this.sources.set(source.name, { source, active: await this.activateSource(source) })
-    }
-    for await (const [name, source] of stored.entries()) {
-      if (this.sources.has(name)) {
-        this.log.warn({ source: name }, 'a source added over the API now also exists in the config file: the config file entry is used')
-        continue
-      }
-      try {
-        this.sources.set(name, { source, active: await this.activateSource(source) })
-      } catch (err) {
-        if (!(err instanceof SourceSecretError)) throw err
-        this.log.error({ source: name, problem: err.message }, 'source unavailable: its deliveries are answered 404 until the secret can be read at a start')
-        this.sources.set(name, { source, problem: err.message })
-      }
-    }
-  }
-
-  /** The source's kind, parsed settings and secrets, read now (rotation: restart, or remove and add). */
-  private async activateSource (source: Source): Promise<ActiveSource> {
-    const kind = sourceKind(source.kind)
-    if (kind === undefined) throw new SourceSecretError(source.name, `kind ${source.kind} is not available in this version of cdgossip`)
-    const current = await this.readSecret(source.name, source.secretFile, source.secretEnv, 'secret')
-    const previous = source.previousSecretFile !== undefined || source.previousSecretEnv !== undefined
-      ? await this.readSecret(source.name, source.previousSecretFile, source.previousSecretEnv, 'previous secret')
-      : undefined
-    return { source, kind, settings: kind.parseSettings(source.settings), secrets: previous === undefined ? { current } : { current, previous } }
-  }
-
-  private async readSecret (name: string, file: string | undefined, env: string | undefined, what: string): Promise<string> {
-    if (env !== undefined) {
-      const value = secretFromEnvironment(env)
-      if (value === undefined) throw new SourceSecretError(name, `the ${what} variable ${env} is not set (or empty) in the node's environment`)
-      return value
-    }
-    if (file === undefined) throw new SourceSecretError(name, `no ${what} file or variable`)
-    let text: string
-    try {
-      // the same rule as the identity key and the API token: nobody else may read it
-      await assertPrivateFile(file, `source ${name} ${what} file`)
-      text = await readFile(file, 'utf8')
-    } catch (err) {
-      if (err instanceof CdgossipError) throw new SourceSecretError(name, err.message)
-      throw new SourceSecretError(name, `cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-    }
-    // a file written with `echo` ends in a newline that is no part of the secret
-    const secret = text.replace(/\r?\n$/, '')
-    if (secret === '') throw new SourceSecretError(name, `the ${what} file ${file} is empty`)
-    return secret
-  }
-
   private async startHooks (hooks: HooksListener): Promise<void> {
-    const where = splitHostPort(this.config.hooks.listen)
-    if (where === undefined) throw new SourceSecretError('hooks', `hooks.listen ${this.config.hooks.listen} is not host:port`)
-    const url = await hooks.start(where.host, where.port)
+    const url = await startHooksListener(hooks, this.config.hooks.listen)
     this.log.info({ url, sources: [...this.sources.keys()] }, 'hooks listener started')
   }
 
@@ -551,7 +482,7 @@ export class CdgossipNode implements NodeFacade {
     const source: Source = { ...valid, origin: 'api', createdAt: new Date().toISOString() }
     let active: ActiveSource
     try {
-      active = await this.activateSource(source)
+      active = await activateSource(source)
     } catch (err) {
       // the caller's to fix (a path, a mode, a variable): 400, not the 500 of a broken config
       if (err instanceof SourceSecretError) throw new InvalidSourceError(source.secretEnv === undefined ? 'secretFile' : 'secretEnv', err.message)
