@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { ParseArgsConfig } from 'node:util'
 import { parse as parseYaml } from 'yaml'
-import type { ApiClient } from './client.js'
-import { formatTable } from './cli-format.js'
-import type { NodeInfo, SourceTestResult, SourceView } from './contracts/node-facade.js'
+import type { NodeInfo, SourceTestResult, SourceView } from '../../contracts/node-facade.js'
+import { UsageError, parse, type Options } from '../args.js'
+import type { CommandGroup, Out } from '../command.js'
+import { client } from '../connect.js'
+import { formatTable } from '../format.js'
 
 /**
  * `cdgossip source add|list|remove|test`: tool webhook sources of a running node, through
@@ -14,11 +15,18 @@ import type { NodeInfo, SourceTestResult, SourceView } from './contracts/node-fa
 
 type Values = Record<string, string | boolean | string[] | undefined>
 
-/** What the command uses of cli.ts (its argument parser, client and usage errors). */
-export interface SourceCommandDeps {
-  parse: (args: string[], options: NonNullable<ParseArgsConfig['options']>) => { values: Values, positionals: string[] }
-  client: (values: Values) => Promise<ApiClient>
+/** What the command uses of the CLI: its argument parser, client and usage errors. */
+interface SourceCommandDeps {
+  parse: (args: string[], options: Options) => { values: Values, positionals: string[] }
+  client: typeof client
   usage: (message: string) => Error
+}
+
+const DEPS: SourceCommandDeps = { parse: (a, o) => parse(a, o), client, usage: m => new UsageError(m) }
+
+/** The tool webhook sources of a running node. */
+export const SOURCE_COMMANDS: CommandGroup = {
+  source: async (args: string[], out: Out) => await cmdSource(args, out, DEPS)
 }
 
 export const SOURCE_USAGE = `usage: cdgossip source add --name NAME --kind KIND (--secret-file FILE | --secret-env VAR)
@@ -27,7 +35,7 @@ export const SOURCE_USAGE = `usage: cdgossip source add --name NAME --kind KIND 
        cdgossip source remove NAME
        cdgossip source test --name NAME PAYLOAD.json [--header KEY=VALUE]... [--json]`
 
-const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+const OPTIONS: Options = {
   name: { type: 'string' },
   kind: { type: 'string' },
   'secret-file': { type: 'string' },

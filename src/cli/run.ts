@@ -1,8 +1,8 @@
-import type { NodeConfig } from './config.js'
-import { dataDirPaths, removeApiUrl, writeApiUrl } from './data-dir.js'
-import { createLogger } from './logger.js'
-import { createNode } from './node.js'
-import { ED25519_LIBRARY } from './signing/index.js'
+import type { NodeConfig } from '../config.js'
+import { dataDirPaths, removeApiUrl, writeApiUrl } from '../data-dir.js'
+import { createLogger } from '../logger.js'
+import { createNode } from '../node.js'
+import { ED25519_LIBRARY } from '../signing/index.js'
 
 /** Exit code after a second SIGINT/SIGTERM: 128 + SIGINT, what a shell reports for Ctrl-C. */
 export const EXIT_INTERRUPTED = 130
@@ -44,6 +44,7 @@ export async function runNode (config: Readonly<NodeConfig>, out: (line: string)
   out(`  peer ID   ${node.peerId}`)
   out(`  REST API  ${node.apiUrl}   (token: ${dataDirPaths(config.dataDir).token})`)
   for (const addr of node.multiaddrs()) out(`  p2p       ${addr}`)
+  if (node.hooksUrl !== undefined) out(`  hooks     ${node.hooksUrl}/hooks/<source>   (tool webhooks; no token)`)
   if (node.hooksUrl !== undefined) out(`  hooks     ${node.hooksUrl}/hooks/<source>   (tool webhooks; no token)`)
   out(`  data dir  ${config.dataDir}`)
   // libsodium is the fast path; the fallback verifies at half the speed and is less strict (README)
