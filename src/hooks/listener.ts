@@ -209,10 +209,12 @@ export class HooksListener {
       // an invalid name is just a name nobody configured
       attachValidation: true,
       // before the body is read: a flood, or a probe of names nobody configured, costs no parsing
-      onRequest: async (request, reply) => {
+      // (a callback hook: answering here ends the request, `done` lets it go on)
+      onRequest: (request, reply, done) => {
         const retryAfter = this.perAddress.take(request.ip)
-        if (retryAfter > 0) return await limited(reply, retryAfter)
-        if (this.components.source(request.params.name) === undefined) return await reply.code(404).send(errorBody(404, 'CDG_NOT_FOUND', 'not found'))
+        if (retryAfter > 0) { void limited(reply, retryAfter); return }
+        if (this.components.source(request.params.name) === undefined) { void reply.code(404).send(errorBody(404, 'CDG_NOT_FOUND', 'not found')); return }
+        done()
       }
     }, async (request, reply) => await this.handle(request, reply))
     return app
