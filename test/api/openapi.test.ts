@@ -21,6 +21,7 @@ describe('OpenAPI document', () => {
       .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))
       .sort()
     expect(operations).toEqual([
+      'DELETE /v1/sources/{name}',
       'DELETE /v1/subscriptions/{id}',
       'DELETE /v1/subscriptions/{id}/dead-letters',
       'DELETE /v1/trust/{peerIdOrName}',
@@ -31,6 +32,7 @@ describe('OpenAPI document', () => {
       'GET /v1/events/{digest}',
       'GET /v1/node',
       'GET /v1/peers',
+      'GET /v1/sources',
       'GET /v1/stream',
       'GET /v1/subscriptions',
       'GET /v1/subscriptions/{id}',
@@ -38,6 +40,8 @@ describe('OpenAPI document', () => {
       'GET /v1/trust',
       'POST /v1/events',
       'POST /v1/records',
+      'POST /v1/sources',
+      'POST /v1/sources/{name}/test',
       'POST /v1/subscriptions',
       'POST /v1/subscriptions/{id}/dead-letters',
       'POST /v1/trust'

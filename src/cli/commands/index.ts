@@ -1,6 +1,7 @@
 import type { Command, CommandGroup } from '../command.js'
 import { EVENT_COMMANDS } from './events.js'
 import { NODE_COMMANDS } from './node.js'
+import { SOURCE_COMMANDS } from './source.js'
 import { SUBSCRIPTION_COMMANDS } from './subscriptions.js'
 import { TRUST_COMMANDS } from './trust.js'
 
@@ -9,7 +10,8 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   NODE_COMMANDS,
   EVENT_COMMANDS,
   TRUST_COMMANDS,
-  SUBSCRIPTION_COMMANDS
+  SUBSCRIPTION_COMMANDS,
+  SOURCE_COMMANDS
 ]
 
 /** Every command by name. Two groups claiming one name is a programming error, caught at load. */
