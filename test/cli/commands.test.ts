@@ -438,12 +438,21 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       const hookId = /^subscription (\S+): pipelinerun\.finished$/.exec(hook.stdout.trim())?.[1] as string
       expect(hookId).toBeDefined()
 
+      // trigger sinks are created over REST (or config.yaml); the list names their target, never a credential
+      const trigger = await fetch(`${a.apiUrl}/v1/subscriptions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'dispatch', classes: ['artifact.published'], sink: { type: 'github-dispatch', owner: 'acme', repo: 'app', tokenEnv: 'CDG_TEST_GITHUB_TOKEN' } })
+      })
+      expect(trigger.status).toBe(201)
+
       const list = await runCli(['subscriptions', 'list', ...a.args])
       expect(list.code).toBe(0)
       const rows = lines(list.stdout)
       expect(rows[0]).toMatch(/^ID\s+CLASSES\s+SINK\s+START\s+FROM$/)
       expect(rows.find((r) => r.startsWith('releases '))).toMatch(/^releases\s+artifact\.\*,service\.deployed\s+store\s+beginning\s+api$/)
       expect(rows.find((r) => r.startsWith(`${hookId} `))).toMatch(/webhook http:\/\/127\.0\.0\.1:9\/hook\s+now\s+api$/)
+      expect(rows.find((r) => r.startsWith('dispatch '))).toMatch(/^dispatch\s+artifact\.published\s+github-dispatch acme\/app\s+now\s+api$/)
       const json = JSON.parse((await runCli(['subscriptions', ...a.args, '--json'])).stdout) as Array<{ id: string, filter: Record<string, unknown>, sink: Record<string, unknown> }>
       expect(json.find((s) => s.id === hookId)).toMatchObject({ filter: { outcome: 'failure' }, sink: { type: 'webhook', mode: 'structured' } })
       expect(json.find((s) => s.id === 'releases')).toMatchObject({ filter: { sourcePrefix: SOURCE } })

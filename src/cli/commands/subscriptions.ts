@@ -85,9 +85,9 @@ async function cmdSubscriptions (args: string[], out: Out): Promise<number> {
   switch (positionals[0]) {
     case 'list':
     case undefined: {
-      const { body } = await api.request<Array<{ id: string, classes: string[], sink: { type: string, url?: string }, start: { kind: string }, origin: string }>>('GET', '/v1/subscriptions')
+      const { body } = await api.request<Array<{ id: string, classes: string[], sink: SinkView, start: { kind: string }, origin: string }>>('GET', '/v1/subscriptions')
       if (values.json === true) { out(JSON.stringify(body)); return EXIT.OK }
-      out(body.length === 0 ? 'no subscriptions' : formatTable(['ID', 'CLASSES', 'SINK', 'START', 'FROM'], body.map(s => [s.id, s.classes.join(','), s.sink.type === 'webhook' ? `webhook ${s.sink.url ?? ''}` : 'store', s.start.kind, s.origin])))
+      out(body.length === 0 ? 'no subscriptions' : formatTable(['ID', 'CLASSES', 'SINK', 'START', 'FROM'], body.map(s => [s.id, s.classes.join(','), describeSink(s.sink), s.start.kind, s.origin])))
       return EXIT.OK
     }
     case 'remove':
@@ -107,5 +107,28 @@ async function cmdSubscriptions (args: string[], out: Out): Promise<number> {
     }
     default:
       throw new UsageError(`unknown subscriptions action ${positionals[0]}: use list, remove, dead-letters or redrive`)
+  }
+}
+
+/** The fields of a subscription's sink the list shows (GET /v1/subscriptions never carries a credential). */
+interface SinkView {
+  type: string
+  url?: string
+  owner?: string
+  repo?: string
+  project?: string
+  ref?: string
+  jenkinsUrl?: string
+  job?: string
+}
+
+/** One short line per sink type: where the deliveries go. */
+function describeSink (sink: SinkView): string {
+  switch (sink.type) {
+    case 'webhook': return `webhook ${sink.url ?? ''}`
+    case 'github-dispatch': return `github-dispatch ${sink.owner ?? ''}/${sink.repo ?? ''}`
+    case 'gitlab-pipeline': return `gitlab-pipeline ${sink.project ?? ''}@${sink.ref ?? ''}`
+    case 'jenkins-build': return `jenkins-build ${sink.jenkinsUrl ?? ''} ${sink.job ?? ''}`
+    default: return sink.type
   }
 }
