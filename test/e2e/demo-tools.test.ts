@@ -23,13 +23,9 @@ describe('npm run demo:tools', () => {
     const [request] = result.requests
     expect(request?.method).toBe('POST')
     expect(request?.url).toMatch(/^\/job\/qa\/job\/smoke\/buildWithParameters/)
-    if (result.sinkType === 'jenkins-build') {
-      expect(request?.user).toBe('release-bot')
-    } else {
-      // the plain webhook sink delivers the signed event itself
-      expect(result.sinkType).toBe('webhook')
-      expect(request?.body).toContain('https://github.com/acme/widget')
-    }
+    expect(result.sinkType).toBe('jenkins-build')
+    expect(request?.user).toBe('release-bot')
+    expect(request?.url).toContain('CDEVENT_TYPE=dev.cdevents.pipelinerun.finished')
     expect(await fs.readdir(parent)).toEqual([])
   })
 })
