@@ -28,6 +28,7 @@ import { GapWatcher } from './pipeline/gap-watcher.js'
 import { ReceiveMonitor } from './pipeline/receive-monitor.js'
 import { RelayBudget } from './pipeline/relay-budget.js'
 import { NodeMetrics } from './metrics/index.js'
+import { TraceService, type ArtifactView, type TraceGraph, type TraceOptions } from './trace/index.js'
 
 /** The package version; the module runs from src/ (tests) or dist/src/ (the CLI). */
 function readVersion (): string {
@@ -546,6 +547,23 @@ export class CdgossipNode implements NodeFacade {
 
   async queryEvents (query: EventQuery): Promise<EventPage> {
     return await this.require().store.query(query)
+  }
+
+  async traceChain (chainId: string): Promise<TraceGraph> {
+    return await this.traceService().chain(chainId)
+  }
+
+  async traceEvent (digest: string, options: TraceOptions): Promise<TraceGraph | undefined> {
+    return await this.traceService().trace(digest, options)
+  }
+
+  async artifact (purl: string): Promise<ArtifactView> {
+    return await this.traceService().artifact(purl)
+  }
+
+  /** stateless over the store, so one per call; trust names are read live */
+  private traceService (): TraceService {
+    return new TraceService({ store: this.require().store, communityOf: origin => this.trust?.nameOf(origin) })
   }
 
   onStored (listener: (stored: StoredEvent) => void): () => void {

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest'
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../src')
 
 const ALLOWED: Record<string, string[]> = {
+  trace: ['events', 'store'],
   events: [],
   signing: ['events'],
   store: ['events'],
@@ -19,12 +20,13 @@ const ALLOWED: Record<string, string[]> = {
   p2p: ['events', 'signing', 'store'],
   delivery: ['events', 'store', 'subscriptions'],
   pipeline: ['events', 'signing', 'store', 'trust', 'subscriptions', 'p2p', 'api'],
-  api: ['events', 'store', 'trust', 'subscriptions', 'delivery', 'p2p'],
+  api: ['events', 'store', 'trust', 'subscriptions', 'delivery', 'p2p', 'trace'],
   metrics: ['events', 'p2p', 'delivery', 'store']
 }
 /** api may know p2p's and delivery's *types* only: it talks to the node through NodeFacade */
 const TYPE_ONLY: Record<string, string[]> = {
-  api: ['p2p', 'delivery'],
+  api: ['p2p', 'delivery', 'trace'],
+  trace: ['store'],
   pipeline: ['api', 'p2p'],
   subscriptions: ['store'],
   p2p: ['store'],

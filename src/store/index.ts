@@ -13,3 +13,5 @@ export type { AppendOutcome, EventPage, EventQuery, SequenceState, StateSection,
 export { eventViewJson } from './event-view.js'
 export type { EventView } from './event-view.js'
 export { takeGroup } from './take-group.js'
+export { MAX_TRACE_LOOKUP } from './trace-index.js'
+export type { Referrer } from './trace-index.js'

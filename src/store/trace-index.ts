@@ -1,0 +1,141 @@
+import { InvalidRequestError } from '../errors.js'
+import { traceFactsOf } from '../events/trace-references.js'
+import { asStoreError, CorruptRecordError, levelCall } from './errors.js'
+import { MAX_INDEXED_VALUE_LENGTH, prefixEnd, valuePrefix } from './keys.js'
+import { SCAN_CHUNK, noop } from './layout.js'
+import { decodeFacts, decodeStoredRecord } from './record.js'
+import type { OpenState, Opened, Sub } from './layout.js'
+import type { Reference } from '../events/trace-references.js'
+import type { SignedEvent } from '../events/types.js'
+import type { Logger } from 'pino'
+
+/**
+ * The trace indexes: `trace-id` maps each identity of a record (its context id, the entity its
+ * subject is; trace/references.ts) to its digest, `trace-ref` maps each key a record references
+ * (a linked context id, an entity named by a field) to its digest with how it references it. "Who
+ * is artifact X", "who references artifact X" and "who links to context id C" are then one
+ * prefix read each. What a record itself references is read from the record (one point read).
+ * Written in the batch that stores the record.
+ */
+
+/** Most digests one lookup returns: a trace is bounded far below this (see trace/graph.ts). */
+export const MAX_TRACE_LOOKUP = 1000
+/** Records decoded at once while indexing an older store. */
+const MIGRATION_CHUNK = 500
+
+/** One referrer: the record and how it references the key it was found under. */
+export interface Referrer {
+  digest: string
+  refs: Array<Omit<Reference, 'target'>>
+}
+
+/** The index entries of one record, for the write path's batch. */
+export function traceEntries (event: SignedEvent): Array<{ sublevel: 'id' | 'ref', key: string, value: string }> {
+  const facts = traceFactsOf(event.cdevent, event.eventClass)
+  const out: Array<{ sublevel: 'id' | 'ref', key: string, value: string }> = []
+  for (const identity of facts.identities) out.push({ sublevel: 'id', key: valuePrefix(identity) + event.digest, value: '' })
+  const byTarget = new Map<string, Array<Omit<Reference, 'target'>>>()
+  for (const { target, ...rest } of facts.references) {
+    const list = byTarget.get(target) ?? []
+    list.push(rest)
+    byTarget.set(target, list)
+  }
+  for (const [target, refs] of byTarget) out.push({ sublevel: 'ref', key: valuePrefix(target) + event.digest, value: JSON.stringify(refs) })
+  return out
+}
+
+function checkKey (key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key === '' || key.length > MAX_INDEXED_VALUE_LENGTH * 4) {
+    throw new InvalidRequestError('trace keys are non-empty strings of bounded length')
+  }
+}
+
+async function scan (sub: Sub<string>, key: string, limit: number): Promise<Array<[string, string]>> {
+  const prefix = valuePrefix(key)
+  const out: Array<[string, string]> = []
+  const it = sub.iterator({ gte: prefix, lt: prefixEnd(prefix), limit: Math.min(limit, MAX_TRACE_LOOKUP) })
+  try {
+    for (;;) {
+      const entries = await it.nextv(SCAN_CHUNK)
+      if (entries.length === 0) break
+      for (const [k, v] of entries) out.push([k.slice(prefix.length), v])
+    }
+  } catch (err) {
+    throw asStoreError('read', err)
+  } finally {
+    await it.close().catch(noop)
+  }
+  return out
+}
+
+/** Digests of the records that are `key` (an identity), up to `limit`. */
+export async function traceHolders (opened: Opened, key: string, limit: number): Promise<string[]> {
+  checkKey(key)
+  const st = opened()
+  return (await scan(st.traceIds, key, limit)).map(([digest]) => digest)
+}
+
+/** The records that reference `key`, with how, up to `limit`. */
+export async function traceReferrers (opened: Opened, key: string, limit: number): Promise<Referrer[]> {
+  checkKey(key)
+  const st = opened()
+  return (await scan(st.traceRefs, key, limit)).map(([digest, value]) => {
+    let refs: unknown
+    try {
+      refs = JSON.parse(value)
+    } catch {
+      throw new CorruptRecordError(`trace-ref/${digest}`, 'not JSON')
+    }
+    if (!Array.isArray(refs)) throw new CorruptRecordError(`trace-ref/${digest}`, 'wrong shape')
+    return { digest, refs: refs as Referrer['refs'] }
+  })
+}
+
+/** Digests of the held records of one chain, in arrival order, up to `limit`; from the chain index. */
+export async function chainDigests (opened: Opened, chainId: string, limit: number): Promise<string[]> {
+  checkKey(chainId)
+  const st = opened()
+  const prefix = valuePrefix(chainId)
+  const cursors: string[] = []
+  const it = st.byChain.keys({ gte: prefix, lt: prefixEnd(prefix), limit: Math.min(limit, MAX_TRACE_LOOKUP) })
+  try {
+    for (;;) {
+      const keys = await it.nextv(SCAN_CHUNK)
+      if (keys.length === 0) break
+      for (const k of keys) cursors.push(k.slice(prefix.length))
+    }
+  } catch (err) {
+    throw asStoreError('read', err)
+  } finally {
+    await it.close().catch(noop)
+  }
+  if (cursors.length === 0) return []
+  const facts = await levelCall('read', async () => st.arrival.getMany(cursors))
+  return facts.map((value, i) => {
+    if (value === undefined) throw new CorruptRecordError(cursors[i] as string, 'chain entry without arrival entry')
+    return decodeFacts(cursors[i] as string, value).digest
+  })
+}
+
+/**
+ * Builds the trace indexes of a store written before they existed, from its records. Idempotent:
+ * interrupted, it runs again at the next open, as the format marker moves on only after it.
+ */
+export async function addTraceIndex (st: OpenState, log: Logger | undefined): Promise<void> {
+  log?.info('event store: building the trace indexes')
+  let records = 0
+  const it = st.records.iterator()
+  try {
+    for (;;) {
+      const entries = await it.nextv(MIGRATION_CHUNK)
+      if (entries.length === 0) break
+      const ops = entries.flatMap(([digest, value]) => traceEntries(decodeStoredRecord(digest, value).event).map(e =>
+        ({ type: 'put' as const, sublevel: e.sublevel === 'id' ? st.traceIds : st.traceRefs, key: e.key, value: e.value })))
+      await st.db.batch(ops)
+      records += entries.length
+    }
+  } finally {
+    await it.close().catch(noop)
+  }
+  log?.info({ records }, 'event store: trace indexes built')
+}

@@ -1,0 +1,8 @@
+export { TraceService } from './trace-service.js'
+export type { TraceServiceComponents } from './trace-service.js'
+export { DEFAULT_TRACE_DEPTH, MAX_TRACE_DEPTH, MAX_TRACE_NODES, chainGraph, traceFrom } from './graph.js'
+export type { TraceLookup } from './graph.js'
+export { MAX_PURL_LENGTH, artifactView, confidenceOf } from './artifact.js'
+export { contextKey, entityKey, traceFactsOf } from '../events/trace-references.js'
+export type { EdgeKind, Reference, Role, TraceFacts } from '../events/trace-references.js'
+export type * from './types.js'
