@@ -57,15 +57,19 @@ class GraphBuilder {
   }
 
   addUnresolved (key: string, source: string | undefined): string | undefined {
-    const id = `unresolved:${source === undefined ? '' : source + '\x1f'}${key}`
+    const parsed = parseKey(key)
+    if (parsed === undefined) return undefined
+    // readable ids: `unresolved:context:[<source> ]<id>`, `unresolved:<subject type>:<id>`
+    const id = 'contextId' in parsed
+      ? `unresolved:context:${source === undefined ? '' : source + ' '}${parsed.contextId}`
+      : `unresolved:${parsed.subjectType}:${parsed.id}`
     if (this.nodes.has(id)) return id
     if (!this.room()) return undefined
-    const parsed = parseKey(key)
     const node: TraceNode = { id, resolved: false }
-    if (parsed !== undefined && 'contextId' in parsed) {
+    if ('contextId' in parsed) {
       node.contextId = parsed.contextId
       if (source !== undefined) node.source = source
-    } else if (parsed !== undefined) {
+    } else {
       node.entity = { type: parsed.subjectType, id: parsed.id }
     }
     this.nodes.set(id, node)
