@@ -10,6 +10,7 @@ import { formatTable } from './cli-format.js'
 import { findJsonSyntaxError, positionOf } from './json-syntax.js'
 import { Progress, type ProgressStream } from './cli-progress.js'
 import type { EventView } from './store/index.js'
+import { cmdArtifact, cmdTrace, type TraceCliKit } from './cli-trace.js'
 
 /**
  * The `cdgossip` command. Output for humans goes to stdout; errors are one line on stderr.
@@ -36,6 +37,9 @@ Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOK
   export    [same filters] > file.jsonl       write signed events as JSON lines
   import    FILE                              verify and store signed events from a JSON-lines export
   verify    FILE                              check signed records offline: a verdict per line of an export
+  trace     DIGEST|CHAIN_ID|PURL [--direction up|down|both] [--depth N] [--json]
+                                              the events upstream/downstream, as an indented tree
+  artifact  PURL [--json]                     one artifact across communities: builds, tests, the confidence summary
 
 Federation:
   trust     list | add --peer-id ID --name N --source PREFIX... [--class PATTERN]... | remove ID|NAME
@@ -787,6 +791,8 @@ async function cmdTail (args: string[], out: Out): Promise<number> {
   return EXIT.OK
 }
 
+const traceKit: TraceCliKit = { parse: (args, options) => parse(args, options), client, usage: message => new UsageError(message) }
+
 const COMMANDS: Record<string, (args: string[], out: Out, ctx: CommandContext) => Promise<number>> = {
   init: cmdInit,
   start: cmdStart,
@@ -801,7 +807,9 @@ const COMMANDS: Record<string, (args: string[], out: Out, ctx: CommandContext) =
   subscribe: cmdSubscribe,
   subscriptions: cmdSubscriptions,
   peers: cmdPeers,
-  status: cmdStatus
+  status: cmdStatus,
+  trace: async (args, out) => await cmdTrace(args, out, traceKit),
+  artifact: async (args, out) => await cmdArtifact(args, out, traceKit)
 }
 
 /** The package version; the module runs from dist/src/ (the bin) or src/ (tests). */
