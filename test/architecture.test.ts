@@ -25,7 +25,7 @@ const ALLOWED: Record<string, string[]> = {
 }
 /** api may know p2p's and delivery's *types* only: it talks to the node through NodeFacade */
 const TYPE_ONLY: Record<string, string[]> = {
-  api: ['p2p', 'delivery', 'trace'],
+  api: ['p2p', 'delivery'],
   trace: ['store'],
   pipeline: ['api', 'p2p'],
   subscriptions: ['store'],
