@@ -1,6 +1,6 @@
 import type { ApiClient } from './client.js'
 import { formatTable } from './cli-format.js'
-import type { ArtifactView, TraceGraph, TraceNode } from './trace/types.js'
+import type { ArtifactView, TraceGraph, TraceNode } from './contracts/trace.js'
 
 /**
  * `cdgossip trace <digest | chain id | purl>` and `cdgossip artifact <purl>`: the traceability

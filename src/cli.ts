@@ -5,11 +5,11 @@ import { CdgossipError, isCdgossipError } from './errors.js'
 import { ConfigError, loadConfigWithSource, maskConfigSecrets, maskWebhookUrl, parsePort, resolveDataDir, selfTrustProblems, type ConfigFlags, type NodeConfig } from './config.js'
 import { dataDirPaths, initDataDir, readApiUrl } from './data-dir.js'
 import { ApiClient, ApiError, UnreachableNodeError, importRecords, parseJsonDocuments, readJsonInput, resolveClient } from './client.js'
-import type { NodeConfiguration } from './api/index.js'
+import type { NodeConfiguration } from './contracts/node-facade.js'
 import { formatTable } from './cli-format.js'
 import { findJsonSyntaxError, positionOf } from './json-syntax.js'
 import { Progress, type ProgressStream } from './cli-progress.js'
-import type { EventView } from './store/index.js'
+import type { EventView } from './events/event-view.js'
 import { cmdArtifact, cmdTrace, type TraceCliKit } from './cli-trace.js'
 
 /**

@@ -1,34 +1,31 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { CdgossipError, NotStartedError } from './errors.js'
+import { NotStartedError } from './errors.js'
 import { maskConfigSecrets, type NodeConfig } from './config.js'
 import { dataDirPaths, readApiToken, readPeersFile, writePeersFile } from './data-dir.js'
 import { silentLogger } from './logger.js'
-import { STANDARD_EVENT_CLASSES, classMatchesPattern, expandClassPattern } from './events/index.js'
-import type { EventClass, SignedEvent } from './events/types.js'
+import { STANDARD_EVENT_CLASSES, expandClassPattern } from './events/index.js'
+import type { EventClass } from './events/types.js'
 import { loadOrCreateIdentity } from './signing/index.js'
 import { EventStore, eventQueryPredicate } from './store/index.js'
-import type { EventPage, EventQuery, StateSection, StoredEvent } from './store/types.js'
+import type { EventPage, EventQuery, StoredEvent } from './events/records.js'
 import { TrustPolicy } from './trust/index.js'
 import type { TrustEntry, TrustMode } from './trust/types.js'
-import { SubscriptionRegistry, subscriptionMatches, toMatchable, validateSubscriptionInput } from './subscriptions/index.js'
-import type { MatchableEvent, Subscription } from './subscriptions/types.js'
+import { SubscriptionRegistry, addConfigSubscriptions, subscriptionMatches, subscriptionsWant, toMatchable } from './subscriptions/index.js'
+import type { Subscription } from './subscriptions/types.js'
 import { P2PService, type P2PInit } from './p2p/index.js'
-import { RefusalLedger, SyncService } from './p2p/sync/index.js'
+import { RefusalLedger, SyncFloors, SyncService } from './p2p/sync/index.js'
 import type { PeerInfo, ReceiveContext, ReceiveOutcome } from './p2p/types.js'
 import { DeliveryService, openEventStream } from './delivery/index.js'
 import { NotFoundError, buildApi } from './api/index.js'
-import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './api/types.js'
-import { PublishPipeline } from './pipeline/publish-pipeline.js'
-import { ReceivePipeline } from './pipeline/receive-pipeline.js'
-import { SerialQueue } from './pipeline/serial-queue.js'
-import { GapWatcher } from './pipeline/gap-watcher.js'
-import { ReceiveMonitor } from './pipeline/receive-monitor.js'
-import { RelayBudget } from './pipeline/relay-budget.js'
+import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './contracts/node-facade.js'
+import { GapWatcher, PublishPipeline, ReceiveMonitor, ReceivePipeline, RelayBudget } from './pipeline/index.js'
 import { NodeMetrics } from './metrics/index.js'
-import { TraceService, type ArtifactView, type TraceGraph, type TraceOptions } from './trace/index.js'
+import { stopInOrder } from './lifecycle.js'
+import { TraceService } from './trace/index.js'
+import type { ArtifactView, TraceGraph, TraceOptions } from './contracts/trace.js'
 
 /** The package version; the module runs from src/ (tests) or dist/src/ (the CLI). */
 function readVersion (): string {
@@ -71,6 +68,7 @@ interface Running {
   receiver: ReceivePipeline
   /** sequences refused by this node's trust policy: known, not missing */
   refusals: RefusalLedger
+  floors: SyncFloors
   apiUrl: string
   detach: Array<() => void>
 }
@@ -91,7 +89,6 @@ export class CdgossipNode implements NodeFacade {
   /** rebuilt on every start from the config file and the persisted API subscriptions */
   private subscriptions: SubscriptionRegistry
   private readonly storedListeners = new Set<(stored: StoredEvent) => void>()
-  private readonly floorQueue = new SerialQueue()
   /** one registry per node for its life (counters survive a stop/start), read through `running` */
   private readonly nodeMetrics: NodeMetrics
   /** per-path counters, per-peer figures and rate-limited warnings of the receive path; for the node's life */
@@ -187,16 +184,14 @@ export class CdgossipNode implements NodeFacade {
     this.trust = trust
 
     this.subscriptions = this.newRegistry()
-    await this.addConfigSubscriptions(store.section<string>('config-subscription-starts'))
+    await addConfigSubscriptions(this.subscriptions, config.subscriptions, store.section<string>('config-subscription-starts'))
     for await (const [, sub] of store.section<Subscription>('subscriptions').entries()) this.subscriptions.restore(sub)
 
-    // per (origin, class): sequences at or below the floor are known history this node does not
-    // keep (before a `now` subscription started) and are not fetched again (see p2p/sync/types.ts)
-    const floors = store.section<number>('sync-floors')
+    const floors = new SyncFloors({ section: store.section<number>('sync-floors'), log: log.child({ component: 'sync' }) })
     // refusals made under another policy than today's (config edited while down) are forgotten here
     const refusals = new RefusalLedger({
       section: store.section('sync-refusals'),
-      policy: origin => this.policyFingerprint(origin),
+      policy: origin => this.trust?.fingerprint(origin) ?? '',
       log: log.child({ component: 'sync' })
     })
     await refusals.load()
@@ -215,9 +210,8 @@ export class CdgossipNode implements NodeFacade {
     const receiver = new ReceivePipeline({
       store,
       trust: check => trust.check(check),
-      wanted: (event, eventTime) => this.wants(event, eventTime),
-      // serial: each skip reads the floor the previous one wrote
-      skipped: event => { void this.floorQueue.run(async () => { await this.advanceFloor(floors, event) }) },
+      wanted: (event, eventTime) => subscriptionsWant(this.subscriptions, this.peerIdValue, event, eventTime),
+      skipped: event => { floors.skipped(event) },
       stored: stored => { this.emitStored(stored) },
       gap: (origin, eventClass) => { gaps.report(origin, eventClass) },
       refused: refusal => {
@@ -242,8 +236,6 @@ export class CdgossipNode implements NodeFacade {
     const p2p = new P2PService({
       log: log.child({ component: 'p2p' }),
       receiveRecord: async (bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome> => await receiver.receive(bytes, context),
-      sequenceStates: async (classes: EventClass[]) => await store.sequenceStates(classes),
-      readSequenceRange: (origin, eventClass, from, to) => store.readSequenceRange(origin, eventClass, from, to),
       libp2pMetrics: () => this.nodeMetrics.libp2pMetrics(),
       peerMemory: {
         load: async () => await readPeersFile(config.dataDir),
@@ -272,11 +264,11 @@ export class CdgossipNode implements NodeFacade {
       readSequenceRange: (origin, eventClass, from, to) => store.readSequenceRange(origin, eventClass, from, to),
       wantedClasses: () => this.joinedClasses(),
       // Sync fetches every pair from its first unheld sequence; which records a subscription keeps
-      // is decided by event time in wants(), and skipped history raises the floor (advanceFloor),
+      // is decided by event time (subscriptionsWant), and skipped history raises the floor (SyncFloors),
       // so a node that was offline still gets everything signed after its subscriptions started.
       startPoint: () => 'beginning',
-      floor: async (origin, eventClass) => await floors.get(`${origin} ${eventClass}`),
-      setFloor: async (origin, eventClass, floor) => { await floors.put(`${origin} ${eventClass}`, floor) },
+      floor: async (origin, eventClass) => await floors.get(origin, eventClass),
+      setFloor: async (origin, eventClass, floor) => { await floors.set(origin, eventClass, floor) },
       refusals,
       staleGap: (origin, eventClass, missing, rounds) => { this.monitor.staleGap(origin, eventClass, missing, rounds) }
     }, { intervalMs: config.sync.intervalSeconds * 1000 })
@@ -323,28 +315,32 @@ export class CdgossipNode implements NodeFacade {
         void delivery.syncSubscriptions(this.subscriptions.list())
       })
     ]
-    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, apiUrl, detach }
+    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, floors, apiUrl, detach }
   }
 
   /**
    * Stops in reverse start order: the API first (SSE streams end, no new publishes), then
    * in-flight publishes drain, delivery halts (its progress is already persisted), sync and
-   * libp2p stop, and the store closes last.
+   * libp2p stop, and the store closes last. Every component is stopped even when one fails;
+   * the failures are logged and rejected together as an AggregateError.
    */
   async stop (): Promise<void> {
     if (this.status !== 'started' || this.running === undefined) return
     this.status = 'stopping'
     const r = this.running
     try {
-      for (const d of r.detach) d()
-      await r.api.close()
-      await r.publisher.drain()
-      await r.delivery.stop()
-      r.gaps.stop()
-      await r.sync.stop()
-      await r.p2p.stop()
-      await r.refusals.flush()
-      await r.store.stop()
+      await stopInOrder([
+        { name: 'subscriptions', stop: () => { for (const d of r.detach) d() } },
+        { name: 'api', stop: async () => { await r.api.close() } },
+        { name: 'publisher', stop: async () => { await r.publisher.drain() } },
+        { name: 'delivery', stop: async () => { await r.delivery.stop() } },
+        { name: 'gaps', stop: () => { r.gaps.stop() } },
+        { name: 'sync', stop: async () => { await r.sync.stop() } },
+        { name: 'p2p', stop: async () => { await r.p2p.stop() } },
+        { name: 'refusals', stop: async () => { await r.refusals.flush() } },
+        { name: 'floors', stop: async () => { await r.floors.idle() } },
+        { name: 'store', stop: async () => { await r.store.stop() } }
+      ], this.log)
     } finally {
       this.running = undefined
       this.status = 'stopped'
@@ -362,59 +358,9 @@ export class CdgossipNode implements NodeFacade {
     return this.trust
   }
 
-  /**
-   * Config-file subscriptions get a stable identity across restarts: the id given, or one derived
-   * from the entry's content, and the creation time first recorded for it. Without that a restart
-   * would move a `now` subscription's start (dropping what happened while the node was down) and
-   * lose a webhook's delivery progress. An edited entry is a new subscription and starts now.
-   */
-  private async addConfigSubscriptions (starts: StateSection<string>): Promise<void> {
-    for (const input of this.config.subscriptions) {
-      const normal = validateSubscriptionInput(input)
-      const id = normal.id ?? `cfg-${createHash('sha256').update(canonicalJson(normal)).digest('hex').slice(0, 12)}`
-      let createdAt = await starts.get(id)
-      if (createdAt === undefined) {
-        createdAt = new Date().toISOString()
-        await starts.put(id, createdAt)
-      }
-      const at = new Date(createdAt)
-      this.subscriptions.add({ ...input, id }, { origin: 'config', now: () => at })
-    }
-  }
-
   /** Topics to join: what subscriptions need (relay classes are joined by p2p itself). */
   private joinedClasses (): EventClass[] {
     return this.subscriptions.topicsFor(STANDARD_EVENT_CLASSES)
-  }
-
-  /**
-   * A subscription keeps an event it matches that happened at or after its start: `now` means
-   * the subscription's creation time, `time` its given instant; `beginning` and `cursor` keep all.
-   * Event time is the CDEvent's timestamp, so a node that was offline still keeps what happened
-   * while it was away.
-   */
-  private wants (event: MatchableEvent, eventTime: string): boolean {
-    // our own records coming back (e.g. a restored data dir) are always kept
-    if (event.origin === this.peerIdValue) return true
-    const at = Date.parse(eventTime)
-    return this.subscriptions.matching(event).some(sub => {
-      switch (sub.start.kind) {
-        case 'now': return !(at < Date.parse(sub.createdAt))
-        case 'time': return !(at < Date.parse(sub.start.time))
-        default: return true
-      }
-    })
-  }
-
-  /** Skipped history below the floor is not fetched again: raise the floor over contiguous skips. */
-  private async advanceFloor (floors: StateSection<number>, event: SignedEvent): Promise<void> {
-    const key = `${event.origin} ${event.eventClass}`
-    try {
-      const floor = await floors.get(key) ?? 0
-      if (event.sequence === floor + 1) await floors.put(key, event.sequence)
-    } catch (err) {
-      this.log.warn({ err }, 'could not record a sync floor; the history will be fetched again')
-    }
   }
 
   private emitStored (stored: StoredEvent): void {
@@ -471,16 +417,6 @@ export class CdgossipNode implements NodeFacade {
   }
 
   /**
-   * What a policy refusal was made under, per origin: the mode and the origin's entry. A refusal
-   * whose fingerprint differs from today's may be acceptable now.
-   */
-  private policyFingerprint (origin: string): string {
-    const trust = this.trust
-    if (trust === undefined) return ''
-    return `${trust.mode} ${JSON.stringify(trust.get(origin) ?? null)}`
-  }
-
-  /**
    * The trust policy changed: forget the refusals it no longer stands behind and start a sync
    * round at once, so the records come back from any peer that holds them, without a restart.
    */
@@ -502,19 +438,7 @@ export class CdgossipNode implements NodeFacade {
   }
 
   async importRecords (records: Uint8Array[]): Promise<ImportResult> {
-    const r = this.require()
-    const result: ImportResult = { stored: 0, duplicates: 0, refused: [] }
-    for (const [index, bytes] of records.entries()) {
-      try {
-        const outcome = await r.receiver.receive(bytes, { keepAll: true })
-        if (outcome.status === 'stored') result.stored++
-        else result.duplicates++
-      } catch (err) {
-        if (!(err instanceof CdgossipError)) throw err
-        result.refused.push({ index, code: err.code, message: err.message })
-      }
-    }
-    return result
+    return await this.require().receiver.importRecords(records)
   }
 
   async openStream (options: StreamOptions): Promise<AsyncGenerator<string, void, undefined>> {
@@ -609,14 +533,8 @@ export class CdgossipNode implements NodeFacade {
     const r = this.require()
     const sub = this.subscriptions.add(input, { origin: 'api' })
     await r.store.section<Subscription>('subscriptions').put(sub.id, sub)
-    if (sub.start.kind === 'beginning') {
-      // history wanted from sequence 1: forget floors that `now` subscriptions had fixed
-      const floors = r.store.section<number>('sync-floors')
-      for await (const [key] of floors.entries()) {
-        const eventClass = key.slice(key.indexOf(' ') + 1)
-        if (sub.classes.some(p => classMatchesPattern(p, eventClass))) await floors.del(key)
-      }
-    }
+    // history wanted from sequence 1: forget floors that `now` subscriptions had fixed
+    if (sub.start.kind === 'beginning') await r.floors.reset(sub.classes)
     // its history now, not at the next periodic round (sync asks for every joined class)
     r.sync.requestRound()
     return sub
@@ -635,6 +553,10 @@ export class CdgossipNode implements NodeFacade {
 
   async redriveDeadLetters (subscriptionId: string, digests?: string[]): Promise<number> {
     return await this.require().delivery.redrive(subscriptionId, digests)
+  }
+
+  async discardDeadLetters (subscriptionId: string, digests?: string[]): Promise<number> {
+    return await this.require().delivery.discardDeadLetters(subscriptionId, digests)
   }
 
   /** GET /v1/config: the configuration as loaded (webhook secrets hidden) and the live trust and subscriptions */
@@ -656,11 +578,4 @@ export async function createNode (config: Readonly<NodeConfig>, options: { log?:
 
 function withName<T extends object> (value: T, name: string | undefined): T & { name?: string } {
   return name === undefined ? value : { ...value, name }
-}
-
-/** JSON with object keys sorted at every level: equal content, equal text. */
-function canonicalJson (value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
-    : v)
 }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isCdgossipError } from '../errors.js'
+import type { Violation as EventViolation } from '../events/errors.js'
 import { ERROR_STATUS, INTERNAL_ERROR_CODE, type ApiErrorCode } from './error-status.js'
 import { unsupportedMediaTypeMessage } from './errors.js'
 
@@ -11,9 +12,8 @@ export const MAX_REPORTED_PROBLEMS = 100
 export const DEFAULT_MEDIA_TYPES: readonly string[] = ['application/json']
 
 /** One schema violation: where (JSON pointer into the checked document) and what. */
-export interface Violation {
-  path: string
-  message: string
+/** A validation failure as the error body lists it: the event's violation, placed in its batch. */
+export interface Violation extends EventViolation {
   /** in a refused batch: the event's position in the request, from 0 */
   index?: number
   /** in a refused batch: the event's id, when it has one */

@@ -1,5 +1,5 @@
 import { InvalidSinkError } from './errors.js'
-import type { StoredEvent } from '../store/types.js'
+import type { StoredEvent } from '../events/records.js'
 import { InvalidSubscriptionError, isReservedHeader, validateWebhookSink } from '../subscriptions/index.js'
 import type { WebhookSink } from '../subscriptions/types.js'
 

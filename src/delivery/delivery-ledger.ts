@@ -1,4 +1,4 @@
-import type { StateSection } from '../store/types.js'
+import type { StateSection } from '../contracts/state-section.js'
 import type { DeadLetter, DeliveryProgress } from './types.js'
 
 export interface DeliveryLedgerComponents {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import type { StateSection, StoredEvent } from '../store/types.js'
+import type { StoredEvent } from '../events/records.js'
+import type { StateSection } from '../contracts/state-section.js'
 import type { Subscription } from '../subscriptions/types.js'
 import { DeliveryLedger } from './delivery-ledger.js'
 import { UnknownSubscriptionError } from './errors.js'

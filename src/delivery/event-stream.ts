@@ -1,6 +1,6 @@
-import type { StoredEvent } from '../store/types.js'
-import { eventViewJson } from '../store/index.js'
-import { decodeCursor, encodeCursor } from '../store/keys.js'
+import type { StoredEvent } from '../events/records.js'
+import { eventViewJson } from '../events/event-view.js'
+import { decodeCursor, encodeCursor } from '../events/cursor.js'
 import type { EventStreamSource } from './types.js'
 import { Wakeup } from './wakeup.js'
 

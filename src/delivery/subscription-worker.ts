@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { StoredEvent } from '../store/types.js'
+import type { StoredEvent } from '../events/records.js'
 import type { Subscription, WebhookSink } from '../subscriptions/types.js'
 import { backoffDelay } from './backoff.js'
 import { buildWebhookRequest, resolveWebhookSink } from './cloudevents-http.js'

@@ -1,5 +1,5 @@
 import type { CDEvent, EventClass } from '../events/types.js'
-import type { StoredEvent } from '../store/types.js'
+import type { StoredEvent } from '../events/records.js'
 import type { Subscription } from '../subscriptions/types.js'
 
 /**
@@ -31,22 +31,7 @@ export type EventStreamSource = Pick<DeliverySource, 'readAfter' | 'onStored'>
 /** Decides whether a subscription wants a record (subscriptions/ owns the rules). */
 export type SubscriptionMatcher = (subscription: Subscription, stored: StoredEvent) => boolean
 
-/**
- * An event a webhook receiver could not take: it is skipped so later events flow, and kept here
- * until it is re-driven or discarded. Same shape as api/types.ts `DeadLetter` (delivery does not
- * import api/; a test keeps the two in step).
- */
-export interface DeadLetter {
-  digest: string
-  cursor: string
-  /** attempts over every round (first delivery and each re-drive) */
-  attempts: number
-  /** HTTP status of the last attempt; absent for network errors and timeouts */
-  lastStatus?: number
-  lastError?: string
-  /** ISO time it was dead-lettered (last round) */
-  failedAt: string
-}
+export type { DeadLetter } from '../contracts/node-facade.js'
 
 /** The budget of the event a worker is retrying, persisted so a restart does not reset it. */
 export interface DeliveryHead {
@@ -78,7 +63,7 @@ export type DeliveryState =
   | 'retrying'
   /** caught up; waiting for new records */
   | 'idle'
-  /** the dead-letter list is full: nothing new is delivered until it shrinks (redrive or discard) */
+  /** the dead-letter list is full: nothing new is delivered until it shrinks (POST or DELETE /v1/subscriptions/{id}/dead-letters) */
   | 'paused'
   /** the sink is unusable (bad URL or headers); see lastError */
   | 'invalid'

@@ -91,3 +91,8 @@ export {
   truncatesTo
 } from './rfc3339.js'
 export type { DateTime } from './rfc3339.js'
+
+export type { AppendOutcome, EventPage, EventQuery, SequenceState, StoredEvent } from './records.js'
+export { eventViewJson } from './event-view.js'
+export type { EventView } from './event-view.js'
+export { decodeCursor, encodeCursor } from './cursor.js'

@@ -34,6 +34,12 @@ export interface Reference {
   source?: string
 }
 
+/** A record that references a key, and how (the store's `trace-ref` index answers these). */
+export interface Referrer {
+  digest: string
+  refs: Array<Omit<Reference, 'target'>>
+}
+
 export interface TraceFacts {
   /** keys other events may use to reach this one */
   identities: string[]

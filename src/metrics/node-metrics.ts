@@ -1,9 +1,11 @@
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { parseTopic } from '../events/index.js'
-import type { DeliveryAttempt } from '../delivery/index.js'
+import type { DeliveryAttempt, DeliveryState } from '../delivery/index.js'
 import { BoundedLabel, ClassLabels, UNMATCHED_ROUTE_LABEL, methodLabel } from './labels.js'
-import type { EventObservation, HttpRequestSample, MetricsSources } from './types.js'
+import type { MetricsSources } from './types.js'
+import type { EventObservation } from '../contracts/observations.js'
+import type { MetricsScrape, RequestSample } from '../contracts/node-facade.js'
 import type { Logger } from 'pino'
 
 /**
@@ -25,7 +27,9 @@ export const MAX_SUBSCRIPTION_LABELS = 100
  */
 export const HTTP_DURATION_BUCKETS: readonly number[] = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
 
-const DELIVERY_STATES = ['delivering', 'retrying', 'idle', 'paused', 'invalid', 'stopped'] as const
+/** Every DeliveryState, each a series of the state gauge; the Record type fails the build when a state is added and not listed. */
+const DELIVERY_STATE_NAMES: Record<DeliveryState, true> = { delivering: true, retrying: true, idle: true, paused: true, invalid: true, stopped: true }
+const DELIVERY_STATES = Object.keys(DELIVERY_STATE_NAMES) as DeliveryState[]
 
 export interface NodeMetricsComponents {
   sources: MetricsSources
@@ -39,11 +43,6 @@ export interface NodeMetricsInit {
   maxSubscriptionLabels?: number
   /** add the process's `process_*`/`nodejs_*` metrics to every scrape @default true */
   processMetrics?: boolean
-}
-
-export interface MetricsScrape {
-  contentType: string
-  body: string
 }
 
 /** One per process: the process metrics describe the process, however many nodes it runs. */
@@ -172,7 +171,7 @@ export class NodeMetrics {
   }
 
   /** The API's per-request hook. */
-  observeHttpRequest (sample: HttpRequestSample): void {
+  observeHttpRequest (sample: RequestSample): void {
     this.httpDuration.observe({
       method: methodLabel(sample.method),
       route: sample.route ?? UNMATCHED_ROUTE_LABEL,

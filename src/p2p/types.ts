@@ -1,5 +1,4 @@
 import type { EventClass, SignedEvent } from '../events/types.js'
-import type { SequenceState } from '../store/types.js'
 
 /**
  * What p2p/ needs from the rest of the node, as functions (p2p never imports store/ or api/).
@@ -14,10 +13,6 @@ export interface P2PComponents {
    * Size is checked by p2p before this is called.
    */
   receiveRecord(bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome>
-  /** For sync: what this node holds per (origin, class) for the given classes. */
-  sequenceStates(eventClasses: EventClass[]): Promise<SequenceState[]>
-  /** For sync: wire bytes of held records origin/class with from <= sequence <= to, ascending, streamed. */
-  readSequenceRange(origin: string, eventClass: EventClass, from: number, to: number): AsyncIterable<Uint8Array>
 }
 
 export interface ReceiveContext {
@@ -47,21 +42,4 @@ export interface GossipCounters {
   received: Record<string, number>
 }
 
-/**
- * How a connection came about: a bootstrap entry, peer exchange (`discovery`), a peer connected
- * before (`remembered`: the peers file, or earlier in this run), mDNS, the peer dialling us
- * (`inbound`), or any other dial (`dial`: the API, libp2p's own redials).
- */
-export type ConnectionVia = 'bootstrap' | 'discovery' | 'remembered' | 'mdns' | 'inbound' | 'dial'
-
-export interface PeerInfo {
-  peerId: string
-  addresses: string[]
-  /** topics the peer announced that we also joined */
-  topics: string[]
-  /** ISO time the current connection was established */
-  connectedSince?: string
-  via?: ConnectionVia
-  /** the error of the last failed dial of this peer since this node started (it may have succeeded since) */
-  lastDialError?: string
-}
+export type { ConnectionVia, PeerInfo } from '../contracts/node-facade.js'

@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors.js'
  * signer's contradiction of its own earlier record, validated nothing. Everything that depends on
  * this node's own policy (trust entries, subscriptions) is Ignore and never costs score, also when
  * the signer itself pushed the record: another node's policy may accept it, and an honest
- * publisher must not be cut off because one receiver does not trust it (issue #13). Duplicates
+ * publisher must not be cut off because one receiver does not trust it. Duplicates
  * and local failures (store down, stopping) are Ignore too.
  * `Record<ErrorCode, …>` makes the compiler refuse a new code until it is placed here.
  */

@@ -1,6 +1,6 @@
 import { isCdgossipError } from '../errors.js'
 import type { ErrorCode } from '../errors.js'
-import type { EventClass } from '../events/types.js'
+import type { EventObservation } from '../contracts/observations.js'
 
 /** Who and what a received record was about, when known (receive path only). */
 interface Provenance {
@@ -19,10 +19,7 @@ interface Provenance {
  * refused although a subscription would keep it (`policy` says why: `unknown-signer`,
  * `source-not-allowed`, `class-not-allowed`).
  */
-export type PipelineObservation =
-  | ({ via: 'publish' | 'gossip' | 'sync' | 'import', outcome: 'stored' | 'relayed' | 'duplicate', eventClass: EventClass } & Provenance)
-  | ({ via: 'publish' | 'gossip' | 'sync' | 'import', outcome: 'refused', eventClass: EventClass | undefined, reason: ErrorCode | 'unexpected' } & Provenance)
-  | ({ via: 'publish' | 'gossip' | 'sync' | 'import', outcome: 'policy', eventClass: EventClass, policy: string } & Provenance)
+export type PipelineObservation = EventObservation & Provenance
 
 /** Error code of a refusal; `unexpected` for anything that is not a CdgossipError (a bug). */
 export function refusalReason (err: unknown): ErrorCode | 'unexpected' {

@@ -2,12 +2,14 @@ import { checkCloudEventConsistency, decodeCDEventData, validateCDEvent } from '
 import type { EventClass, SignedEvent } from '../events/types.js'
 import { openSignedRecordWith, sharedVerifier } from '../signing/index.js'
 import type { SignatureVerifier } from '../signing/index.js'
-import type { AppendOutcome, StoredEvent } from '../store/types.js'
+import type { AppendOutcome, StoredEvent } from '../events/records.js'
 import type { TrustCheck, TrustVerdict } from '../trust/types.js'
 import { UntrustedSignerError } from '../trust/index.js'
 import type { UntrustedReason, UntrustedSignerDetails } from '../trust/index.js'
 import type { MatchableEvent } from '../subscriptions/types.js'
 import type { ReceiveContext, ReceiveOutcome } from '../p2p/types.js'
+import type { ImportResult } from '../contracts/node-facade.js'
+import { CdgossipError } from '../errors.js'
 import { RefusedByPolicyError, TopicMismatchError } from './errors.js'
 import { refusalReason, type PipelineObservation } from './observation.js'
 
@@ -39,8 +41,11 @@ export interface ReceivePipelineComponents {
   skipped?(event: SignedEvent): void
   /** told of each newly stored record, in store order */
   stored(stored: StoredEvent): void
-  /** told when a record arrives beyond the highest sequence held (from..to are missing) */
-  gap(origin: string, eventClass: EventClass, from: number, to: number): void
+  /**
+   * told when a record arrives beyond the highest sequence held; which sequences are missing is
+   * read from the store when the repair runs (more may have arrived by then)
+   */
+  gap(origin: string, eventClass: EventClass): void
   /** told what became of every record (metrics, per-peer figures, logs); must not throw */
   observe?(observation: PipelineObservation): void
   /**
@@ -76,6 +81,26 @@ export class ReceivePipeline {
   constructor (components: ReceivePipelineComponents) {
     this.components = components
     this.verifier = components.verifier ?? sharedVerifier()
+  }
+
+  /**
+   * An export's records, one by one, through the same checks as gossip but kept whatever the
+   * subscriptions say. A record refused with a CdgossipError is listed with its index and the
+   * import goes on; anything else (a bug, the store failing) ends it.
+   */
+  async importRecords (records: readonly Uint8Array[]): Promise<ImportResult> {
+    const result: ImportResult = { stored: 0, duplicates: 0, refused: [] }
+    for (const [index, bytes] of records.entries()) {
+      try {
+        const outcome = await this.receive(bytes, { keepAll: true })
+        if (outcome.status === 'stored') result.stored++
+        else result.duplicates++
+      } catch (err) {
+        if (!(err instanceof CdgossipError)) throw err
+        result.refused.push({ index, code: err.code, message: err.message })
+      }
+    }
+    return result
   }
 
   /**
@@ -182,7 +207,7 @@ export class ReceivePipeline {
     if (appended.status === 'duplicate') return { status: 'duplicate', event }
     this.components.stored(appended.stored)
     const { highestBefore } = appended
-    if (event.sequence > highestBefore + 1) this.components.gap(event.origin, eventClass, highestBefore + 1, event.sequence - 1)
+    if (event.sequence > highestBefore + 1) this.components.gap(event.origin, eventClass)
     return { status: 'stored', event }
   }
 }

@@ -23,8 +23,8 @@ export interface SignInput {
 
 /**
  * Sign a CloudEvent with the Verifiability extension (signing `sequence` as its one extension)
- * and encode it as a wire record. Synchronous: Ed25519 through node:crypto is. Each digest is
- * computed once and the record text is built once.
+ * and encode it as a wire record. Synchronous: Ed25519 signing is, with libsodium or node:crypto
+ * alike (see keys.ts). Each digest is computed once and the record text is built once.
  * Throws MalformedRecordError for attributes that would not make a valid record, and
  * EventTooLargeError when the record would exceed MAX_RECORD_BYTES.
  */

@@ -6,6 +6,7 @@ import { decodeHourSpan, encodeHourSpan, noteArrival } from './arrival-summary.j
 import { addTraceIndex } from './trace-index.js'
 import type { ArrivalSummary } from './arrival-summary.js'
 import type { SequenceState } from './types.js'
+import type { StoreStats } from '../contracts/state-section.js'
 import type { AbstractSublevel } from 'abstract-level'
 import type { Logger } from 'pino'
 
@@ -35,10 +36,7 @@ export type Sub<V> = AbstractSublevel<Root, string | Buffer | Uint8Array, string
 
 export interface Totals { events: number, bytes: number }
 
-export interface StoreStats {
-  events: number
-  approximateBytes: number
-}
+export type { StoreStats }
 
 /** Everything that exists only while the store is open; dropped as a whole by stop(). */
 export interface OpenState {

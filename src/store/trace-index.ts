@@ -5,7 +5,7 @@ import { MAX_INDEXED_VALUE_LENGTH, prefixEnd, valuePrefix } from './keys.js'
 import { SCAN_CHUNK, noop } from './layout.js'
 import { decodeFacts, decodeStoredRecord } from './record.js'
 import type { OpenState, Opened, Sub } from './layout.js'
-import type { Reference } from '../events/trace-references.js'
+import type { Reference, Referrer } from '../events/trace-references.js'
 import type { SignedEvent } from '../events/types.js'
 import type { Logger } from 'pino'
 
@@ -22,12 +22,6 @@ import type { Logger } from 'pino'
 export const MAX_TRACE_LOOKUP = 1000
 /** Records decoded at once while indexing an older store. */
 const MIGRATION_CHUNK = 500
-
-/** One referrer: the record and how it references the key it was found under. */
-export interface Referrer {
-  digest: string
-  refs: Array<Omit<Reference, 'target'>>
-}
 
 /** The index entries of one record, for the write path's batch. */
 export function traceEntries (event: SignedEvent): Array<{ sublevel: 'id' | 'ref', key: string, value: string }> {

@@ -59,3 +59,4 @@ export type {
   SubscriptionStart,
   WebhookSink
 } from './types.js'
+export { subscriptionsWant, addConfigSubscriptions, canonicalJson } from './start-points.js'

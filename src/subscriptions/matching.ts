@@ -1,6 +1,6 @@
 import { classMatchesPattern } from '../events/index.js'
 import type { SignedEvent } from '../events/index.js'
-import type { StoredEvent } from '../store/types.js'
+import type { StoredEvent } from '../events/records.js'
 import type { MatchableEvent, Subscription } from './types.js'
 
 /** Trust name of a peer ID (`self` for this node); `TrustPolicy.nameOf` fits. */

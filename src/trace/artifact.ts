@@ -1,8 +1,9 @@
 import { InvalidRequestError } from '../errors.js'
-import { GraphBuilder, MAX_TRACE_NODES } from './graph.js'
+import { MAX_PURL_LENGTH, MAX_TRACE_NODES } from '../contracts/trace.js'
+import { GraphBuilder } from './graph.js'
 import { entityKey } from '../events/trace-references.js'
 import type { TraceLookup } from './graph.js'
-import type { ArtifactDeployment, ArtifactTestRun, ArtifactView, CommunityConfidence, TraceNode } from './types.js'
+import type { ArtifactDeployment, ArtifactTestRun, ArtifactView, CommunityConfidence, TraceNode } from '../contracts/trace.js'
 
 /**
  * One artifact across communities, by Package URL: its lifecycle events, what is upstream of them
@@ -17,8 +18,6 @@ const UPSTREAM_DEPTH = 3
  * that run's start, then a deployment that came after the tests.
  */
 const DOWNSTREAM_DEPTH = 3
-/** Longest Package URL taken: purls are short; this only stops a huge path parameter early. */
-export const MAX_PURL_LENGTH = 2048
 
 const PASSED = new Set(['success'])
 const FAILED = new Set(['failure', 'error'])

@@ -1,8 +1,9 @@
 import { InvalidRequestError } from '../errors.js'
 import { contextKey, parseKey, traceFactsOf } from '../events/trace-references.js'
-import type { Reference, TraceFacts } from '../events/trace-references.js'
-import type { TraceDirection, TraceEdge, TraceGraph, TraceNode, TraceOptions } from './types.js'
-import type { StoredEvent } from '../store/types.js'
+import { DEFAULT_TRACE_DEPTH, MAX_TRACE_DEPTH, MAX_TRACE_NODES } from '../contracts/trace.js'
+import type { Reference, Referrer, TraceFacts } from '../events/trace-references.js'
+import type { TraceDirection, TraceEdge, TraceGraph, TraceNode, TraceOptions } from '../contracts/trace.js'
+import type { StoredEvent } from '../events/records.js'
 
 /**
  * Trace graphs built from what a node holds, through the store's trace indexes: bounded in depth
@@ -10,18 +11,11 @@ import type { StoredEvent } from '../store/types.js'
  * store holds. Pure apart from the lookups it is given (TraceLookup), which the tests fake.
  */
 
-/** Default depth of a trace: change → build → artifact → test run is three steps. */
-export const DEFAULT_TRACE_DEPTH = 3
-/** Deepest trace: past ten steps a graph stops being something a person reads. */
-export const MAX_TRACE_DEPTH = 10
-/** Most nodes in one graph; one page of a person's attention, and a bound on the reads one request makes. */
-export const MAX_TRACE_NODES = 500
-
 export interface TraceLookup {
   get(digest: string): Promise<StoredEvent | undefined>
   getBySourceAndId(source: string, id: string): Promise<StoredEvent | undefined>
   holders(key: string, limit: number): Promise<string[]>
-  referrers(key: string, limit: number): Promise<Array<{ digest: string, refs: Array<Omit<Reference, 'target'>> }>>
+  referrers(key: string, limit: number): Promise<Referrer[]>
   chainDigests(chainId: string, limit: number): Promise<string[]>
   /** the trust name of an origin, when it has one */
   communityOf(origin: string): string | undefined

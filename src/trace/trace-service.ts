@@ -1,11 +1,21 @@
 import { artifactView } from './artifact.js'
 import { chainGraph, traceFrom } from './graph.js'
 import type { TraceLookup } from './graph.js'
-import type { ArtifactView, TraceGraph, TraceOptions } from './types.js'
-import type { EventStore } from '../store/index.js'
+import type { ArtifactView, TraceGraph, TraceOptions } from '../contracts/trace.js'
+import type { StoredEvent } from '../events/records.js'
+import type { Referrer } from '../events/trace-references.js'
+
+/** What the trace reads of the store (EventStore has it): point reads and the trace indexes. */
+export interface TraceStore {
+  get(digest: string): Promise<StoredEvent | undefined>
+  getBySourceAndId(source: string, id: string): Promise<StoredEvent | undefined>
+  traceHolders(key: string, limit: number): Promise<string[]>
+  traceReferrers(key: string, limit: number): Promise<Referrer[]>
+  chainDigests(chainId: string, limit: number): Promise<string[]>
+}
 
 export interface TraceServiceComponents {
-  store: Pick<EventStore, 'get' | 'getBySourceAndId' | 'traceHolders' | 'traceReferrers' | 'chainDigests'>
+  store: TraceStore
   /** the trust name of an origin peer ID, when it is trusted by name */
   communityOf: (origin: string) => string | undefined
 }

@@ -199,6 +199,14 @@ export class TrustPolicy {
   }
 
   /** Trust name of a peer ID (`self` for this node), for display and subscription filters. */
+  /**
+   * What a decision about `origin` is made under: the mode and the origin's entry. A refusal whose
+   * fingerprint differs from today's may be acceptable now.
+   */
+  fingerprint (origin: string): string {
+    return `${this.mode} ${JSON.stringify(this.get(origin) ?? null)}`
+  }
+
   nameOf (peerId: string): string | undefined {
     if (peerId === this.selfPeerId) return SELF_NAME
     return this.byPeerId.get(peerId)?.entry.name

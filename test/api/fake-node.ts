@@ -8,7 +8,7 @@ import type { EventPage, EventQuery, StoredEvent } from '../../src/store/types.j
 import type { Subscription } from '../../src/subscriptions/types.js'
 import type { TrustEntry, TrustMode } from '../../src/trust/types.js'
 import type { PeerInfo } from '../../src/p2p/types.js'
-import type { ArtifactView, TraceGraph } from '../../src/trace/types.js'
+import type { ArtifactView, TraceGraph } from '../../src/contracts/trace.js'
 import type { FastifyInstance } from 'fastify'
 
 export const TOKEN = 'test-token-0123456789abcdef'
@@ -20,10 +20,11 @@ export const PEER_ID = '12D3KooWAbcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTU'
  * mapping of HTTP to facade calls; the real node is exercised by the lead's end-to-end tests.
  */
 export class FakeNode implements NodeFacade {
-  readonly calls: { publish: PublishItem[][], queries: EventQuery[], redrive: Array<{ id: string, digests?: string[] }> } = {
+  readonly calls: { publish: PublishItem[][], queries: EventQuery[], redrive: Array<{ id: string, digests?: string[] }>, discard: Array<{ id: string, digests?: string[] }> } = {
     publish: [],
     queries: [],
-    redrive: []
+    redrive: [],
+    discard: []
   }
 
   /** thrown by every facade method while set */
@@ -51,7 +52,7 @@ export class FakeNode implements NodeFacade {
       counters: { published: this.stored.length },
       trustMode: this.trustModeValue,
       store: { events: this.stored.length },
-      sync: { lastRun: null }
+      sync: { peers: [], gaps: 0, fetched: 0, duplicates: 0, relayed: 0, refused: 0, rejected: 0 }
     }
   }
 
@@ -201,6 +202,15 @@ export class FakeNode implements NodeFacade {
   async listDeadLetters (subscriptionId: string): Promise<DeadLetter[]> {
     this.maybeFail()
     return this.deadLetters.get(subscriptionId) ?? []
+  }
+
+  async discardDeadLetters (subscriptionId: string, digests?: string[]): Promise<number> {
+    this.calls.discard.push(digests === undefined ? { id: subscriptionId } : { id: subscriptionId, digests })
+    this.maybeFail()
+    const letters = this.deadLetters.get(subscriptionId) ?? []
+    const kept = letters.filter((l) => digests !== undefined && !digests.includes(l.digest))
+    this.deadLetters.set(subscriptionId, kept)
+    return letters.length - kept.length
   }
 
   async redriveDeadLetters (subscriptionId: string, digests?: string[]): Promise<number> {

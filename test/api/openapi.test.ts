@@ -22,6 +22,7 @@ describe('OpenAPI document', () => {
       .sort()
     expect(operations).toEqual([
       'DELETE /v1/subscriptions/{id}',
+      'DELETE /v1/subscriptions/{id}/dead-letters',
       'DELETE /v1/trust/{peerIdOrName}',
       'GET /healthz',
       'GET /metrics',

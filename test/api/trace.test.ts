@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { publishAll, startNodes, waitFor } from '../helpers/nodes.js'
 import type { E2eNode } from '../helpers/nodes.js'
-import type { ArtifactView, TraceEdge, TraceGraph } from '../../src/trace/types.js'
+import type { ArtifactView, TraceEdge, TraceGraph } from '../../src/contracts/trace.js'
 import { A_SOURCE, B_SOURCE, linkedRelease } from '../trace/linked-chain.js'
 
 /**

@@ -157,6 +157,26 @@ describe('subscription routes', () => {
     expect(api.node.calls.redrive).toEqual([{ id: 'hook', digests: [DIGEST_B] }, { id: 'hook' }])
   })
 
+  it('discards dead letters: the given digests, then all of them with no body', async () => {
+    const api = await startApi()
+    await call(api, 'POST', '/v1/subscriptions', { id: 'hook', classes: ['*'], sink: { type: 'webhook', url: 'http://127.0.0.1:9/x' } })
+    const letter = (digest: string) => ({ digest, cursor: 'c1', attempts: 10, lastStatus: 502, failedAt: '2026-01-02T03:04:05.000Z' })
+    api.node.deadLetters.set('hook', [letter(DIGEST_A), letter(DIGEST_B)])
+
+    const one = await call(api, 'DELETE', '/v1/subscriptions/hook/dead-letters', { digests: [DIGEST_B] })
+    expect(one.statusCode).toBe(200)
+    expect(one.json()).toEqual({ discarded: 1 })
+    expect((await call(api, 'GET', '/v1/subscriptions/hook/dead-letters')).json()).toEqual([letter(DIGEST_A)])
+    const rest = await api.app.inject({ method: 'DELETE', url: '/v1/subscriptions/hook/dead-letters', headers: api.auth })
+    expect(rest.statusCode).toBe(200)
+    expect(rest.json()).toEqual({ discarded: 1 })
+    expect(api.node.calls.discard).toEqual([{ id: 'hook', digests: [DIGEST_B] }, { id: 'hook' }])
+    expect((await call(api, 'DELETE', '/v1/subscriptions/nope/dead-letters')).statusCode).toBe(404)
+    expect((await call(api, 'DELETE', '/v1/subscriptions/hook/dead-letters', { digests: ['xyz'] })).statusCode).toBe(400)
+    // the subscription itself stays
+    expect((await call(api, 'GET', '/v1/subscriptions/hook')).statusCode).toBe(200)
+  })
+
   it('refuses redrives of unknown subscriptions or malformed digests', async () => {
     const api = await startApi()
     expect((await call(api, 'GET', '/v1/subscriptions/nope/dead-letters')).statusCode).toBe(404)

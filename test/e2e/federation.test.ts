@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseCloudEventJson, verifyCloudEvent } from '../../src/signing/index.js'
-import type { EventView } from '../../src/store/event-view.js'
+import type { EventView } from '../../src/events/event-view.js'
 import type { PublishReceipt } from '../../src/api/types.js'
 import { UNTRUSTED_RELAY_BURST } from '../../src/pipeline/relay-budget.js'
 import { artifactPublished, connected, digestsOf, pipelineRunFinished, publishAll, startNodes, waitFor } from '../helpers/nodes.js'
@@ -130,6 +130,8 @@ describe('federation over a relay: A – B – C', () => {
       names: ['a', 'b', 'c'],
       topology: 'line',
       configure: (config, { name, peerIds }) => {
+        // the line stays a line: peer exchange must not connect A and C directly
+        config.p2p.targetConnections = 1
         if (name === 'b') config.p2p.relay = ['*']
         if (name === 'c') {
           config.trust.communities = [{ peerId: peerIds[0] as string, name: 'community-a', sources: [A_SOURCE] }]

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
 import { ApiClient } from '../../src/client.js'
-import type { EventView } from '../../src/store/event-view.js'
+import type { EventView } from '../../src/events/event-view.js'
 import { waitFor } from './nodes.js'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')

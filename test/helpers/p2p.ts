@@ -5,7 +5,7 @@ import { CdgossipError } from '../../src/errors.js'
 import { P2PService } from '../../src/p2p/index.js'
 import type { EventClass, SignedEvent } from '../../src/events/types.js'
 import type { P2PComponents, P2PInit, P2PServiceComponents, ReceiveContext, ReceiveOutcome } from '../../src/p2p/index.js'
-import type { SequenceState } from '../../src/store/types.js'
+import type { SequenceState } from '../../src/events/records.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 export const TEST_NETWORK = 'testnet'
@@ -93,8 +93,6 @@ export async function startP2PNode (options: TestNodeOptions = {}): Promise<Test
   const transport = init.transport ?? 'tcp'
   const components: P2PServiceComponents = {
     receiveRecord: async (bytes, context) => await records.receiveRecord(bytes, context),
-    sequenceStates: async () => await records.sequenceStates(),
-    readSequenceRange: () => records.readSequenceRange(),
     ...(log === undefined ? {} : { log }),
     ...(peerMemory === undefined ? {} : { peerMemory })
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { CDEvent, SignedEvent } from '../../src/events/types.js'
-import type { StoredEvent } from '../../src/store/types.js'
+import type { StoredEvent } from '../../src/events/records.js'
 import { classOf } from '../store/fixtures.js'
 
 /**

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { EventQuery } from '../../store/types.js'
+import type { EventQuery } from '../../events/records.js'
 import { EVENT_MEDIA_TYPES, MEDIA_CLOUDEVENT, MEDIA_CLOUDEVENT_BATCH, parsePublishRequest } from '../cloudevents-http.js'
 import { NotFoundError } from '../errors.js'
 import { InvalidRequestError } from '../../errors.js'
 import { classPatternProblem } from '../../events/index.js'
-import { eventViewJson } from '../../store/index.js'
+import { eventViewJson } from '../../events/event-view.js'
 import type { NodeFacade, PublishReceipt } from '../types.js'
 import {
   GET_EVENT_SCHEMA, GET_EVENTS_SCHEMA, POST_EVENTS_SCHEMA, type DigestParams, type EventsQuerystring

@@ -1,4 +1,4 @@
-import type { EventQuery } from '../../store/types.js'
+import type { EventQuery } from '../../events/records.js'
 import { BEARER_SECURITY, COMMON_ERROR_STATUSES, MAX_ID_LENGTH, errorResponses } from '../schemas.js'
 import { SUBSCRIPTION_ID_REGEX } from '../../subscriptions/index.js'
 import { GET_EVENTS_SCHEMA } from './events-schemas.js'

@@ -141,25 +141,40 @@ export const LIST_DEAD_LETTERS_SCHEMA = {
   }
 }
 
+/** `{ digests }` picks dead letters by digest; no body (or `{}`) means all of them. */
+const REDRIVE_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    digests: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_REDRIVE_DIGESTS,
+      items: { type: 'string', pattern: DIGEST_PATTERN }
+    }
+  }
+}
+
 export const REDRIVE_DEAD_LETTERS_SCHEMA = {
   tags: ['subscriptions'],
   summary: 'Re-queue dead letters: all of them, or the given digests',
   security: BEARER_SECURITY,
   params: ID_PARAMS,
-  body: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      digests: {
-        type: 'array',
-        minItems: 1,
-        maxItems: MAX_REDRIVE_DIGESTS,
-        items: { type: 'string', pattern: DIGEST_PATTERN }
-      }
-    }
-  },
+  body: REDRIVE_BODY,
   response: {
     200: { type: 'object', required: ['redriven'], properties: { redriven: { type: 'integer', minimum: 0 } } },
+    ...errorResponses(...COMMON_ERROR_STATUSES, 404)
+  }
+}
+
+export const DISCARD_DEAD_LETTERS_SCHEMA = {
+  tags: ['subscriptions'],
+  summary: 'Drop dead letters for good: all of them, or the given digests (a paused subscription then delivers again)',
+  security: BEARER_SECURITY,
+  params: ID_PARAMS,
+  body: REDRIVE_BODY,
+  response: {
+    200: { type: 'object', required: ['discarded'], properties: { discarded: { type: 'integer', minimum: 0 } } },
     ...errorResponses(...COMMON_ERROR_STATUSES, 404)
   }
 }

@@ -4,7 +4,7 @@ import type { Subscription, SubscriptionSink } from '../../subscriptions/types.j
 import { NotFoundError } from '../errors.js'
 import type { NodeFacade, SubscriptionInput } from '../types.js'
 import {
-  DELETE_SUBSCRIPTION_SCHEMA, GET_SUBSCRIPTION_SCHEMA, LIST_DEAD_LETTERS_SCHEMA, LIST_SUBSCRIPTIONS_SCHEMA,
+  DELETE_SUBSCRIPTION_SCHEMA, DISCARD_DEAD_LETTERS_SCHEMA, GET_SUBSCRIPTION_SCHEMA, LIST_DEAD_LETTERS_SCHEMA, LIST_SUBSCRIPTIONS_SCHEMA,
   POST_SUBSCRIPTION_SCHEMA, REDACTED, REDRIVE_DEAD_LETTERS_SCHEMA,
   type RedriveBody, type SubscriptionBody, type SubscriptionIdParams
 } from './subscriptions-schemas.js'
@@ -15,7 +15,7 @@ export interface SubscriptionRoutesOptions {
 
 /**
  * GET/POST /v1/subscriptions, GET/DELETE /v1/subscriptions/:id,
- * GET/POST /v1/subscriptions/:id/dead-letters
+ * GET/POST/DELETE /v1/subscriptions/:id/dead-letters
  */
 export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> = async (app, { node }) => {
   function mustExist (id: string): Subscription {
@@ -54,6 +54,15 @@ export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> =
   }, async (request) => {
     mustExist(request.params.id)
     return { redriven: await node.redriveDeadLetters(request.params.id, request.body.digests) }
+  })
+
+  app.delete<{ Params: SubscriptionIdParams, Body: RedriveBody }>('/v1/subscriptions/:id/dead-letters', {
+    schema: DISCARD_DEAD_LETTERS_SCHEMA,
+    // "discard everything" needs no body, as most DELETE requests have none
+    preValidation: async (request) => { request.body ??= {} }
+  }, async (request) => {
+    mustExist(request.params.id)
+    return { discarded: await node.discardDeadLetters(request.params.id, request.body.digests) }
   })
 }
 

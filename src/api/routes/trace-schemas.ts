@@ -1,5 +1,5 @@
 import { BEARER_SECURITY, COMMON_ERROR_STATUSES, DIGEST_PATTERN, MAX_TEXT_LENGTH, errorResponses } from '../schemas.js'
-import { MAX_PURL_LENGTH, MAX_TRACE_DEPTH, MAX_TRACE_NODES } from '../../trace/index.js'
+import { DEFAULT_TRACE_DEPTH, MAX_PURL_LENGTH, MAX_TRACE_DEPTH, MAX_TRACE_NODES } from '../../contracts/trace.js'
 
 const S = { type: 'string' } as const
 
@@ -76,7 +76,7 @@ export const GET_TRACE_SCHEMA = {
     additionalProperties: false,
     properties: {
       direction: { type: 'string', enum: ['up', 'down', 'both'], default: 'both' },
-      depth: { type: 'integer', minimum: 0, maximum: MAX_TRACE_DEPTH, default: 3, description: 'steps followed in each direction' }
+      depth: { type: 'integer', minimum: 0, maximum: MAX_TRACE_DEPTH, default: DEFAULT_TRACE_DEPTH, description: 'steps followed in each direction' }
     }
   },
   response: { 200: GRAPH, ...errorResponses(...COMMON_ERROR_STATUSES, 404) }

@@ -1,4 +1,5 @@
-import type { SequenceSummary, SyncStartPoint } from './types.js'
+import type { SequenceState } from '../../events/records.js'
+import type { SyncStartPoint } from './types.js'
 
 /**
  * The floor sync picks for an (origin, class) pair the node has no floor for yet: sync fetches only
@@ -12,7 +13,7 @@ import type { SequenceSummary, SyncStartPoint } from './types.js'
  *   earliest of them is unknown here, so the floor sits just below the highest held. Gaps below it
  *   are the node's gap requests' job (the node should set the floor itself on the first live record).
  */
-export function initialFloor (start: SyncStartPoint, local: Pick<SequenceSummary, 'highest' | 'contiguous'> | undefined, peerHighest: number): number {
+export function initialFloor (start: SyncStartPoint, local: Pick<SequenceState, 'highest' | 'contiguous'> | undefined, peerHighest: number): number {
   if (start === 'beginning') return 0
   const highest = local?.highest ?? 0
   const contiguous = local?.contiguous ?? 0

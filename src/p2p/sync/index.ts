@@ -7,5 +7,6 @@ export type { PersistedRefusals, Refusal, RefusalSummary, OriginRefusals, Refuse
 export { SYNC_PROTOCOL, PAGE_SIZE, MAX_RECORD_BYTES, MAX_SUMMARY_CLASSES, MAX_SUMMARY_ENTRIES } from './protocol.js'
 export { MAX_PAGE_BYTES, MAX_CONCURRENT_SERVES, SERVER_REQUEST_TIMEOUT_MS, SERVER_RESPONSE_TIMEOUT_MS } from './sync-server.js'
 export { initialFloor } from './floor-policy.js'
+export { SyncFloors } from './floors.js'
 export { SyncProtocolError, SyncPeerRefusedError, SyncTimeoutError, SyncAbortedError } from './errors.js'
-export type { SyncComponents, SyncInit, SyncLibp2p, SyncStartPoint, SyncState, SyncPeerState, SequenceSummary } from './types.js'
+export type { SyncComponents, SyncInit, SyncLibp2p, SyncStartPoint, SyncState, SyncPeerState } from './types.js'

@@ -8,7 +8,7 @@
 import { IntervalSet } from './intervals.js'
 import type { Interval } from './intervals.js'
 import type { EventClass } from '../../events/types.js'
-import type { StateSection } from '../../store/types.js'
+import type { StateSection } from '../../contracts/state-section.js'
 import type { Logger } from 'pino'
 
 /**

@@ -11,23 +11,28 @@
  */
 import { isCdgossipError, InvalidRequestError, NotStartedError } from '../../errors.js'
 import { firstFreeRun, IntervalSet } from './intervals.js'
-import type { Interval } from './intervals.js'
+import { eachConcurrently } from './each-concurrently.js'
+import { failureKind, isPeerFault, LOCAL_FAILURE, NOT_PEER_FAULT, refusedSequence } from './failures.js'
+import { PairTable, pairKey } from './pair-table.js'
+import type { PairState } from './pair-table.js'
 import { KeyedSlots } from './keyed-slots.js'
 import { PeerBook } from './peer-book.js'
 import {
   isWireClass, isWireOrigin, MAX_CONTROL_FRAME_BYTES, MAX_FRAME_BYTES, MAX_SUMMARY_CLASSES, PAGE_SIZE, SYNC_PROTOCOL
 } from './protocol.js'
-import { SyncAbortedError, SyncPeerRefusedError, SyncProtocolError, SyncTimeoutError } from './errors.js'
+import { SyncAbortedError, SyncProtocolError, SyncTimeoutError } from './errors.js'
 import { initialFloor } from './floor-policy.js'
 import { requestRange, requestSummary } from './sync-client.js'
 import { MAX_CONCURRENT_SERVES, MAX_PAGE_BYTES, SERVER_REQUEST_TIMEOUT_MS, SERVER_RESPONSE_TIMEOUT_MS, SyncServer } from './sync-server.js'
 import { toFrameStream } from './stream-adapter.js'
-import type { FailureKind } from './peer-book.js'
 import type { SummaryEntry } from './protocol.js'
 import type { FrameStream } from './stream-adapter.js'
-import type { SequenceSummary, SyncComponents, SyncInit, SyncStartPoint, SyncState } from './types.js'
+import type { SyncComponents, SyncInit, SyncStartPoint, SyncState } from './types.js'
+import type { SequenceState } from '../../events/records.js'
 import type { EventClass } from '../../events/types.js'
 import type { IdentifyResult, IncomingStreamData, PeerId } from '@libp2p/interface'
+
+export { MAX_PAIR_INTERVALS, MAX_TRACKED_PAIRS, STALE_GAP_ROUNDS } from './pair-table.js'
 
 export const SYNC_INTERVAL_MS = 30_000
 /** Generous for 500 records verified at ~11k signatures/s plus store writes; a stalled peer waits no longer. */
@@ -50,64 +55,16 @@ export const MAX_STREAMS_PER_PEER = 4
 export const MAX_INBOUND_STREAMS = 2 * MAX_STREAMS_PER_PEER
 /** Peers remembered for scores and backoff. */
 export const MAX_TRACKED_PEERS = 1_024
-/** (origin, class) pairs with in-flight, settled or gap state kept in memory. */
-export const MAX_TRACKED_PAIRS = 10_000
-/** Intervals per pair set; a set that fragments beyond this is dropped (costs refetching, not records). */
-export const MAX_PAIR_INTERVALS = 4_096
 /** A peer re-identifying (identify push, reconnects) starts a session at most this often. */
 export const IDENTIFY_RESYNC_MS = 5_000
 /** Widest requestGap: larger holes are the periodic sync's job. */
 export const MAX_GAP_SPAN = 10 * PAGE_SIZE
-/**
- * Rounds a gap may stay open before the node is told (and warns): a gap is normally filled by the
- * grace-period repair or the next round; one that outlives three rounds means no connected peer
- * holds those records.
- */
-export const STALE_GAP_ROUNDS = 3
-
-/** receiveRecord refusals that are not the serving peer's fault: it relayed a genuine record. */
-const NOT_PEER_FAULT = new Set(['CDG_DUPLICATE_EVENT', 'CDG_UNTRUSTED_SIGNER', 'CDG_UNTRUSTED_FORWARDED', 'CDG_CONFLICTING_EVENT'])
-/** receiveRecord failures on our side (store down, shutting down): stop, blame nobody. */
-const LOCAL_FAILURE = new Set(['CDG_STORE', 'CDG_NOT_STARTED', 'CDG_ABORTED'])
-
 /**
  * (origin, class) pairs fetched from one peer at once. One page at a time leaves both sides idle
  * while a page's stream opens and its first records travel; a few pages in flight keep the
  * verifier and the store busy. Each pair still fetches its own pages in order.
  */
 const PAIRS_IN_FLIGHT = MAX_STREAMS_PER_PEER
-
-/** Runs `task` over `items`, at most `limit` at once; the first failure stops new starts and is rethrown once the running tasks settle. */
-async function eachConcurrently<T> (items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failure: { err: unknown } | undefined
-  const lane = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++] as T
-      try {
-        await task(item)
-      } catch (err) {
-        failure ??= { err }
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
-  if (failure !== undefined) throw failure.err
-}
-
-interface PairState {
-  /** sequences claimed by a running request */
-  readonly inflight: IntervalSet
-  /** sequences above contiguous handled already (stored, duplicate, refused); forgotten after settledTtlMs */
-  readonly settled: IntervalSet
-  settledSince: number
-  /** sequences asked for through requestGap and not supplied yet */
-  readonly gaps: IntervalSet
-  /** floor decided in this process, so concurrent sessions agree before setFloor persists it */
-  floor?: number
-  /** the round counter when `gaps` last went from empty to non-empty */
-  gapRound?: number
-}
 
 interface Counters {
   fetched: number
@@ -126,7 +83,7 @@ export class SyncService {
   private readonly init: Required<SyncInit>
   private readonly server: SyncServer
   private readonly peers: PeerBook
-  private readonly pairs = new Map<string, PairState>()
+  private readonly pairs: PairTable
   private readonly streamSlots = new KeyedSlots(MAX_STREAMS_PER_PEER)
   private readonly sessions = new Map<string, Promise<void>>()
   private readonly tasks = new Set<Promise<unknown>>()
@@ -160,6 +117,7 @@ export class SyncService {
       maxPageBytes: this.init.maxPageBytes,
       maxConcurrentServes: this.init.maxConcurrentServes
     })
+    this.pairs = new PairTable(components, { settledTtlMs: this.init.settledTtlMs })
     this.peers = new PeerBook({
       backoffBaseMs: this.init.backoffBaseMs,
       backoffMaxMs: this.init.backoffMaxMs,
@@ -265,11 +223,7 @@ export class SyncService {
    * round starts at once, so refused history comes back from any peer that holds it.
    */
   resync (origins: readonly string[]): void {
-    const affected = new Set(origins)
-    for (const [key, pair] of this.pairs) {
-      if (!affected.has(key.slice(0, key.indexOf('\n')))) continue
-      pair.settled.clear()
-    }
+    this.pairs.forgetSettled(new Set(origins))
     this.requestRound()
   }
 
@@ -295,7 +249,7 @@ export class SyncService {
   }
 
   private async gap (origin: string, eventClass: EventClass, from: number, to: number, signal: AbortSignal): Promise<number> {
-    const pair = this.pair(origin, eventClass)
+    const pair = this.pairs.get(origin, eventClass)
     let floor = await this.knownFloor(origin, eventClass, pair)
     if (floor === undefined && from === 1) {
       // Nothing held and no floor: the record just received (sequence to + 1) is the first news of
@@ -305,22 +259,12 @@ export class SyncService {
     const first = Math.max(from, (floor ?? 0) + 1)
     if (first > to) return 0
     const last = Math.min(to, first + MAX_GAP_SPAN - 1)
-    if (pair.gaps.intervalCount < MAX_PAIR_INTERVALS) {
-      if (pair.gaps.isEmpty()) pair.gapRound = this.rounds
-      pair.gaps.add(first, last)
-      // refused by this node's policy: known, not missing
-      for (const [a, b] of this.refusedIntervals(origin, eventClass)) pair.gaps.remove(a, b)
-    }
+    this.pairs.addGap(origin, eventClass, pair, first, last, this.rounds)
     return await this.fillGap(origin, eventClass, first, last, pair, signal)
   }
 
   state (): SyncState {
-    let gaps = 0
-    for (const [key, pair] of this.pairs) {
-      if (pair.gaps.isEmpty()) continue
-      this.dropRefusedGaps(key, pair)
-      gaps += pair.gaps.size
-    }
+    const gaps = this.pairs.gapCount()
     return {
       peers: this.peers.all().map(p => ({
         peerId: p.peerId,
@@ -415,7 +359,7 @@ export class SyncService {
         const chunk = classes.slice(i, i + MAX_SUMMARY_CLASSES)
         const entries = await this.exchange(peer, signal, async stream => await requestSummary(stream, chunk))
         if (entries.length === 0) continue
-        const local = new Map<string, SequenceSummary>()
+        const local = new Map<string, SequenceState>()
         for (const state of await this.components.sequenceStates(chunk)) local.set(pairKey(state.origin, state.eventClass), state)
         await eachConcurrently(entries, PAIRS_IN_FLIGHT, async entry => {
           signal.throwIfAborted()
@@ -429,9 +373,9 @@ export class SyncService {
     }
   }
 
-  private async fetchPair (peer: PeerId, entry: SummaryEntry, local: SequenceSummary | undefined, tried: Map<string, IntervalSet>, signal: AbortSignal): Promise<void> {
+  private async fetchPair (peer: PeerId, entry: SummaryEntry, local: SequenceState | undefined, tried: Map<string, IntervalSet>, signal: AbortSignal): Promise<void> {
     const { origin, eventClass } = entry
-    const pair = this.pair(origin, eventClass)
+    const pair = this.pairs.get(origin, eventClass)
     const floor = await this.resolveFloor(origin, eventClass, pair, local, entry.highest)
     // held or refused by policy: a pair whose only holes are refusals is complete
     const contiguous = this.components.refusals?.knownThrough(origin, eventClass, local?.contiguous ?? 0) ?? local?.contiguous ?? 0
@@ -448,7 +392,7 @@ export class SyncService {
     await this.fetchMissing(peer, origin, eventClass, lower + 1, entry.highest, pair, done, signal)
   }
 
-  private async resolveFloor (origin: string, eventClass: EventClass, pair: PairState, local: SequenceSummary | undefined, peerHighest: number): Promise<number> {
+  private async resolveFloor (origin: string, eventClass: EventClass, pair: PairState, local: SequenceState | undefined, peerHighest: number): Promise<number> {
     const known = await this.knownFloor(origin, eventClass, pair)
     if (known !== undefined) return known
     return await this.fixFloor(origin, eventClass, pair, initialFloor(this.startPoint(eventClass), local, peerHighest))
@@ -482,7 +426,7 @@ export class SyncService {
       .sort((a, b) => (this.peers.peek(b.toString())?.score ?? 0) - (this.peers.peek(a.toString())?.score ?? 0))
       .slice(0, this.init.maxGapPeers)
     let stored = 0
-    const refused = this.refusedSet(origin, eventClass)
+    const refused = this.pairs.refusedSet(origin, eventClass)
     for (const peer of peers) {
       if (firstFreeRun(from, to, [pair.settled, refused], to - from + 1) === undefined) break
       try {
@@ -507,11 +451,11 @@ export class SyncService {
   private async fetchMissing (peer: PeerId, origin: string, eventClass: EventClass, from: number, to: number, pair: PairState, tried: IntervalSet, signal: AbortSignal): Promise<number> {
     const record = this.peers.get(peer.toString())
     // refused by this node's policy: known, never fetched again until the policy changes
-    const refused = this.refusedSet(origin, eventClass)
+    const refused = this.pairs.refusedSet(origin, eventClass)
     let stored = 0
     for (;;) {
       signal.throwIfAborted()
-      this.expireSettled(pair)
+      this.pairs.expireSettled(pair)
       const run = firstFreeRun(from, to, [pair.inflight, pair.settled, tried, refused], to - from + 1)
       if (run === undefined) return stored
       const [first, last] = run
@@ -555,7 +499,7 @@ export class SyncService {
             const sequence = refusedSequence(err.details, origin, eventClass)
             if (sequence !== undefined && sequence > previous && sequence <= last) {
               previous = sequence
-              this.settle(pair, sequence, sequence)
+              this.pairs.settle(pair, sequence, sequence)
               pair.gaps.remove(sequence)
               return
             }
@@ -582,7 +526,7 @@ export class SyncService {
         } else {
           this.counters.relayed++
         }
-        this.settle(pair, event.sequence, event.sequence)
+        this.pairs.settle(pair, event.sequence, event.sequence)
         pair.gaps.remove(event.sequence)
       }
     ))
@@ -591,7 +535,7 @@ export class SyncService {
     const answered = complete ? last : Math.min(last, Math.max(previous, first + end.count - 1))
     // Unnamed refusals sit somewhere in the answered span: settle it all so later rounds do not
     // fetch them again (sequences this peer lacked there wait for settledTtlMs; delayed, not lost).
-    if (unnamed > 0) this.settle(pair, first, answered)
+    if (unnamed > 0) this.pairs.settle(pair, first, answered)
     return { stored, answered }
   }
 
@@ -658,67 +602,16 @@ export class SyncService {
     this.peers.failed(peerId, kind, code, Date.now())
   }
 
-  private refusedIntervals (origin: string, eventClass: EventClass): readonly Interval[] {
-    return this.components.refusals?.intervals(origin, eventClass) ?? []
-  }
-
-  private refusedSet (origin: string, eventClass: EventClass): IntervalSet {
-    const set = new IntervalSet()
-    for (const [a, b] of this.refusedIntervals(origin, eventClass)) set.add(a, b)
-    return set
-  }
-
-  private dropRefusedGaps (key: string, pair: PairState): void {
-    const cut = key.indexOf('\n')
-    for (const [a, b] of this.refusedIntervals(key.slice(0, cut), key.slice(cut + 1))) pair.gaps.remove(a, b)
-  }
-
-  /** Pairs whose gap outlived STALE_GAP_ROUNDS rounds: no peer we reach holds those records. */
+  /** Tells the node of pairs whose gap outlived STALE_GAP_ROUNDS rounds. */
   private reportStaleGaps (): void {
     const { staleGap } = this.components
     if (staleGap === undefined) return
-    for (const [key, pair] of this.pairs) {
-      if (pair.gaps.isEmpty()) continue
-      this.dropRefusedGaps(key, pair)
-      if (pair.gaps.isEmpty()) continue
-      pair.gapRound ??= this.rounds
-      const age = this.rounds - pair.gapRound
-      if (age < STALE_GAP_ROUNDS) continue
-      const cut = key.indexOf('\n')
+    for (const gap of this.pairs.staleGaps(this.rounds)) {
       try {
-        staleGap(key.slice(0, cut), key.slice(cut + 1), pair.gaps.size, age)
+        staleGap(gap.origin, gap.eventClass, gap.missing, gap.rounds)
       } catch (err) {
         this.components.log?.debug({ err }, 'sync: staleGap listener threw')
       }
-    }
-  }
-
-  private pair (origin: string, eventClass: EventClass): PairState {
-    const key = pairKey(origin, eventClass)
-    let pair = this.pairs.get(key)
-    if (pair === undefined) {
-      pair = { inflight: new IntervalSet(), settled: new IntervalSet(), settledSince: 0, gaps: new IntervalSet() }
-      this.pairs.set(key, pair)
-      this.evictPairs()
-    }
-    return pair
-  }
-
-  private settle (pair: PairState, from: number, to: number): void {
-    if (pair.settled.isEmpty()) pair.settledSince = Date.now()
-    pair.settled.add(from, to)
-    if (pair.settled.intervalCount > MAX_PAIR_INTERVALS) pair.settled.clear()
-  }
-
-  private expireSettled (pair: PairState): void {
-    if (!pair.settled.isEmpty() && Date.now() - pair.settledSince > this.init.settledTtlMs) pair.settled.clear()
-  }
-
-  private evictPairs (): void {
-    if (this.pairs.size <= MAX_TRACKED_PAIRS) return
-    for (const [key, pair] of this.pairs) {
-      if (this.pairs.size <= MAX_TRACKED_PAIRS) break
-      if (pair.inflight.isEmpty() && pair.gaps.isEmpty()) this.pairs.delete(key)
     }
   }
 
@@ -730,29 +623,4 @@ export class SyncService {
       this.tasks.delete(task)
     }
   }
-}
-
-function pairKey (origin: string, eventClass: EventClass): string {
-  return `${origin}\n${eventClass}`
-}
-
-/** The sequence a policy refusal names (the pipeline adds it to the error's details), when it is of this pair. */
-function refusedSequence (details: unknown, origin: string, eventClass: EventClass): number | undefined {
-  if (details === null || typeof details !== 'object') return undefined
-  const d = details as { origin?: unknown, eventClass?: unknown, sequence?: unknown }
-  if (d.origin !== origin || d.eventClass !== eventClass || !Number.isSafeInteger(d.sequence)) return undefined
-  return d.sequence as number
-}
-
-function isPeerFault (kind: FailureKind | 'local' | 'unsupported'): kind is FailureKind {
-  return kind !== 'local' && kind !== 'unsupported'
-}
-
-function failureKind (err: unknown): FailureKind | 'local' | 'unsupported' {
-  if (err instanceof SyncAbortedError) return 'local'
-  if (err instanceof SyncPeerRefusedError) return err.details?.reason === 'busy' ? 'busy' : 'violation'
-  if (err instanceof SyncTimeoutError) return 'timeout'
-  if (isCdgossipError(err)) return LOCAL_FAILURE.has(err.code) ? 'local' : 'violation'
-  if (err instanceof Error && err.name === 'UnsupportedProtocolError') return 'unsupported'
-  return 'failure'
 }

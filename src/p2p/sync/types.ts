@@ -1,4 +1,5 @@
 import type { EventClass } from '../../events/types.js'
+import type { SequenceState } from '../../events/records.js'
 import type { P2PComponents } from '../types.js'
 import type { RefusedSequences } from './refusal-ledger.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -10,19 +11,10 @@ export type SyncLibp2p = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | '
 /** Where a subscription to a class starts: only what is new (`now`), or all history (`beginning`). */
 export type SyncStartPoint = 'now' | 'beginning'
 
-/** What a peer or this node holds of one (origin, class) sequence (the store's SequenceState). */
-export interface SequenceSummary {
-  origin: string
-  eventClass: EventClass
-  /** highest sequence held, 0 when none */
-  highest: number
-  /** every sequence in 1..contiguous is held */
-  contiguous: number
-}
-
 /**
- * What sync needs from the node. The three record functions are P2PComponents' (sync never
- * imports store/ or api/); the rest describe what the node wants.
+ * What sync needs from the node. receiveRecord is P2PComponents'; sequenceStates and
+ * readSequenceRange read the store for the sync server and the rounds (sync never imports store/
+ * or api/); the rest describe what the node wants.
  *
  * Start points and floors: sync never fetches a sequence <= the floor of an (origin, class) pair.
  * The first time sync meets a pair with no floor it fixes one and hands it to setFloor:
@@ -35,8 +27,12 @@ export interface SequenceSummary {
  * rules, which still backfill pairs held from sequence 1). A node that persists them should reset
  * a class's floors to 0 when a `beginning` subscription for it is created.
  */
-export interface SyncComponents extends Pick<P2PComponents, 'receiveRecord' | 'sequenceStates' | 'readSequenceRange'> {
+export interface SyncComponents extends Pick<P2PComponents, 'receiveRecord'> {
   libp2p: SyncLibp2p
+  /** What this node holds per (origin, class) for the given classes. */
+  sequenceStates(eventClasses: EventClass[]): Promise<SequenceState[]>
+  /** Wire bytes of held records origin/class with from <= sequence <= to, ascending, streamed. */
+  readSequenceRange(origin: string, eventClass: EventClass, from: number, to: number): AsyncIterable<Uint8Array>
   /** concrete classes the node's subscriptions want (patterns expanded), i.e. the topics it joined */
   wantedClasses(): EventClass[]
   /** the earliest start among the subscriptions that want this class; `now` when absent */
@@ -128,31 +124,4 @@ export interface SyncInit {
   maxPageBytes?: number
 }
 
-export interface SyncPeerState {
-  peerId: string
-  /** ISO time of the last successful exchange */
-  lastSyncAt?: string
-  /** error code of the last failure, cleared by a success */
-  lastError?: string
-  score: number
-  /** range requests to this peer in flight */
-  inFlight: number
-  /** ISO time before which the peer is skipped */
-  backoffUntil?: string
-}
-
-export interface SyncState {
-  peers: SyncPeerState[]
-  /** sequences the node asked for through requestGap that no peer has supplied yet */
-  gaps: number
-  /** records fetched and stored */
-  fetched: number
-  /** records fetched that were already held */
-  duplicates: number
-  /** records fetched, verified and passed on but not stored (no subscription wants them) */
-  relayed: number
-  /** genuine records this node's trust policy refused */
-  refused: number
-  /** records refused by receiveRecord as invalid (forged, malformed, conflicting…) or not the ones requested */
-  rejected: number
-}
+export type { SyncPeerState, SyncState } from '../../contracts/node-facade.js'

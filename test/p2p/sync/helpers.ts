@@ -8,7 +8,8 @@ import { onTestFinished } from 'vitest'
 import { CdgossipError } from '../../../src/errors.js'
 import { MAX_RECORD_BYTES, SyncService } from '../../../src/p2p/sync/index.js'
 import type { EventClass, SignedEvent } from '../../../src/events/types.js'
-import type { SequenceSummary, SyncComponents, SyncInit, SyncStartPoint } from '../../../src/p2p/sync/index.js'
+import type { SyncComponents, SyncInit, SyncStartPoint } from '../../../src/p2p/sync/index.js'
+import type { SequenceState } from '../../../src/events/records.js'
 import type { ReceiveContext, ReceiveOutcome } from '../../../src/p2p/types.js'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -122,9 +123,9 @@ export class MemoryRecords {
     return { status: 'stored', event }
   }
 
-  sequenceStates = async (classes: EventClass[]): Promise<SequenceSummary[]> => {
+  sequenceStates = async (classes: EventClass[]): Promise<SequenceState[]> => {
     const wanted = new Set(classes)
-    const out: SequenceSummary[] = []
+    const out: SequenceState[] = []
     for (const [k, seqs] of this.records) {
       const [origin = '', eventClass = ''] = k.split('\n')
       if (!wanted.has(eventClass) || seqs.size === 0) continue

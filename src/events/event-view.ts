@@ -1,5 +1,5 @@
-import type { CDEvent, EventClass } from '../events/types.js'
-import type { StoredEvent } from './types.js'
+import type { CDEvent, EventClass } from './types.js'
+import type { StoredEvent } from './records.js'
 
 /**
  * One record as clients see it (GET /v1/events, GET /v1/stream, the CLI). `cloudEvent` is the

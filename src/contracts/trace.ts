@@ -1,5 +1,19 @@
 import type { EdgeKind } from '../events/trace-references.js'
 
+/**
+ * What the node answers about traceability (NodeFacade's traceChain, traceEvent, artifact), and
+ * the bounds of those answers, which the REST API's schemas state.
+ */
+
+/** Default depth of a trace: change → build → artifact → test run is three steps. */
+export const DEFAULT_TRACE_DEPTH = 3
+/** Deepest trace: past ten steps a graph stops being something a person reads. */
+export const MAX_TRACE_DEPTH = 10
+/** Most nodes in one graph; one page of a person's attention, and a bound on the reads one request makes. */
+export const MAX_TRACE_NODES = 500
+/** Longest Package URL taken: purls are short; this only stops a huge path parameter early. */
+export const MAX_PURL_LENGTH = 2048
+
 /** One node of a trace graph: a held event, or what a link or field names that this node does not hold. */
 export interface TraceNode {
   /** the digest of a held event; `unresolved:<key>` otherwise */

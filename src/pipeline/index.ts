@@ -1,0 +1,20 @@
+export { PublishPipeline } from './publish-pipeline.js'
+export type { PublishPipelineComponents, PublishStore } from './publish-pipeline.js'
+export { ReceivePipeline } from './receive-pipeline.js'
+export type { PolicyRefusal, ReceivePipelineComponents, ReceiveStore } from './receive-pipeline.js'
+export { GapWatcher, GAP_GRACE_MS, GAP_LOOKUP_LIMIT } from './gap-watcher.js'
+export type { GapWatcherComponents, GapWatcherInit } from './gap-watcher.js'
+export { ReceiveMonitor, MAX_TRACKED_PEER_FIGURES, MAX_SHOWN_PEER_FIGURES, trustHint } from './receive-monitor.js'
+export type { PeerFigures, ReceiveMonitorComponents, ReceiveMonitorInit } from './receive-monitor.js'
+export {
+  RelayBudget, UNTRUSTED_RELAY_RATE_PER_S, UNTRUSTED_RELAY_BURST, UNTRUSTED_RELAY_TOTAL_RATE_PER_S,
+  UNTRUSTED_RELAY_TOTAL_BURST, MAX_UNTRUSTED_RELAY_ORIGINS
+} from './relay-budget.js'
+export type { RelayBudgetInit } from './relay-budget.js'
+export { LogLimiter, LOG_INTERVAL_MS, MAX_LOG_KEYS } from './log-limiter.js'
+export type { LogLimiterInit } from './log-limiter.js'
+export { SerialQueue } from './serial-queue.js'
+export { refusalReason } from './observation.js'
+export type { PipelineObservation } from './observation.js'
+export { TopicMismatchError, RefusedByPolicyError } from './errors.js'
+export type { RefusedByPolicyDetails } from './errors.js'
