@@ -83,6 +83,8 @@ class GraphBuilder {
   private async load (digest: string): Promise<Held | undefined> {
     const known = this.held.get(digest)
     if (known !== undefined) return known
+    // full: no read for a node that could not be added (a popular entity has thousands of referrers)
+    if (!this.room()) return undefined
     const stored = await this.lookup.get(digest)
     if (stored === undefined || !this.addHeld(stored)) return undefined
     return this.held.get(digest)

@@ -101,6 +101,8 @@ describe('trace graphs', () => {
     const down = await traceFrom(lookup, d(s.artifact as StoredEvent), { direction: 'down', depth: 1 })
     expect(down?.nodes).toHaveLength(MAX_TRACE_NODES)
     expect(down?.truncated).toBe(true)
+    // records past the bound are not even read
+    expect(lookup.reads).toBeLessThanOrEqual(MAX_TRACE_NODES + 1)
   })
 
   it('summarises an artifact\'s tests per community, newest verdict first', async () => {
