@@ -27,7 +27,7 @@ export const SCAN_CHUNK = 256
  * 4 added the trace indexes (trace-index.ts); 3 added the arrival summary; 2 had an earlier form
  * of it that kept only first arrivals. An older store gets what it lacks built when opened.
  */
-export const STORE_FORMAT = 4
+const STORE_FORMAT = 4
 /** Arrival entries read at once while building the arrival summary of an older store. */
 const MIGRATION_CHUNK = 1000
 
