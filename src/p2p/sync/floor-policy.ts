@@ -1,5 +1,7 @@
 import type { SequenceState } from '../../events/records.js'
-import type { SyncStartPoint } from './types.js'
+import type { EventClass } from '../../events/types.js'
+import type { PairState } from './pair-table.js'
+import type { SyncComponents, SyncStartPoint } from './types.js'
 
 /**
  * The floor sync picks for an (origin, class) pair the node has no floor for yet: sync fetches only
@@ -20,4 +22,36 @@ export function initialFloor (start: SyncStartPoint, local: Pick<SequenceState, 
   if (highest === 0) return peerHighest
   if (contiguous > 0) return 0
   return highest - 1
+}
+
+/** A pair's floor: the node's when it keeps them, else the one fixed in this process; fixed once. */
+export class PairFloors {
+  constructor (private readonly components: Pick<SyncComponents, 'floor' | 'setFloor' | 'startPoint'>) {}
+
+  async resolve (origin: string, eventClass: EventClass, pair: PairState, local: SequenceState | undefined, peerHighest: number): Promise<number> {
+    const known = await this.known(origin, eventClass, pair)
+    if (known !== undefined) return known
+    return await this.fix(origin, eventClass, pair, initialFloor(this.startPoint(eventClass), local, peerHighest))
+  }
+
+  /** The node's floor when it keeps them (it may reset them), else the one fixed in this process. */
+  async known (origin: string, eventClass: EventClass, pair: PairState): Promise<number | undefined> {
+    if (this.components.floor !== undefined) {
+      const stored = await this.components.floor(origin, eventClass)
+      if (stored !== undefined && Number.isSafeInteger(stored) && stored >= 0) return stored
+    }
+    return pair.floor
+  }
+
+  async fix (origin: string, eventClass: EventClass, pair: PairState, chosen: number): Promise<number> {
+    // a concurrent session may have fixed one while we awaited
+    if (pair.floor !== undefined) return pair.floor
+    pair.floor = chosen
+    await this.components.setFloor?.(origin, eventClass, chosen)
+    return chosen
+  }
+
+  startPoint (eventClass: EventClass): SyncStartPoint {
+    return this.components.startPoint?.(eventClass) ?? 'now'
+  }
 }

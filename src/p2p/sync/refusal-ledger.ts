@@ -83,6 +83,8 @@ export interface RefusedSequences {
   intervals(origin: string, eventClass: EventClass): readonly Interval[]
   /** the highest n such that every sequence 1..n is held or refused, given the store's `contiguous` */
   knownThrough(origin: string, eventClass: EventClass, contiguous: number): number
+  /** forget the refusals today's policy no longer stands behind; the origins they were of */
+  reconcile?(): string[]
 }
 
 export interface RefusalLedgerComponents {

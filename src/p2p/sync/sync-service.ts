@@ -12,27 +12,26 @@
 import { isCdgossipError, InvalidRequestError, NotStartedError } from '../../errors.js'
 import { firstFreeRun, IntervalSet } from './intervals.js'
 import { eachConcurrently } from './each-concurrently.js'
-import { failureKind, isPeerFault, LOCAL_FAILURE, NOT_PEER_FAULT, refusedSequence } from './failures.js'
+import { failureKind, isPeerFault } from './failures.js'
 import { PairTable, pairKey } from './pair-table.js'
 import type { PairState } from './pair-table.js'
-import { KeyedSlots } from './keyed-slots.js'
+import { MAX_STREAMS_PER_PEER, SyncFetcher, type Counters } from './sync-fetcher.js'
 import { PeerBook } from './peer-book.js'
 import {
-  isWireClass, isWireOrigin, MAX_CONTROL_FRAME_BYTES, MAX_FRAME_BYTES, MAX_SUMMARY_CLASSES, PAGE_SIZE, SYNC_PROTOCOL
+  isWireClass, isWireOrigin, MAX_CONTROL_FRAME_BYTES, MAX_SUMMARY_CLASSES, PAGE_SIZE, SYNC_PROTOCOL
 } from './protocol.js'
-import { SyncAbortedError, SyncProtocolError, SyncTimeoutError } from './errors.js'
-import { initialFloor } from './floor-policy.js'
-import { requestRange, requestSummary } from './sync-client.js'
+import { PairFloors } from './floor-policy.js'
+import { requestSummary } from './sync-client.js'
 import { MAX_CONCURRENT_SERVES, MAX_PAGE_BYTES, SERVER_REQUEST_TIMEOUT_MS, SERVER_RESPONSE_TIMEOUT_MS, SyncServer } from './sync-server.js'
 import { toFrameStream } from './stream-adapter.js'
 import type { SummaryEntry } from './protocol.js'
-import type { FrameStream } from './stream-adapter.js'
-import type { SyncComponents, SyncInit, SyncStartPoint, SyncState } from './types.js'
+import type { SyncComponents, SyncInit, SyncState } from './types.js'
 import type { SequenceState } from '../../events/records.js'
 import type { EventClass } from '../../events/types.js'
 import type { IdentifyResult, IncomingStreamData, PeerId } from '@libp2p/interface'
 
 export { MAX_PAIR_INTERVALS, MAX_TRACKED_PAIRS, STALE_GAP_ROUNDS } from './pair-table.js'
+export { MAX_STREAMS_PER_PEER } from './sync-fetcher.js'
 
 export const SYNC_INTERVAL_MS = 30_000
 /** Generous for 500 records verified at ~11k signatures/s plus store writes; a stalled peer waits no longer. */
@@ -42,11 +41,6 @@ export const MAX_GAP_PEERS = 3
 export const BACKOFF_BASE_MS = 5_000
 export const BACKOFF_MAX_MS = 10 * 60_000
 export const SETTLED_TTL_MS = 10 * 60_000
-/**
- * Sync streams this node opens to one peer at once (a session's pairs and gap fills share them);
- * more exchanges wait for a free one.
- */
-export const MAX_STREAMS_PER_PEER = 4
 /**
  * Sync streams accepted per connection. Above MAX_STREAMS_PER_PEER: a stream the client is done
  * with can still count here while its close travels, and libp2p resets a stream over the limit,
@@ -66,25 +60,25 @@ export const MAX_GAP_SPAN = 10 * PAGE_SIZE
  */
 const PAIRS_IN_FLIGHT = MAX_STREAMS_PER_PEER
 
-interface Counters {
-  fetched: number
-  duplicates: number
-  relayed: number
-  refused: number
-  rejected: number
-}
-
 type Status =
   | { kind: 'stopped' }
   | { kind: 'started', controller: AbortController, timer: ReturnType<typeof setInterval> }
 
+/**
+ * One state machine, kept in one file (about 450 lines, over the ~400 the code aims for): rounds,
+ * per-peer sessions and gap requests all start, share and end through the same session map,
+ * started/stopped status and pending-round flag, and a session's end is what starts the next round.
+ * How a pair is fetched from a peer (sync-fetcher.ts), its floor (floor-policy.ts), the serving side
+ * (sync-server.ts) and the per-pair and per-peer books (pair-table.ts, peer-book.ts) live beside it.
+ */
 export class SyncService {
   private readonly components: SyncComponents
   private readonly init: Required<SyncInit>
   private readonly server: SyncServer
   private readonly peers: PeerBook
   private readonly pairs: PairTable
-  private readonly streamSlots = new KeyedSlots(MAX_STREAMS_PER_PEER)
+  private readonly fetcher: SyncFetcher
+  private readonly floors: PairFloors
   private readonly sessions = new Map<string, Promise<void>>()
   private readonly tasks = new Set<Promise<unknown>>()
   private readonly counters: Counters = { fetched: 0, duplicates: 0, relayed: 0, refused: 0, rejected: 0 }
@@ -123,6 +117,8 @@ export class SyncService {
       backoffMaxMs: this.init.backoffMaxMs,
       maxPeers: MAX_TRACKED_PEERS
     })
+    this.floors = new PairFloors(components)
+    this.fetcher = new SyncFetcher(components, this.init, this.pairs, this.peers, this.counters)
   }
 
   isStarted (): boolean {
@@ -228,6 +224,16 @@ export class SyncService {
   }
 
   /**
+   * The trust policy changed: forget the refusals it no longer stands behind and start a round at
+   * once, so the records come back from any peer that holds them, without a restart.
+   */
+  policyChanged (origins: readonly string[]): void {
+    const forgotten = this.components.refusals?.reconcile?.() ?? []
+    if (forgotten.length > 0) this.components.log?.info({ origins: forgotten }, 'trust policy changed: records refused before are fetched again')
+    this.resync([...new Set([...origins, ...forgotten])])
+  }
+
+  /**
    * Fetches sequences from..to of a pair from the best connected peers, for a gap the node saw (a
    * record arrived with sequence n+2 while n was the highest held → requestGap(origin, class, n+1)).
    * Only sequences above the pair's floor are fetched; the first gap of a pair with no floor and
@@ -250,11 +256,11 @@ export class SyncService {
 
   private async gap (origin: string, eventClass: EventClass, from: number, to: number, signal: AbortSignal): Promise<number> {
     const pair = this.pairs.get(origin, eventClass)
-    let floor = await this.knownFloor(origin, eventClass, pair)
+    let floor = await this.floors.known(origin, eventClass, pair)
     if (floor === undefined && from === 1) {
       // Nothing held and no floor: the record just received (sequence to + 1) is the first news of
       // this pair, so under `now` everything before it is history.
-      floor = await this.fixFloor(origin, eventClass, pair, this.startPoint(eventClass) === 'beginning' ? 0 : to)
+      floor = await this.floors.fix(origin, eventClass, pair, this.floors.startPoint(eventClass) === 'beginning' ? 0 : to)
     }
     const first = Math.max(from, (floor ?? 0) + 1)
     if (first > to) return 0
@@ -357,7 +363,7 @@ export class SyncService {
       const tried = new Map<string, IntervalSet>()
       for (let i = 0; i < classes.length; i += MAX_SUMMARY_CLASSES) {
         const chunk = classes.slice(i, i + MAX_SUMMARY_CLASSES)
-        const entries = await this.exchange(peer, signal, async stream => await requestSummary(stream, chunk))
+        const entries = await this.fetcher.exchange(peer, signal, async stream => await requestSummary(stream, chunk))
         if (entries.length === 0) continue
         const local = new Map<string, SequenceState>()
         for (const state of await this.components.sequenceStates(chunk)) local.set(pairKey(state.origin, state.eventClass), state)
@@ -376,7 +382,7 @@ export class SyncService {
   private async fetchPair (peer: PeerId, entry: SummaryEntry, local: SequenceState | undefined, tried: Map<string, IntervalSet>, signal: AbortSignal): Promise<void> {
     const { origin, eventClass } = entry
     const pair = this.pairs.get(origin, eventClass)
-    const floor = await this.resolveFloor(origin, eventClass, pair, local, entry.highest)
+    const floor = await this.floors.resolve(origin, eventClass, pair, local, entry.highest)
     // held or refused by policy: a pair whose only holes are refusals is complete
     const contiguous = this.components.refusals?.knownThrough(origin, eventClass, local?.contiguous ?? 0) ?? local?.contiguous ?? 0
     const lower = Math.max(floor, contiguous)
@@ -389,34 +395,7 @@ export class SyncService {
       done = new IntervalSet()
       tried.set(key, done)
     }
-    await this.fetchMissing(peer, origin, eventClass, lower + 1, entry.highest, pair, done, signal)
-  }
-
-  private async resolveFloor (origin: string, eventClass: EventClass, pair: PairState, local: SequenceState | undefined, peerHighest: number): Promise<number> {
-    const known = await this.knownFloor(origin, eventClass, pair)
-    if (known !== undefined) return known
-    return await this.fixFloor(origin, eventClass, pair, initialFloor(this.startPoint(eventClass), local, peerHighest))
-  }
-
-  /** The node's floor when it keeps them (it may reset them), else the one fixed in this process. */
-  private async knownFloor (origin: string, eventClass: EventClass, pair: PairState): Promise<number | undefined> {
-    if (this.components.floor !== undefined) {
-      const stored = await this.components.floor(origin, eventClass)
-      if (stored !== undefined && Number.isSafeInteger(stored) && stored >= 0) return stored
-    }
-    return pair.floor
-  }
-
-  private async fixFloor (origin: string, eventClass: EventClass, pair: PairState, chosen: number): Promise<number> {
-    // a concurrent session may have fixed one while we awaited
-    if (pair.floor !== undefined) return pair.floor
-    pair.floor = chosen
-    await this.components.setFloor?.(origin, eventClass, chosen)
-    return chosen
-  }
-
-  private startPoint (eventClass: EventClass): SyncStartPoint {
-    return this.components.startPoint?.(eventClass) ?? 'now'
+    await this.fetcher.fetchMissing(peer, origin, eventClass, lower + 1, entry.highest, pair, done, signal)
   }
 
   private async fillGap (origin: string, eventClass: EventClass, from: number, to: number, pair: PairState, signal: AbortSignal): Promise<number> {
@@ -430,7 +409,7 @@ export class SyncService {
     for (const peer of peers) {
       if (firstFreeRun(from, to, [pair.settled, refused], to - from + 1) === undefined) break
       try {
-        stored += await this.fetchMissing(peer, origin, eventClass, from, to, pair, new IntervalSet(), signal)
+        stored += await this.fetcher.fetchMissing(peer, origin, eventClass, from, to, pair, new IntervalSet(), signal)
         this.peers.succeeded(peer.toString(), Date.now())
       } catch (err) {
         this.recordFailure(peer.toString(), err, signal)
@@ -439,152 +418,6 @@ export class SyncService {
       }
     }
     return stored
-  }
-
-  /**
-   * Fetches every sequence of [from, to] that is not in flight, settled, or already asked of this
-   * peer, one page (at most pageSize records) per request. Each request claims the whole free run
-   * it covers, so a peer that holds only part of it (a hole, or a history that starts later) skips
-   * the hole in one answer, and a peer that lies about its highest costs one empty answer.
-   * Resolves with the number of records stored.
-   */
-  private async fetchMissing (peer: PeerId, origin: string, eventClass: EventClass, from: number, to: number, pair: PairState, tried: IntervalSet, signal: AbortSignal): Promise<number> {
-    const record = this.peers.get(peer.toString())
-    // refused by this node's policy: known, never fetched again until the policy changes
-    const refused = this.pairs.refusedSet(origin, eventClass)
-    let stored = 0
-    for (;;) {
-      signal.throwIfAborted()
-      this.pairs.expireSettled(pair)
-      const run = firstFreeRun(from, to, [pair.inflight, pair.settled, tried, refused], to - from + 1)
-      if (run === undefined) return stored
-      const [first, last] = run
-      pair.inflight.add(first, last)
-      record.inFlight++
-      try {
-        const page = await this.fetchPage(peer, origin, eventClass, first, last, pair, signal)
-        stored += page.stored
-        tried.add(first, page.answered)
-      } finally {
-        pair.inflight.remove(first, last)
-        record.inFlight--
-      }
-    }
-  }
-
-  /**
-   * One range request. `answered` is the end of the span this answer settles for this peer: all of
-   * [first, last] when the peer sent fewer records than the limit, else up to the last record.
-   */
-  private async fetchPage (peer: PeerId, origin: string, eventClass: EventClass, first: number, last: number, pair: PairState, signal: AbortSignal): Promise<{ stored: number, answered: number }> {
-    const from = peer.toString()
-    const limit = Math.min(this.init.pageSize, last - first + 1)
-    let previous = first - 1
-    let stored = 0
-    // genuine records refused before their sequence was known (untrusted signer, conflict)
-    let unnamed = 0
-    const end = await this.exchange(peer, signal, async stream => await requestRange(
-      stream,
-      { type: 'range', origin, eventClass, from: first, to: last, limit },
-      async bytes => await this.components.receiveRecord(bytes, { expectedClass: eventClass, from, via: 'sync' })
-        .then((outcome) => ({ outcome }), (err: unknown) => ({ err })),
-      result => {
-        if ('err' in result) {
-          const { err } = result
-          if (isCdgossipError(err) && NOT_PEER_FAULT.has(err.code)) {
-            if (err.code === 'CDG_DUPLICATE_EVENT') this.counters.duplicates++
-            else if (err.code === 'CDG_CONFLICTING_EVENT') this.counters.rejected++
-            else this.counters.refused++
-            // a policy refusal names the genuine record's sequence: settle exactly that one
-            const sequence = refusedSequence(err.details, origin, eventClass)
-            if (sequence !== undefined && sequence > previous && sequence <= last) {
-              previous = sequence
-              this.pairs.settle(pair, sequence, sequence)
-              pair.gaps.remove(sequence)
-              return
-            }
-            unnamed++
-            return
-          }
-          if (!isCdgossipError(err) || !LOCAL_FAILURE.has(err.code)) this.counters.rejected++
-          throw err
-        }
-        const { outcome } = result
-        const { event } = outcome
-        if (event.origin !== origin || event.eventClass !== eventClass || event.sequence <= previous || event.sequence > last) {
-          this.counters.rejected++
-          throw new SyncProtocolError('record is not the one requested or out of order', {
-            origin, eventClass, first, last, got: { origin: event.origin, eventClass: event.eventClass, sequence: event.sequence }
-          })
-        }
-        previous = event.sequence
-        if (outcome.status === 'stored') {
-          this.counters.fetched++
-          stored++
-        } else if (outcome.status === 'duplicate') {
-          this.counters.duplicates++
-        } else {
-          this.counters.relayed++
-        }
-        this.pairs.settle(pair, event.sequence, event.sequence)
-        pair.gaps.remove(event.sequence)
-      }
-    ))
-    const complete = !end.truncated && end.count < limit
-    // records are distinct and ascending, so the answer spans at least count sequences
-    const answered = complete ? last : Math.min(last, Math.max(previous, first + end.count - 1))
-    // Unnamed refusals sit somewhere in the answered span: settle it all so later rounds do not
-    // fetch them again (sequences this peer lacked there wait for settledTtlMs; delayed, not lost).
-    if (unnamed > 0) this.pairs.settle(pair, first, answered)
-    return { stored, answered }
-  }
-
-  /**
-   * One request/response on a fresh stream, within requestTimeoutMs. At most MAX_STREAMS_PER_PEER
-   * run per peer; later ones wait for a stream, and the wait does not count against the budget.
-   * A timeout surfaces as SyncTimeoutError and stop() as SyncAbortedError, whatever the stream reported.
-   */
-  private async exchange<T>(peer: PeerId, parent: AbortSignal, fn: (stream: FrameStream) => Promise<T>): Promise<T> {
-    let release: () => void
-    try {
-      release = await this.streamSlots.acquire(peer.toString(), parent)
-    } catch (err) {
-      throw new SyncAbortedError('sync aborted', err)
-    }
-    try {
-      return await this.exchangeOnStream(peer, parent, fn)
-    } finally {
-      release()
-    }
-  }
-
-  /** exchange() once this node holds one of its streams to `peer`; the time budget starts here. */
-  private async exchangeOnStream<T>(peer: PeerId, parent: AbortSignal, fn: (stream: FrameStream) => Promise<T>): Promise<T> {
-    const timeout = AbortSignal.timeout(this.init.requestTimeoutMs)
-    const signal = AbortSignal.any([parent, timeout])
-    let frames: FrameStream | undefined
-    const onAbort = (): void => { frames?.abort(new SyncTimeoutError()) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    try {
-      const stream = await this.components.libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal })
-      frames = toFrameStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
-      signal.throwIfAborted()
-      const result = await fn(frames)
-      try {
-        await frames.close({ signal })
-      } catch {
-        // the answer is complete; a remote that does not close cleanly only loses its stream
-        frames.abort(new SyncProtocolError('sync stream not closed'))
-      }
-      return result
-    } catch (err) {
-      frames?.abort(err instanceof Error ? err : new Error('sync exchange failed'))
-      if (parent.aborted) throw new SyncAbortedError('sync aborted', err)
-      if (timeout.aborted) throw new SyncTimeoutError(`sync request to ${peer.toString()} timed out`, err)
-      throw err
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-    }
   }
 
   private recordFailure (peerId: string, err: unknown, signal: AbortSignal): void {
