@@ -66,7 +66,7 @@ export interface OpenState {
   byTime: Sub<string>
   /** the arrival summary, persisted: hour of event time → `first:last` arrival counters */
   hourSpans: Sub<string>
-  /** (trace identity, digest) → ''; (referenced trace key, digest) → how (trace-index.ts) */
+  /** (trace identity, cursor) → ''; (referenced trace key, cursor) → how (trace-index.ts) */
   traceIds: Sub<string>
   traceRefs: Sub<string>
   meta: Sub<unknown>

@@ -1,7 +1,7 @@
 import { InvalidRequestError } from '../errors.js'
 import { traceFactsOf } from '../events/trace-references.js'
 import { asStoreError, CorruptRecordError, levelCall } from './errors.js'
-import { MAX_INDEXED_VALUE_LENGTH, prefixEnd, valuePrefix } from './keys.js'
+import { MAX_INDEXED_VALUE_LENGTH, cursorKey, prefixEnd, valuePrefix } from './keys.js'
 import { SCAN_CHUNK, noop } from './layout.js'
 import { decodeFacts, decodeStoredRecord } from './record.js'
 import type { OpenState, Opened, Sub } from './layout.js'
@@ -10,12 +10,15 @@ import type { SignedEvent } from '../events/types.js'
 import type { Logger } from 'pino'
 
 /**
- * The trace indexes: `trace-id` maps each identity of a record (its context id, the entity its
- * subject is; trace/references.ts) to its digest, `trace-ref` maps each key a record references
- * (a linked context id, an entity named by a field) to its digest with how it references it. "Who
- * is artifact X", "who references artifact X" and "who links to context id C" are then one
- * prefix read each. What a record itself references is read from the record (one point read).
- * Written in the batch that stores the record.
+ * The trace indexes: `trace-id` holds (identity, cursor) for each identity of a record (its
+ * context id, the entity its subject is; events/trace-references.ts), `trace-ref` holds (key,
+ * cursor) → how, for each key a record references (a linked context id, an entity named by a
+ * field). "Who is artifact X", "who references artifact X" and "who links to context id C" are
+ * then one prefix read each, plus one read of the arrival entries for the digests; what a record
+ * itself references is read from the record. Keys end in the cursor key like every other index
+ * (keys.ts): 11 characters instead of a 64-character digest in every entry. Written in the batch
+ * that stores the record; a record adds two identity entries and one per key it references to the
+ * dozen entries the other indexes write.
  */
 
 /** Most digests one lookup returns: a trace is bounded far below this (see trace/graph.ts). */
@@ -24,17 +27,17 @@ export const MAX_TRACE_LOOKUP = 1000
 const MIGRATION_CHUNK = 500
 
 /** The index entries of one record, for the write path's batch. */
-export function traceEntries (event: SignedEvent): Array<{ sublevel: 'id' | 'ref', key: string, value: string }> {
+export function traceEntries (event: SignedEvent, ck: string): Array<{ sublevel: 'id' | 'ref', key: string, value: string }> {
   const facts = traceFactsOf(event.cdevent, event.eventClass)
   const out: Array<{ sublevel: 'id' | 'ref', key: string, value: string }> = []
-  for (const identity of facts.identities) out.push({ sublevel: 'id', key: valuePrefix(identity) + event.digest, value: '' })
+  for (const identity of facts.identities) out.push({ sublevel: 'id', key: valuePrefix(identity) + ck, value: '' })
   const byTarget = new Map<string, Array<Omit<Reference, 'target'>>>()
   for (const { target, ...rest } of facts.references) {
     const list = byTarget.get(target) ?? []
     list.push(rest)
     byTarget.set(target, list)
   }
-  for (const [target, refs] of byTarget) out.push({ sublevel: 'ref', key: valuePrefix(target) + event.digest, value: JSON.stringify(refs) })
+  for (const [target, refs] of byTarget) out.push({ sublevel: 'ref', key: valuePrefix(target) + ck, value: JSON.stringify(refs) })
   return out
 }
 
@@ -66,22 +69,25 @@ async function scan (sub: Sub<string>, key: string, limit: number): Promise<Arra
 export async function traceHolders (opened: Opened, key: string, limit: number): Promise<string[]> {
   checkKey(key)
   const st = opened()
-  return (await scan(st.traceIds, key, limit)).map(([digest]) => digest)
+  const entries = await scan(st.traceIds, key, limit)
+  return await digestsOf(st, entries.map(([ck]) => ck))
 }
 
 /** The records that reference `key`, with how, up to `limit`. */
 export async function traceReferrers (opened: Opened, key: string, limit: number): Promise<Referrer[]> {
   checkKey(key)
   const st = opened()
-  return (await scan(st.traceRefs, key, limit)).map(([digest, value]) => {
+  const entries = await scan(st.traceRefs, key, limit)
+  const digests = await digestsOf(st, entries.map(([ck]) => ck))
+  return entries.map(([ck, value], i) => {
     let refs: unknown
     try {
       refs = JSON.parse(value)
     } catch {
-      throw new CorruptRecordError(`trace-ref/${digest}`, 'not JSON')
+      throw new CorruptRecordError(`trace-ref/${ck}`, 'not JSON')
     }
-    if (!Array.isArray(refs)) throw new CorruptRecordError(`trace-ref/${digest}`, 'wrong shape')
-    return { digest, refs: refs as Referrer['refs'] }
+    if (!Array.isArray(refs)) throw new CorruptRecordError(`trace-ref/${ck}`, 'wrong shape')
+    return { digest: digests[i] as string, refs: refs as Referrer['refs'] }
   })
 }
 
@@ -103,10 +109,15 @@ export async function chainDigests (opened: Opened, chainId: string, limit: numb
   } finally {
     await it.close().catch(noop)
   }
+  return await digestsOf(st, cursors)
+}
+
+/** The digests of records by cursor key, from their arrival entries: one LevelDB read. */
+async function digestsOf (st: OpenState, cursors: string[]): Promise<string[]> {
   if (cursors.length === 0) return []
   const facts = await levelCall('read', async () => st.arrival.getMany(cursors))
   return facts.map((value, i) => {
-    if (value === undefined) throw new CorruptRecordError(cursors[i] as string, 'chain entry without arrival entry')
+    if (value === undefined) throw new CorruptRecordError(cursors[i] as string, 'index entry without arrival entry')
     return decodeFacts(cursors[i] as string, value).digest
   })
 }
@@ -123,8 +134,11 @@ export async function addTraceIndex (st: OpenState, log: Logger | undefined): Pr
     for (;;) {
       const entries = await it.nextv(MIGRATION_CHUNK)
       if (entries.length === 0) break
-      const ops = entries.flatMap(([digest, value]) => traceEntries(decodeStoredRecord(digest, value).event).map(e =>
-        ({ type: 'put' as const, sublevel: e.sublevel === 'id' ? st.traceIds : st.traceRefs, key: e.key, value: e.value })))
+      const ops = entries.flatMap(([digest, value]) => {
+        const stored = decodeStoredRecord(digest, value)
+        return traceEntries(stored.event, cursorKey(parseInt(stored.cursor, 36)))
+      }).map(e =>
+        ({ type: 'put' as const, sublevel: e.sublevel === 'id' ? st.traceIds : st.traceRefs, key: e.key, value: e.value }))
       await st.db.batch(ops)
       records += entries.length
     }

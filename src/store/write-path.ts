@@ -288,7 +288,7 @@ function putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: n
   index(st.byOrigin, valuePrefix(facts.origin) + ck)
   index(st.byOriginClass, originClassPrefix(facts.origin, facts.eventClass) + ck)
   if (!trusted) index(st.untrusted, ck)
-  for (const e of traceEntries(event)) put(e.sublevel === 'id' ? st.traceIds : st.traceRefs, e.key, e.value)
+  for (const e of traceEntries(event, ck)) put(e.sublevel === 'id' ? st.traceIds : st.traceRefs, e.key, e.value)
   if (facts.time !== undefined) {
     index(st.byTime, timeKey(facts.time) + KEY_SEPARATOR + ck)
     noteArrival(touchedHours, st.arrivalByHour, facts.time, counter)
