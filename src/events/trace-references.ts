@@ -98,6 +98,9 @@ const ENTITY_FIELDS: Readonly<Record<string, ReadonlyArray<{ field: string, subj
  */
 const CUSTOM_ARTIFACT_FIELD = 'artifactId'
 
+/** Subject types some field can name: only these are worth an identity entry per record. */
+const REFERENCED_TYPES: ReadonlySet<string> = new Set(Object.values(ENTITY_FIELDS).flatMap(specs => specs.map(spec => spec.subjectType)))
+
 /** The subject type of an event class (`artifact.published` → `artifact`). */
 export function subjectTypeOf (eventClass: string): string {
   const dot = eventClass.indexOf('.')
@@ -112,7 +115,7 @@ function nonEmpty (value: unknown): value is string {
 export function traceFactsOf (cdevent: CDEvent, eventClass: string): TraceFacts {
   const subjectType = subjectTypeOf(eventClass)
   const identities = [contextKey(cdevent.context.id)]
-  if (nonEmpty(cdevent.subject?.id)) identities.push(entityKey(subjectType, cdevent.subject.id))
+  if (nonEmpty(cdevent.subject?.id) && REFERENCED_TYPES.has(subjectType)) identities.push(entityKey(subjectType, cdevent.subject.id))
   const references: Reference[] = []
   const seen = new Set<string>()
   const add = (ref: Reference): void => {
