@@ -203,7 +203,7 @@ export class EventStore {
 
   // ---------------------------------------------------------------- trace indexes
 
-  /** Digests of the records that are trace key `key` (trace/references.ts), up to `limit`. */
+  /** Digests of the records that are trace key `key` (events/trace-references.ts), up to `limit`. */
   async traceHolders (key: string, limit: number): Promise<string[]> {
     return traceHolders(this.opened, key, limit)
   }
