@@ -1,5 +1,16 @@
+/**
+ * The only module that reads the config file and process.env (STYLE rule 12).
+ * Precedence: defaults < config file < CDGOSSIP_* environment < CLI flags.
+ * Validated once against one schema that rejects unknown keys, and with the validators `start`
+ * runs later (trust entries, subscriptions, relay patterns, multiaddrs), so a configuration that
+ * loads is one the node starts with. Every problem of every layer is reported in a single
+ * ConfigError, each naming its file and path; the result is deep-frozen.
+ *
+ * Its parts, each one concern: config-schema.ts (the shape, defaults and file schema),
+ * config-flags.ts (the command line and environment layers), config-problems.ts (the checks
+ * behind each message). Other modules import them through this one.
+ */
 import { readFile } from 'node:fs/promises'
-import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Ajv } from 'ajv'
 import { parse as parseYaml } from 'yaml'
@@ -8,164 +19,13 @@ import {
   FILE_KEY, ajvProblem, bootstrapAddressProblem, childPath, formatProblem, listenAddressProblem, relayPatternProblem,
   subscriptionProblems, trustEntryProblems, type ConfigProblem
 } from './config-problems.js'
+import { CONFIG_FILE_NAMES, CONFIG_FILE_SCHEMA, DEFAULT_DATA_DIR, NETWORK_RULE, defaultConfig, type ConfigFile, type NodeConfig, type TrustEntryConfig } from './config-schema.js'
+import { ENV_NAMES, FLAGS_SOURCE, FLAG_KEYS, applyFlags, envFlags, type ConfigFlags } from './config-flags.js'
 
 export type { ConfigProblem } from './config-problems.js'
 export { selfTrustProblems } from './config-problems.js'
-
-/**
- * The only module that reads the config file and process.env (STYLE rule 12).
- * Precedence: defaults < config file < CDGOSSIP_* environment < CLI flags.
- * Validated once against one schema that rejects unknown keys, and with the validators `start`
- * runs later (trust entries, subscriptions, relay patterns, multiaddrs), so a configuration that
- * loads is one the node starts with. Every problem of every layer is reported in a single
- * ConfigError, each naming its file and path; the result is deep-frozen.
- */
-
-export const DEFAULT_DATA_DIR = join(homedir(), '.cdgossip')
-export const CONFIG_FILE_NAMES = ['config.yaml', 'config.yml', 'config.json'] as const
-export const DEFAULT_API_PORT = 7070
-export const DEFAULT_P2P_PORT = 4001
-/** 1 MiB: a generous ceiling for one CDEvent or a batch over HTTP; bigger belongs in an artifact store. */
-export const DEFAULT_BODY_LIMIT = 1024 * 1024
-export const DEFAULT_NETWORK = 'cdgossip'
-
-export interface TrustEntryConfig {
-  peerId: string
-  name: string
-  sources: string[]
-  classes?: string[]
-}
-
-export interface NodeConfig {
-  dataDir: string
-  /** gossip network name: topics are `cdgossip/<network>/<class>` */
-  network: string
-  api: {
-    host: string
-    port: number
-    bodyLimit: number
-  }
-  p2p: {
-    listen: string[]
-    bootstrap: string[]
-    mdns: boolean
-    /** class patterns forwarded for others without being stored here */
-    relay: string[]
-    heartbeatMs: number
-    /** dial peers found by peer exchange or remembered until this many are connected */
-    targetConnections: number
-  }
-  sync: {
-    intervalSeconds: number
-  }
-  trust: {
-    mode: 'allowlist' | 'open'
-    communities: TrustEntryConfig[]
-  }
-  /** subscription inputs as accepted by POST /v1/subscriptions */
-  subscriptions: Array<Record<string, unknown>>
-  log: {
-    level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-    /** pretty human-readable lines; default: when stdout is a TTY */
-    pretty?: boolean
-  }
-}
-
-/** Everything a user may write in the config file (all optional; dataDir comes from flags/env). */
-export type ConfigFile = DeepPartial<Omit<NodeConfig, 'dataDir'>>
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<infer U> ? U[] : T[K] extends object ? DeepPartial<T[K]> : T[K] }
-
-export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
-  return {
-    dataDir,
-    network: DEFAULT_NETWORK,
-    api: { host: '127.0.0.1', port: DEFAULT_API_PORT, bodyLimit: DEFAULT_BODY_LIMIT },
-    p2p: {
-      listen: [`/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`],
-      bootstrap: [],
-      mdns: false,
-      relay: [],
-      // gossipsub's own default; tests and demos use shorter heartbeats for faster meshes
-      heartbeatMs: 1000,
-      // p2p's DEFAULT_TARGET_CONNECTIONS (not imported: config loads without libp2p)
-      targetConnections: 8
-    },
-    sync: { intervalSeconds: 30 },
-    trust: { mode: 'allowlist', communities: [] },
-    subscriptions: [],
-    log: { level: 'info' }
-  }
-}
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-/** Lowercase, digits and dashes: the name becomes part of every gossip topic. */
-const NETWORK_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/
-/** NETWORK_PATTERN in words: users read messages, not regular expressions. */
-const NETWORK_RULE = 'must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit'
-
-/**
- * Above this a node would hold a large share of a federation's connections itself, and libp2p's
- * own connection limits (300) come into view; a federation of tens of nodes needs far fewer.
- */
-export const MAX_TARGET_CONNECTIONS = 100
-
-const stringList = { type: 'array', items: { type: 'string', minLength: 1 } }
-
-/** The one schema of the config file. Unknown keys are errors: a typo must not pass silently. */
-export const CONFIG_FILE_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    network: { type: 'string', pattern: NETWORK_PATTERN.source },
-    api: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        host: { type: 'string', minLength: 1 },
-        port: { type: 'integer', minimum: 0, maximum: 65535 },
-        bodyLimit: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 }
-      }
-    },
-    p2p: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        listen: stringList,
-        bootstrap: stringList,
-        mdns: { type: 'boolean' },
-        relay: stringList,
-        heartbeatMs: { type: 'integer', minimum: 50, maximum: 60000 },
-        targetConnections: { type: 'integer', minimum: 1, maximum: MAX_TARGET_CONNECTIONS }
-      }
-    },
-    sync: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        intervalSeconds: { type: 'integer', minimum: 1, maximum: 86400 }
-      }
-    },
-    trust: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        mode: { enum: ['allowlist', 'open'] },
-        // each entry is checked by trust/'s validator, as POST /v1/trust does (config-problems.ts)
-        communities: { type: 'array' }
-      }
-    },
-    // each entry is checked by subscriptions/' validator, as POST /v1/subscriptions does (config-problems.ts)
-    subscriptions: { type: 'array' },
-    log: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        level: { enum: LOG_LEVELS },
-        pretty: { type: 'boolean' }
-      }
-    }
-  }
-} as const
+export * from './config-schema.js'
+export * from './config-flags.js'
 
 /**
  * Every problem of a configuration, one line each (`<file>: <path>: <message>`): `start` and
@@ -262,98 +122,6 @@ async function readConfigLayer (dataDir: string): Promise<{ path?: string, confi
   return { path: file.path, config: problems.length > 0 ? {} : (parsed ?? {}) as ConfigFile, problems }
 }
 
-/** Settings given on the command line; each overrides file and environment. */
-export interface ConfigFlags {
-  dataDir?: string
-  network?: string
-  apiHost?: string
-  apiPort?: number
-  p2pPort?: number
-  listen?: string[]
-  peers?: string[]
-  mdns?: boolean
-  relay?: string[]
-  targetConnections?: number
-  logLevel?: string
-}
-
-export const ENV_VARS = {
-  CDGOSSIP_DATA_DIR: 'data directory',
-  CDGOSSIP_NETWORK: 'network name',
-  CDGOSSIP_API_HOST: 'REST API listen host',
-  CDGOSSIP_API_PORT: 'REST API port',
-  CDGOSSIP_P2P_PORT: 'libp2p TCP port (all interfaces)',
-  CDGOSSIP_PEERS: 'comma-separated bootstrap multiaddrs (added to the config file\'s)',
-  CDGOSSIP_MDNS: 'true/false: LAN discovery',
-  CDGOSSIP_TARGET_CONNECTIONS: 'peers to stay connected to through discovery (p2p.targetConnections)',
-  CDGOSSIP_LOG_LEVEL: 'log level',
-  CDGOSSIP_API_URL: 'client commands: the node\'s REST URL',
-  CDGOSSIP_TOKEN: 'client commands: the bearer token'
-} as const
-
-/** Decimal digits only: Number() would also take '', ' ', '0x1f' and '1e3'. */
-const PORT_PATTERN = /^[0-9]{1,5}$/
-
-/** A port number from text, or undefined when it is not one. */
-export function parsePort (raw: string): number | undefined {
-  if (!PORT_PATTERN.test(raw)) return undefined
-  const n = Number(raw)
-  return n <= 65535 ? n : undefined
-}
-
-/** The environment as a layer of its own, so its problems name the variable that has them. */
-function envFlags (env: NodeJS.ProcessEnv): { flags: ConfigFlags, problems: ConfigProblem[] } {
-  const flags: ConfigFlags = {}
-  const problems: ConfigProblem[] = []
-  const int = (name: string): number | undefined => {
-    const raw = env[name]
-    if (raw === undefined || raw === '') return undefined
-    const n = parsePort(raw.trim())
-    if (n === undefined) problems.push({ key: `env ${name}`, message: `must be a port number (0-65535), got ${JSON.stringify(raw)}` })
-    return n
-  }
-  if (env.CDGOSSIP_DATA_DIR) flags.dataDir = env.CDGOSSIP_DATA_DIR
-  if (env.CDGOSSIP_NETWORK) flags.network = env.CDGOSSIP_NETWORK
-  if (env.CDGOSSIP_API_HOST) flags.apiHost = env.CDGOSSIP_API_HOST
-  const apiPort = int('CDGOSSIP_API_PORT')
-  if (apiPort !== undefined) flags.apiPort = apiPort
-  const p2pPort = int('CDGOSSIP_P2P_PORT')
-  if (p2pPort !== undefined) flags.p2pPort = p2pPort
-  if (env.CDGOSSIP_PEERS) flags.peers = env.CDGOSSIP_PEERS.split(',').map(s => s.trim()).filter(Boolean)
-  if (env.CDGOSSIP_MDNS) {
-    if (!['true', 'false', '1', '0'].includes(env.CDGOSSIP_MDNS)) problems.push({ key: 'env CDGOSSIP_MDNS', message: `must be true or false, got ${JSON.stringify(env.CDGOSSIP_MDNS)}` })
-    else flags.mdns = env.CDGOSSIP_MDNS === 'true' || env.CDGOSSIP_MDNS === '1'
-  }
-  if (env.CDGOSSIP_TARGET_CONNECTIONS) {
-    const raw = env.CDGOSSIP_TARGET_CONNECTIONS.trim()
-    if (!/^[0-9]{1,6}$/.test(raw)) problems.push({ key: 'env CDGOSSIP_TARGET_CONNECTIONS', message: `must be a whole number, got ${JSON.stringify(env.CDGOSSIP_TARGET_CONNECTIONS)}` })
-    else flags.targetConnections = Number(raw)
-  }
-  if (env.CDGOSSIP_LOG_LEVEL) flags.logLevel = env.CDGOSSIP_LOG_LEVEL
-  return { flags, problems }
-}
-
-/** How a layer's problems name a setting: the config key for flags, the variable for the environment. */
-const ENV_NAMES: Partial<Record<keyof ConfigFlags, string>> = {
-  network: 'env CDGOSSIP_NETWORK',
-  peers: 'env CDGOSSIP_PEERS',
-  apiPort: 'env CDGOSSIP_API_PORT',
-  p2pPort: 'env CDGOSSIP_P2P_PORT',
-  targetConnections: 'env CDGOSSIP_TARGET_CONNECTIONS',
-  logLevel: 'env CDGOSSIP_LOG_LEVEL'
-}
-const FLAG_KEYS: Partial<Record<keyof ConfigFlags, string>> = {
-  network: 'network',
-  listen: 'p2p.listen',
-  // appended to the file's list, so an index would not match p2p.bootstrap's
-  peers: '--peer',
-  relay: 'p2p.relay',
-  apiPort: 'api.port',
-  p2pPort: 'p2p.listen',
-  targetConnections: 'p2p.targetConnections',
-  logLevel: 'log.level'
-}
-
 /** Resolve the data dir alone (flags, then env, then the default), for commands that need nothing else. */
 export function resolveDataDir (flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): string {
   // an empty variable is unset: resolve('') would make the current directory the data dir
@@ -390,9 +158,6 @@ export async function loadConfigWithSource (flags: ConfigFlags = {}, env: NodeJS
   return { config: deepFreeze(config), file: file.path }
 }
 
-/** How problems of flags name their origin (the environment's keys name their variable). */
-const FLAGS_SOURCE = 'command line'
-
 function applyFile (config: NodeConfig, file: ConfigFile): void {
   if (file.network !== undefined) config.network = file.network
   Object.assign(config.api, file.api ?? {})
@@ -402,51 +167,6 @@ function applyFile (config: NodeConfig, file: ConfigFile): void {
   if (file.trust?.communities !== undefined) config.trust.communities = file.trust.communities as TrustEntryConfig[]
   if (file.subscriptions !== undefined) config.subscriptions = file.subscriptions
   Object.assign(config.log, file.log ?? {})
-}
-
-function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partial<Record<keyof ConfigFlags, string>>, source?: string): ConfigProblem[] {
-  const found: ConfigProblem[] = []
-  const problems = { push: (p: ConfigProblem): void => { found.push(source === undefined ? p : { ...p, source }) } }
-  const key = (name: keyof ConfigFlags): string => keys[name] ?? name
-  // what start would refuse later (libp2p, the relay's topic joins), refused here with the key
-  const checkEach = (values: readonly string[] | undefined, name: keyof ConfigFlags, check: (v: string) => string | undefined): void => {
-    values?.forEach((v, i) => {
-      const message = check(v)
-      if (message !== undefined) problems.push({ key: /^(env |--)/.test(key(name)) ? key(name) : childPath(key(name), i), message })
-    })
-  }
-  checkEach(flags.listen, 'listen', listenAddressProblem)
-  checkEach(flags.peers, 'peers', bootstrapAddressProblem)
-  checkEach(flags.relay, 'relay', relayPatternProblem)
-  const isPort = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 65535
-  if (flags.network !== undefined) {
-    if (!NETWORK_PATTERN.test(flags.network)) problems.push({ key: key('network'), message: `${NETWORK_RULE}, got ${JSON.stringify(flags.network)}` })
-    else config.network = flags.network
-  }
-  if (flags.apiHost !== undefined) config.api.host = flags.apiHost
-  if (flags.apiPort !== undefined) {
-    if (!isPort(flags.apiPort)) problems.push({ key: key('apiPort'), message: `must be a port number (0-65535), got ${flags.apiPort}` })
-    else config.api.port = flags.apiPort
-  }
-  if (flags.p2pPort !== undefined) {
-    if (!isPort(flags.p2pPort)) problems.push({ key: key('p2pPort'), message: `must be a port number (0-65535), got ${flags.p2pPort}` })
-    else config.p2p.listen = [`/ip4/0.0.0.0/tcp/${flags.p2pPort}`]
-  }
-  // explicit addresses are more specific than a port: they win when one layer gives both
-  if (flags.listen !== undefined && flags.listen.length > 0) config.p2p.listen = flags.listen
-  if (flags.peers !== undefined) config.p2p.bootstrap = [...config.p2p.bootstrap, ...flags.peers]
-  if (flags.mdns !== undefined) config.p2p.mdns = flags.mdns
-  if (flags.relay !== undefined) config.p2p.relay = flags.relay
-  if (flags.targetConnections !== undefined) {
-    const n = flags.targetConnections
-    if (!Number.isInteger(n) || n < 1 || n > MAX_TARGET_CONNECTIONS) problems.push({ key: key('targetConnections'), message: `must be a whole number from 1 to ${MAX_TARGET_CONNECTIONS}, got ${n}` })
-    else config.p2p.targetConnections = n
-  }
-  if (flags.logLevel !== undefined) {
-    if (!LOG_LEVELS.includes(flags.logLevel)) problems.push({ key: key('logLevel'), message: `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}` })
-    else config.log.level = flags.logLevel as NodeConfig['log']['level']
-  }
-  return found
 }
 
 const HIDDEN = '(hidden)'

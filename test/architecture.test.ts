@@ -40,13 +40,14 @@ const ALLOWED: Record<string, string[]> = {
   node: ['events', 'contracts', 'errors', 'signing', 'trust', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'config', 'data-dir', 'logger', 'lifecycle', 'trace'],
   lifecycle: [],
   // the command line: the node (to run it) and the config, and the pure parts
-  cli: [...SHARED, 'signing', 'node', 'config', 'data-dir', 'logger', 'json-syntax'],
-  config: ['errors', 'config-problems'],
+  cli: [...SHARED, 'signing', 'node', 'config', 'data-dir', 'logger'],
+  config: ['errors', 'config-problems', 'config-schema', 'config-flags'],
+  'config-schema': [],
+  'config-flags': ['config-problems', 'config-schema'],
   'config-problems': [...SHARED, 'trust', 'subscriptions'],
   'config-starter': ['config'],
   'data-dir': ['errors', 'config', 'config-starter'],
   logger: [],
-  'json-syntax': [],
   polyfill: []
 }
 

@@ -195,7 +195,6 @@ export async function runQuery (ctx: BenchContext): Promise<PartResult> {
 
   const results: Array<{ shape: string, latencyMs: LatencySummary, avgResults: number, avgResponseKiB: number }> = []
   const all: number[] = []
-  let disk: { allocated: number, apparent: number }
   try {
     await node.configure({})
     await node.start()
@@ -228,7 +227,7 @@ export async function runQuery (ctx: BenchContext): Promise<PartResult> {
   } finally {
     await node.stop()
   }
-  disk = await diskUsage(dataDirPaths(node.dataDir).store)
+  const disk = await diskUsage(dataDirPaths(node.dataDir).store)
   const overall = summarize(all)
   const perEvent = disk.allocated / n
   log(`  overall p50 ${overall.p50} ms, p99 ${overall.p99} ms; store ${(disk.allocated / 1024 ** 2).toFixed(0)} MiB = ${Math.round(perEvent)} B/event`)

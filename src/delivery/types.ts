@@ -1,4 +1,3 @@
-import type { CDEvent, EventClass } from '../events/types.js'
 import type { StoredEvent } from '../events/records.js'
 import type { Subscription } from '../subscriptions/types.js'
 

@@ -1,4 +1,4 @@
-import { CUSTOM_TYPE_PATTERN, EVENT_TYPE_SPECS, STANDARD_EVENTS } from './vocabulary.js'
+import { EVENT_TYPE_SPECS, STANDARD_EVENTS } from './vocabulary.js'
 import type { EventClass, ParsedEventType } from './types.js'
 import type { EventTypeSpec, StandardEventClass, StandardSubject } from './vocabulary.js'
 

@@ -12,10 +12,9 @@ import { nextSequenceStates } from './sequence-index.js'
 import { takeGroup } from './take-group.js'
 import { traceEntries } from './trace-index.js'
 import type { ArrivalSummary } from './arrival-summary.js'
-import type { OpenState, Opened, Root, Sub, Totals } from './layout.js'
+import type { OpenState, Opened, Sub, Totals } from './layout.js'
 import type { AppendOutcome, StoredEvent } from './types.js'
 import type { SignedEvent } from '../events/types.js'
-import type { AbstractSublevel } from 'abstract-level'
 
 /**
  * The write path: appends are checked, queued, and committed by group commit, each record with
@@ -32,10 +31,17 @@ interface StoreItem { event: SignedEvent, trusted: boolean }
 /** One write of the per-record batch; each sublevel encodes its own value. */
 interface PutOp {
   type: 'put'
-  // abstract-level types a batch's sublevel option with `any` encodings: values differ per sublevel
-  sublevel: AbstractSublevel<Root, any, any, any>
+  sublevel: Sub<unknown>
   key: string
   value: unknown
+}
+
+/**
+ * A put of the batch, its value checked against its own sublevel's type. One batch mixes value
+ * types, which abstract-level's types cannot say of an array, so the op keeps `Sub<unknown>`.
+ */
+function putOp<V> (sublevel: Sub<V>, key: string, value: V): PutOp {
+  return { type: 'put', sublevel: sublevel as unknown as Sub<unknown>, key, value }
 }
 
 interface Pending {
@@ -241,13 +247,13 @@ async function appendLocked (st: OpenState, calls: StoreItem[][]): Promise<Array
       entry.outcome.highestBefore = before
     }
     for (const [key, state] of sequenceUpdates) {
-      ops.push({ type: 'put', sublevel: st.sequenceStates, key, value: state })
+      ops.push(putOp(st.sequenceStates, key, state))
     }
     for (const [hour, span] of touchedHours) {
-      ops.push({ type: 'put', sublevel: st.hourSpans, key: hourKey(hour), value: encodeHourSpan(span) })
+      ops.push(putOp(st.hourSpans, hourKey(hour), encodeHourSpan(span)))
     }
     const totals: Totals = { events: st.totals.events + pending.length, bytes: st.totals.bytes + bytes }
-    ops.push({ type: 'put', sublevel: st.meta, key: 'totals', value: totals })
+    ops.push(putOp(st.meta, 'totals', totals))
     await levelCall('append', async () => st.db.batch<string, unknown>(ops, {}))
     st.totals = totals
     st.counter = counter
@@ -274,7 +280,7 @@ function putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: n
   const ck = cursorKey(counter)
   const value = encodeStoredValue(event, { counter, receivedAtMs, trusted })
   const context = event.cdevent.context
-  const put = <V>(sublevel: Sub<V>, key: string, v: V): void => { ops.push({ type: 'put', sublevel, key, value: v }) }
+  const put = <V>(sublevel: Sub<V>, key: string, v: V): void => { ops.push(putOp(sublevel, key, v)) }
   const index = (sublevel: Sub<string>, key: string): void => { put(sublevel, key, '') }
   put(st.records, event.digest, value)
   put(st.arrival, ck, encodeFacts(facts))

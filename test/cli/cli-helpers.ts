@@ -11,11 +11,12 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ApiClient } from '../../src/client.js'
+import { ApiClient } from '../../src/cli/client.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const BIN = path.join(REPO_ROOT, 'bin', 'cdgossip.js')
-export const BUILT = fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'cli.js'))
+export const BUILT = fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js'))
 export const SKIP_REASON = '(skipped: dist/ is not built; npm test builds it first)'
 
 /** Deadline for one CLI command; they take well under a second. */
@@ -57,16 +58,7 @@ export async function runCli (args: string[], options: { input?: string, env?: R
   }
 }
 
-/** Polls until `predicate` holds; throws a readable error at the deadline. */
-export async function waitFor (predicate: () => boolean | Promise<boolean>, options: { timeout?: number, message?: string } = {}): Promise<void> {
-  const { timeout = 10_000, message = 'condition' } = options
-  const deadline = Date.now() + timeout
-  for (;;) {
-    if (await predicate()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${message}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
+export { waitFor }
 
 /** A temp dir; the caller removes it (tests use onTestFinished, suites afterAll). */
 export async function makeTempDir (prefix = 'cdgossip-cli-'): Promise<string> {

@@ -286,7 +286,7 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       expect(bad.code).toBe(1)
       const badVerdicts = lines(bad.stdout)
       expect(badVerdicts[0]).toMatch(/^line 1: valid /)
-      expect(badVerdicts[1]).toMatch(/^line 2: INVALID  CDG_BAD_SIGNATURE: .*modified after signing/)
+      expect(badVerdicts[1]).toMatch(/^line 2: INVALID {2}CDG_BAD_SIGNATURE: .*modified after signing/)
       expect(badVerdicts.slice(2).every((v) => v.includes(': valid '))).toBe(true)
 
       // not a record at all, and a signature that is not there

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseJsonDocuments } from '../../src/client.js'
-import { findJsonSyntaxError, positionOf } from '../../src/json-syntax.js'
+import { parseJsonDocuments } from '../../src/cli/client.js'
+import { findJsonSyntaxError, positionOf } from '../../src/cli/json-syntax.js'
 
 /** Where and why, as `line:column: message`. */
 function locate (text: string): string | undefined {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { ApiError } from '../../src/client.js'
+import { ApiError } from '../../src/cli/client.js'
 import type { EventView } from '../../src/store/index.js'
 import {
   BIN,

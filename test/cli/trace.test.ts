@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.js'
+import { main } from '../../src/cli/index.js'
 import { publishAll, startNodes } from '../helpers/nodes.js'
 import type { E2eNode } from '../helpers/nodes.js'
 import { linkedRelease } from '../trace/linked-chain.js'

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import http from 'node:http'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Level } from 'level'
+import type { Level } from 'level'
 import type { CDEvent } from '../../src/events/types.js'
 import type { StateSection, StoredEvent } from '../../src/store/types.js'
 import type { Subscription, WebhookSink } from '../../src/subscriptions/types.js'
@@ -250,10 +250,4 @@ export class Receiver {
   }
 }
 
-export async function waitFor (predicate: () => boolean | Promise<boolean>, options: { timeout?: number, message: string }): Promise<void> {
-  const deadline = Date.now() + (options.timeout ?? 10_000)
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${options.message}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
+export { waitFor } from '../helpers/wait-for.js'

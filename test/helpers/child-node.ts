@@ -8,14 +8,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
-import { ApiClient } from '../../src/client.js'
+import { ApiClient } from '../../src/cli/client.js'
 import type { EventView } from '../../src/events/event-view.js'
 import { waitFor } from './nodes.js'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const BIN = path.join(REPO_ROOT, 'bin', 'cdgossip.js')
 /** `npm test` builds dist/ first; suites skip with a message when it is absent. */
-export const BUILT = fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'cli.js'))
+export const BUILT = fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js'))
 
 export interface RunningNode {
   child: ChildProcess

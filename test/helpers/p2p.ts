@@ -7,6 +7,8 @@ import type { EventClass, SignedEvent } from '../../src/events/types.js'
 import type { P2PComponents, P2PInit, P2PServiceComponents, ReceiveContext, ReceiveOutcome } from '../../src/p2p/index.js'
 import type { SequenceState } from '../../src/events/records.js'
 import type { PrivateKey } from '@libp2p/interface'
+import { waitFor } from './wait-for.js'
+import type { WaitForOptions } from './wait-for.js'
 
 export const TEST_NETWORK = 'testnet'
 /** Records starting with this make TestRecords throw CDG_BAD_SIGNATURE (a forgery). */
@@ -129,25 +131,8 @@ export async function connectLine (nodes: TestNode[]): Promise<void> {
   }
 }
 
-export interface WaitForOptions {
-  /** @default 10_000 */
-  timeout?: number
-  /** @default 20 */
-  interval?: number
-  /** says what was awaited when time runs out */
-  message?: string
-}
-
-/** Poll until `predicate` holds; throws with `message` after `timeout` ms. No fixed sleeps in tests. */
-export async function waitFor (predicate: () => boolean | Promise<boolean>, options: WaitForOptions = {}): Promise<void> {
-  const { timeout = 10_000, interval = 20, message = 'condition' } = options
-  const deadline = Date.now() + timeout
-  for (;;) {
-    if (await predicate()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${message}`)
-    await new Promise((resolve) => setTimeout(resolve, interval))
-  }
-}
+export { waitFor }
+export type { WaitForOptions }
 
 /** gossipsub's Dlo: a mesh is formed once it has this many peers, or every subscribed connected peer. */
 const MESH_LOW_WATERMARK = 4

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Uint8ArrayList } from 'uint8arraylist'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { gatherReady } from '../../src/p2p/gathered-writes.js'
 
 /** A source fed by the test: pieces pushed before a pull wait in a queue, like a muxer's. */

@@ -3,8 +3,8 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { onTestFinished } from 'vitest'
-import { createEventStore, EventStore } from '../../src/store/index.js'
-import type { EventStoreInit } from '../../src/store/index.js'
+import { createEventStore } from '../../src/store/index.js'
+import type { EventStore, EventStoreInit } from '../../src/store/index.js'
 import type { CDEvent, SignedEvent } from '../../src/events/types.js'
 
 /**

@@ -5,6 +5,7 @@ import { ORIGIN_A, ORIGIN_B, classOf, makeEvent, openStore, tempDir } from './fi
 import type { CdgossipError } from '../../src/errors.js'
 import type { SignedEvent } from '../../src/events/types.js'
 import type { EventQuery, EventStore, StoredEvent } from '../../src/store/index.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 async function codeOf (promise: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -373,8 +374,7 @@ describe('EventStore arrival reads', () => {
     await store.appendBatch(events.slice(0, 3).map((event) => ({ event, trusted: true })))
     // receive times are monotonic; wait until the clock has moved past the first batch
     const firstBatchAt = (await store.get(events[0]?.digest as string))?.receivedAt as string
-    const deadline = Date.now() + 5000
-    while (new Date().toISOString() <= firstBatchAt && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve))
+    await waitFor(() => new Date().toISOString() > firstBatchAt, { interval: 1, message: 'the clock to move past the first batch' })
     const between = new Date().toISOString()
     await store.appendBatch(events.slice(3).map((event) => ({ event, trusted: true })))
 

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { CdgossipError } from '../../src/errors.js'
 import { STANDARD_EVENT_CLASSES } from '../../src/events/index.js'
 import {
   ConfigSubscriptionError,

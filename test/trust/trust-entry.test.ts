@@ -3,7 +3,6 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Ajv } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { CdgossipError } from '../../src/errors.js'
 import {
   InvalidTrustEntryError,
   MAX_TRUST_CLASSES,

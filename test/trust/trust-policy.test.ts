@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { CdgossipError, InvalidRequestError } from '../../src/errors.js'
+import { InvalidRequestError } from '../../src/errors.js'
 import { InvalidTrustEntryError, TrustPolicy, UntrustedSignerError, sourceHasPrefix } from '../../src/trust/index.js'
 import type { UntrustedSignerDetails } from '../../src/trust/index.js'
 import { thrown } from '../helpers/errors.js'

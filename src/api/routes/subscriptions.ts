@@ -50,7 +50,7 @@ export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> =
   app.post<{ Params: SubscriptionIdParams, Body: RedriveBody }>('/v1/subscriptions/:id/dead-letters', {
     schema: REDRIVE_DEAD_LETTERS_SCHEMA,
     // "redrive everything" needs no body: treat a bodyless POST as `{}` before the schema sees it
-    preValidation: async (request) => { request.body ??= {} }
+    preValidation: (request, _reply, done) => { request.body ??= {}; done() }
   }, async (request) => {
     mustExist(request.params.id)
     return { redriven: await node.redriveDeadLetters(request.params.id, request.body.digests) }
@@ -59,7 +59,7 @@ export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> =
   app.delete<{ Params: SubscriptionIdParams, Body: RedriveBody }>('/v1/subscriptions/:id/dead-letters', {
     schema: DISCARD_DEAD_LETTERS_SCHEMA,
     // "discard everything" needs no body, as most DELETE requests have none
-    preValidation: async (request) => { request.body ??= {} }
+    preValidation: (request, _reply, done) => { request.body ??= {}; done() }
   }, async (request) => {
     mustExist(request.params.id)
     return { discarded: await node.discardDeadLetters(request.params.id, request.body.digests) }

@@ -10,7 +10,6 @@ import { SyncTimeoutError } from './errors.js'
 import type { RangeRequest, SummaryEntry, SummaryRequest } from './protocol.js'
 import type { Frame, FrameStream } from './stream-adapter.js'
 import type { SyncComponents } from './types.js'
-import type { Logger } from 'pino'
 
 /** A requester must send its request this soon after opening the stream. */
 export const SERVER_REQUEST_TIMEOUT_MS = 5_000

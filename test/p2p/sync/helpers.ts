@@ -35,13 +35,7 @@ export async function connect (from: Libp2p, to: Libp2p): Promise<void> {
   await from.dial(addr)
 }
 
-export async function waitFor (predicate: () => boolean, { timeout = 15_000, message = 'condition' } = {}): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${message}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
+export { waitFor } from '../../helpers/wait-for.js'
 
 /**
  * Test records: JSON naming their (origin, class, sequence) with a "signature" that is a hash of
@@ -139,13 +133,14 @@ export class MemoryRecords {
   readSequenceRange = (origin: string, eventClass: EventClass, from: number, to: number): AsyncIterable<Uint8Array> => {
     const seqs = this.records.get(key(origin, eventClass)) ?? new Map<number, Uint8Array>()
     this.rangeReads++
-    const self = this
+    // an arrow keeps `this`: the generator below cannot be one
+    const notePulled = (pulled: number): void => { this.maxPulled = Math.max(this.maxPulled, pulled) }
     return (async function * () {
       let pulled = 0
       for (const seq of [...seqs.keys()].sort((a, b) => a - b)) {
         if (seq < from || seq > to) continue
         pulled++
-        self.maxPulled = Math.max(self.maxPulled, pulled)
+        notePulled(pulled)
         const bytes = seqs.get(seq)
         if (bytes !== undefined) yield bytes
       }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
-import { CdgossipError, ERROR_CODES, type ErrorCode } from './errors.js'
-import { dataDirPaths, readApiToken, readApiUrl } from './data-dir.js'
-import { readConfigFile, DEFAULT_API_PORT } from './config.js'
+import { CdgossipError, ERROR_CODES, type ErrorCode } from '../errors.js'
+import { dataDirPaths, readApiToken, readApiUrl } from '../data-dir.js'
+import { readConfigFile, DEFAULT_API_PORT } from '../config.js'
 import { findJsonSyntaxError, positionOf } from './json-syntax.js'
 
 /**

@@ -1,8 +1,8 @@
-import type { NodeConfig } from './config.js'
-import { dataDirPaths, removeApiUrl, writeApiUrl } from './data-dir.js'
-import { createLogger } from './logger.js'
-import { createNode } from './node.js'
-import { ED25519_LIBRARY } from './signing/index.js'
+import type { NodeConfig } from '../config.js'
+import { dataDirPaths, removeApiUrl, writeApiUrl } from '../data-dir.js'
+import { createLogger } from '../logger.js'
+import { createNode } from '../node.js'
+import { ED25519_LIBRARY } from '../signing/index.js'
 
 /** Exit code after a second SIGINT/SIGTERM: 128 + SIGINT, what a shell reports for Ctrl-C. */
 export const EXIT_INTERRUPTED = 130

@@ -1,20 +1,17 @@
-import type { ApiClient } from './client.js'
-import { formatTable } from './cli-format.js'
-import type { ArtifactView, TraceGraph, TraceNode } from './contracts/trace.js'
+import { UsageError, parse } from '../args.js'
+import { EXIT } from '../command.js'
+import type { CommandGroup, Out } from '../command.js'
+import { client } from '../connect.js'
+import { formatTable } from '../format.js'
+import type { ArtifactView, TraceGraph, TraceNode } from '../../contracts/trace.js'
 
 /**
  * `cdgossip trace <digest | chain id | purl>` and `cdgossip artifact <purl>`: the traceability
- * API as indented trees and a confidence table. What they need of the CLI (argument parsing, the
- * client, its usage error) comes in as a TraceCliKit, so this module stays apart from cli.ts.
+ * API as indented trees and a confidence table.
  */
-
-type Out = (line: string) => void
-type Values = Record<string, string | boolean | string[] | undefined>
-
-export interface TraceCliKit {
-  parse: (args: string[], options: Record<string, { type: 'string' | 'boolean', short?: string }>) => { values: Values, positionals: string[] }
-  client: (values: Values) => Promise<ApiClient>
-  usage: (message: string) => Error
+export const TRACE_COMMANDS: CommandGroup = {
+  trace: cmdTrace,
+  artifact: cmdArtifact
 }
 
 const TRACE_USAGE = 'usage: cdgossip trace DIGEST|CHAIN_ID|PURL [--direction up|down|both] [--depth N] [--json]'
@@ -70,15 +67,15 @@ function roots (graph: TraceGraph): string[] {
   return out.length > 0 ? out : graph.nodes.slice(0, 1).map(n => n.id)
 }
 
-export async function cmdTrace (args: string[], out: Out, kit: TraceCliKit): Promise<number> {
-  const { values, positionals } = kit.parse(args, { direction: { type: 'string' }, depth: { type: 'string' }, json: { type: 'boolean' } })
+async function cmdTrace (args: string[], out: Out): Promise<number> {
+  const { values, positionals } = parse(args, { direction: { type: 'string' }, depth: { type: 'string' }, json: { type: 'boolean' } })
   const [what] = positionals
-  if (what === undefined || positionals.length !== 1) throw kit.usage(TRACE_USAGE)
+  if (what === undefined || positionals.length !== 1) throw new UsageError(TRACE_USAGE)
   const direction = typeof values.direction === 'string' ? values.direction : 'both'
-  if (direction !== 'up' && direction !== 'down' && direction !== 'both') throw kit.usage(`--direction takes up, down or both\n${TRACE_USAGE}`)
+  if (direction !== 'up' && direction !== 'down' && direction !== 'both') throw new UsageError(`--direction takes up, down or both\n${TRACE_USAGE}`)
   const depth = typeof values.depth === 'string' ? values.depth : undefined
-  if (depth !== undefined && !/^[0-9]{1,2}$/.test(depth)) throw kit.usage(`--depth takes a small whole number\n${TRACE_USAGE}`)
-  const api = await kit.client(values)
+  if (depth !== undefined && !/^[0-9]{1,2}$/.test(depth)) throw new UsageError(`--depth takes a small whole number\n${TRACE_USAGE}`)
+  const api = await client(values)
   const q = new URLSearchParams({ direction })
   if (depth !== undefined) q.set('depth', depth)
 
@@ -93,7 +90,7 @@ export async function cmdTrace (args: string[], out: Out, kit: TraceCliKit): Pro
   }
   if (values.json === true) {
     out(JSON.stringify(graphs.length === 1 ? graphs[0] : graphs, null, 2))
-    return 0
+    return EXIT.OK
   }
   if (graphs.length === 0) out(`nothing held for ${what}`)
   for (const graph of graphs) {
@@ -114,18 +111,18 @@ export async function cmdTrace (args: string[], out: Out, kit: TraceCliKit): Pro
     }
     if (graph.truncated) out('(truncated: more is held than shown; narrow with --depth or --direction)')
   }
-  return 0
+  return EXIT.OK
 }
 
-export async function cmdArtifact (args: string[], out: Out, kit: TraceCliKit): Promise<number> {
-  const { values, positionals } = kit.parse(args, { json: { type: 'boolean' } })
+async function cmdArtifact (args: string[], out: Out): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } })
   const [purl] = positionals
-  if (purl === undefined || positionals.length !== 1) throw kit.usage(ARTIFACT_USAGE)
-  const api = await kit.client(values)
+  if (purl === undefined || positionals.length !== 1) throw new UsageError(ARTIFACT_USAGE)
+  const api = await client(values)
   const view = (await api.request<ArtifactView>('GET', `/v1/artifacts/${encodeURIComponent(purl)}`)).body
   if (values.json === true) {
     out(JSON.stringify(view, null, 2))
-    return 0
+    return EXIT.OK
   }
   out(`artifact ${view.purl}`)
   const list = (title: string, nodes: TraceNode[]): void => {
@@ -149,5 +146,5 @@ export async function cmdArtifact (args: string[], out: Out, kit: TraceCliKit): 
       view.deployments.map(d => [d.community, d.service, d.environment ?? '', d.eventClass, d.time ?? ''])))
   }
   if (view.truncated) out('(truncated: more is held than shown)')
-  return 0
+  return EXIT.OK
 }

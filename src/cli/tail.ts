@@ -1,5 +1,5 @@
 import type { ApiClient } from './client.js'
-import type { EventView } from './events/event-view.js'
+import type { EventView } from '../events/event-view.js'
 
 /** Wait before reconnecting after the stream ends or fails; grows to RECONNECT_MAX_MS. */
 const RECONNECT_MIN_MS = 500

@@ -1,0 +1,3 @@
+export { main } from './main.js'
+export { EXIT } from './command.js'
+export type { Command, CommandContext, CommandGroup, Out } from './command.js'
