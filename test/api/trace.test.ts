@@ -80,6 +80,9 @@ describe('traceability API across two communities', () => {
     expect(down.body.nodes.map(n => n.id).sort()).toEqual([change, build, artifact, testA, testBFailed, testBPassed].sort())
     expect((await get<TraceGraph>(a, `/v1/events/${change}/trace?direction=up`)).body.nodes.map(n => n.id)).toEqual([change, 'unresolved:repository:alpha/app'])
 
+    // a deployment naming the artifact by artifactId only
+    const [deploy] = (await publishAll(a.node, [r.deploy])).map(x => x.digest) as [string]
+
     // the artifact across both communities, and the quality stamp newest first
     const view = await get<ArtifactView>(a, `/v1/artifacts/${encodeURIComponent(r.purl)}`)
     expect(view.status).toBe(200)
@@ -91,6 +94,7 @@ describe('traceability API across two communities', () => {
       [testBFailed, 'beta', 'beta-integration', 'failure'],
       [testA, 'self', 'alpha-unit', 'success']
     ])
+    expect(view.body.deployments).toEqual([{ digest: deploy, community: 'self', origin: a.peerId, eventClass: 'service.deployed', service: 'service/app', environment: 'prod', time: r.deploy.context.timestamp }])
     expect(view.body.confidence).toEqual([
       { community: 'beta', passed: 1, failed: 1, latest: { outcome: 'success', suite: 'beta-integration', time: r.testBPassed.context.timestamp, digest: testBPassed } },
       { community: 'self', passed: 1, failed: 0, latest: { outcome: 'success', suite: 'alpha-unit', time: r.testA.context.timestamp, digest: testA } }

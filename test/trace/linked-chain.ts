@@ -16,6 +16,8 @@ export interface LinkedRelease {
   testA: CDEvent
   testBFailed: CDEvent
   testBPassed: CDEvent
+  /** A's deployment of the artifact, named by its artifactId only */
+  deploy: CDEvent
 }
 
 export const A_SOURCE = 'https://ci.alpha.example/jenkins'
@@ -66,5 +68,9 @@ export function linkedRelease (): LinkedRelease {
   const testBFailed = testRun(B_SOURCE, chainId, 4, 'beta-integration', 'failure')
   testBFailed.customData = { artifactId: purl }
   const testBPassed = testRun(B_SOURCE, chainId, 5, 'beta-integration', 'success', toArtifact)
-  return { chainId, purl, change, build, artifact, testA, testBFailed, testBPassed }
+  const deploy: CDEvent = {
+    context: ctx('dev.cdevents.service.deployed.0.3.0', `${A_SOURCE}/deploy`, chainId, 6),
+    subject: { id: 'service/app', source: `${A_SOURCE}/deploy`, content: { environment: { id: 'prod' }, artifactId: purl } }
+  }
+  return { chainId, purl, change, build, artifact, testA, testBFailed, testBPassed, deploy }
 }
