@@ -163,10 +163,11 @@ function isPlainObject (value: unknown): value is Record<string, unknown> {
  */
 function stripUnknownFields (value: unknown, schema: JsonSchema, path: string, problems: ConfigProblem[]): unknown {
   if (!isPlainObject(value) || schema.properties === undefined) return value
-  const known = Object.keys(schema.properties)
+  const ofKind = fieldsOfKind(schema, value)
+  const known = ofKind ?? Object.keys(schema.properties)
   const out: Record<string, unknown> = {}
   for (const [key, child] of Object.entries(value)) {
-    const childSchema = schema.properties[key] as JsonSchema | undefined
+    const childSchema = ofKind !== undefined && !ofKind.includes(key) ? undefined : schema.properties[key] as JsonSchema | undefined
     if (childSchema === undefined) {
       if (schema.additionalProperties === false) problems.push({ key: childPath(path, key), message: unknownField(key, known) })
       else out[key] = child
@@ -175,6 +176,23 @@ function stripUnknownFields (value: unknown, schema: JsonSchema, path: string, p
     out[key] = stripUnknownFields(child, childSchema, childPath(path, key), problems)
   }
   return out
+}
+
+/**
+ * The fields an object of one kind takes, when its schema says so with
+ * `allOf: [{if: {properties: {type: {const: K}}}, then: {propertyNames: {enum: [...]}}}]` (the sink
+ * schema does, one branch per sink type): a webhook sink's unknown field lists the webhook's fields,
+ * not every sink type's. Undefined when the schema has no such branch for the value, or for `store`
+ * (whose refusal says it takes only `type`).
+ */
+function fieldsOfKind (schema: JsonSchema, value: Record<string, unknown>): string[] | undefined {
+  const branches = (schema as { allOf?: unknown }).allOf
+  if (!Array.isArray(branches) || typeof value.type !== 'string' || value.type === 'store') return undefined
+  for (const branch of branches as Array<{ if?: { properties?: { type?: { const?: unknown } } }, then?: { propertyNames?: { enum?: unknown } } }>) {
+    const names = branch.then?.propertyNames?.enum
+    if (branch.if?.properties?.type?.const === value.type && Array.isArray(names)) return names.filter((n): n is string => typeof n === 'string')
+  }
+  return undefined
 }
 
 /** The validators' regular expressions in words: a configuration error is read by people. */

@@ -5,7 +5,7 @@ import type { Subscription } from '../subscriptions/types.js'
 import { DeliveryLedger } from './delivery-ledger.js'
 import { UnknownSubscriptionError } from './errors.js'
 import { SubscriptionWorker } from './subscription-worker.js'
-import type { SubscriptionWorkerInit, WebhookSubscription } from './subscription-worker.js'
+import type { DeliverySubscription, SubscriptionWorkerInit } from './subscription-worker.js'
 import type { DeadLetter, DeliveryAttempt, DeliveryProgress, DeliverySource, DeliveryStatus, SubscriptionMatcher } from './types.js'
 import { DEFAULT_MAX_ERROR_BODY_BYTES } from './webhook-client.js'
 
@@ -35,6 +35,8 @@ export interface DeliveryServiceComponents {
   log?: Logger
   /** every HTTP attempt's result, for metrics */
   onAttempt?: (attempt: DeliveryAttempt) => void
+  /** where trigger sinks' `tokenEnv` names are looked up; default process.env */
+  env?: NodeJS.ProcessEnv
   /** jitter source; tests may pin it */
   random?: () => number
   now?: () => number
@@ -67,17 +69,17 @@ interface RunningWorker {
   fingerprint: string
 }
 
-function isWebhookSubscription (sub: Subscription): sub is WebhookSubscription {
-  return sub.sink.type === 'webhook'
+function isDeliverySubscription (sub: Subscription): sub is DeliverySubscription {
+  return sub.sink.type !== 'store'
 }
 
 /** What makes a running worker stale: anything it matches or sends with. */
-function fingerprint (sub: WebhookSubscription): string {
+function fingerprint (sub: DeliverySubscription): string {
   return JSON.stringify([sub.classes, sub.filter, sub.includeUntrusted, sub.sink])
 }
 
 /**
- * Webhook delivery for every webhook subscription: one ordered worker each, progress and dead
+ * Delivery for every webhook and trigger-sink subscription: one ordered worker each, progress and dead
  * letters persisted through the injected state sections.
  *
  * Re-drive order: re-driven dead letters are sent, in their original order, before any record
@@ -90,7 +92,7 @@ export class DeliveryService {
   private readonly lagScanLimit: number
   private status: ServiceStatus = { state: 'stopped' }
   /** webhook subscriptions as last synced */
-  private desired = new Map<string, WebhookSubscription>()
+  private desired = new Map<string, DeliverySubscription>()
   /** start cursors of `now` subscriptions, captured when first seen */
   private readonly nowCursors = new Map<string, string | undefined>()
   private readonly ledgers = new Map<string, Promise<DeliveryLedger>>()
@@ -156,15 +158,15 @@ export class DeliveryService {
   }
 
   /**
-   * Declare the full current set of subscriptions (non-webhook sinks are ignored). Workers start
+   * Declare the full current set of subscriptions (`store` sinks are ignored). Workers start
    * for new ones, stop for removed ones and restart for changed ones; persisted state is kept (use
    * forgetSubscription() when a subscription is deleted). Before start() this only records the set.
    * Never rejects, so it may be called without awaiting; awaiting it means the workers are running.
    */
   async syncSubscriptions (subscriptions: Subscription[]): Promise<void> {
-    const next = new Map<string, WebhookSubscription>()
+    const next = new Map<string, DeliverySubscription>()
     for (const sub of subscriptions) {
-      if (!isWebhookSubscription(sub)) continue
+      if (!isDeliverySubscription(sub)) continue
       next.set(sub.id, sub)
       // "now" means now: taken synchronously, before any await can let records slip past.
       if (!this.desired.has(sub.id) && sub.start.kind === 'now' && !this.nowCursors.has(sub.id)) {
@@ -271,7 +273,7 @@ export class DeliveryService {
     }
     if (progress.cursor !== undefined) status.cursor = progress.cursor
     if (progress.lastStatus !== undefined) status.lastStatus = progress.lastStatus
-    const lastError = running?.worker.invalidReason ?? running?.worker.lastInternalError ?? progress.lastError
+    const lastError = running?.worker.problem ?? running?.worker.lastInternalError ?? progress.lastError
     if (lastError !== undefined) status.lastError = lastError
     if (progress.lastDeliveredAt !== undefined) status.lastDeliveredAt = progress.lastDeliveredAt
     return status
@@ -299,7 +301,7 @@ export class DeliveryService {
     }
   }
 
-  private async countLag (sub: WebhookSubscription, from: string | undefined): Promise<{ lag: number, truncated: boolean }> {
+  private async countLag (sub: DeliverySubscription, from: string | undefined): Promise<{ lag: number, truncated: boolean }> {
     let cursor = from
     let scanned = 0
     let lag = 0
@@ -324,7 +326,7 @@ export class DeliveryService {
     return await this.ledger(sub)
   }
 
-  private async ledger (sub: WebhookSubscription): Promise<DeliveryLedger> {
+  private async ledger (sub: DeliverySubscription): Promise<DeliveryLedger> {
     let loading = this.ledgers.get(sub.id)
     if (loading === undefined) {
       loading = DeliveryLedger.load({
@@ -339,7 +341,7 @@ export class DeliveryService {
     return await loading
   }
 
-  private async initialCursor (sub: WebhookSubscription): Promise<string | undefined> {
+  private async initialCursor (sub: DeliverySubscription): Promise<string | undefined> {
     switch (sub.start.kind) {
       case 'now':
         return this.nowCursors.has(sub.id) ? this.nowCursors.get(sub.id) : this.components.source.lastCursor()
@@ -381,6 +383,7 @@ export class DeliveryService {
         loadLedger: async () => await this.ledger(sub),
         ...(this.components.log === undefined ? {} : { log: this.components.log }),
         ...(this.components.onAttempt === undefined ? {} : { onAttempt: this.components.onAttempt }),
+        ...(this.components.env === undefined ? {} : { env: this.components.env }),
         random: this.components.random ?? Math.random,
         now: this.components.now ?? Date.now
       }, this.workerInit)

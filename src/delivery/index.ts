@@ -23,6 +23,26 @@ export {
   STRUCTURED_CONTENT_TYPE
 } from './cloudevents-http.js'
 export type { ResolvedSink, WebhookRequest } from './cloudevents-http.js'
+export { resolveDeliveryTarget } from './delivery-target.js'
+export type { DeliveryTarget, PreparedRequest, TargetOptions } from './delivery-target.js'
+export { readCredential, CredentialError, MAX_CREDENTIAL_BYTES } from './credentials.js'
+export type { CredentialErrorDetails } from './credentials.js'
+export {
+  githubDispatchRequest,
+  gitlabPipelineRequest,
+  jenkinsBuildRequest,
+  jenkinsJobPath,
+  githubRateLimitWait,
+  clientPayload,
+  cdeventVariables,
+  triggerFacts,
+  GITHUB_API_VERSION,
+  GITHUB_ACCEPT,
+  TRIGGER_USER_AGENT,
+  MAX_DISPATCH_EVENT_TYPE_LENGTH,
+  MAX_CLIENT_PAYLOAD_BYTES
+} from './trigger-requests.js'
+export type { TriggerFacts, TriggerRequest } from './trigger-requests.js'
 export { backoffDelay, parseRetryAfter } from './backoff.js'
 export { InvalidSinkError, UnknownSubscriptionError } from './errors.js'
 export type { InvalidSinkDetails } from './errors.js'

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino'
 import type { StoredEvent } from '../events/records.js'
-import type { Subscription, WebhookSink } from '../subscriptions/types.js'
+import type { DeliverySink, Subscription } from '../subscriptions/types.js'
 import { backoffDelay } from './backoff.js'
-import { buildWebhookRequest, resolveWebhookSink } from './cloudevents-http.js'
-import type { ResolvedSink } from './cloudevents-http.js'
+import { CredentialError } from './credentials.js'
+import { resolveDeliveryTarget } from './delivery-target.js'
+import type { DeliveryTarget, PreparedRequest } from './delivery-target.js'
 import type { DeliveryLedger } from './delivery-ledger.js'
 import { InvalidSinkError } from './errors.js'
 import type { DeadLetter, DeliveryAttempt, DeliveryHead, DeliverySource, DeliveryState, SubscriptionMatcher } from './types.js'
@@ -11,7 +12,8 @@ import { sendWebhook } from './webhook-client.js'
 import type { SendResult } from './webhook-client.js'
 import { sleep, Wakeup } from './wakeup.js'
 
-export type WebhookSubscription = Subscription & { sink: WebhookSink }
+/** A subscription whose sink the delivery service sends to: a webhook or a trigger sink. */
+export type DeliverySubscription = Subscription & { sink: DeliverySink }
 
 export interface SubscriptionWorkerComponents {
   source: DeliverySource
@@ -22,6 +24,8 @@ export interface SubscriptionWorkerComponents {
   onAttempt?: (attempt: DeliveryAttempt) => void
   random: () => number
   now: () => number
+  /** where trigger sinks' `tokenEnv` names are looked up; default process.env */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface SubscriptionWorkerInit {
@@ -36,29 +40,32 @@ export interface SubscriptionWorkerInit {
 type RoundOutcome = 'delivered' | 'dead' | 'aborted'
 
 /**
- * Delivers one subscription's matching records to its webhook, one at a time and in arrival order.
+ * Delivers one subscription's matching records to its sink (a webhook, or a tool's trigger API:
+ * the same loop, only the request differs), one at a time and in arrival order.
  * The record being retried blocks the ones after it (per subscription only); after its budget it
  * becomes a dead letter and the worker moves on. Queued re-drives go before the next new record.
  */
 export class SubscriptionWorker {
-  readonly subscription: WebhookSubscription
+  readonly subscription: DeliverySubscription
   /** why the sink is unusable, when it is */
   readonly invalidReason: string | undefined
   private readonly components: SubscriptionWorkerComponents
   private readonly init: SubscriptionWorkerInit
-  private readonly sink: ResolvedSink | undefined
+  private readonly sink: DeliveryTarget | undefined
+  /** why the sink's credential cannot be read right now; cleared as soon as it can */
+  private credentialProblem: string | undefined
   private readonly wakeup = new Wakeup()
   private running: { controller: AbortController, loop: Promise<void>, detach: () => void } | undefined
   private currentState: DeliveryState = 'stopped'
   private internalError: string | undefined
   private loadedLedger: DeliveryLedger | undefined
 
-  constructor (subscription: WebhookSubscription, components: SubscriptionWorkerComponents, init: SubscriptionWorkerInit) {
+  constructor (subscription: DeliverySubscription, components: SubscriptionWorkerComponents, init: SubscriptionWorkerInit) {
     this.subscription = subscription
     this.components = components
     this.init = init
     try {
-      this.sink = resolveWebhookSink(subscription.sink)
+      this.sink = resolveDeliveryTarget(subscription.sink, components.env === undefined ? {} : { env: components.env })
     } catch (err) {
       if (!(err instanceof InvalidSinkError)) throw err
       this.invalidReason = err.message
@@ -66,7 +73,12 @@ export class SubscriptionWorker {
   }
 
   get state (): DeliveryState {
-    return this.invalidReason !== undefined ? 'invalid' : this.currentState
+    return this.problem !== undefined ? 'invalid' : this.currentState
+  }
+
+  /** Why nothing can be sent: an unusable sink, or a credential that cannot be read (which may heal). */
+  get problem (): string | undefined {
+    return this.invalidReason ?? this.credentialProblem
   }
 
   /** A failure outside HTTP (store read, state write) that the loop is backing off from. */
@@ -107,7 +119,7 @@ export class SubscriptionWorker {
     return this.components.matches(this.subscription, stored)
   }
 
-  private async run (sink: ResolvedSink, signal: AbortSignal): Promise<void> {
+  private async run (sink: DeliveryTarget, signal: AbortSignal): Promise<void> {
     let failures = 0
     while (!signal.aborted) {
       try {
@@ -120,8 +132,7 @@ export class SubscriptionWorker {
         failures++
         this.internalError = err instanceof Error ? err.message : String(err)
         this.components.log?.warn({ err, subscription: this.subscription.id }, 'delivery worker failed; backing off')
-        const delay = Math.max(this.init.backoffBaseMs, backoffDelay(failures, this.backoff(), this.components.random))
-        await sleep(delay, signal)
+        await sleep(this.internalBackoff(failures), signal)
       }
     }
     this.currentState = 'stopped'
@@ -132,13 +143,51 @@ export class SubscriptionWorker {
     return this.loadedLedger
   }
 
+  /** The wait after a failure of our own (store, credential): never zero, so the loop cannot spin. */
+  private internalBackoff (failures: number): number {
+    return Math.max(this.init.backoffBaseMs, backoffDelay(failures, this.backoff(), this.components.random))
+  }
+
+  /** The record's request, or undefined (and the problem recorded) when the credential cannot be read. */
+  private async prepare (sink: DeliveryTarget, stored: StoredEvent): Promise<PreparedRequest | undefined> {
+    try {
+      const request = await sink.prepare(stored)
+      this.setCredentialProblem(undefined)
+      return request
+    } catch (err) {
+      if (!(err instanceof CredentialError)) throw err
+      this.setCredentialProblem(err.message)
+      return undefined
+    }
+  }
+
+  private async checkCredential (sink: DeliveryTarget): Promise<void> {
+    try {
+      await sink.checkCredential()
+      this.setCredentialProblem(undefined)
+    } catch (err) {
+      if (!(err instanceof CredentialError)) throw err
+      this.setCredentialProblem(err.message)
+    }
+  }
+
+  /** Logged once per change: the message names the file or variable, never its content. */
+  private setCredentialProblem (problem: string | undefined): void {
+    if (problem === this.credentialProblem) return
+    this.credentialProblem = problem
+    if (problem !== undefined) this.components.log?.warn({ subscription: this.subscription.id, reason: problem }, 'sink credential cannot be used; delivery waits')
+    else this.components.log?.info({ subscription: this.subscription.id }, 'sink credential readable again; delivery resumes')
+  }
+
   private backoff (): { baseMs: number, maxMs: number } {
     return { baseMs: this.init.backoffBaseMs, maxMs: this.init.backoffMaxMs }
   }
 
   /** One unit of work: a re-drive, a page of new records, or a wait. */
-  private async step (sink: ResolvedSink, signal: AbortSignal): Promise<void> {
+  private async step (sink: DeliveryTarget, signal: AbortSignal): Promise<void> {
     const ledger = this.ledger
+    // shows a missing credential while idle too, and clears the state once it is fixed
+    await this.checkCredential(sink)
     // Cleared before looking for work: a notify from here on makes the wait below return at once.
     this.wakeup.clear()
 
@@ -158,7 +207,8 @@ export class SubscriptionWorker {
     const page = await this.components.source.readAfter(ledger.progress.cursor, this.init.pageSize)
     if (page.length === 0) {
       this.currentState = 'idle'
-      await this.wakeup.wait(signal)
+      // with an unreadable credential, look again now and then so the state heals once it is fixed
+      await this.wakeup.wait(signal, this.credentialProblem === undefined ? undefined : this.init.backoffMaxMs)
       return
     }
 
@@ -183,7 +233,7 @@ export class SubscriptionWorker {
     return this.ledger.deadLetters.length >= this.init.maxDeadLetters
   }
 
-  private async redriveOne (sink: ResolvedSink, digest: string, signal: AbortSignal): Promise<void> {
+  private async redriveOne (sink: DeliveryTarget, digest: string, signal: AbortSignal): Promise<void> {
     const ledger = this.ledger
     const letter = ledger.deadLetters.find(d => d.digest === digest)
     if (letter === undefined) {
@@ -204,7 +254,7 @@ export class SubscriptionWorker {
   }
 
   /** Try one record until it is acknowledged, its budget runs out, or the worker stops. */
-  private async deliverRound (sink: ResolvedSink, stored: StoredEvent, redrive: boolean, signal: AbortSignal): Promise<RoundOutcome> {
+  private async deliverRound (sink: DeliveryTarget, stored: StoredEvent, redrive: boolean, signal: AbortSignal): Promise<RoundOutcome> {
     const ledger = this.ledger
     const now = this.components.now
     const progress = ledger.progress
@@ -214,16 +264,27 @@ export class SubscriptionWorker {
       ? progress.head
       : { digest, attempts: 0, firstAttemptAt: new Date(now()).toISOString() }
     progress.head = head
-    const request = buildWebhookRequest(stored, sink)
+    let credentialWaits = 0
 
     while (true) {
       if (signal.aborted) return 'aborted'
       this.currentState = 'delivering'
-      const result = await sendWebhook(sink.url, request, {
+      // built per attempt: a trigger sink reads its credential each time, so a rotated file is used at once
+      const request = await this.prepare(sink, stored)
+      if (request === undefined) {
+        // our own configuration is at fault, not the record: wait without spending its attempts
+        credentialWaits++
+        this.currentState = 'retrying'
+        if (!await sleep(this.internalBackoff(credentialWaits), signal)) return 'aborted'
+        continue
+      }
+      const result = await sendWebhook(request.url, request, {
         timeoutMs: sink.timeoutMs,
         signal,
         maxErrorBodyBytes: this.init.maxErrorBodyBytes,
-        now
+        now,
+        redact: request.secrets,
+        ...(request.rateLimitWait === undefined ? {} : { rateLimitWait: request.rateLimitWait })
       })
       if (result.kind === 'aborted') return 'aborted'
       head.attempts++
@@ -266,7 +327,7 @@ export class SubscriptionWorker {
   }
 
   /** The wait before the next attempt, or undefined when the record must become a dead letter. */
-  private retryDelay (sink: ResolvedSink, head: DeliveryHead, result: Exclude<SendResult, { kind: 'delivered' | 'aborted' }>): number | undefined {
+  private retryDelay (sink: DeliveryTarget, head: DeliveryHead, result: Exclude<SendResult, { kind: 'delivered' | 'aborted' }>): number | undefined {
     if (result.kind !== 'retryable' || head.attempts >= sink.maxAttempts) return undefined
     const delay = result.retryAfterMs !== undefined
       ? Math.min(result.retryAfterMs, this.init.retryAfterMaxMs)

@@ -64,7 +64,7 @@ export type DeliveryState =
   | 'idle'
   /** the dead-letter list is full: nothing new is delivered until it shrinks (POST or DELETE /v1/subscriptions/{id}/dead-letters) */
   | 'paused'
-  /** the sink is unusable (bad URL or headers); see lastError */
+  /** the sink is unusable (bad URL or headers), or its credential cannot be read; see lastError */
   | 'invalid'
   /** the service is not running */
   | 'stopped'

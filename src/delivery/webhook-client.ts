@@ -25,7 +25,17 @@ export interface SendOptions {
   signal: AbortSignal
   maxErrorBodyBytes?: number
   now?: () => number
+  /** secrets sent with the request (a trigger sink's token): replaced in any error text, which is stored and shown */
+  redact?: readonly string[]
+  /**
+   * A receiver's own way of saying "too many requests" on a status that is otherwise final (GitHub
+   * answers rate limits with 403): the wait it asks for in ms, or undefined when this is not one.
+   */
+  rateLimitWait?: (status: number, headers: Headers, nowMs: number) => number | undefined
 }
+
+/** What a redacted secret reads as in errors. */
+export const REDACTED_SECRET = '[redacted]'
 
 /** POST one webhook request and classify the answer. Never throws for network or HTTP failures. */
 export async function sendWebhook (url: string, request: WebhookRequest, options: SendOptions): Promise<SendResult> {
@@ -57,7 +67,7 @@ export async function sendWebhook (url: string, request: WebhookRequest, options
       await discardBody(response)
       return { kind: 'delivered', status }
     }
-    const text = await readBounded(response, maxBody)
+    const text = redact(await readBounded(response, maxBody), options.redact)
     const error = describeStatus(status, text)
     if (status === 408 || status === 429 || status >= 500) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), (options.now ?? Date.now)())
@@ -66,11 +76,13 @@ export async function sendWebhook (url: string, request: WebhookRequest, options
         : { kind: 'retryable', status, error, retryAfterMs }
     }
     if (status >= 300 && status < 400) return { kind: 'rejected', status, error: `${error} (redirects are not followed)` }
+    const wait = options.rateLimitWait?.(status, response.headers, (options.now ?? Date.now)())
+    if (wait !== undefined) return { kind: 'retryable', status, error: `${error} (rate limited)`, retryAfterMs: wait }
     return { kind: 'rejected', status, error }
   } catch (err) {
     if (options.signal.aborted) return { kind: 'aborted' }
     if (timedOut) return { kind: 'retryable', error: `timeout after ${options.timeoutMs} ms` }
-    return { kind: 'retryable', error: describeNetworkError(err) }
+    return { kind: 'retryable', error: redact(describeNetworkError(err), options.redact) }
   } finally {
     clearTimeout(timer)
     options.signal.removeEventListener('abort', onAbort)
@@ -103,6 +115,16 @@ async function readBounded (response: Response, max: number): Promise<string> {
     await reader.cancel().catch(() => {})
   }
   return Buffer.concat(chunks).subarray(0, max).toString('utf8')
+}
+
+/** Longest first, so a secret that contains another is replaced whole. */
+function redact (text: string, secrets: readonly string[] | undefined): string {
+  if (secrets === undefined) return text
+  let out = text
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (secret !== '') out = out.split(secret).join(REDACTED_SECRET)
+  }
+  return out
 }
 
 function clean (text: string): string {

@@ -48,6 +48,17 @@ export {
   MAX_HEADER_VALUE_LENGTH
 } from './webhook-sink.js'
 export type { CheckedWebhookSink } from './webhook-sink.js'
+export {
+  validateTriggerSink,
+  isTriggerSinkType,
+  sinkSchema,
+  TRIGGER_SINK_TYPES,
+  DEFAULT_GITHUB_API_URL,
+  DEFAULT_GITLAB_URL,
+  TOKEN_ENV_REGEX,
+  MAX_TOKEN_FILE_LENGTH
+} from './trigger-sinks.js'
+export type { CheckedTriggerSink } from './trigger-sinks.js'
 export type { NormalisedSubscriptionInput } from './subscription-input.js'
 export { InvalidSubscriptionError, DuplicateSubscriptionError, ConfigSubscriptionError } from './errors.js'
 export type { InvalidSubscriptionDetails } from './errors.js'
@@ -57,6 +68,14 @@ export type {
   SubscriptionFilter,
   SubscriptionSink,
   SubscriptionStart,
-  WebhookSink
+  WebhookSink,
+  CredentialRef,
+  DeliveryLimits,
+  DeliverySink,
+  GithubDispatchSink,
+  GitlabPipelineSink,
+  JenkinsBuildSink,
+  TriggerSink,
+  TriggerSinkType
 } from './types.js'
 export { subscriptionsWant, addConfigSubscriptions, canonicalJson } from './start-points.js'

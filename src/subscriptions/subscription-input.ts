@@ -2,8 +2,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { MAX_CLASS_PATTERN_LENGTH, MAX_PEER_ID_LENGTH, TRUST_NAME_REGEX, isValidClassPattern } from '../trust/index.js'
 import { classPatternProblem, isDateTime, RFC3339_DATE_TIME_PATTERN } from '../events/index.js'
 import { InvalidSubscriptionError } from './errors.js'
-import type { Subscription, SubscriptionFilter, SubscriptionSink, SubscriptionStart, WebhookSink } from './types.js'
-import { describeValue as describe, isPlainObject, sinkSchema, validateWebhookSink } from './webhook-sink.js'
+import type { Subscription, SubscriptionFilter, SubscriptionSink, SubscriptionStart, TriggerSink, WebhookSink } from './types.js'
+import { describeValue as describe, isPlainObject, validateWebhookSink } from './webhook-sink.js'
+import { isTriggerSinkType, sinkSchema, TRIGGER_SINK_TYPES, validateTriggerSink } from './trigger-sinks.js'
 
 export const SUBSCRIPTION_ID_REGEX = '^[a-z0-9][a-z0-9-]{0,63}$'
 const SUBSCRIPTION_ID = new RegExp(SUBSCRIPTION_ID_REGEX)
@@ -190,14 +191,15 @@ function validateSink (value: unknown): SubscriptionSink {
     rejectUnknownFields(value, new Set(['type']), 'sink.')
     return { type: 'store' }
   }
-  if (value.type !== 'webhook') fail('sink.type', `sink.type must be store or webhook, got ${describe(value.type)}`)
+  if (isTriggerSinkType(value.type)) return validateTriggerSink(value)
+  if (value.type !== 'webhook') fail('sink.type', `sink.type must be one of store, webhook, ${TRIGGER_SINK_TYPES.join(', ')}, got ${describe(value.type)}`)
   return validateWebhookSink(value)
 }
 
 /**
  * Validate and normalise a subscription from outside (API body, config file): unknown fields are
  * refused, defaults filled (filter {}, includeUntrusted false, start now, sink store, webhook
- * mode/maxAttempts/maxAgeSeconds/timeoutMs), duplicate classes and origins dropped, peer IDs and
+ * mode/maxAttempts/maxAgeSeconds/timeoutMs, trigger sinks' tool URLs), duplicate classes and origins dropped, peer IDs and
  * URLs canonicalised. Throws InvalidSubscriptionError naming the field.
  */
 export function validateSubscriptionInput (input: unknown): NormalisedSubscriptionInput {
@@ -222,7 +224,7 @@ export function validateSubscriptionInput (input: unknown): NormalisedSubscripti
 /**
  * Validate a subscription as persisted by the node (all fields present). Used when the node reloads
  * its subscriptions, so a corrupted or hand-edited state record is refused like any other input,
- * with one exception: a webhook sink that keeps its shape but breaks a rule added since it was
+ * with one exception: a webhook or trigger sink that keeps its shape but breaks a rule added since it was
  * stored (a header that is now reserved, say) is kept as it was. The node then still starts, the
  * subscription can be listed and deleted, and delivery, which checks every sink with the same
  * validateWebhookSink, reports it `invalid` with the reason instead of sending anything.
@@ -237,7 +239,7 @@ export function validateStoredSubscription (input: unknown): Subscription {
   try {
     sink = validateSink(rest.sink)
   } catch (err) {
-    if (!(err instanceof InvalidSubscriptionError) || !hasWebhookSinkShape(rest.sink)) throw err
+    if (!(err instanceof InvalidSubscriptionError) || !(hasWebhookSinkShape(rest.sink) || hasTriggerSinkShape(rest.sink))) throw err
     sink = rest.sink
   }
   const { sink: _checked, ...normalised } = validateSubscriptionInput({ ...rest, sink: { type: 'store' } })
@@ -250,4 +252,12 @@ function hasWebhookSinkShape (value: unknown): value is WebhookSink {
   if (value.mode !== 'binary' && value.mode !== 'structured') return false
   if (!['maxAttempts', 'maxAgeSeconds', 'timeoutMs'].every(field => Number.isSafeInteger(value[field]))) return false
   return value.headers === undefined || (isPlainObject(value.headers) && Object.values(value.headers).every(v => typeof v === 'string'))
+}
+
+/** The shape (not the rules) of a trigger sink as the node persists it: limits filled in, every other field a string. */
+function hasTriggerSinkShape (value: unknown): value is TriggerSink {
+  if (!isPlainObject(value) || !isTriggerSinkType(value.type)) return false
+  const limits = ['maxAttempts', 'maxAgeSeconds', 'timeoutMs']
+  if (!limits.every(field => Number.isSafeInteger(value[field]))) return false
+  return Object.entries(value).every(([key, field]) => limits.includes(key) || typeof field === 'string')
 }

@@ -33,7 +33,65 @@ export interface WebhookSink {
   timeoutMs?: number
 }
 
-export type SubscriptionSink = { type: 'store' } | WebhookSink
+/**
+ * Where a trigger sink reads its secret: a file (mode 0600 or stricter) or an environment variable
+ * of the node's process, exactly one. Only the reference is stored and shown; the secret is read at
+ * each attempt, so a rotated file is picked up without touching the subscription.
+ */
+export interface CredentialRef {
+  /** absolute path of a file holding the token */
+  tokenFile?: string
+  /** name of an environment variable holding the token */
+  tokenEnv?: string
+}
+
+/** The retry budget every delivering sink carries (same rules and defaults as a webhook's). */
+export interface DeliveryLimits {
+  /** retry budget before an event goes to the dead letters */
+  maxAttempts?: number
+  /** give up on an event older than this many seconds since its first attempt */
+  maxAgeSeconds?: number
+  /** per-request timeout */
+  timeoutMs?: number
+}
+
+/** GitHub repository_dispatch: `POST {apiUrl}/repos/{owner}/{repo}/dispatches` with a bearer token. */
+export interface GithubDispatchSink extends CredentialRef, DeliveryLimits {
+  type: 'github-dispatch'
+  /** https://api.github.com, or a GitHub Enterprise Server's `https://HOST/api/v3` */
+  apiUrl?: string
+  owner: string
+  repo: string
+}
+
+/** GitLab pipeline trigger: `POST {gitlabUrl}/api/v4/projects/{project}/trigger/pipeline` with a trigger token. */
+export interface GitlabPipelineSink extends CredentialRef, DeliveryLimits {
+  type: 'gitlab-pipeline'
+  /** https://gitlab.com, or a self-managed instance's URL */
+  gitlabUrl?: string
+  /** numeric project id or `group/project` path */
+  project: string
+  /** branch or tag the pipeline runs for */
+  ref: string
+}
+
+/** Jenkins: `POST {jenkinsUrl}/job/{a}/job/{b}/buildWithParameters` with a user and API token (basic auth). */
+export interface JenkinsBuildSink extends CredentialRef, DeliveryLimits {
+  type: 'jenkins-build'
+  jenkinsUrl: string
+  /** the job's full name, folders separated by `/` (`team/app/build`) */
+  job: string
+  user: string
+}
+
+/** Sinks that start work in a tool when an event arrives. */
+export type TriggerSink = GithubDispatchSink | GitlabPipelineSink | JenkinsBuildSink
+export type TriggerSinkType = TriggerSink['type']
+
+/** Sinks the delivery service sends to (everything but `store`). */
+export type DeliverySink = WebhookSink | TriggerSink
+
+export type SubscriptionSink = { type: 'store' } | DeliverySink
 
 /** A local declaration of interest: which classes to join and keep, and where they go. */
 export interface Subscription {

@@ -66,34 +66,30 @@ export type CheckedWebhookSink = WebhookSink & Required<Pick<WebhookSink, 'maxAt
 const WEBHOOK_FIELDS = new Set(['type', 'url', 'mode', 'headers', 'maxAttempts', 'maxAgeSeconds', 'timeoutMs'])
 
 /**
- * JSON Schema of a sink (shape and ranges; `validateWebhookSink` also parses the URL and checks
- * header names against the reserved ones). No `default`: Ajv's useDefaults would write `mode`
- * into a `store` sink.
+ * JSON Schema of a webhook sink's own fields (shape and ranges; `validateWebhookSink` also parses
+ * the URL and checks header names against the reserved ones). trigger-sinks.ts combines it with
+ * the trigger sinks' fields into the schema of `sink`.
  */
-export const sinkSchema = {
-  type: 'object',
-  required: ['type'],
-  additionalProperties: false,
-  properties: {
-    type: { enum: ['store', 'webhook'] },
-    url: { type: 'string', maxLength: MAX_WEBHOOK_URL_LENGTH, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' },
-    mode: { enum: ['binary', 'structured'], description: `default ${DEFAULT_WEBHOOK_MODE}` },
-    headers: {
-      type: 'object',
-      maxProperties: MAX_WEBHOOK_HEADERS,
-      propertyNames: { pattern: HEADER_NAME_REGEX },
-      additionalProperties: { type: 'string', maxLength: MAX_HEADER_VALUE_LENGTH, pattern: HEADER_VALUE_REGEX },
-      description: `extra request headers; not Host, Content-*, hop-by-hop ones, Forwarded, or any starting with ${RESERVED_HEADER_PREFIXES.join(', ')}`
-    },
-    maxAttempts: { type: 'integer', minimum: MIN_MAX_ATTEMPTS, maximum: MAX_MAX_ATTEMPTS, description: `default ${DEFAULT_MAX_ATTEMPTS}` },
-    maxAgeSeconds: { type: 'integer', minimum: MIN_MAX_AGE_SECONDS, maximum: MAX_MAX_AGE_SECONDS, description: `default ${DEFAULT_MAX_AGE_SECONDS}` },
-    timeoutMs: { type: 'integer', minimum: MIN_TIMEOUT_MS, maximum: MAX_TIMEOUT_MS, description: `default ${DEFAULT_TIMEOUT_MS}` }
-  },
-  allOf: [
-    { if: { properties: { type: { const: 'webhook' } } }, then: { properties: { url: true }, required: ['url'] }, else: { maxProperties: 1 } }
-  ],
-  description: 'store (default): keep matching events in the store; webhook: also POST them as CloudEvents'
+export const webhookSinkSchemaProperties = {
+  url: { type: 'string', maxLength: MAX_WEBHOOK_URL_LENGTH, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' },
+  mode: { enum: ['binary', 'structured'], description: `default ${DEFAULT_WEBHOOK_MODE}` },
+  headers: {
+    type: 'object',
+    maxProperties: MAX_WEBHOOK_HEADERS,
+    propertyNames: { pattern: HEADER_NAME_REGEX },
+    additionalProperties: { type: 'string', maxLength: MAX_HEADER_VALUE_LENGTH, pattern: HEADER_VALUE_REGEX },
+    description: `extra request headers; not Host, Content-*, hop-by-hop ones, Forwarded, or any starting with ${RESERVED_HEADER_PREFIXES.join(', ')}`
+  }
 } as const
+
+/** The retry budget and timeout every delivering sink (webhook or trigger) accepts. */
+export const deliveryLimitsSchemaProperties = {
+  maxAttempts: { type: 'integer', minimum: MIN_MAX_ATTEMPTS, maximum: MAX_MAX_ATTEMPTS, description: `default ${DEFAULT_MAX_ATTEMPTS}` },
+  maxAgeSeconds: { type: 'integer', minimum: MIN_MAX_AGE_SECONDS, maximum: MAX_MAX_AGE_SECONDS, description: `default ${DEFAULT_MAX_AGE_SECONDS}` },
+  timeoutMs: { type: 'integer', minimum: MIN_TIMEOUT_MS, maximum: MAX_TIMEOUT_MS, description: `default ${DEFAULT_TIMEOUT_MS}` }
+} as const
+
+export const WEBHOOK_SINK_FIELDS: readonly string[] = Object.freeze([...WEBHOOK_FIELDS])
 
 /** Why a value was refused, without echoing unbounded or control characters into messages. */
 export function describeValue (value: unknown): string {
@@ -111,7 +107,7 @@ export function isPlainObject (value: unknown): value is Record<string, unknown>
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function boundedInteger (value: unknown, field: string, min: number, max: number, fallback: number): number {
+export function boundedInteger (value: unknown, field: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     fail(field, `${field} must be an integer in ${min}..${max}, got ${typeof value === 'number' ? String(value) : describeValue(value)}`)
@@ -119,20 +115,32 @@ function boundedInteger (value: unknown, field: string, min: number, max: number
   return value
 }
 
-function validateUrl (value: unknown): string {
+/**
+ * Parse an http(s) URL field. `credentialsHint` says where credentials go instead: URLs end up in
+ * logs and listings.
+ */
+export function validateHttpUrl (value: unknown, field = 'sink.url', credentialsHint = 'put them in sink.headers'): URL {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_WEBHOOK_URL_LENGTH) {
-    fail('sink.url', `sink.url must be a non-empty string of at most ${MAX_WEBHOOK_URL_LENGTH} characters, got ${describeValue(value)}`)
+    fail(field, `${field} must be a non-empty string of at most ${MAX_WEBHOOK_URL_LENGTH} characters, got ${describeValue(value)}`)
   }
   let url: URL
   try {
     url = new URL(value)
   } catch {
-    return fail('sink.url', `sink.url ${describeValue(value)} is not a URL`)
+    return fail(field, `${field} ${describeValue(value)} is not a URL`)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('sink.url', `sink.url must be http or https, got ${describeValue(url.protocol)}`)
-  // URLs end up in logs and listings; credentials belong in sink.headers
-  if (url.username !== '' || url.password !== '') fail('sink.url', 'sink.url must not carry credentials; put them in sink.headers')
-  return url.href
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(field, `${field} must be http or https, got ${describeValue(url.protocol)}`)
+  if (url.username !== '' || url.password !== '') fail(field, `${field} must not carry credentials; ${credentialsHint}`)
+  return url
+}
+
+/** The retry budget and timeout of a delivering sink, defaults filled in. */
+export function validateDeliveryLimits (value: Record<string, unknown>): { maxAttempts: number, maxAgeSeconds: number, timeoutMs: number } {
+  return {
+    maxAttempts: boundedInteger(value.maxAttempts, 'sink.maxAttempts', MIN_MAX_ATTEMPTS, MAX_MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS),
+    maxAgeSeconds: boundedInteger(value.maxAgeSeconds, 'sink.maxAgeSeconds', MIN_MAX_AGE_SECONDS, MAX_MAX_AGE_SECONDS, DEFAULT_MAX_AGE_SECONDS),
+    timeoutMs: boundedInteger(value.timeoutMs, 'sink.timeoutMs', MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)
+  }
 }
 
 function validateHeaders (value: unknown): Record<string, string> {
@@ -171,11 +179,9 @@ export function validateWebhookSink (value: unknown): CheckedWebhookSink {
   if (mode !== 'binary' && mode !== 'structured') fail('sink.mode', `sink.mode must be binary or structured, got ${describeValue(mode)}`)
   const sink: CheckedWebhookSink = {
     type: 'webhook',
-    url: validateUrl(value.url),
+    url: validateHttpUrl(value.url).href,
     mode,
-    maxAttempts: boundedInteger(value.maxAttempts, 'sink.maxAttempts', MIN_MAX_ATTEMPTS, MAX_MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS),
-    maxAgeSeconds: boundedInteger(value.maxAgeSeconds, 'sink.maxAgeSeconds', MIN_MAX_AGE_SECONDS, MAX_MAX_AGE_SECONDS, DEFAULT_MAX_AGE_SECONDS),
-    timeoutMs: boundedInteger(value.timeoutMs, 'sink.timeoutMs', MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)
+    ...validateDeliveryLimits(value)
   }
   if (value.headers !== undefined) sink.headers = validateHeaders(value.headers)
   return sink

@@ -1,5 +1,5 @@
-import { SUBSCRIPTION_ID_REGEX, subscriptionInputSchema } from '../../subscriptions/index.js'
-import type { SubscriptionFilter, SubscriptionStart } from '../../subscriptions/types.js'
+import { SUBSCRIPTION_ID_REGEX, subscriptionInputSchema, TRIGGER_SINK_TYPES } from '../../subscriptions/index.js'
+import type { SubscriptionFilter, SubscriptionStart, TriggerSink } from '../../subscriptions/types.js'
 import { BEARER_SECURITY, COMMON_ERROR_STATUSES, DIGEST_PATTERN, errorResponses } from '../schemas.js'
 
 /** Digests one redrive request may name: the size of a large dead-letter list. */
@@ -22,7 +22,7 @@ export interface SubscriptionBody {
     maxAttempts?: number
     maxAgeSeconds?: number
     timeoutMs?: number
-  }
+  } | TriggerSink
 }
 
 export interface SubscriptionIdParams {
@@ -62,13 +62,24 @@ export const SUBSCRIPTION = {
       type: 'object',
       required: ['type'],
       properties: {
-        type: { type: 'string', enum: ['store', 'webhook'] },
+        type: { type: 'string', enum: ['store', 'webhook', ...TRIGGER_SINK_TYPES] },
         url: { type: 'string' },
         mode: { type: 'string', enum: ['binary', 'structured'] },
         headers: { type: 'object', additionalProperties: { type: 'string' }, description: `values shown as ${REDACTED}` },
         maxAttempts: { type: 'integer' },
         maxAgeSeconds: { type: 'integer' },
-        timeoutMs: { type: 'integer' }
+        timeoutMs: { type: 'integer' },
+        apiUrl: { type: 'string' },
+        owner: { type: 'string' },
+        repo: { type: 'string' },
+        gitlabUrl: { type: 'string' },
+        project: { type: 'string' },
+        ref: { type: 'string' },
+        jenkinsUrl: { type: 'string' },
+        job: { type: 'string' },
+        user: { type: 'string' },
+        tokenFile: { type: 'string', description: 'where the token is read from; the token itself is never stored or shown' },
+        tokenEnv: { type: 'string', description: 'the environment variable the token is read from; the token itself is never stored or shown' }
       }
     },
     createdAt: { type: 'string', format: 'date-time' },
@@ -132,7 +143,7 @@ const DEAD_LETTER = {
 
 export const LIST_DEAD_LETTERS_SCHEMA = {
   tags: ['subscriptions'],
-  summary: 'Events a webhook subscription gave up delivering',
+  summary: 'Events a webhook or trigger subscription gave up delivering',
   security: BEARER_SECURITY,
   params: ID_PARAMS,
   response: {
