@@ -4,7 +4,7 @@
  * in (config.ts reads process.env), so this module reads nothing itself.
  */
 import { bootstrapAddressProblem, childPath, listenAddressProblem, relayPatternProblem, type ConfigProblem } from './config-problems.js'
-import { LOG_LEVELS, MAX_TARGET_CONNECTIONS, NETWORK_PATTERN, NETWORK_RULE, type NodeConfig } from './config-schema.js'
+import { LOG_LEVELS, MAX_TARGET_CONNECTIONS, NETWORK_PATTERN, NETWORK_RULE, splitHostPort, type NodeConfig } from './config-schema.js'
 
 /** Settings given on the command line; each overrides file and environment. */
 export interface ConfigFlags {
@@ -19,6 +19,8 @@ export interface ConfigFlags {
   relay?: string[]
   targetConnections?: number
   logLevel?: string
+  /** the hooks listener's port (its host stays hooks.listen's) */
+  hooksPort?: number
 }
 
 export const ENV_VARS = {
@@ -95,7 +97,8 @@ export const FLAG_KEYS: Partial<Record<keyof ConfigFlags, string>> = {
   apiPort: 'api.port',
   p2pPort: 'p2p.listen',
   targetConnections: 'p2p.targetConnections',
-  logLevel: 'log.level'
+  logLevel: 'log.level',
+  hooksPort: '--hooks-port'
 }
 
 /** How problems of flags name their origin (the environment's keys name their variable). */
@@ -142,6 +145,10 @@ export function applyFlags (config: NodeConfig, flags: ConfigFlags, keys: Partia
     const n = flags.targetConnections
     if (!Number.isInteger(n) || n < 1 || n > MAX_TARGET_CONNECTIONS) problems.push({ key: key('targetConnections'), message: `must be a whole number from 1 to ${MAX_TARGET_CONNECTIONS}, got ${n}` })
     else config.p2p.targetConnections = n
+  }
+  if (flags.hooksPort !== undefined) {
+    if (!Number.isInteger(flags.hooksPort) || flags.hooksPort < 0 || flags.hooksPort > 65535) problems.push({ key: key('hooksPort'), message: `must be a port number (0-65535), got ${flags.hooksPort}` })
+    else config.hooks.listen = `${splitHostPort(config.hooks.listen)?.host ?? '127.0.0.1'}:${flags.hooksPort}`
   }
   if (flags.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(flags.logLevel)) problems.push({ key: key('logLevel'), message: `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}` })

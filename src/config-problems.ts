@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { ErrorObject } from 'ajv'
 import { STANDARD_EVENT_CLASSES, STANDARD_SUBJECTS, expandClassPattern } from './events/index.js'
 import { DEFAULT_MAX_SUBSCRIPTIONS, InvalidSubscriptionError, SUBSCRIPTION_ID_REGEX, subscriptionInputSchema, validateSubscriptionInput } from './subscriptions/index.js'
+import { InvalidSourceError, MAX_SOURCES, SOURCE_FIELDS, validateSourceInput } from './hooks/index.js'
 import { DEFAULT_MAX_TRUST_ENTRIES, InvalidTrustEntryError, TRUST_NAME_REGEX, isValidClassPattern, trustEntryInputSchema, validateTrustEntry } from './trust/index.js'
 
 /**
@@ -290,6 +291,36 @@ export function subscriptionProblems (entries: readonly unknown[], base: string)
     } catch (err) {
       if (!(err instanceof InvalidSubscriptionError)) throw err
       if (!alreadySaid(unknown, err.details.field, err.message)) problems.push(validatorProblem(path, err.details.field, err.message, known))
+    }
+  })
+  return problems
+}
+
+/**
+ * The config file's sources through hooks/' validator (the one POST /v1/sources uses, which runs
+ * the kind's own settings check), plus what the node refuses at start: one name listed twice.
+ */
+export function sourceProblems (entries: readonly unknown[], base: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  if (entries.length > MAX_SOURCES) problems.push({ key: base, message: `at most ${MAX_SOURCES} sources, got ${entries.length}` })
+  const byName = new Map<string, number>()
+  entries.forEach((input, i) => {
+    const path = childPath(base, i)
+    if (isPlainObject(input)) {
+      for (const key of Object.keys(input)) {
+        if (!(SOURCE_FIELDS as readonly string[]).includes(key)) problems.push({ key: childPath(path, key), message: unknownField(key, SOURCE_FIELDS) })
+      }
+    }
+    const known = isPlainObject(input) ? Object.fromEntries(Object.entries(input).filter(([k]) => (SOURCE_FIELDS as readonly string[]).includes(k))) : input
+    try {
+      const source = validateSourceInput(known)
+      const same = byName.get(source.name)
+      if (same !== undefined) problems.push({ key: `${path}.name`, message: `${source.name} is already the name of ${childPath(base, same)}` })
+      else byName.set(source.name, i)
+    } catch (err) {
+      if (!(err instanceof InvalidSourceError)) throw err
+      const field = err.details.field
+      problems.push({ key: field === 'source' ? path : `${path}.${field}`, message: withoutField(err.message, field) })
     }
   })
   return problems

@@ -12,6 +12,10 @@ export const DEFAULT_P2P_PORT = 4001
 /** 1 MiB: a generous ceiling for one CDEvent or a batch over HTTP; bigger belongs in an artifact store. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
 export const DEFAULT_NETWORK = 'cdgossip'
+/** The hooks listener's port: next to the API's, and like it on loopback until a proxy fronts it. */
+export const DEFAULT_HOOKS_PORT = 7071
+/** 1 MiB: the hooks listener's body limit (hooks/listener.ts DEFAULT_HOOKS_BODY_LIMIT says why). */
+export const DEFAULT_HOOKS_BODY_LIMIT = 1024 * 1024
 
 export interface TrustEntryConfig {
   peerId: string
@@ -48,6 +52,14 @@ export interface NodeConfig {
   }
   /** subscription inputs as accepted by POST /v1/subscriptions */
   subscriptions: Array<Record<string, unknown>>
+  /** the webhook listener for tools (README, Tools in); it listens only while a source exists */
+  hooks: {
+    /** `host:port` (`[::1]:7071` for IPv6) */
+    listen: string
+    bodyLimit: number
+  }
+  /** tool webhook sources as accepted by POST /v1/sources (secrets referenced by file or variable) */
+  sources: Array<Record<string, unknown>>
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
     /** pretty human-readable lines; default: when stdout is a TTY */
@@ -77,6 +89,8 @@ export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
     sync: { intervalSeconds: 30 },
     trust: { mode: 'allowlist', communities: [] },
     subscriptions: [],
+    hooks: { listen: `127.0.0.1:${DEFAULT_HOOKS_PORT}`, bodyLimit: DEFAULT_HOOKS_BODY_LIMIT },
+    sources: [],
     log: { level: 'info' }
   }
 }
@@ -140,6 +154,16 @@ export const CONFIG_FILE_SCHEMA = {
     },
     // each entry is checked by subscriptions/' validator, as POST /v1/subscriptions does (config-problems.ts)
     subscriptions: { type: 'array' },
+    hooks: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        listen: { type: 'string', minLength: 1 },
+        bodyLimit: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 }
+      }
+    },
+    // each entry is checked by hooks/' validator, as POST /v1/sources does (config-problems.ts)
+    sources: { type: 'array' },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -150,3 +174,16 @@ export const CONFIG_FILE_SCHEMA = {
     }
   }
 } as const
+
+/** `host:port`, `[v6]:port`: where the hooks listener listens; undefined when it is not that. */
+export function splitHostPort (value: string): { host: string, port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):([0-9]{1,5})$/.exec(value)
+  if (m === null) return undefined
+  const port = Number(m[3])
+  if (port > 65535) return undefined
+  return { host: m[1] ?? m[2] ?? '', port }
+}
+
+export function hostPortProblem (value: string): string | undefined {
+  return splitHostPort(value) === undefined ? `must be host:port (e.g. 127.0.0.1:${DEFAULT_HOOKS_PORT}, 0.0.0.0:${DEFAULT_HOOKS_PORT} or [::1]:${DEFAULT_HOOKS_PORT}), got ${JSON.stringify(value)}` : undefined
+}

@@ -27,6 +27,10 @@ export const STARTER_DOCS: Readonly<Record<string, string>> = Object.freeze({
   'trust.mode': 'allowlist: only the communities below (and this node); open: everyone, marked untrusted',
   'trust.communities': 'a community: the peer ID its node prints at start, a name, the CDEvent source\nprefixes it signs for, and optionally its classes (default every class):\n  - peerId: 12D3KooW...\n    name: tekton\n    sources: [https://tekton.example.org/]\n    classes: [\'pipelinerun.*\', \'taskrun.*\']\nEntries added with `cdgossip trust add` are kept in the store, not here.',
   subscriptions: "What this node keeps, and which topics it joins; the same fields as POST /v1/subscriptions.\nWithout one it keeps only what it publishes itself. Example:\n  - id: releases\n    classes: ['artifact.published', 'service.deployed']\n    start: { kind: now }        # or beginning: fetch the history once\n    sink: { type: store }       # or { type: webhook, url: http://127.0.0.1:8080/cdevents }",
+  hooks: 'Webhook listener for your tools (GitHub, GitLab, Jenkins, ...): POST /hooks/<source name>.\nIt listens only while a source exists, needs no API token, and serves nothing else.',
+  'hooks.listen': 'host:port; keep 127.0.0.1 behind a TLS reverse proxy (README, Tools in)',
+  'hooks.bodyLimit': 'largest webhook body in bytes (1024..67108864)',
+  sources: "Tools whose webhooks this node turns into signed CDEvents; the same fields as POST /v1/sources.\nThe secret is read from a file (mode 0600) or an environment variable, never written here:\n  - name: github-myorg\n    kind: github          # github, gitlab, gerrit, jenkins, nexus, harbor, cdevents, generic\n    secretFile: /etc/cdgossip/github-webhook-secret\n  - name: nexus\n    kind: nexus\n    secretEnv: NEXUS_WEBHOOK_SECRET\n    settings: { url: https://nexus.example.org }\nSources added with `cdgossip source add` are kept in the store, not here.",
   log: 'Logging: JSON lines on stdout.',
   'log.level': 'fatal, error, warn, info, debug, trace or silent',
   'log.pretty': 'human-readable lines instead of JSON (default: when stdout is a terminal)'

@@ -17,9 +17,9 @@ import { parse as parseYaml } from 'yaml'
 import { CdgossipError } from './errors.js'
 import {
   FILE_KEY, ajvProblem, bootstrapAddressProblem, childPath, formatProblem, listenAddressProblem, relayPatternProblem,
-  subscriptionProblems, trustEntryProblems, type ConfigProblem
+  sourceProblems, subscriptionProblems, trustEntryProblems, type ConfigProblem
 } from './config-problems.js'
-import { CONFIG_FILE_NAMES, CONFIG_FILE_SCHEMA, DEFAULT_DATA_DIR, NETWORK_RULE, defaultConfig, type ConfigFile, type NodeConfig, type TrustEntryConfig } from './config-schema.js'
+import { CONFIG_FILE_NAMES, CONFIG_FILE_SCHEMA, DEFAULT_DATA_DIR, NETWORK_RULE, defaultConfig, hostPortProblem, type ConfigFile, type NodeConfig, type TrustEntryConfig } from './config-schema.js'
 import { ENV_NAMES, FLAGS_SOURCE, FLAG_KEYS, applyFlags, envFlags, type ConfigFlags } from './config-flags.js'
 
 export type { ConfigProblem } from './config-problems.js'
@@ -58,7 +58,7 @@ export function configFileProblems (value: unknown, source: string): ConfigProbl
   const problems: ConfigProblem[] = validateConfigFile(value) ? [] : (validateConfigFile.errors ?? []).map(err => ajvProblem(err, knownKeysAt))
     .map(p => p.key === 'network' && p.message.startsWith('must match pattern') ? { ...p, message: `${NETWORK_RULE}, got ${JSON.stringify((value as { network?: unknown }).network)}` } : p)
   // the schema checked the shape of the lists; their entries get the checks `start` runs
-  const file = value as { p2p?: { listen?: unknown, bootstrap?: unknown, relay?: unknown }, trust?: { communities?: unknown }, subscriptions?: unknown }
+  const file = value as { p2p?: { listen?: unknown, bootstrap?: unknown, relay?: unknown }, trust?: { communities?: unknown }, subscriptions?: unknown, hooks?: { listen?: unknown }, sources?: unknown }
   const list = (v: unknown): unknown[] => Array.isArray(v) ? v : []
   const each = (v: unknown, key: string, check: (s: string) => string | undefined): void => {
     list(v).forEach((item, i) => {
@@ -72,6 +72,10 @@ export function configFileProblems (value: unknown, source: string): ConfigProbl
     each(file.p2p?.relay, 'p2p.relay', relayPatternProblem)
     problems.push(...trustEntryProblems(list(file.trust?.communities), 'trust.communities'))
     problems.push(...subscriptionProblems(list(file.subscriptions), 'subscriptions'))
+    problems.push(...sourceProblems(list(file.sources), 'sources'))
+    const hooksListen = file.hooks?.listen
+    const listenProblem = typeof hooksListen === 'string' && hooksListen !== '' ? hostPortProblem(hooksListen) : undefined
+    if (listenProblem !== undefined) problems.push({ key: 'hooks.listen', message: listenProblem })
   }
   return problems.map(p => ({ ...p, source }))
 }
@@ -166,7 +170,18 @@ function applyFile (config: NodeConfig, file: ConfigFile): void {
   if (file.trust?.mode !== undefined) config.trust.mode = file.trust.mode
   if (file.trust?.communities !== undefined) config.trust.communities = file.trust.communities as TrustEntryConfig[]
   if (file.subscriptions !== undefined) config.subscriptions = file.subscriptions
+  Object.assign(config.hooks, file.hooks ?? {})
+  if (file.sources !== undefined) config.sources = file.sources
   Object.assign(config.log, file.log ?? {})
+}
+
+/**
+ * A source's secret from the environment variable it names (config.ts is the one module that
+ * reads process.env); undefined when unset or empty.
+ */
+export function secretFromEnvironment (variable: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[variable]
+  return value === undefined || value === '' ? undefined : value
 }
 
 const HIDDEN = '(hidden)'

@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'CDG_SYNC_PROTOCOL', // a sync peer answered garbage
   'CDG_TIMEOUT',
   'CDG_ABORTED',
+  'CDG_RATE_LIMITED', // too many requests from one sender (the hooks listener's token buckets)
   'CDG_STORE' // LevelDB failure
 ] as const
 

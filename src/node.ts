@@ -4,6 +4,11 @@ import type { Logger } from 'pino'
 import { NotStartedError } from './errors.js'
 import { maskConfigSecrets, type NodeConfig } from './config.js'
 import { dataDirPaths, readApiToken } from './data-dir.js'
+import {
+  ConfigSourceError, HooksListener, InvalidSourceError, MAX_SOURCES, SourceSecretError, sourceKind, toDelivery, translateDelivery, validateSourceInput,
+  type ActiveSource, type BucketRate, type Source, type SourceInput
+} from './hooks/index.js'
+import { activateSource, loadSources, startHooksListener, type SourceEntry } from './node/hook-sources.js'
 import { silentLogger } from './logger.js'
 import { STANDARD_EVENT_CLASSES, expandClassPattern } from './events/index.js'
 import type { EventClass } from './events/types.js'
@@ -18,8 +23,8 @@ import type { P2PInit, P2PService } from './p2p/index.js'
 import type { RefusalLedger, SyncFloors, SyncService } from './p2p/sync/index.js'
 import type { PeerInfo } from './p2p/types.js'
 import { DeliveryService } from './delivery/index.js'
-import { buildApi } from './api/index.js'
-import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from './contracts/node-facade.js'
+import { NotFoundError, buildApi } from './api/index.js'
+import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, SourceTestInput, SourceTestResult, SourceView, StreamOptions, SubscriptionInput } from './contracts/node-facade.js'
 import { PublishPipeline, ReceiveMonitor, type GapWatcher, type ReceivePipeline } from './pipeline/index.js'
 import { NodeMetrics } from './metrics/index.js'
 import { stopInOrder } from './lifecycle.js'
@@ -40,7 +45,10 @@ export interface NodeOverrides {
   transport?: P2PInit['transport']
   /** bound on every log line to tell nodes apart in one process */
   nodeName?: string
+  /** the hooks listener's token buckets (tests reach the limit with a few requests) */
+  hookRates?: { perSource?: BucketRate, perAddress?: BucketRate }
 }
+
 
 export type NodeStatus = 'stopped' | 'starting' | 'started' | 'stopping'
 
@@ -55,6 +63,8 @@ interface Running {
   receiver: ReceivePipeline
   /** sequences refused by this node's trust policy: known, not missing */
   refusals: RefusalLedger
+  /** listening while at least one source exists */
+  hooks: HooksListener
   floors: SyncFloors
   apiUrl: string
   detach: Array<() => void>
@@ -82,11 +92,13 @@ export class CdgossipNode implements NodeFacade {
   private readonly nodeMetrics: NodeMetrics
   /** per-path counters, per-peer figures and rate-limited warnings of the receive path; for the node's life */
   private readonly monitor: ReceiveMonitor
+  /** tool webhook sources by name, rebuilt on every start from the config file and the store */
+  private sources = new Map<string, SourceEntry>()
 
   constructor (config: Readonly<NodeConfig>, options: { log?: Logger } & NodeOverrides = {}) {
     this.config = config
     this.log = options.log ?? silentLogger()
-    this.overrides = { transport: options.transport, nodeName: options.nodeName }
+    this.overrides = { transport: options.transport, nodeName: options.nodeName, hookRates: options.hookRates }
     this.subscriptions = this.newRegistry()
     this.monitor = new ReceiveMonitor({
       log: this.log.child({ component: 'receive' }),
@@ -124,6 +136,11 @@ export class CdgossipNode implements NodeFacade {
   /** REST base URL, once started */
   get apiUrl (): string {
     return this.require().apiUrl
+  }
+
+  /** the hooks listener's base URL (`http://host:port`) while it listens (while a source exists) */
+  get hooksUrl (): string | undefined {
+    return this.running?.hooks.url
   }
 
   /** the libp2p multiaddrs peers can dial, once started */
@@ -171,6 +188,8 @@ export class CdgossipNode implements NodeFacade {
     const trust = new TrustPolicy({ selfPeerId: identity.peerId }, { mode: config.trust.mode, entries: config.trust.communities })
     for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
     this.trust = trust
+
+    this.sources = await loadSources(this.config.sources, store.section<Source>('sources'), log)
 
     this.subscriptions = this.newRegistry()
     await addConfigSubscriptions(this.subscriptions, config.subscriptions, store.section<string>('config-subscription-starts'))
@@ -234,6 +253,15 @@ export class CdgossipNode implements NodeFacade {
       observe: o => { this.nodeMetrics.observeEvent(o) }
     })
 
+    const hooks = new HooksListener({
+      log: log.child({ component: 'hooks' }),
+      publish: async events => await publisher.publish(events.map(cdevent => ({ cdevent }))),
+      source: name => this.sources.get(name)?.active,
+      observe: (source, outcome) => { this.nodeMetrics.observeHookDelivery(source, outcome) }
+    }, { bodyLimit: config.hooks.bodyLimit, ...this.overrides.hookRates })
+    started.push(hooks)
+    if (this.sources.size > 0) await this.startHooks(hooks)
+
     const api = await buildApi({ node: this, log: log.child({ component: 'api' }), observeRequest: sample => { this.nodeMetrics.observeHttpRequest(sample) } }, { token, bodyLimit: config.api.bodyLimit, version: VERSION })
     const address = await api.listen({ host: config.api.host, port: config.api.port })
     started.push({ stop: async () => { await api.close() } })
@@ -246,7 +274,7 @@ export class CdgossipNode implements NodeFacade {
         void delivery.syncSubscriptions(this.subscriptions.list())
       })
     ]
-    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, floors, apiUrl, detach }
+    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, floors, hooks, apiUrl, detach }
   }
 
   /**
@@ -262,6 +290,8 @@ export class CdgossipNode implements NodeFacade {
     try {
       await stopInOrder([
         { name: 'subscriptions', stop: () => { for (const d of r.detach) d() } },
+        // no new tool deliveries first, then no new API requests: in-flight publishes drain next
+        { name: 'hooks', stop: async () => { await r.hooks.stop() } },
         { name: 'api', stop: async () => { await r.api.close() } },
         { name: 'publisher', stop: async () => { await r.publisher.drain() } },
         { name: 'delivery', stop: async () => { await r.delivery.stop() } },
@@ -289,6 +319,11 @@ export class CdgossipNode implements NodeFacade {
     return this.trust
   }
 
+  private async startHooks (hooks: HooksListener): Promise<void> {
+    const url = await startHooksListener(hooks, this.config.hooks.listen)
+    this.log.info({ url, sources: [...this.sources.keys()] }, 'hooks listener started')
+  }
+
   /** Topics to join: what subscriptions need (relay classes are joined by p2p itself). */
   private joinedClasses (): EventClass[] {
     return this.subscriptions.topicsFor(STANDARD_EVENT_CLASSES)
@@ -308,7 +343,12 @@ export class CdgossipNode implements NodeFacade {
 
   async info (): Promise<NodeInfo> {
     const r = this.require()
-    return await assembleNodeInfo({ ...r, peerId: this.peerId, network: this.config.network, version: VERSION, trust: this.requireTrust(), monitor: this.monitor })
+    const info = await assembleNodeInfo({ ...r, peerId: this.peerId, network: this.config.network, version: VERSION, trust: this.requireTrust(), monitor: this.monitor })
+    return {
+      ...info,
+      ...(r.hooks.url === undefined ? {} : { hooksUrl: r.hooks.url }),
+      sources: this.listSources().map(v => ({ name: v.name, kind: v.kind, origin: v.origin, status: v.status, ...v.counts }))
+    }
   }
 
   /**
@@ -441,6 +481,66 @@ export class CdgossipNode implements NodeFacade {
   configuration (): NodeConfiguration {
     this.require()
     return { config: maskConfigSecrets(this.config), trust: { mode: this.trustMode(), entries: this.listTrust() }, subscriptions: this.listSubscriptions() }
+  }
+
+  listSources (): SourceView[] {
+    const r = this.require()
+    return [...this.sources.values()].map(e => ({
+      ...e.source,
+      status: e.active === undefined ? 'unavailable' : 'active',
+      ...(e.problem === undefined ? {} : { problem: e.problem }),
+      counts: r.hooks.countsOf(e.source.name)
+    }))
+  }
+
+  async addSource (input: SourceInput): Promise<SourceView> {
+    const r = this.require()
+    const valid = validateSourceInput(input)
+    if (this.sources.has(valid.name)) throw new InvalidSourceError('name', `source ${valid.name} already exists`)
+    if (this.sources.size >= MAX_SOURCES) throw new InvalidSourceError('name', `at most ${MAX_SOURCES} sources`)
+    const source: Source = { ...valid, origin: 'api', createdAt: new Date().toISOString() }
+    let active: ActiveSource
+    try {
+      active = await activateSource(source)
+    } catch (err) {
+      // the caller's to fix (a path, a mode, a variable): 400, not the 500 of a broken config
+      if (err instanceof SourceSecretError) throw new InvalidSourceError(source.secretEnv === undefined ? 'secretFile' : 'secretEnv', err.message)
+      throw err
+    }
+    await r.store.section<Source>('sources').put(source.name, source)
+    this.sources.set(source.name, { source, active })
+    if (!r.hooks.listening) await this.startHooks(r.hooks)
+    return { ...source, status: 'active', counts: r.hooks.countsOf(source.name) }
+  }
+
+  async removeSource (name: string): Promise<boolean> {
+    const r = this.require()
+    const entry = this.sources.get(name)
+    if (entry === undefined) return false
+    if (entry.source.origin === 'config') throw new ConfigSourceError(name)
+    await r.store.section<Source>('sources').del(name)
+    this.sources.delete(name)
+    r.hooks.forget(name)
+    if (this.sources.size === 0) {
+      await r.hooks.stop()
+      this.log.info('hooks listener stopped: no source left')
+    }
+    return true
+  }
+
+  async testSource (name: string, input: SourceTestInput): Promise<SourceTestResult> {
+    this.require()
+    const entry = this.sources.get(name)
+    if (entry === undefined) throw new NotFoundError(`no source ${name}`)
+    // an unavailable source (unreadable secret) still translates: the test checks no credential
+    const active = entry.active ?? await (async () => {
+      const kind = sourceKind(entry.source.kind)
+      if (kind === undefined) throw new NotFoundError(`source ${name} has no kind in this version`)
+      return { source: entry.source, kind, settings: kind.parseSettings(entry.source.settings), secrets: { current: '' } }
+    })()
+    const lower = Object.fromEntries(Object.entries(input.headers).map(([k, v]) => [k.toLowerCase(), v]))
+    const translation = await translateDelivery(active, toDelivery(lower, input.body))
+    return translation.kind === 'ignored' ? { ignored: translation.reason } : { events: translation.events }
   }
 
   peers (): PeerInfo[] {

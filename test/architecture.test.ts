@@ -18,7 +18,8 @@ const SHARED = ['events', 'contracts', 'errors']
 const ALLOWED: Record<string, string[]> = {
   // pure, no I/O
   events: ['errors'],
-  contracts: ['events', 'errors', 'trust', 'subscriptions'],
+  // hooks: the sources the facade lists are hooks/' types
+  contracts: ['events', 'errors', 'trust', 'subscriptions', 'hooks'],
   signing: ['events', 'errors'],
   trust: ['events', 'errors'],
   // webhook kinds turn a tool's payload into CDEvents, nothing more
@@ -31,20 +32,20 @@ const ALLOWED: Record<string, string[]> = {
   // delivery reads through its narrow reader (DeliverySource), not store/
   delivery: [...SHARED, 'subscriptions'],
   pipeline: [...SHARED, 'signing', 'trust', 'subscriptions', 'store', 'p2p'],
-  // api talks only to the node facade (contracts/); trust and subscriptions give it their input rules
-  api: [...SHARED, 'trust', 'subscriptions'],
+  // api talks only to the node facade (contracts/); trust, subscriptions and hooks give it their input rules
+  api: [...SHARED, 'trust', 'subscriptions', 'hooks'],
   metrics: [...SHARED, 'p2p', 'delivery'],
   // traceability: graphs over what the store's trace indexes answer, through a narrow reader (TraceStore)
   trace: SHARED,
   // the composition root, the only part that imports every folder
-  node: ['events', 'contracts', 'errors', 'signing', 'trust', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'config', 'data-dir', 'logger', 'lifecycle', 'trace'],
+  node: ['events', 'contracts', 'errors', 'signing', 'trust', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'hooks', 'config', 'data-dir', 'logger', 'lifecycle', 'trace'],
   lifecycle: [],
   // the command line: the node (to run it) and the config, and the pure parts
   cli: [...SHARED, 'signing', 'node', 'config', 'data-dir', 'logger'],
   config: ['errors', 'config-problems', 'config-schema', 'config-flags'],
   'config-schema': [],
   'config-flags': ['config-problems', 'config-schema'],
-  'config-problems': [...SHARED, 'trust', 'subscriptions'],
+  'config-problems': [...SHARED, 'trust', 'subscriptions', 'hooks'],
   'config-starter': ['config'],
   'data-dir': ['errors', 'config', 'config-starter'],
   logger: [],

@@ -38,6 +38,7 @@ export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freez
   CDG_TIMEOUT: 504,
   // an abort during a request means the node is stopping: retry later, like CDG_NOT_STARTED
   CDG_ABORTED: 503,
+  CDG_RATE_LIMITED: 429,
   CDG_STORE: 500,
   CDG_INTERNAL: 500
 })
@@ -66,6 +67,7 @@ export const ERROR_DOCS: Readonly<Record<ApiErrorCode, string>> = Object.freeze(
   CDG_SYNC_PROTOCOL: 'A peer answered a sync request with something that is not the sync protocol.',
   CDG_TIMEOUT: 'The operation timed out.',
   CDG_ABORTED: 'The operation was aborted, usually because the node is stopping; retry later.',
+  CDG_RATE_LIMITED: 'Too many webhook deliveries from one address or to one source (hooks listener); retry after `Retry-After` seconds.',
   CDG_STORE: 'The event store (LevelDB) failed.',
   CDG_INTERNAL: 'An unexpected failure inside the node (a bug); the server log has the details.'
 })

@@ -9,6 +9,10 @@ export type {
   PublishItem,
   PublishReceipt,
   RequestSample,
+  SourceInput,
+  SourceTestInput,
+  SourceTestResult,
+  SourceView,
   StreamOptions,
   SubscriptionInput
 } from '../contracts/node-facade.js'

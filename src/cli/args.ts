@@ -102,6 +102,8 @@ export function nodeFlags (values: Record<string, unknown>): ConfigFlags {
     if (!/^[0-9]{1,6}$/.test(target)) throw new UsageError(`--target-connections must be a whole number, got ${target}`)
     flags.targetConnections = Number(target)
   }
+  const hooksPort = port(values['hooks-port'], '--hooks-port')
+  if (hooksPort !== undefined) flags.hooksPort = hooksPort
   const logLevel = str(values['log-level'])
   if (logLevel !== undefined) flags.logLevel = logLevel
   return flags
@@ -166,5 +168,6 @@ export const NODE_OPTIONS: Options = {
   mdns: { type: 'boolean' },
   relay: { type: 'string', multiple: true },
   'target-connections': { type: 'string' },
+  'hooks-port': { type: 'string' },
   'log-level': { type: 'string' }
 }

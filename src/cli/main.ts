@@ -11,7 +11,7 @@ const USAGE = `usage: cdgossip <command> [options]
 Node:
   init      [--data-dir D] [--network N] [--api-port P] [--p2p-port P]   create identity, token and config
   start     [--data-dir D] [--network N] [--api-port P] [--p2p-port P] [--listen MA]... [--peer MA]...
-            [--mdns] [--relay PATTERN]... [--target-connections N] [--log-level L]   run the node (creates the data dir if needed)
+            [--mdns] [--relay PATTERN]... [--target-connections N] [--hooks-port P] [--log-level L]   run the node (creates the data dir if needed)
   config    show [--data-dir D] [--json]                                what the running node uses (else the file, labelled)
   config    check [--data-dir D] [start's flags]                         validate as start would: exit 0 valid, 3 not
 
@@ -36,6 +36,10 @@ Federation:
   subscriptions list | remove ID | dead-letters ID | redrive ID
   peers                                       connected peers, with trust names
   status                                      node, topics, sync and store at a glance
+
+Tools in (webhooks of GitHub, GitLab, Gerrit, Jenkins, Nexus, Harbor, older CDEvents, any JSON):
+  source    add --name N --kind K (--secret-file F | --secret-env V) [--previous-secret-file F] [--setting K=V]...
+  source    list | remove NAME | test --name N PAYLOAD.json [--header K=V]...   (test: what it would publish)
 `
 
 let stdoutGuarded = false

@@ -1,4 +1,5 @@
-import type { EventClass } from '../events/types.js'
+import type { CDEvent, EventClass } from '../events/types.js'
+import type { HookCounts, Source, SourceInput } from '../hooks/index.js'
 import type { EventPage, EventQuery, StoredEvent } from '../events/records.js'
 import type { TrustEntry, TrustMode } from '../trust/types.js'
 import type { Subscription } from '../subscriptions/types.js'
@@ -50,6 +51,10 @@ export interface NodeInfo {
   refusals?: unknown
   /** what each peer handed this node (bounded, most recently heard first) */
   peerStats?: unknown
+  /** the hooks listener's URL while it listens */
+  hooksUrl?: string
+  /** tool webhook sources and their delivery counts since start */
+  sources?: Array<{ name: string, kind: string, origin: 'config' | 'api', status: 'active' | 'unavailable' } & HookCounts>
 }
 
 /** GET /v1/config: what the node runs with. */
@@ -67,6 +72,28 @@ export interface NodeConfiguration {
 
 /** Subscription fields a client sends; the node fills id, createdAt and origin. */
 export type SubscriptionInput = Omit<Subscription, 'id' | 'createdAt' | 'origin'> & { id?: string }
+
+export type { SourceInput }
+
+/** A tool webhook source as the API shows it: where its secret is read from, never the secret. */
+export interface SourceView extends Source {
+  /** `unavailable` when its secret could not be read at start (`problem` says why): deliveries get 404 */
+  status: 'active' | 'unavailable'
+  problem?: string
+  /** deliveries since the node started; `received` is the sum of the others */
+  counts: HookCounts
+}
+
+/** POST /v1/sources/{name}/test: a payload as the tool would send it. */
+export interface SourceTestInput {
+  /** the raw body, as text */
+  body: string
+  /** header names as the tool sends them (case does not matter) */
+  headers: Record<string, string>
+}
+
+/** What a payload would become: the CDEvents, or why none. */
+export type SourceTestResult = { events: CDEvent[] } | { ignored: string }
 
 
 /**
@@ -107,6 +134,15 @@ export interface NodeFacade {
   discardDeadLetters(subscriptionId: string, digests?: string[]): Promise<number>
 
   peers(): PeerInfo[]
+
+  /** tool webhook sources: the config file's and those added over the API */
+  listSources(): SourceView[]
+  /** validated, its secret read (400 when it cannot be), persisted; the hooks listener starts if it was off */
+  addSource(input: SourceInput): Promise<SourceView>
+  /** false when absent; config file sources cannot be removed (400); the listener stops with the last source */
+  removeSource(name: string): Promise<boolean>
+  /** the source's translation of a payload, with its settings; no credential check, nothing published */
+  testSource(name: string, input: SourceTestInput): Promise<SourceTestResult>
 
   /**
    * SSE frames for GET /v1/stream: replay after `after` (a cursor, from Last-Event-ID), then live

@@ -21,6 +21,8 @@ export const MAX_CUSTOM_CLASS_LABELS = 32
  * @default 100
  */
 export const MAX_SUBSCRIPTION_LABELS = 100
+/** Source label values of the hooks metric: hooks/' MAX_SOURCES, so every source a node may have gets its own. */
+export const MAX_SOURCE_LABELS = 64
 /**
  * HTTP latency buckets in seconds: publishes and queries take milliseconds; SSE streams last as
  * long as the client stays, and land in +Inf.
@@ -68,6 +70,7 @@ export class NodeMetrics {
   private readonly processMetrics: boolean
   private readonly classes: ClassLabels
   private readonly subscriptions: BoundedLabel
+  private readonly sourceLabels: BoundedLabel
   /** the registry of the current libp2p node; each start builds a new libp2p and a new registry */
   private libp2pRegistry: Registry | undefined
 
@@ -78,6 +81,7 @@ export class NodeMetrics {
   private readonly refused: Counter<'class' | 'via' | 'reason'>
   private readonly deliveryAttempts: Counter<'subscription' | 'result'>
   private readonly deliveryFailures: Counter<'subscription'>
+  private readonly hookDeliveries: Counter<'source' | 'outcome'>
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>
   private readonly scrapeTime: ReturnType<typeof scrapeTimeMetrics>
 
@@ -86,6 +90,7 @@ export class NodeMetrics {
     this.processMetrics = init.processMetrics ?? true
     this.classes = new ClassLabels(init.maxCustomClassLabels ?? MAX_CUSTOM_CLASS_LABELS)
     this.subscriptions = new BoundedLabel(init.maxSubscriptionLabels ?? MAX_SUBSCRIPTION_LABELS)
+    this.sourceLabels = new BoundedLabel(MAX_SOURCE_LABELS)
     this.registry = new Registry()
     const registers = [this.registry]
 
@@ -131,6 +136,12 @@ export class NodeMetrics {
       labelNames: ['subscription'],
       registers
     })
+    this.hookDeliveries = new Counter({
+      name: 'cdgossip_hook_deliveries_total',
+      help: 'Tool webhook deliveries to a configured source, by outcome (published, ignored, refused, failed, limited); their sum is what the source received',
+      labelNames: ['source', 'outcome'],
+      registers
+    })
     this.httpDuration = new Histogram({
       name: 'cdgossip_http_request_duration_seconds',
       help: 'REST API request durations by route pattern',
@@ -168,6 +179,11 @@ export class NodeMetrics {
     const subscription = this.subscriptions.label(attempt.subscriptionId, true)
     this.deliveryAttempts.inc({ subscription, result: attempt.result })
     if (attempt.result !== 'delivered') this.deliveryFailures.inc({ subscription })
+  }
+
+  /** The hooks listener's per-delivery hook (only deliveries to a configured source: names are bounded). */
+  observeHookDelivery (source: string, outcome: string): void {
+    this.hookDeliveries.inc({ source: this.sourceLabels.label(source, true), outcome })
   }
 
   /** The API's per-request hook. */

@@ -36,6 +36,7 @@ export const GOSSIP_VERDICTS: Readonly<Record<ErrorCode, TopicValidatorResult>> 
   CDG_SYNC_PROTOCOL: TopicValidatorResult.Ignore,
   CDG_TIMEOUT: TopicValidatorResult.Ignore,
   CDG_ABORTED: TopicValidatorResult.Ignore,
+  CDG_RATE_LIMITED: TopicValidatorResult.Ignore,
   CDG_STORE: TopicValidatorResult.Ignore
 })
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { onTestFinished } from 'vitest'
 import { buildApi, type ApiInit } from '../../src/api/index.js'
-import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, StreamOptions, SubscriptionInput } from '../../src/api/types.js'
+import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, SourceTestResult, SourceView, StreamOptions, SubscriptionInput } from '../../src/api/types.js'
 import { CdgossipError } from '../../src/errors.js'
 import type { CDEvent } from '../../src/events/types.js'
 import type { EventPage, EventQuery, StoredEvent } from '../../src/store/types.js'
@@ -220,6 +220,23 @@ export class FakeNode implements NodeFacade {
     const chosen = letters.filter((l) => digests === undefined || digests.includes(l.digest))
     this.deadLetters.set(subscriptionId, letters.filter((l) => !chosen.includes(l)))
     return chosen.length
+  }
+
+  // tool webhook sources: covered against a real node (test/hooks/listener.test.ts)
+  listSources (): SourceView[] {
+    return []
+  }
+
+  async addSource (): Promise<SourceView> {
+    throw new CdgossipError('CDG_INVALID_REQUEST', 'the fake node has no sources')
+  }
+
+  async removeSource (): Promise<boolean> {
+    return false
+  }
+
+  async testSource (): Promise<SourceTestResult> {
+    throw new CdgossipError('CDG_NOT_FOUND', 'the fake node has no sources')
   }
 
   peers (): PeerInfo[] {

@@ -21,6 +21,7 @@ describe('OpenAPI document', () => {
       .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))
       .sort()
     expect(operations).toEqual([
+      'DELETE /v1/sources/{name}',
       'DELETE /v1/subscriptions/{id}',
       'DELETE /v1/subscriptions/{id}/dead-letters',
       'DELETE /v1/trust/{peerIdOrName}',
@@ -34,6 +35,7 @@ describe('OpenAPI document', () => {
       'GET /v1/events/{digest}/trace',
       'GET /v1/node',
       'GET /v1/peers',
+      'GET /v1/sources',
       'GET /v1/stream',
       'GET /v1/subscriptions',
       'GET /v1/subscriptions/{id}',
@@ -41,6 +43,8 @@ describe('OpenAPI document', () => {
       'GET /v1/trust',
       'POST /v1/events',
       'POST /v1/records',
+      'POST /v1/sources',
+      'POST /v1/sources/{name}/test',
       'POST /v1/subscriptions',
       'POST /v1/subscriptions/{id}/dead-letters',
       'POST /v1/trust'

@@ -60,6 +60,8 @@ describe('config: defaults', () => {
       sync: { intervalSeconds: 30 },
       trust: { mode: 'allowlist', communities: [] },
       subscriptions: [],
+      hooks: { listen: '127.0.0.1:7071', bodyLimit: 1024 * 1024 },
+      sources: [],
       log: { level: 'info' }
     }
     expect(config).toEqual(expected)
@@ -182,7 +184,7 @@ describe('config: refused input names the key', () => {
       { source: file, key: 'trust.communities[0].sourecs', message: 'unknown field, did you mean sources?' }
     ]))
     // nothing close: the known keys instead of a guess
-    expect(problems.find(p => p.key === 'zzz')?.message).toBe('unknown field (known: network, api, p2p, sync, trust, subscriptions, log)')
+    expect(problems.find(p => p.key === 'zzz')?.message).toBe('unknown field (known: network, api, p2p, sync, trust, subscriptions, hooks, sources, log)')
     expect(problems).toHaveLength(4)
   })
 

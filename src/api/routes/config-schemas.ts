@@ -25,6 +25,8 @@ const EFFECTIVE_CONFIG = {
       communities: { type: 'array', items: { type: 'object', additionalProperties: true }, description: 'as written in the config file' }
     }),
     subscriptions: { type: 'array', items: { type: 'object', additionalProperties: true }, description: 'as written in the config file' },
+    hooks: section({ listen: { type: 'string' }, bodyLimit: { type: 'integer' } }),
+    sources: { type: 'array', items: { type: 'object', additionalProperties: true }, description: 'as written in the config file: secret file paths and variable names, never secrets' },
     log: section({ level: { type: 'string' }, pretty: { type: 'boolean' } })
   }
 }

@@ -22,6 +22,22 @@ const NODE_INFO = {
       properties: { events: { type: 'integer', minimum: 0 } }
     },
     sync: { description: 'sync state, shape owned by the node' },
+    hooksUrl: { type: 'string', description: 'the hooks listener, while it listens (while a source exists)' },
+    sources: {
+      type: 'array',
+      description: 'tool webhook sources and their deliveries since start; received is the sum of the others',
+      items: {
+        type: 'object',
+        additionalProperties: true,
+        properties: {
+          name: { type: 'string' },
+          kind: { type: 'string' },
+          origin: { type: 'string', enum: ['config', 'api'] },
+          status: { type: 'string', enum: ['active', 'unavailable'] },
+          ...Object.fromEntries(['received', 'published', 'ignored', 'refused', 'failed', 'limited'].map(k => [k, { type: 'integer', minimum: 0 }]))
+        }
+      }
+    },
     refusals: {
       type: 'object',
       additionalProperties: true,

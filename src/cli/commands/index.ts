@@ -1,6 +1,7 @@
 import type { Command, CommandGroup } from '../command.js'
 import { EVENT_COMMANDS } from './events.js'
 import { NODE_COMMANDS } from './node.js'
+import { SOURCE_COMMANDS } from './source.js'
 import { SUBSCRIPTION_COMMANDS } from './subscriptions.js'
 import { TRUST_COMMANDS } from './trust.js'
 import { TRACE_COMMANDS } from './trace.js'
@@ -11,6 +12,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   EVENT_COMMANDS,
   TRUST_COMMANDS,
   SUBSCRIPTION_COMMANDS,
+  SOURCE_COMMANDS,
   TRACE_COMMANDS
 ]
 

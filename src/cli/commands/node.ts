@@ -171,7 +171,7 @@ function explainStartFailure (e: unknown, dataDir: string): unknown {
   const listen = chain.find(c => c?.code === 'EADDRINUSE' || c?.code === 'EADDRNOTAVAIL' || (c?.code === 'EACCES' && c?.syscall === 'listen'))
   if (listen !== undefined) {
     const where = listen.address !== undefined ? ` ${listen.address}:${String(listen.port ?? '')}` : ''
-    const why = listen.code === 'EADDRINUSE' ? 'the address is in use (another node running? choose another --api-port or --p2p-port)' : listen.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such local address'
+    const why = listen.code === 'EADDRINUSE' ? 'the address is in use (another node running? choose another --api-port, --p2p-port or --hooks-port)' : listen.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such local address'
     return new CdgossipError('CDG_CONFIG', `cannot listen on${where}: ${why}`, { cause: e })
   }
   return e
