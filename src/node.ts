@@ -33,6 +33,8 @@ import { VERSION } from './node/version.js'
 import { openNodeStream } from './node/event-stream.js'
 import { wireReceiveSide } from './node/receive-side.js'
 import { startNetwork } from './node/network-side.js'
+import { TraceService } from './trace/index.js'
+import type { ArtifactView, TraceGraph, TraceOptions } from './contracts/trace.js'
 
 export { VERSION }
 export { STREAM_HEARTBEAT_MS, STREAM_MAX_BUFFERED } from './node/event-stream.js'
@@ -387,6 +389,23 @@ export class CdgossipNode implements NodeFacade {
 
   async queryEvents (query: EventQuery): Promise<EventPage> {
     return await this.require().store.query(query)
+  }
+
+  async traceChain (chainId: string): Promise<TraceGraph> {
+    return await this.traceService().chain(chainId)
+  }
+
+  async traceEvent (digest: string, options: TraceOptions): Promise<TraceGraph | undefined> {
+    return await this.traceService().trace(digest, options)
+  }
+
+  async artifact (purl: string): Promise<ArtifactView> {
+    return await this.traceService().artifact(purl)
+  }
+
+  /** stateless over the store, so one per call; trust names are read live */
+  private traceService (): TraceService {
+    return new TraceService({ store: this.require().store, communityOf: origin => this.trust?.nameOf(origin) })
   }
 
   onStored (listener: (stored: StoredEvent) => void): () => void {

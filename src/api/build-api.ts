@@ -15,6 +15,7 @@ import { streamRoutes } from './routes/stream.js'
 import { recordRoutes } from './routes/records.js'
 import { trustRoutes } from './routes/trust.js'
 import { sourceRoutes } from './routes/sources.js'
+import { traceRoutes } from './routes/trace.js'
 import { ERROR_SCHEMA } from './schemas.js'
 import type { NodeFacade, RequestSample } from './types.js'
 import { createValidatorCompiler } from './validation.js'
@@ -106,6 +107,7 @@ export async function buildApi (components: ApiComponents, init: ApiInit): Promi
     await protectedApp.register(sourceRoutes, { node })
     await protectedApp.register(streamRoutes, { node })
     await protectedApp.register(recordRoutes, { node })
+    await protectedApp.register(traceRoutes, { node })
     await protectedApp.register(metricsRoutes, { node })
   })
 

@@ -6,6 +6,8 @@ import { DEFAULT_MAX_SCAN, DEFAULT_TIME_RANGE_COLLECT, cursorAtTime, lastCursor,
 import { stateSection } from './sections.js'
 import { highestSequence, missingSequences, readSequenceRange, sequenceStates } from './sequence-index.js'
 import { WritePath } from './write-path.js'
+import { chainDigests, traceHolders, traceReferrers } from './trace-index.js'
+import type { Referrer } from '../events/trace-references.js'
 import type { LayoutOptions, OpenState, Opened, StoreStats } from './layout.js'
 import type { QueryLimits } from './query-planner.js'
 import type { AppendOutcome, EventPage, EventQuery, SequenceState, StateSection, StoredEvent } from './types.js'
@@ -197,6 +199,23 @@ export class EventStore {
    */
   readSequenceRange (origin: string, eventClass: EventClass, from: number, to: number): AsyncGenerator<Uint8Array> {
     return readSequenceRange(this.opened, origin, eventClass, from, to)
+  }
+
+  // ---------------------------------------------------------------- trace indexes
+
+  /** Digests of the records that are trace key `key` (events/trace-references.ts), up to `limit`. */
+  async traceHolders (key: string, limit: number): Promise<string[]> {
+    return traceHolders(this.opened, key, limit)
+  }
+
+  /** The records that reference trace key `key`, with how, up to `limit`. */
+  async traceReferrers (key: string, limit: number): Promise<Referrer[]> {
+    return traceReferrers(this.opened, key, limit)
+  }
+
+  /** Digests of the held records of a chain, in arrival order, up to `limit`. */
+  async chainDigests (chainId: string, limit: number): Promise<string[]> {
+    return chainDigests(this.opened, chainId, limit)
   }
 
   // ---------------------------------------------------------------- stats and state sections

@@ -13,3 +13,4 @@ export type { AppendOutcome, EventPage, EventQuery, SequenceState, StateSection,
 export { eventViewJson } from '../events/event-view.js'
 export type { EventView } from '../events/event-view.js'
 export { takeGroup } from './take-group.js'
+export { MAX_TRACE_LOOKUP } from './trace-index.js'

@@ -3,6 +3,7 @@ import { CorruptRecordError, StoreError, asStoreError, levelCall } from './error
 import { counterFromKey, hourKey } from './keys.js'
 import { decodeFacts } from './record.js'
 import { decodeHourSpan, encodeHourSpan, noteArrival } from './arrival-summary.js'
+import { addTraceIndex } from './trace-index.js'
 import type { ArrivalSummary } from './arrival-summary.js'
 import type { SequenceState } from './types.js'
 import type { StoreStats } from '../contracts/state-section.js'
@@ -23,10 +24,10 @@ export const DEFAULT_WRITE_BUFFER_SIZE = 16 * 1024 * 1024
 export const SCAN_CHUNK = 256
 
 /**
- * 3 added the arrival summary; 2 had an earlier form of it that kept only first arrivals. An
- * older store gets the summary built from its arrival entries when opened.
+ * 4 added the trace indexes (trace-index.ts); 3 added the arrival summary; 2 had an earlier form
+ * of it that kept only first arrivals. An older store gets what it lacks built when opened.
  */
-const STORE_FORMAT = 3
+const STORE_FORMAT = 4
 /** Arrival entries read at once while building the arrival summary of an older store. */
 const MIGRATION_CHUNK = 1000
 
@@ -65,6 +66,9 @@ export interface OpenState {
   byTime: Sub<string>
   /** the arrival summary, persisted: hour of event time → `first:last` arrival counters */
   hourSpans: Sub<string>
+  /** (trace identity, cursor) → ''; (referenced trace key, cursor) → how (trace-index.ts) */
+  traceIds: Sub<string>
+  traceRefs: Sub<string>
   meta: Sub<unknown>
   sections: Map<string, Sub<unknown>>
   counter: number
@@ -122,6 +126,8 @@ export async function openLayout (path: string, options: LayoutOptions, log: Log
       untrusted: index('untrusted'),
       byTime: index('time'),
       hourSpans: index('hour-span'),
+      traceIds: index('trace-id'),
+      traceRefs: index('trace-ref'),
       meta: db.sublevel<string, unknown>('meta', { keyEncoding: 'utf8', valueEncoding: 'json' }),
       sections: new Map(),
       counter: 0,
@@ -158,8 +164,9 @@ async function recover (st: OpenState, log: Logger | undefined): Promise<void> {
   if (format === undefined) {
     if (lastArrival !== undefined) throw new CorruptRecordError('meta/format', 'records present without a format marker')
     await st.meta.put('format', STORE_FORMAT)
-  } else if (format === 1 || format === 2) {
-    await addArrivalSummary(st, log)
+  } else if (format === 1 || format === 2 || format === 3) {
+    if (format !== 3) await addArrivalSummary(st, log)
+    await addTraceIndex(st, log)
     await st.meta.put('format', STORE_FORMAT)
   } else if (format !== STORE_FORMAT) {
     throw new CorruptRecordError('meta/format', `unsupported store format ${String(format)}`)

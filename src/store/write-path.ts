@@ -10,6 +10,7 @@ import { DIGEST_RE, getMany } from './point-reads.js'
 import { encodeFacts, encodeStoredValue, factsOf } from './record.js'
 import { nextSequenceStates } from './sequence-index.js'
 import { takeGroup } from './take-group.js'
+import { traceEntries } from './trace-index.js'
 import type { ArrivalSummary } from './arrival-summary.js'
 import type { OpenState, Opened, Sub, Totals } from './layout.js'
 import type { AppendOutcome, StoredEvent } from './types.js'
@@ -293,6 +294,7 @@ function putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: n
   index(st.byOrigin, valuePrefix(facts.origin) + ck)
   index(st.byOriginClass, originClassPrefix(facts.origin, facts.eventClass) + ck)
   if (!trusted) index(st.untrusted, ck)
+  for (const e of traceEntries(event, ck)) put(e.sublevel === 'id' ? st.traceIds : st.traceRefs, e.key, e.value)
   if (facts.time !== undefined) {
     index(st.byTime, timeKey(facts.time) + KEY_SEPARATOR + ck)
     noteArrival(touchedHours, st.arrivalByHour, facts.time, counter)

@@ -8,6 +8,7 @@ import type { EventPage, EventQuery, StoredEvent } from '../../src/store/types.j
 import type { Subscription } from '../../src/subscriptions/types.js'
 import type { TrustEntry, TrustMode } from '../../src/trust/types.js'
 import type { PeerInfo } from '../../src/p2p/types.js'
+import type { ArtifactView, TraceGraph } from '../../src/contracts/trace.js'
 import type { FastifyInstance } from 'fastify'
 
 export const TOKEN = 'test-token-0123456789abcdef'
@@ -89,6 +90,22 @@ export class FakeNode implements NodeFacade {
   async getEvent (digest: string): Promise<StoredEvent | undefined> {
     this.maybeFail()
     return this.stored.find((s) => s.event.digest === digest)
+  }
+
+  // traceability is exercised against real nodes (test/api/trace.test.ts); this fake holds no links
+  async traceChain (): Promise<TraceGraph> {
+    this.maybeFail()
+    return { nodes: [], edges: [], truncated: false }
+  }
+
+  async traceEvent (): Promise<TraceGraph | undefined> {
+    this.maybeFail()
+    return undefined
+  }
+
+  async artifact (purl: string): Promise<ArtifactView> {
+    this.maybeFail()
+    return { purl, lifecycle: [], builds: [], changes: [], tests: [], deployments: [], confidence: [], truncated: false }
   }
 
   async queryEvents (query: EventQuery): Promise<EventPage> {

@@ -4,6 +4,7 @@ import { NODE_COMMANDS } from './node.js'
 import { SOURCE_COMMANDS } from './source.js'
 import { SUBSCRIPTION_COMMANDS } from './subscriptions.js'
 import { TRUST_COMMANDS } from './trust.js'
+import { TRACE_COMMANDS } from './trace.js'
 
 /** Every command group of the CLI, one file each; a new group is a file and a line here. */
 export const COMMAND_GROUPS: readonly CommandGroup[] = [
@@ -11,7 +12,8 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   EVENT_COMMANDS,
   TRUST_COMMANDS,
   SUBSCRIPTION_COMMANDS,
-  SOURCE_COMMANDS
+  SOURCE_COMMANDS,
+  TRACE_COMMANDS
 ]
 
 /** Every command by name. Two groups claiming one name is a programming error, caught at load. */

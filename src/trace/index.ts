@@ -1,0 +1,5 @@
+export { TraceService } from './trace-service.js'
+export type { TraceServiceComponents, TraceStore } from './trace-service.js'
+export { chainGraph, traceDepth, traceFrom } from './graph.js'
+export type { TraceLookup } from './graph.js'
+export { artifactView, confidenceOf } from './artifact.js'
