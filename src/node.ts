@@ -4,11 +4,8 @@ import type { Logger } from 'pino'
 import { NotStartedError } from './errors.js'
 import { maskConfigSecrets, type NodeConfig } from './config.js'
 import { dataDirPaths, readApiToken } from './data-dir.js'
-import {
-  ConfigSourceError, HooksListener, InvalidSourceError, MAX_SOURCES, SourceSecretError, sourceKind, toDelivery, translateDelivery, validateSourceInput,
-  type ActiveSource, type BucketRate, type Source, type SourceInput
-} from './hooks/index.js'
-import { activateSource, loadSources, startHooksListener, type SourceEntry } from './node/hook-sources.js'
+import { HooksListener, type ActiveSource, type BucketRate, type Source, type SourceInput } from './hooks/index.js'
+import { HookSources, loadSources } from './node/hook-sources.js'
 import { silentLogger } from './logger.js'
 import { STANDARD_EVENT_CLASSES, expandClassPattern } from './events/index.js'
 import type { EventClass } from './events/types.js'
@@ -23,7 +20,7 @@ import type { P2PInit, P2PService } from './p2p/index.js'
 import type { RefusalLedger, SyncFloors, SyncService } from './p2p/sync/index.js'
 import type { PeerInfo } from './p2p/types.js'
 import { DeliveryService } from './delivery/index.js'
-import { NotFoundError, buildApi } from './api/index.js'
+import { buildApi } from './api/index.js'
 import type { DeadLetter, ImportResult, MetricsScrape, NodeConfiguration, NodeFacade, NodeInfo, PublishItem, PublishReceipt, SourceTestInput, SourceTestResult, SourceView, StreamOptions, SubscriptionInput } from './contracts/node-facade.js'
 import { PublishPipeline, ReceiveMonitor, type GapWatcher, type ReceivePipeline } from './pipeline/index.js'
 import { NodeMetrics } from './metrics/index.js'
@@ -65,6 +62,7 @@ interface Running {
   refusals: RefusalLedger
   /** listening while at least one source exists */
   hooks: HooksListener
+  sources: HookSources
   floors: SyncFloors
   apiUrl: string
   detach: Array<() => void>
@@ -92,8 +90,6 @@ export class CdgossipNode implements NodeFacade {
   private readonly nodeMetrics: NodeMetrics
   /** per-path counters, per-peer figures and rate-limited warnings of the receive path; for the node's life */
   private readonly monitor: ReceiveMonitor
-  /** tool webhook sources by name, rebuilt on every start from the config file and the store */
-  private sources = new Map<string, SourceEntry>()
 
   constructor (config: Readonly<NodeConfig>, options: { log?: Logger } & NodeOverrides = {}) {
     this.config = config
@@ -189,7 +185,7 @@ export class CdgossipNode implements NodeFacade {
     for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
     this.trust = trust
 
-    this.sources = await loadSources(this.config.sources, store.section<Source>('sources'), log)
+    const sourceEntries = await loadSources(this.config.sources, store.section<Source>('sources'), log)
 
     this.subscriptions = this.newRegistry()
     await addConfigSubscriptions(this.subscriptions, config.subscriptions, store.section<string>('config-subscription-starts'))
@@ -256,11 +252,12 @@ export class CdgossipNode implements NodeFacade {
     const hooks = new HooksListener({
       log: log.child({ component: 'hooks' }),
       publish: async events => await publisher.publish(events.map(cdevent => ({ cdevent }))),
-      source: name => this.sources.get(name)?.active,
+      source: (name): ActiveSource | undefined => sources.active(name),
       observe: (source, outcome) => { this.nodeMetrics.observeHookDelivery(source, outcome) }
     }, { bodyLimit: config.hooks.bodyLimit, ...this.overrides.hookRates })
     started.push(hooks)
-    if (this.sources.size > 0) await this.startHooks(hooks)
+    const sources = new HookSources(sourceEntries, { hooks, section: store.section<Source>('sources'), log }, { listen: config.hooks.listen })
+    await sources.startListener()
 
     const api = await buildApi({ node: this, log: log.child({ component: 'api' }), observeRequest: sample => { this.nodeMetrics.observeHttpRequest(sample) } }, { token, bodyLimit: config.api.bodyLimit, version: VERSION })
     const address = await api.listen({ host: config.api.host, port: config.api.port })
@@ -274,7 +271,7 @@ export class CdgossipNode implements NodeFacade {
         void delivery.syncSubscriptions(this.subscriptions.list())
       })
     ]
-    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, floors, hooks, apiUrl, detach }
+    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, floors, hooks, sources, apiUrl, detach }
   }
 
   /**
@@ -319,11 +316,6 @@ export class CdgossipNode implements NodeFacade {
     return this.trust
   }
 
-  private async startHooks (hooks: HooksListener): Promise<void> {
-    const url = await startHooksListener(hooks, this.config.hooks.listen)
-    this.log.info({ url, sources: [...this.sources.keys()] }, 'hooks listener started')
-  }
-
   /** Topics to join: what subscriptions need (relay classes are joined by p2p itself). */
   private joinedClasses (): EventClass[] {
     return this.subscriptions.topicsFor(STANDARD_EVENT_CLASSES)
@@ -347,7 +339,7 @@ export class CdgossipNode implements NodeFacade {
     return {
       ...info,
       ...(r.hooks.url === undefined ? {} : { hooksUrl: r.hooks.url }),
-      sources: this.listSources().map(v => ({ name: v.name, kind: v.kind, origin: v.origin, status: v.status, ...v.counts }))
+      sources: r.sources.list().map(v => ({ name: v.name, kind: v.kind, origin: v.origin, status: v.status, ...v.counts }))
     }
   }
 
@@ -484,63 +476,19 @@ export class CdgossipNode implements NodeFacade {
   }
 
   listSources (): SourceView[] {
-    const r = this.require()
-    return [...this.sources.values()].map(e => ({
-      ...e.source,
-      status: e.active === undefined ? 'unavailable' : 'active',
-      ...(e.problem === undefined ? {} : { problem: e.problem }),
-      counts: r.hooks.countsOf(e.source.name)
-    }))
+    return this.require().sources.list()
   }
 
   async addSource (input: SourceInput): Promise<SourceView> {
-    const r = this.require()
-    const valid = validateSourceInput(input)
-    if (this.sources.has(valid.name)) throw new InvalidSourceError('name', `source ${valid.name} already exists`)
-    if (this.sources.size >= MAX_SOURCES) throw new InvalidSourceError('name', `at most ${MAX_SOURCES} sources`)
-    const source: Source = { ...valid, origin: 'api', createdAt: new Date().toISOString() }
-    let active: ActiveSource
-    try {
-      active = await activateSource(source)
-    } catch (err) {
-      // the caller's to fix (a path, a mode, a variable): 400, not the 500 of a broken config
-      if (err instanceof SourceSecretError) throw new InvalidSourceError(source.secretEnv === undefined ? 'secretFile' : 'secretEnv', err.message)
-      throw err
-    }
-    await r.store.section<Source>('sources').put(source.name, source)
-    this.sources.set(source.name, { source, active })
-    if (!r.hooks.listening) await this.startHooks(r.hooks)
-    return { ...source, status: 'active', counts: r.hooks.countsOf(source.name) }
+    return await this.require().sources.add(input)
   }
 
   async removeSource (name: string): Promise<boolean> {
-    const r = this.require()
-    const entry = this.sources.get(name)
-    if (entry === undefined) return false
-    if (entry.source.origin === 'config') throw new ConfigSourceError(name)
-    await r.store.section<Source>('sources').del(name)
-    this.sources.delete(name)
-    r.hooks.forget(name)
-    if (this.sources.size === 0) {
-      await r.hooks.stop()
-      this.log.info('hooks listener stopped: no source left')
-    }
-    return true
+    return await this.require().sources.remove(name)
   }
 
   async testSource (name: string, input: SourceTestInput): Promise<SourceTestResult> {
-    this.require()
-    const entry = this.sources.get(name)
-    if (entry === undefined) throw new NotFoundError(`no source ${name}`)
-    // an unavailable source (unreadable secret) still translates: the test checks no credential
-    const active = entry.active ?? await (async () => {
-      const kind = sourceKind(entry.source.kind)
-      if (kind === undefined) throw new NotFoundError(`source ${name} has no kind in this version`)
-      return { source: entry.source, kind, settings: kind.parseSettings(entry.source.settings), secrets: { current: '' } }
-    })()
-    const lower = Object.fromEntries(Object.entries(input.headers).map(([k, v]) => [k.toLowerCase(), v]))
-    const translation = await translateDelivery(active, toDelivery(lower, input.body))
-    return translation.kind === 'ignored' ? { ignored: translation.reason } : { events: translation.events }
+    return await this.require().sources.test(name, input)
   }
 
   peers (): PeerInfo[] {
