@@ -72,8 +72,9 @@ interface Running {
  * The composition root: the only module that imports every folder. It builds the pieces in
  * dependency order (store, trust, subscriptions, p2p + sync, delivery, api), starts them in that
  * order and stops them in reverse, and is the NodeFacade the REST API talks to. It stays one file
- * (a little over ~400 lines): the start order, the stop order and the facade's one-line
- * delegations read together; each part's wiring that is more than a line lives in src/node/.
+ * (~500 lines, over the ~400 the other modules keep to): the start order, the stop order and the
+ * facade's delegations (about forty methods of a few lines each) read together; each part's
+ * wiring or policy that is more than a few lines lives in src/node/ or in the part itself.
  */
 export class CdgossipNode implements NodeFacade {
   readonly config: Readonly<NodeConfig>
