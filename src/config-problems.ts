@@ -1,7 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { ErrorObject } from 'ajv'
-import { STANDARD_EVENT_CLASSES, STANDARD_SUBJECTS, expandClassPattern } from './events/index.js'
+import { classPatternProblem, closest, expandClassPattern } from './events/index.js'
 import { DEFAULT_MAX_SUBSCRIPTIONS, InvalidSubscriptionError, SUBSCRIPTION_ID_REGEX, subscriptionInputSchema, validateSubscriptionInput } from './subscriptions/index.js'
 import { InvalidSourceError, MAX_SOURCES, SOURCE_FIELDS, validateSourceInput } from './hooks/index.js'
 import { DEFAULT_MAX_TRUST_ENTRIES, InvalidTrustEntryError, TRUST_NAME_REGEX, isValidClassPattern, trustEntryInputSchema, validateTrustEntry } from './trust/index.js'
@@ -42,75 +42,15 @@ export function pathOfPointer (pointer: string): string {
   return pointer.slice(1).split('/').map(s => s.replace(/~1/g, '/').replace(/~0/g, '~')).reduce<string>((path, s) => childPath(path, /^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s), '')
 }
 
-/**
- * Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
- * neighbours each cost 1, so `sourecs` is one step from `sources`.
- */
-export function editDistance (a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => i === 0 ? j : j === 0 ? i : 0))
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      const row = d[i] as number[]
-      const prev = d[i - 1] as number[]
-      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1)
-    }
-  }
-  return (d[a.length] as number[])[b.length] as number
-}
-
-/** Longest input compared at all: a guess for a 200-character key helps nobody, and the table is quadratic. */
-const MAX_GUESS_INPUT = 64
-/**
- * A guess may be at most 1/3 of the candidate's length away: `class` → `classes` (2 of 7) and
- * `levle` → `level` (1 of 5) are typos, while `host` for `port` (2 of 4) would be a wild guess.
- */
-const GUESS_MAX_DISTANCE_SHARE = 3
-
-/**
- * The candidate `input` most likely meant, or undefined when none is close: at most a third of
- * the candidate's length away (at least one edit), case ignored, so `class` finds `classes` and
- * `levle` finds `level` but `foo` finds nothing.
- */
-export function closest (input: string, candidates: readonly string[]): string | undefined {
-  if (input.length === 0 || input.length > MAX_GUESS_INPUT) return undefined
-  let best: string | undefined
-  let bestDistance = Infinity
-  for (const candidate of candidates) {
-    const distance = editDistance(input.toLowerCase(), candidate.toLowerCase())
-    if (distance < bestDistance && distance <= Math.max(1, Math.floor(candidate.length / GUESS_MAX_DISTANCE_SHARE))) {
-      best = candidate
-      bestDistance = distance
-    }
-  }
-  return best
-}
-
 export function unknownField (key: string, known: readonly string[]): string {
   const guess = closest(key, known)
   return guess === undefined ? `unknown field (known: ${known.join(', ')})` : `unknown field, did you mean ${guess}?`
 }
 
-/** The patterns a class pattern can be compared with for a suggestion: `*`, every `subject.*`, every standard class. */
-const CLASS_PATTERN_CANDIDATES: readonly string[] = ['*', ...STANDARD_SUBJECTS.map(s => `${s}.*`), ...STANDARD_EVENT_CLASSES]
-
-/** A guess at the class pattern `value` meant: a subject (`artifacts`), a full CDEvents type, or a near miss. */
-export function guessClassPattern (value: string): string | undefined {
-  const type = /^dev\.cdevents\.([a-z]+)\.([a-z]+)(\.|$)/.exec(value)
-  if (type !== null && isValidClassPattern(`${type[1] ?? ''}.${type[2] ?? ''}`)) return `${type[1] ?? ''}.${type[2] ?? ''}`
-  const subject = closest(value.replace(/\.\*?$/, ''), STANDARD_SUBJECTS)
-  if (subject !== undefined && !value.includes('.')) return `${subject}.*`
-  return closest(value, CLASS_PATTERN_CANDIDATES)
-}
-
-const CLASS_PATTERN_FORMS = '*, <subject>.*, <subject>.<predicate> or x.<tool>-<subject>.<predicate>'
-
-/** Why `value` is not a class pattern, with the nearest valid one when there is one. */
+/** Why `value` is not a class pattern: the one message subscriptions, trust and relays give (events/class-pattern-hint.ts). */
 export function badClassPattern (value: unknown): string {
-  const shown = shownValue(value)
-  const guess = typeof value === 'string' ? guessClassPattern(value) : undefined
-  return `${shown} is not an event class pattern; ${guess === undefined ? '' : `did you mean ${guess}? `}(a pattern is ${CLASS_PATTERN_FORMS})`
+  if (typeof value !== 'string') return `${shownValue(value)} is not an event class pattern: a pattern is a string such as artifact.* or artifact.published`
+  return classPatternProblem(value) ?? `${shownValue(value)} is not an event class pattern`
 }
 
 /**

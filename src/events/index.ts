@@ -55,6 +55,7 @@ export {
   topicFor
 } from './topic.js'
 export { classPatternProblem } from './class-pattern-hint.js'
+export { closest, editDistance } from './did-you-mean.js'
 
 export {
   buildSchemaFiles,

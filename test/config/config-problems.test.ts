@@ -4,7 +4,8 @@ import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import type { ConfigProblem } from '../../src/config.js'
-import { closest, editDistance, guessClassPattern } from '../../src/config-problems.js'
+import { badClassPattern } from '../../src/config-problems.js'
+import { closest, editDistance } from '../../src/events/index.js'
 import { InvalidSubscriptionError, validateSubscriptionInput } from '../../src/subscriptions/index.js'
 
 const PEER_A = '12D3KooWMDphWVc1XENFwvmSLmQZZ3X6SVWB9oDwcCCnUHmmvr3z'
@@ -90,7 +91,7 @@ describe('config problems: inside subscriptions[] and trust.communities[]', () =
     const { byKey } = await refusal(loadConfig({ dataDir: dir }, {}))
     expect(byKey.get('trust.communities[0].peerId')).toMatch(/not a peer ID/)
     expect(byKey.get('trust.communities[1].name')).toMatch(/reserved/)
-    expect(byKey.get('trust.communities[2].classes[0]')).toMatch(/^"artifacts" is not an event class pattern; did you mean artifact\.\*\?/)
+    expect(byKey.get('trust.communities[2].classes[0]')).toMatch(/^unknown subject "artifacts"; did you mean "artifact"\? subjects: /)
     // [1] was refused, so [3] is the first valid entry for PEER_A
     expect(byKey.has('trust.communities[3].peerId')).toBe(false)
     expect(byKey.has('trust.communities[4].peerId')).toBe(false)
@@ -132,11 +133,11 @@ describe('config problems: relay patterns and multiaddrs', () => {
     const { dir, file } = await withYaml("p2p:\n  relay: ['artifact.*', artifacts, 'x.mytool-thing.*', 'x.mytool-thing.done']\n")
     const { problems } = await refusal(loadConfig({ dataDir: dir, relay: ['*', 'pipelinerun'] }, {}))
     const inFile = new Map(problems.filter(p => p.source === file).map(p => [p.key, p.message]))
-    expect(inFile.get('p2p.relay[1]')).toBe('"artifacts" is not an event class pattern; did you mean artifact.*? (a pattern is *, <subject>.*, <subject>.<predicate> or x.<tool>-<subject>.<predicate>)')
+    expect(inFile.get('p2p.relay[1]')).toMatch(/^unknown subject "artifacts"; did you mean "artifact"\? subjects: artifact, /)
     // a custom wildcard is a class pattern but names no topic a relay could join
     expect(inFile.get('p2p.relay[2]')).toMatch(/names no topic a relay can join/)
     const flag = problems.filter(p => p.source === 'command line')
-    expect(flag).toEqual([{ source: 'command line', key: 'p2p.relay[1]', message: expect.stringMatching(/^"pipelinerun" is not an event class pattern; did you mean pipelinerun\.\*\?/) }])
+    expect(flag).toEqual([{ source: 'command line', key: 'p2p.relay[1]', message: '"pipelinerun" is a subject, not a class pattern: did you mean "pipelinerun.*"?' }])
     expect(problems).toHaveLength(3)
   })
 
@@ -168,7 +169,7 @@ describe('config problems: every layer at once', () => {
       'invalid configuration (3 problems):',
       `  ${file}: netwrok: unknown field, did you mean network?`,
       '  env CDGOSSIP_API_PORT: must be a port number (0-65535), got "abc"',
-      expect.stringMatching(/^ {2}command line: p2p\.relay\[0\]: "artifacts" is not an event class pattern/)
+      expect.stringMatching(/^ {2}command line: p2p\.relay\[0\]: unknown subject "artifacts"; did you mean "artifact"\?/)
     ])
   })
 
@@ -206,11 +207,12 @@ describe('config problems: guesses', () => {
     expect(closest('x'.repeat(500), ['x'])).toBeUndefined()
   })
 
-  it('class patterns: a subject, a CDEvents type, a near miss', () => {
-    expect(guessClassPattern('artifacts')).toBe('artifact.*')
-    expect(guessClassPattern('pipelinerun')).toBe('pipelinerun.*')
-    expect(guessClassPattern('dev.cdevents.artifact.published.0.3.0')).toBe('artifact.published')
-    expect(guessClassPattern('artifact.publish')).toBe('artifact.published')
-    expect(guessClassPattern('completely-else')).toBeUndefined()
+  it('class patterns: a subject, a CDEvents type, a near miss, from the one message builder', () => {
+    expect(badClassPattern('artifacts')).toMatch(/^unknown subject "artifacts"; did you mean "artifact"\?/)
+    expect(badClassPattern('pipelinerun')).toBe('"pipelinerun" is a subject, not a class pattern: did you mean "pipelinerun.*"?')
+    expect(badClassPattern('dev.cdevents.artifact.published.0.3.0')).toBe('"dev.cdevents.artifact.published.0.3.0" is an event type, not a class pattern: did you mean "artifact.published"?')
+    expect(badClassPattern('artifact.publish')).toMatch(/^unknown event class "artifact\.publish"; did you mean "artifact\.published"\?/)
+    expect(badClassPattern('completely-else')).toMatch(/^"completely-else" is not a class pattern: /)
+    expect(badClassPattern(42)).toMatch(/^42 is not an event class pattern: a pattern is a string/)
   })
 })
