@@ -59,6 +59,15 @@ export function makeEvent (opts: FixtureOptions = {}): SignedEvent {
       content: { pipelineName: 'myPipeline', outcome: 'success', ...opts.content }
     }
   }
+  return recordOf(cdevent, origin, sequence)
+}
+
+/**
+ * The store's shape for a whole CDEvent (links, customData and all) as signing/ writes it, with a
+ * placeholder signature: the store never verifies.
+ */
+export function recordOf (cdevent: CDEvent, origin: string, sequence: number): SignedEvent {
+  const { id, source, type, timestamp } = cdevent.context
   const data = new TextEncoder().encode(JSON.stringify(cdevent))
   const attributes = {
     specversion: '1.0' as const,

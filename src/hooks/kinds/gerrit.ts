@@ -1,7 +1,7 @@
 import { InvalidRequestError } from '../../errors.js'
-import { cdevent, constantTimeEqual, contentHash, jsonBody, matchesSecret } from '../common.js'
+import { cdevent, contentHash, jsonBody } from '../common.js'
 import { integerAt, isHttpUrl, isObject, objectAt, optionalStringAt, quoted, rootObject, stringAt, timeAt } from './forge-payload.js'
-import { authorizationCredential, urlSetting, validatedEvent } from './token-and-payload.js'
+import { matchesTokenOrBasic, urlSetting, userSetting, validatedEvent } from './token-and-payload.js'
 import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../types.js'
 import type { JsonObject } from './forge-payload.js'
 
@@ -173,22 +173,13 @@ export const gerrit: SourceKind<GerritSettings> = {
     const settings: GerritSettings = {}
     // checked as the other kinds check a tool's URL: http(s), no credentials (it becomes every event's source)
     if (input.url !== undefined) settings.url = urlSetting('gerrit', 'url', input.url)
-    if (input.user !== undefined) {
-      if (typeof input.user !== 'string' || input.user === '') throw new InvalidRequestError('gerrit settings: user must be a non-empty string')
-      settings.user = input.user
-    }
+    if (input.user !== undefined) settings.user = userSetting('gerrit', input.user)
     return settings
   },
 
   authenticate (delivery: HookDelivery, secrets: SourceSecrets, settings: GerritSettings): boolean {
-    // read as the jenkins kind reads it: a Bearer token, or Basic credentials whose password is the secret
-    const credential = authorizationCredential(delivery)
-    if (credential === undefined) return false
-    if (credential.scheme === 'bearer') return matchesSecret(credential.token, secrets)
-    // both compared, so the answer takes as long whichever is wrong
-    const password = matchesSecret(credential.password, secrets)
-    const user = settings.user === undefined || constantTimeEqual(credential.user, settings.user)
-    return password && user
+    // as the jenkins kind reads it: a Bearer token, or Basic credentials whose password is the secret
+    return matchesTokenOrBasic(delivery, secrets, settings.user)
   },
 
   translate (delivery: HookDelivery, settings: GerritSettings): Translation {

@@ -1,9 +1,9 @@
 import { PackageURL } from 'packageurl-js'
 import { InvalidRequestError } from '../../errors.js'
-import { cdevent, contentHash, eventId, jsonBody, matchesSecret, constantTimeEqual } from '../common.js'
+import { cdevent, contentHash, eventId, jsonBody } from '../common.js'
 import { isCloudEvent, upgradeBody } from './cdevents.js'
 import {
-  absoluteUri, authorizationCredential, isRecord, optionalString, requireRecord, requireString, settingsObject, toRfc3339, urlSetting, validatedEvent
+  absoluteUri, isRecord, matchesTokenOrBasic, optionalString, requireRecord, requireString, settingsObject, toRfc3339, urlSetting, userSetting, validatedEvent
 } from './token-and-payload.js'
 import type { CDEvent } from '../../events/types.js'
 import type { HookDelivery, SourceKind, SourceSecrets, Translation } from '../types.js'
@@ -134,19 +134,11 @@ export const jenkins: SourceKind<JenkinsSettings> = {
     const raw = settingsObject('jenkins', input, ['url', 'user'])
     const settings: JenkinsSettings = {}
     if (raw.url !== undefined) settings.url = urlSetting('jenkins', 'url', raw.url)
-    if (raw.user !== undefined) {
-      if (typeof raw.user !== 'string' || raw.user === '') throw new InvalidRequestError('jenkins settings: "user" must be a non-empty string')
-      settings.user = raw.user
-    }
+    if (raw.user !== undefined) settings.user = userSetting('jenkins', raw.user)
     return settings
   },
   authenticate (delivery: HookDelivery, secrets: SourceSecrets, settings: JenkinsSettings): boolean {
-    const credential = authorizationCredential(delivery)
-    if (credential === undefined) return false
-    if (credential.scheme === 'bearer') return matchesSecret(credential.token, secrets)
-    const password = matchesSecret(credential.password, secrets)
-    const user = settings.user === undefined || constantTimeEqual(credential.user, settings.user)
-    return password && user
+    return matchesTokenOrBasic(delivery, secrets, settings.user)
   },
   translate (delivery: HookDelivery, settings: JenkinsSettings): Translation {
     const body = jsonBody(delivery)

@@ -1,6 +1,6 @@
 import { isCdgossipError, InvalidRequestError } from '../../errors.js'
 import { CDEVENTS_SPEC_VERSION, validateCDEvent } from '../../events/index.js'
-import { header, matchesSecret } from '../common.js'
+import { constantTimeEqual, header, matchesSecret } from '../common.js'
 import type { CDEvent } from '../../events/types.js'
 import type { HookDelivery, SourceSecrets } from '../types.js'
 
@@ -38,6 +38,27 @@ export function authorizationCredential (delivery: HookDelivery): AuthorizationC
 export function matchesBearer (delivery: HookDelivery, secrets: SourceSecrets): boolean {
   const credential = authorizationCredential(delivery)
   return credential?.scheme === 'bearer' && matchesSecret(credential.token, secrets)
+}
+
+/**
+ * How tools that do not sign their webhooks (Jenkins, Gerrit) authenticate: `Authorization:
+ * Bearer <secret>`, or Basic credentials whose password is the secret and whose user, when the
+ * source names one, is that user.
+ */
+export function matchesTokenOrBasic (delivery: HookDelivery, secrets: SourceSecrets, user: string | undefined): boolean {
+  const credential = authorizationCredential(delivery)
+  if (credential === undefined) return false
+  if (credential.scheme === 'bearer') return matchesSecret(credential.token, secrets)
+  // both compared, so the answer takes as long whichever is wrong
+  const password = matchesSecret(credential.password, secrets)
+  const userMatches = user === undefined || constantTimeEqual(credential.user, user)
+  return password && userMatches
+}
+
+/** The optional Basic `user` setting of a token-authenticated kind. */
+export function userSetting (kind: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new InvalidRequestError(`${kind} settings: "user" must be a non-empty string`)
+  return value
 }
 
 // --- settings ------------------------------------------------------------------------------------
