@@ -202,7 +202,7 @@ export class CdgossipNode implements NodeFacade {
       nodeMetrics: this.nodeMetrics,
       wanted: (event, eventTime) => subscriptionsWant(this.subscriptions, this.peerIdValue, event, eventTime),
       stored: stored => { this.emitStored(stored) },
-      running: () => this.running
+      sync: () => this.running?.sync
     })
     started.push({ stop: async () => { await refusals.flush() } })
     started.push({ stop: async () => { gaps.stop() } })

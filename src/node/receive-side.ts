@@ -17,8 +17,8 @@ export interface ReceiveSideParts {
   nodeMetrics: NodeMetrics
   wanted: ReceivePipelineComponents['wanted']
   stored: (stored: StoredEvent) => void
-  /** the node's sync service and refusals once it runs; gap repair waits for them */
-  running: () => { sync: SyncService, refusals: RefusalLedger } | undefined
+  /** the node's sync service once it runs; gap repair waits for it */
+  sync: () => SyncService | undefined
 }
 
 export interface ReceiveSide {
@@ -47,9 +47,9 @@ export async function wireReceiveSide (p: ReceiveSideParts): Promise<ReceiveSide
   const gaps = new GapWatcher({
     // sequences refused by policy are known, not missing
     missingSequences: async (origin, eventClass, limit) => (await store.missingSequences(origin, eventClass, limit))
-      .filter(seq => !p.running()?.refusals.has(origin, eventClass, seq)),
+      .filter(seq => !refusals.has(origin, eventClass, seq)),
     requestGap: (origin, eventClass, from, to) => {
-      p.running()?.sync.requestGap(origin, eventClass, from, to).catch(err => { log.warn({ err, origin, eventClass, from, to }, 'gap repair failed; the next sync round retries') })
+      p.sync()?.requestGap(origin, eventClass, from, to).catch(err => { log.warn({ err, origin, eventClass, from, to }, 'gap repair failed; the next sync round retries') })
     }
   })
   const receiver = new ReceivePipeline({
