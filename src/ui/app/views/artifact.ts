@@ -1,0 +1,108 @@
+import type { ArtifactView, CommunityConfidence } from '../../../contracts/trace.js'
+import type { View, ViewContext } from '../view.js'
+import { communityColour } from './community-colour.js'
+import { el, routeLink } from './dom.js'
+import { artifactTimeline } from './artifact-model.js'
+import type { TimelineRow } from './artifact-model.js'
+import { matchSegment, segmentPath } from './route-params.js'
+import { outcomeKind } from './trace-model.js'
+
+/**
+ * The Artifact view, `#/artifact/<purl>`: the quality stamp first (per community, what its tests
+ * said, newest verdict first), then the artifact's timeline across communities, each row a link
+ * to its event; and a field to open another artifact.
+ */
+
+export const artifactView: View = {
+  title: 'Artifact',
+  match: path => matchSegment(path, 'artifact', 'purl'),
+  render: (root, ctx) => {
+    const purl = ctx.params.purl ?? ''
+    const status = el('p', { role: 'status' }, 'Loading…')
+    const body = el('div', { class: 'artifact-body' })
+    root.replaceChildren(el('h2', {}, 'Artifact ', el('code', {}, purl)), openForm(ctx, purl), status, body)
+    let gone = false
+    ctx.api<ArtifactView>(`/v1/artifacts/${encodeURIComponent(purl)}`).then(view => {
+      if (gone) return
+      const rows = artifactTimeline(view, peerId => ctx.trustName(peerId))
+      status.textContent = `${view.confidence.length} communities tested it; ${rows.length} events`
+      body.replaceChildren(
+        ...(view.truncated ? [el('p', { class: 'warning', role: 'alert' }, 'Truncated: the node holds more about this artifact than is shown.')] : []),
+        confidenceSection(view.confidence),
+        timelineSection(rows)
+      )
+    }, (err: unknown) => {
+      if (gone) return
+      status.textContent = `Could not load the artifact: ${err instanceof Error ? err.message : String(err)}`
+      status.className = 'error'
+    })
+    return () => { gone = true }
+  }
+}
+
+function openForm (ctx: ViewContext, purl: string): HTMLFormElement {
+  const input = el('input', { type: 'text', name: 'purl', size: '60', placeholder: 'pkg:oci/app@sha256:…', 'aria-label': 'Package URL' })
+  input.value = purl
+  const form = el('form', { class: 'artifact-open' }, input, el('button', { type: 'submit' }, 'Open artifact'))
+  form.addEventListener('submit', event => {
+    event.preventDefault()
+    const next = input.value.trim()
+    if (next !== '') ctx.navigate(segmentPath('artifact', next))
+  })
+  return form
+}
+
+function confidenceSection (confidence: CommunityConfidence[]): HTMLElement {
+  const section = el('section', { class: 'artifact-confidence' }, el('h3', {}, 'Confidence: what each community\'s tests said'))
+  if (confidence.length === 0) {
+    section.append(el('p', {}, 'No test results held for this artifact.'))
+    return section
+  }
+  section.append(el('table', {},
+    el('thead', {}, headRow(['Community', 'Latest verdict', 'Suite', 'When', 'Passed', 'Failed'])),
+    el('tbody', {}, ...confidence.map(c => {
+      return el('tr', { 'data-community': c.community, 'data-outcome': c.latest.outcome },
+        el('td', {}, communityChip(c.community)),
+        el('td', { class: `outcome-${outcomeKind(c.latest.outcome)}` }, routeLink(`/event/${c.latest.digest}`, c.latest.outcome)),
+        el('td', {}, c.latest.suite),
+        el('td', {}, c.latest.time ?? ''),
+        el('td', {}, String(c.passed)),
+        el('td', {}, String(c.failed)))
+    }))
+  ))
+  return section
+}
+
+const KIND_TEXT: Record<TimelineRow['kind'], string> = {
+  change: 'change', build: 'build', lifecycle: 'artifact', test: 'test run', deployment: 'deployment'
+}
+
+function timelineSection (rows: TimelineRow[]): HTMLElement {
+  const section = el('section', { class: 'artifact-timeline' }, el('h3', {}, 'Timeline across communities'))
+  if (rows.length === 0) {
+    section.append(el('p', {}, 'No events held for this artifact.'))
+    return section
+  }
+  section.append(el('table', {},
+    el('thead', {}, headRow(['When', 'What', 'Community', 'Subject / suite / service', 'Outcome', 'Environment'])),
+    el('tbody', {}, ...rows.map(r => el('tr', { 'data-digest': r.digest, 'data-kind': r.kind },
+      el('td', {}, r.time ?? ''),
+      el('td', {}, routeLink(`/event/${r.digest}`, `${KIND_TEXT[r.kind]}: ${r.eventClass}`)),
+      el('td', {}, communityChip(r.community)),
+      el('td', {}, r.what),
+      el('td', r.outcome === undefined ? {} : { class: `outcome-${outcomeKind(r.outcome)}` }, r.outcome ?? ''),
+      el('td', {}, r.environment ?? ''))))
+  ))
+  return section
+}
+
+function headRow (names: string[]): HTMLTableRowElement {
+  return el('tr', {}, ...names.map(n => el('th', { scope: 'col' }, n)))
+}
+
+/** The community's name beside its colour, the one its nodes have in the graphs. */
+function communityChip (name: string): HTMLElement {
+  const swatch = el('span', { class: 'swatch', 'aria-hidden': 'true' })
+  swatch.style.backgroundColor = communityColour(name)
+  return el('span', { class: 'community' }, swatch, name)
+}
