@@ -56,6 +56,16 @@ export interface DemoOptions {
   logLevel?: DemoLogLevel
   /** the story; tests pass a modified demoPlan() @default demoPlan() */
   communities?: CommunityPlan[]
+  /**
+   * Called once the chain has arrived everywhere, before the nodes stop: browser tests and the
+   * screenshots look at the running communities here. What it throws fails the demo.
+   */
+  whileRunning?: (demo: RunningDemo) => Promise<void>
+}
+
+/** The demo's communities while they still run (see DemoOptions.whileRunning). */
+export interface RunningDemo extends Omit<DemoResult, 'elapsedMs'> {
+  nodes: Array<{ name: CommunityName, peerId: string, node: CdgossipNode, dataDir: string, api: ApiClient }>
 }
 
 export interface DemoEvent {
@@ -119,6 +129,7 @@ export async function runDemo (options: DemoOptions = {}): Promise<DemoResult> {
   let problems: unknown[] = []
   try {
     body = await run(communities, tmpDir, plan, options, out)
+    await options.whileRunning?.({ ...body, nodes: communities.map(running).map(c => ({ name: c.plan.name, peerId: c.peerId, node: c.node, dataDir: c.dataDir, api: c.api })) })
   } finally {
     problems = await shutdown(communities, tmpDir)
   }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import type { ArtifactView, TraceGraph } from '../../src/contracts/trace.js'
 import { artifactTimeline } from '../../src/ui/app/views/artifact-model.js'
 import { communityColour } from '../../src/ui/app/views/community-colour.js'
-import { matchSegment, segmentPath } from '../../src/ui/app/views/route-params.js'
+import { pathWithSettings, routeWithSettings } from '../../src/ui/app/views/route-params.js'
+import { artifactView } from '../../src/ui/app/views/artifact.js'
 import { UNRESOLVED_COLOUR, graphModel } from '../../src/ui/app/views/trace-model.js'
 
 /** The pure halves of the Chain/Trace and Artifact views: what they show, before any DOM. */
@@ -98,17 +99,17 @@ describe('the artifact timeline', () => {
 describe('the routes of the graph and artifact views', () => {
   it('round-trips a Package URL with slashes, @, ? and # through one path segment', () => {
     const purl = 'pkg:oci/so/api-handler@sha256:ab?repository_url=nexus3.onap.org:10001#sub/path'
-    const path = segmentPath('artifact', purl)
+    const path = pathWithSettings('/artifact', purl)
     expect(path.split('/')).toHaveLength(3)
-    expect(matchSegment(path, 'artifact', 'purl')).toEqual({ purl })
+    expect(artifactView.match(path)).toEqual({ purl })
   })
 
   it('reads the settings of a trace from the query and refuses other routes', () => {
-    expect(matchSegment(segmentPath('trace', 'ab12', { direction: 'up', depth: '2', resolve: undefined }), 'trace', 'digest'))
-      .toEqual({ digest: 'ab12', direction: 'up', depth: '2' })
-    expect(matchSegment('/trace/ab12/more', 'trace', 'digest')).toBeUndefined()
-    expect(matchSegment('/trace/', 'trace', 'digest')).toBeUndefined()
-    expect(matchSegment('/chain/ab12', 'trace', 'digest')).toBeUndefined()
-    expect(matchSegment('/trace/%E0%A4%A', 'trace', 'digest')).toBeUndefined()
+    const trace = routeWithSettings('/trace', 'digest')
+    expect(trace(pathWithSettings('/trace', 'ab12', { direction: 'up', depth: '2', resolve: undefined }))).toEqual({ digest: 'ab12', direction: 'up', depth: '2' })
+    expect(trace('/trace/ab12?digest=other')).toEqual({ digest: 'ab12' })
+    expect(trace('/trace/ab12/more')).toBeUndefined()
+    expect(trace('/trace/')).toBeUndefined()
+    expect(trace('/chain/ab12')).toBeUndefined()
   })
 })

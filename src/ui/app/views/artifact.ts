@@ -1,10 +1,10 @@
 import type { ArtifactView, CommunityConfidence } from '../../../contracts/trace.js'
+import { el, errorText, link } from '../dom.js'
+import { href, route } from '../view.js'
 import type { View, ViewContext } from '../view.js'
 import { communityColour } from './community-colour.js'
-import { el, routeLink } from './dom.js'
 import { artifactTimeline } from './artifact-model.js'
 import type { TimelineRow } from './artifact-model.js'
-import { matchSegment, segmentPath } from './route-params.js'
 import { outcomeKind } from './trace-model.js'
 
 /**
@@ -15,7 +15,7 @@ import { outcomeKind } from './trace-model.js'
 
 export const artifactView: View = {
   title: 'Artifact',
-  match: path => matchSegment(path, 'artifact', 'purl'),
+  match: route('/artifact', 'purl'),
   render: (root, ctx) => {
     const purl = ctx.params.purl ?? ''
     const status = el('p', { role: 'status' }, 'Loading…')
@@ -33,7 +33,7 @@ export const artifactView: View = {
       )
     }, (err: unknown) => {
       if (gone) return
-      status.textContent = `Could not load the artifact: ${err instanceof Error ? err.message : String(err)}`
+      status.textContent = `Could not load the artifact: ${errorText(err)}`
       status.className = 'error'
     })
     return () => { gone = true }
@@ -47,7 +47,7 @@ function openForm (ctx: ViewContext, purl: string): HTMLFormElement {
   form.addEventListener('submit', event => {
     event.preventDefault()
     const next = input.value.trim()
-    if (next !== '') ctx.navigate(segmentPath('artifact', next))
+    if (next !== '') ctx.navigate(href('/artifact', next).slice(1))
   })
   return form
 }
@@ -63,7 +63,7 @@ function confidenceSection (confidence: CommunityConfidence[]): HTMLElement {
     el('tbody', {}, ...confidence.map(c => {
       return el('tr', { 'data-community': c.community, 'data-outcome': c.latest.outcome },
         el('td', {}, communityChip(c.community)),
-        el('td', { class: `outcome-${outcomeKind(c.latest.outcome)}` }, routeLink(`/event/${c.latest.digest}`, c.latest.outcome)),
+        el('td', { class: `outcome-${outcomeKind(c.latest.outcome)}` }, link(href('/event', c.latest.digest), c.latest.outcome)),
         el('td', {}, c.latest.suite),
         el('td', {}, c.latest.time ?? ''),
         el('td', {}, String(c.passed)),
@@ -87,7 +87,7 @@ function timelineSection (rows: TimelineRow[]): HTMLElement {
     el('thead', {}, headRow(['When', 'What', 'Community', 'Subject / suite / service', 'Outcome', 'Environment'])),
     el('tbody', {}, ...rows.map(r => el('tr', { 'data-digest': r.digest, 'data-kind': r.kind },
       el('td', {}, r.time ?? ''),
-      el('td', {}, routeLink(`/event/${r.digest}`, `${KIND_TEXT[r.kind]}: ${r.eventClass}`)),
+      el('td', {}, link(href('/event', r.digest), `${KIND_TEXT[r.kind]}: ${r.eventClass}`)),
       el('td', {}, communityChip(r.community)),
       el('td', {}, r.what),
       el('td', r.outcome === undefined ? {} : { class: `outcome-${outcomeKind(r.outcome)}` }, r.outcome ?? ''),

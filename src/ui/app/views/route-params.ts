@@ -1,32 +1,26 @@
+import { href, route } from '../view.js'
+import type { View } from '../view.js'
+
 /**
- * The routes of the graph and artifact views: `/<name>/<one path segment>`, then optional query
- * settings (`/trace/<digest>?direction=up&depth=2&resolve=true`), so a view's state is a link.
+ * Routes whose view has settings: `/trace/<digest>?direction=up&depth=2&resolve=true`. The
+ * settings ride in the hash's query, so what a person sees is a link they can share.
  */
 
-/** Params of `path` when it is `/<name>/<segment>[?query]`; the segment decoded, under `key`. */
-export function matchSegment (path: string, name: string, key: string): Record<string, string> | undefined {
-  const q = path.indexOf('?')
-  const bare = q < 0 ? path : path.slice(0, q)
-  const prefix = `/${name}/`
-  if (!bare.startsWith(prefix)) return undefined
-  const segment = bare.slice(prefix.length)
-  if (segment === '' || segment.includes('/')) return undefined
-  let value: string
-  try {
-    value = decodeURIComponent(segment)
-  } catch {
-    return undefined
+/** `route(prefix, name)` that also reads the settings after a `?`; the path's own param wins over a setting of its name. */
+export function routeWithSettings (prefix: string, name: string): View['match'] {
+  const match = route(prefix, name)
+  return path => {
+    const q = path.indexOf('?')
+    const params = match(q < 0 ? path : path.slice(0, q))
+    if (params === undefined) return undefined
+    return { ...Object.fromEntries(new URLSearchParams(q < 0 ? '' : path.slice(q + 1))), ...params }
   }
-  const params: Record<string, string> = {}
-  for (const [k, v] of new URLSearchParams(q < 0 ? '' : path.slice(q + 1))) params[k] = v
-  params[key] = value
-  return params
 }
 
-/** The path of `/<name>/<value>` with `settings` as its query (undefined ones left out). */
-export function segmentPath (name: string, value: string, settings: Record<string, string | undefined> = {}): string {
+/** The view path (for navigate; `#` before it for a link) of `prefix/value` with `settings`, undefined ones left out. */
+export function pathWithSettings (prefix: string, value: string, settings: Record<string, string | undefined> = {}): string {
   const query = new URLSearchParams()
   for (const [k, v] of Object.entries(settings)) if (v !== undefined) query.set(k, v)
   const qs = query.toString()
-  return `/${name}/${encodeURIComponent(value)}${qs === '' ? '' : `?${qs}`}`
+  return href(prefix, value).slice(1) + (qs === '' ? '' : `?${qs}`)
 }

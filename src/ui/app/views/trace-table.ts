@@ -1,4 +1,5 @@
-import { el, routeLink } from './dom.js'
+import { el, link } from '../dom.js'
+import { href } from '../view.js'
 import type { GraphModel, GraphNodeModel } from './trace-model.js'
 
 /**
@@ -7,7 +8,7 @@ import type { GraphModel, GraphNodeModel } from './trace-model.js'
  */
 
 export function eventLink (node: GraphNodeModel): Node {
-  return node.resolved && node.digest !== undefined ? routeLink(`/event/${node.digest}`, node.title) : el('span', {}, node.title)
+  return node.resolved && node.digest !== undefined ? link(href('/event', node.digest), node.title) : el('span', {}, node.title)
 }
 
 export function graphTables (model: GraphModel): HTMLElement {

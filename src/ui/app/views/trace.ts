@@ -1,8 +1,9 @@
 import { DEFAULT_TRACE_DEPTH, MAX_TRACE_DEPTH } from '../../../contracts/trace.js'
 import type { TraceDirection, TraceGraph } from '../../../contracts/trace.js'
+import { el, errorText, link } from '../dom.js'
+import { href } from '../view.js'
 import type { View, ViewContext } from '../view.js'
-import { el, routeLink } from './dom.js'
-import { matchSegment, segmentPath } from './route-params.js'
+import { pathWithSettings, routeWithSettings } from './route-params.js'
 import { drawGraph } from './trace-canvas.js'
 import { graphModel } from './trace-model.js'
 import type { GraphModel, GraphNodeModel } from './trace-model.js'
@@ -28,13 +29,13 @@ interface Target {
 
 export const chainView: View = {
   title: 'Chain',
-  match: path => matchSegment(path, 'chain', 'chainId'),
+  match: routeWithSettings('/chain', 'chainId'),
   render: (root, ctx) => {
     const chainId = ctx.params.chainId ?? ''
     return renderGraphView(root, ctx, {
       heading: `Chain ${chainId}`,
       apiPath: resolve => `/v1/chains/${encodeURIComponent(chainId)}${resolve ? '?resolve=true' : ''}`,
-      route: settings => segmentPath('chain', chainId, settings),
+      route: settings => pathWithSettings('/chain', chainId, settings),
       controls: [],
       settings: {}
     })
@@ -43,13 +44,13 @@ export const chainView: View = {
 
 export const traceView: View = {
   title: 'Trace',
-  match: path => matchSegment(path, 'trace', 'digest'),
+  match: routeWithSettings('/trace', 'digest'),
   render: (root, ctx) => {
     const digest = ctx.params.digest ?? ''
     const direction = DIRECTIONS.find(d => d === ctx.params.direction) ?? 'both'
     const depth = clampDepth(ctx.params.depth)
     const settings = { direction, depth: String(depth) }
-    const route = (s: Record<string, string | undefined>): string => segmentPath('trace', digest, s)
+    const route = (s: Record<string, string | undefined>): string => pathWithSettings('/trace', digest, s)
     const directionSelect = el('select', { name: 'direction' }, ...DIRECTIONS.map(d => el('option', { value: d }, d === 'both' ? 'up and down' : d === 'up' ? 'upstream' : 'downstream')))
     directionSelect.value = direction
     const depthInput = el('input', { name: 'depth', type: 'number', min: '0', max: String(MAX_TRACE_DEPTH), value: String(depth) })
@@ -61,7 +62,7 @@ export const traceView: View = {
       apiPath: resolve => `/v1/events/${encodeURIComponent(digest)}/trace?direction=${direction}&depth=${depth}${resolve ? '&resolve=true' : ''}`,
       route,
       controls: [
-        routeLink(`/event/${digest}`, 'the event'),
+        link(href('/event', digest), 'the event'),
         el('label', {}, 'Direction ', directionSelect),
         el('label', {}, 'Depth ', depthInput)
       ],
@@ -100,7 +101,7 @@ function renderGraphView (root: HTMLElement, ctx: ViewContext, target: Target): 
     stop = renderGraph(body, model, ctx)
   }, (err: unknown) => {
     if (gone) return
-    status.textContent = `Could not load the graph: ${err instanceof Error ? err.message : String(err)}`
+    status.textContent = `Could not load the graph: ${errorText(err)}`
     status.className = 'error'
   })
   return () => {
@@ -113,7 +114,7 @@ function renderGraph (body: HTMLElement, model: GraphModel, ctx: ViewContext): (
   const selection = el('section', { class: 'trace-selection', 'aria-live': 'polite' })
   const canvas = el('div', { class: 'trace-canvas', role: 'img', 'aria-label': `graph of ${model.nodes.length} events and ${model.edges.length} edges, upstream on the left; the tables below list them` })
   // cytoscape sizes its canvas to the container: it needs a height before it draws
-  canvas.style.height = `${Math.min(640, Math.max(320, 90 * model.nodes.length))}px`
+  canvas.style.height = `${Math.min(600, Math.max(280, 60 * model.nodes.length))}px`
   body.replaceChildren(
     ...(model.truncated ? [el('p', { class: 'warning', role: 'alert' }, 'Truncated: the node holds more than this graph shows (a bound on nodes or depth was reached).')] : []),
     legend(model),
@@ -138,7 +139,7 @@ function renderGraph (body: HTMLElement, model: GraphModel, ctx: ViewContext): (
 
 function describeUnresolved (node: GraphNodeModel): Node[] {
   const out: Node[] = [el('strong', {}, 'Not held by this node: '), document.createTextNode(`${node.detail}. `)]
-  if (node.entity?.type === 'artifact') out.push(routeLink(segmentPath('artifact', node.entity.id), 'open the artifact'), document.createTextNode('. '))
+  if (node.entity?.type === 'artifact') out.push(link(href('/artifact', node.entity.id), 'open the artifact'), document.createTextNode('. '))
   out.push(document.createTextNode('Tick “resolve from peers” to ask the node\'s peers for it.'))
   return out
 }
