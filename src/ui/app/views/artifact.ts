@@ -1,5 +1,5 @@
 import type { ArtifactView, CommunityConfidence } from '../../../contracts/trace.js'
-import { el, errorText, link } from '../dom.js'
+import { el, errorText, link, notice } from '../dom.js'
 import { href, route } from '../view.js'
 import type { View, ViewContext } from '../view.js'
 import { communityColour } from './community-colour.js'
@@ -18,23 +18,22 @@ export const artifactView: View = {
   match: route('/artifact', 'purl'),
   render: (root, ctx) => {
     const purl = ctx.params.purl ?? ''
-    const status = el('p', { role: 'status' }, 'Loading…')
+    const status = el('p', { class: 'notice', role: 'status' }, 'loading…')
     const body = el('div', { class: 'artifact-body' })
-    root.replaceChildren(el('h2', {}, 'Artifact ', el('code', {}, purl)), openForm(ctx, purl), status, body)
+    root.replaceChildren(el('h1', {}, 'Artifact ', el('code', {}, purl)), openForm(ctx, purl), status, body)
     let gone = false
     ctx.api<ArtifactView>(`/v1/artifacts/${encodeURIComponent(purl)}`).then(view => {
       if (gone) return
       const rows = artifactTimeline(view, peerId => ctx.trustName(peerId))
       status.textContent = `${view.confidence.length} communities tested it; ${rows.length} events`
       body.replaceChildren(
-        ...(view.truncated ? [el('p', { class: 'warning', role: 'alert' }, 'Truncated: the node holds more about this artifact than is shown.')] : []),
+        ...(view.truncated ? [el('p', { class: 'warn', role: 'alert' }, 'Truncated: the node holds more about this artifact than is shown.')] : []),
         confidenceSection(view.confidence),
         timelineSection(rows)
       )
     }, (err: unknown) => {
       if (gone) return
-      status.textContent = `Could not load the artifact: ${errorText(err)}`
-      status.className = 'error'
+      status.replaceWith(notice(`could not load the artifact: ${errorText(err)}`, 'error'))
     })
     return () => { gone = true }
   }
@@ -53,12 +52,12 @@ function openForm (ctx: ViewContext, purl: string): HTMLFormElement {
 }
 
 function confidenceSection (confidence: CommunityConfidence[]): HTMLElement {
-  const section = el('section', { class: 'artifact-confidence' }, el('h3', {}, 'Confidence: what each community\'s tests said'))
+  const section = el('section', { class: 'artifact-confidence' }, el('h2', {}, 'Confidence: what each community\'s tests said'))
   if (confidence.length === 0) {
-    section.append(el('p', {}, 'No test results held for this artifact.'))
+    section.append(notice('no test results held for this artifact'))
     return section
   }
-  section.append(el('table', {},
+  section.append(el('table', { class: 'list' },
     el('thead', {}, headRow(['Community', 'Latest verdict', 'Suite', 'When', 'Passed', 'Failed'])),
     el('tbody', {}, ...confidence.map(c => {
       return el('tr', { 'data-community': c.community, 'data-outcome': c.latest.outcome },
@@ -78,12 +77,12 @@ const KIND_TEXT: Record<TimelineRow['kind'], string> = {
 }
 
 function timelineSection (rows: TimelineRow[]): HTMLElement {
-  const section = el('section', { class: 'artifact-timeline' }, el('h3', {}, 'Timeline across communities'))
+  const section = el('section', { class: 'artifact-timeline' }, el('h2', {}, 'Timeline across communities'))
   if (rows.length === 0) {
-    section.append(el('p', {}, 'No events held for this artifact.'))
+    section.append(notice('no events held for this artifact'))
     return section
   }
-  section.append(el('table', {},
+  section.append(el('table', { class: 'list' },
     el('thead', {}, headRow(['When', 'What', 'Community', 'Subject / suite / service', 'Outcome', 'Environment'])),
     el('tbody', {}, ...rows.map(r => el('tr', { 'data-digest': r.digest, 'data-kind': r.kind },
       el('td', {}, r.time ?? ''),

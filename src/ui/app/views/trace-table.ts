@@ -17,7 +17,7 @@ export function graphTables (model: GraphModel): HTMLElement {
     const n = byId.get(id)
     return n === undefined ? el('span', {}, id) : n.resolved ? eventLink(n) : el('span', {}, `unresolved: ${n.detail}`)
   }
-  const events = el('table', { class: 'trace-nodes' },
+  const events = el('table', { class: 'list trace-nodes' },
     el('caption', {}, `Events (${model.nodes.length})`),
     el('thead', {}, row('th', ['Event', 'Community', 'Subject / names', 'Outcome', 'Time'])),
     el('tbody', {}, ...model.nodes.map(n => {
@@ -28,7 +28,7 @@ export function graphTables (model: GraphModel): HTMLElement {
       return tr
     }))
   )
-  const edges = el('table', { class: 'trace-edges' },
+  const edges = el('table', { class: 'list trace-edges' },
     el('caption', {}, `Edges (${model.edges.length}), upstream → downstream`),
     el('thead', {}, row('th', ['From', 'To', 'Kind', 'Via'])),
     el('tbody', {}, ...model.edges.map(e => {

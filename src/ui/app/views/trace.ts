@@ -1,6 +1,6 @@
 import { DEFAULT_TRACE_DEPTH, MAX_TRACE_DEPTH } from '../../../contracts/trace.js'
 import type { TraceDirection, TraceGraph } from '../../../contracts/trace.js'
-import { el, errorText, link } from '../dom.js'
+import { el, errorText, link, notice } from '../dom.js'
 import { href } from '../view.js'
 import type { View, ViewContext } from '../view.js'
 import { pathWithSettings, routeWithSettings } from './route-params.js'
@@ -83,10 +83,10 @@ function renderGraphView (root: HTMLElement, ctx: ViewContext, target: Target): 
   resolveBox.addEventListener('change', () => {
     ctx.navigate(target.route({ ...target.settings, resolve: resolveBox.checked ? 'true' : undefined }))
   })
-  const status = el('p', { role: 'status' }, 'Loading…')
+  const status = el('p', { class: 'notice', role: 'status' }, 'loading…')
   const body = el('div', { class: 'trace-body' })
   root.replaceChildren(
-    el('h2', {}, target.heading),
+    el('h1', {}, target.heading),
     el('form', { class: 'trace-controls' }, ...target.controls,
       el('label', { title: 'ask peers for the linked events this node does not hold' }, resolveBox, ' resolve from peers')),
     status,
@@ -101,8 +101,7 @@ function renderGraphView (root: HTMLElement, ctx: ViewContext, target: Target): 
     stop = renderGraph(body, model, ctx)
   }, (err: unknown) => {
     if (gone) return
-    status.textContent = `Could not load the graph: ${errorText(err)}`
-    status.className = 'error'
+    status.replaceWith(notice(`could not load the graph: ${errorText(err)}`, 'error'))
   })
   return () => {
     gone = true
@@ -116,14 +115,14 @@ function renderGraph (body: HTMLElement, model: GraphModel, ctx: ViewContext): (
   // cytoscape sizes its canvas to the container: it needs a height before it draws
   canvas.style.height = `${Math.min(600, Math.max(280, 60 * model.nodes.length))}px`
   body.replaceChildren(
-    ...(model.truncated ? [el('p', { class: 'warning', role: 'alert' }, 'Truncated: the node holds more than this graph shows (a bound on nodes or depth was reached).')] : []),
+    ...(model.truncated ? [el('p', { class: 'warn', role: 'alert' }, 'Truncated: the node holds more than this graph shows (a bound on nodes or depth was reached).')] : []),
     legend(model),
     canvas,
     selection,
     graphTables(model)
   )
   if (model.nodes.length === 0) {
-    canvas.replaceChildren(el('p', {}, 'No events.'))
+    canvas.replaceChildren(notice('no events: this node holds none of this chain'))
     return () => {}
   }
   const byId = new Map(model.nodes.map(n => [n.id, n]))
