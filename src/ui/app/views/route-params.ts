@@ -17,10 +17,15 @@ export function routeWithSettings (prefix: string, name: string): View['match'] 
   }
 }
 
-/** The view path (for navigate; `#` before it for a link) of `prefix/value` with `settings`, undefined ones left out. */
-export function pathWithSettings (prefix: string, value: string, settings: Record<string, string | undefined> = {}): string {
+/** `path` with `settings` as its query, undefined ones left out: for view paths and API paths alike. */
+export function withSettings (path: string, settings: Record<string, string | undefined>): string {
   const query = new URLSearchParams()
   for (const [k, v] of Object.entries(settings)) if (v !== undefined) query.set(k, v)
   const qs = query.toString()
-  return href(prefix, value).slice(1) + (qs === '' ? '' : `?${qs}`)
+  return qs === '' ? path : `${path}?${qs}`
+}
+
+/** The view path (for navigate; `#` before it for a link) of `prefix/value` with `settings`. */
+export function pathWithSettings (prefix: string, value: string, settings: Record<string, string | undefined> = {}): string {
+  return withSettings(href(prefix, value).slice(1), settings)
 }

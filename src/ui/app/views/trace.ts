@@ -1,9 +1,8 @@
-import { DEFAULT_TRACE_DEPTH, MAX_TRACE_DEPTH } from '../../../contracts/trace.js'
 import type { TraceDirection, TraceGraph } from '../../../contracts/trace.js'
 import { el, errorText, link, notice } from '../dom.js'
 import { href } from '../view.js'
 import type { View, ViewContext } from '../view.js'
-import { pathWithSettings, routeWithSettings } from './route-params.js'
+import { pathWithSettings, routeWithSettings, withSettings } from './route-params.js'
 import { drawGraph } from './trace-canvas.js'
 import { graphModel } from './trace-model.js'
 import type { GraphModel, GraphNodeModel } from './trace-model.js'
@@ -34,7 +33,7 @@ export const chainView: View = {
     const chainId = ctx.params.chainId ?? ''
     return renderGraphView(root, ctx, {
       heading: `Chain ${chainId}`,
-      apiPath: resolve => `/v1/chains/${encodeURIComponent(chainId)}${resolve ? '?resolve=true' : ''}`,
+      apiPath: resolve => withSettings(`/v1/chains/${encodeURIComponent(chainId)}`, { resolve: resolve ? 'true' : undefined }),
       route: settings => pathWithSettings('/chain', chainId, settings),
       controls: [],
       settings: {}
@@ -48,18 +47,19 @@ export const traceView: View = {
   render: (root, ctx) => {
     const digest = ctx.params.digest ?? ''
     const direction = DIRECTIONS.find(d => d === ctx.params.direction) ?? 'both'
-    const depth = clampDepth(ctx.params.depth)
-    const settings = { direction, depth: String(depth) }
+    // the node's default and bound apply when the page sends none, and it refuses a deeper one with a clear error
+    const depth = depthOf(ctx.params.depth)
+    const settings = { direction, depth }
     const route = (s: Record<string, string | undefined>): string => pathWithSettings('/trace', digest, s)
     const directionSelect = el('select', { name: 'direction' }, ...DIRECTIONS.map(d => el('option', { value: d }, d === 'both' ? 'up and down' : d === 'up' ? 'upstream' : 'downstream')))
     directionSelect.value = direction
-    const depthInput = el('input', { name: 'depth', type: 'number', min: '0', max: String(MAX_TRACE_DEPTH), value: String(depth) })
-    const apply = (): void => { ctx.navigate(route({ ...settings, resolve: ctx.params.resolve, direction: directionSelect.value, depth: String(clampDepth(depthInput.value)) })) }
+    const depthInput = el('input', { name: 'depth', type: 'number', min: '0', placeholder: 'default', value: depth ?? '' })
+    const apply = (): void => { ctx.navigate(route({ resolve: ctx.params.resolve, direction: directionSelect.value, depth: depthOf(depthInput.value) })) }
     directionSelect.addEventListener('change', apply)
     depthInput.addEventListener('change', apply)
     return renderGraphView(root, ctx, {
       heading: `Trace of event ${digest.slice(0, 16)}…`,
-      apiPath: resolve => `/v1/events/${encodeURIComponent(digest)}/trace?direction=${direction}&depth=${depth}${resolve ? '&resolve=true' : ''}`,
+      apiPath: resolve => withSettings(`/v1/events/${encodeURIComponent(digest)}/trace`, { direction, depth, resolve: resolve ? 'true' : undefined }),
       route,
       controls: [
         link(href('/event', digest), 'the event'),
@@ -71,9 +71,9 @@ export const traceView: View = {
   }
 }
 
-function clampDepth (text: string | undefined): number {
-  const n = Number.parseInt(text ?? '', 10)
-  return Number.isNaN(n) ? DEFAULT_TRACE_DEPTH : Math.min(MAX_TRACE_DEPTH, Math.max(0, n))
+/** A depth the page passes on: digits only, else none (the node's default). */
+function depthOf (text: string | undefined): string | undefined {
+  return text !== undefined && /^\d{1,3}$/.test(text) ? text : undefined
 }
 
 function renderGraphView (root: HTMLElement, ctx: ViewContext, target: Target): () => void {
