@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ArtifactView, TraceGraph } from '../../src/contracts/trace.js'
 import { artifactTimeline } from '../../src/ui/app/views/artifact-model.js'
-import { communityColour } from '../../src/ui/app/views/community-colour.js'
+import { communityColours } from '../../src/ui/app/views/community-colour.js'
 import { pathWithSettings, routeWithSettings } from '../../src/ui/app/views/route-params.js'
 import { artifactView } from '../../src/ui/app/views/artifact.js'
 import { UNRESOLVED_COLOUR, graphModel } from '../../src/ui/app/views/trace-model.js'
@@ -41,13 +41,22 @@ describe('the trace graph as drawn', () => {
     expect(model.truncated).toBe(true)
   })
 
-  it('colours by community, the same colour on every page, with a legend of the communities present', () => {
+  it('colours by community, one colour per community of the graph, with a legend of the communities present', () => {
     const model = graphModel(GRAPH, nameOf)
     const colourOf = (id: string): string | undefined => model.nodes.find(n => n.id === id)?.colour
     expect(colourOf('d1')).toBe(colourOf('d2'))
-    expect(colourOf('d1')).toBe(communityColour('onap'))
-    expect(colourOf('d3')).toBe(communityColour('opnfv'))
     expect(model.legend.map(l => l.community)).toEqual(['onap', 'opnfv', 'peer 12D3…xxxx'])
+    expect(new Set(model.legend.map(l => l.colour)).size).toBe(3)
+    expect(colourOf('d3')).toBe(model.legend.find(l => l.community === 'opnfv')?.colour)
+  })
+
+  it('gives names the same colours whatever their order, and distinct ones while the palette lasts', () => {
+    const names = ['onap', 'opnfv', 'tekton', 'self', 'a', 'b', 'c', 'd', 'e', 'f']
+    const colours = communityColours(names)
+    expect(new Set(colours.values()).size).toBe(names.length)
+    expect(communityColours([...names].reverse())).toEqual(colours)
+    // a name alone gets the colour its hash picks: the same on a page where it meets no collision
+    expect(communityColours(['onap']).get('onap')).toBe(communityColours(['onap', 'tekton']).get('onap'))
   })
 
   it('names an origin without a trust name through the page, and marks outcomes', () => {

@@ -1,6 +1,7 @@
 import cytoscape from 'cytoscape'
 import dagre from 'cytoscape-dagre'
 import type { DagreLayoutOptions } from 'cytoscape-dagre'
+import { el } from '../dom.js'
 import type { GraphModel } from './trace-model.js'
 
 /**
@@ -10,6 +11,13 @@ import type { GraphModel } from './trace-model.js'
  */
 
 cytoscape.use(dagre)
+
+/**
+ * cytoscape adds an inline <style> (its container's `position: relative`) unless an element
+ * with this id exists. The node's CSP refuses inline styles, and style.css already has the rule
+ * for .trace-canvas, so a placeholder with the id keeps cytoscape from trying.
+ */
+const CYTOSCAPE_STYLESHEET_ID = '__________cytoscape_stylesheet'
 
 /** What the canvas drew, where, for tests and tools (`window.__cdgossipGraph`). */
 export interface RenderedGraph {
@@ -75,6 +83,7 @@ export interface CanvasOptions {
 
 /** Draws `model` into `container`; returns what stops it (and forgets the test hook). */
 export function drawGraph (container: HTMLElement, model: GraphModel, options: CanvasOptions): () => void {
+  if (document.getElementById(CYTOSCAPE_STYLESHEET_ID) === null) document.head.append(el('meta', { id: CYTOSCAPE_STYLESHEET_ID }))
   const cy = cytoscape({
     container,
     elements: [

@@ -1,5 +1,5 @@
 import type { TraceEdge, TraceGraph, TraceNode } from '../../../contracts/trace.js'
-import { communityColour } from './community-colour.js'
+import { communityColours } from './community-colour.js'
 
 /**
  * A trace graph as the page draws it, pure: what each node and edge shows (label, colour, outcome,
@@ -16,8 +16,8 @@ const OUTCOMES: Record<string, OutcomeKind> = {
   error: 'error', errored: 'error'
 }
 
-/** Characters of a subject id or digest on the canvas: enough to tell two apart, short enough for a box. */
-const SHORT = 24
+/** Characters of one line of a node's label: what fits its box (the tables below show the whole text). */
+const LABEL_LINE = 28
 
 export interface GraphNodeModel {
   id: string
@@ -70,7 +70,7 @@ export function outcomeKind (outcome: string | undefined): OutcomeKind {
   return OUTCOMES[outcome.toLowerCase()] ?? 'other'
 }
 
-export function shorten (text: string, max = SHORT): string {
+export function shorten (text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`
 }
 
@@ -83,7 +83,9 @@ export function unresolvedNames (node: TraceNode): string {
 
 /** `nameOf` turns an origin's peer ID into what the page calls it (its trust name, or a short ID). */
 export function graphModel (graph: TraceGraph, nameOf: (peerId: string) => string): GraphModel {
-  const nodes = graph.nodes.map(n => nodeModel(n, nameOf))
+  const communityOf = (n: TraceNode): string | undefined => n.community ?? (n.origin === undefined ? undefined : nameOf(n.origin))
+  const colours = communityColours(graph.nodes.flatMap(n => n.resolved ? [communityOf(n)].filter(c => c !== undefined) : []))
+  const nodes = graph.nodes.map(n => nodeModel(n, communityOf(n), colours))
   const resolved = new Set(nodes.filter(n => n.resolved).map(n => n.id))
   const seen = new Map<string, number>()
   const edges = graph.edges.map(e => {
@@ -100,16 +102,15 @@ export function graphModel (graph: TraceGraph, nameOf: (peerId: string) => strin
       unresolved: !resolved.has(e.from) || !resolved.has(e.to)
     }
   })
-  const communities = [...new Set(nodes.flatMap(n => n.community === undefined ? [] : [n.community]))].sort()
   return {
     nodes,
     edges,
-    legend: communities.map(community => ({ community, colour: communityColour(community) })),
+    legend: [...colours].map(([community, colour]) => ({ community, colour })),
     truncated: graph.truncated
   }
 }
 
-function nodeModel (node: TraceNode, nameOf: (peerId: string) => string): GraphNodeModel {
+function nodeModel (node: TraceNode, community: string | undefined, colours: Map<string, string>): GraphNodeModel {
   if (!node.resolved) {
     const detail = unresolvedNames(node)
     return {
@@ -119,21 +120,20 @@ function nodeModel (node: TraceNode, nameOf: (peerId: string) => string): GraphN
       colour: UNRESOLVED_COLOUR,
       outcome: 'none',
       detail,
-      label: `unresolved\n${shorten(detail, 2 * SHORT)}`,
+      label: `unresolved\n${shorten(detail, LABEL_LINE)}`,
       ...(node.entity === undefined ? {} : { entity: node.entity })
     }
   }
-  const community = node.community ?? (node.origin === undefined ? undefined : nameOf(node.origin))
   const title = node.eventClass ?? node.type ?? 'event'
   const detail = node.subject ?? node.contextId ?? node.id
-  const lines = [title, community ?? '', shorten(detail)]
+  const lines = [title, community ?? '', shorten(detail, LABEL_LINE)]
   if (node.outcome !== undefined) lines.push(node.outcome)
   return {
     id: node.id,
     resolved: true,
     title,
     ...(community === undefined ? {} : { community }),
-    colour: community === undefined ? UNRESOLVED_COLOUR : communityColour(community),
+    colour: (community === undefined ? undefined : colours.get(community)) ?? UNRESOLVED_COLOUR,
     outcome: outcomeKind(node.outcome),
     ...(node.outcome === undefined ? {} : { outcomeText: node.outcome }),
     detail,
