@@ -18,7 +18,10 @@ const missing = !existsSync(CHROMIUM_PATH)
 if (missing && !inCi) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CDGOSSIP_CHROMIUM); CI runs them`)
 
 /** `describe` for browser tests: skipped locally without Chromium, run (and failing) in CI. */
-export const describeBrowser = missing && !inCi ? describe.skip : describe
+export function describeBrowser (name: string, tests: () => void): void {
+  if (missing && !inCi) describe.skip(name, tests)
+  else describe(name, tests)
+}
 
 /** One browser per test file, launched before its tests and closed after them. */
 export function useBrowser (): () => Browser {
