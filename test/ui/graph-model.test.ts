@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest'
 import type { ArtifactView, TraceGraph } from '../../src/contracts/trace.js'
 import { artifactTimeline } from '../../src/ui/app/views/artifact-model.js'
 import { communityColours } from '../../src/ui/app/views/community-colour.js'
-import { pathWithSettings, routeWithSettings } from '../../src/ui/app/views/route-params.js'
-import { artifactView } from '../../src/ui/app/views/artifact.js'
 import { UNRESOLVED_COLOUR, graphModel } from '../../src/ui/app/views/trace-model.js'
 
-/** The pure halves of the Chain/Trace and Artifact views: what they show, before any DOM. */
+/**
+ * The pure halves of the Chain/Trace and Artifact views: what they show, before any DOM (the
+ * routes and the drawing are tested in a browser, graph-views.test.ts).
+ */
 
 const PEER_C = '12D3KooWUntrustedOriginxxxxxxxxxxxxxxxxxxxxxxxx'
 const nameOf = (peerId: string): string => peerId === PEER_C ? 'peer 12D3…xxxx' : peerId
@@ -102,23 +103,5 @@ describe('the artifact timeline', () => {
     expect(rows.map(r => `${r.kind} ${r.digest}`)).toEqual(['change c', 'build b', 'lifecycle a', 'test t1', 'test t2', 'deployment dep', 'lifecycle u'])
     expect(rows.find(r => r.digest === 't1')).toMatchObject({ community: 'peer 12D3…xxxx', what: 'smoke', outcome: 'failure', environment: 'lab' })
     expect(rows.find(r => r.digest === 'dep')).toMatchObject({ community: 'tekton', what: 'so', environment: 'staging' })
-  })
-})
-
-describe('the routes of the graph and artifact views', () => {
-  it('round-trips a Package URL with slashes, @, ? and # through one path segment', () => {
-    const purl = 'pkg:oci/so/api-handler@sha256:ab?repository_url=nexus3.onap.org:10001#sub/path'
-    const path = pathWithSettings('/artifact', purl)
-    expect(path.split('/')).toHaveLength(3)
-    expect(artifactView.match(path)).toEqual({ purl })
-  })
-
-  it('reads the settings of a trace from the query and refuses other routes', () => {
-    const trace = routeWithSettings('/trace', 'digest')
-    expect(trace(pathWithSettings('/trace', 'ab12', { direction: 'up', depth: '2', resolve: undefined }))).toEqual({ digest: 'ab12', direction: 'up', depth: '2' })
-    expect(trace('/trace/ab12?digest=other')).toEqual({ digest: 'ab12' })
-    expect(trace('/trace/ab12/more')).toBeUndefined()
-    expect(trace('/trace/')).toBeUndefined()
-    expect(trace('/chain/ab12')).toBeUndefined()
   })
 })

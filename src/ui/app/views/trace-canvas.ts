@@ -2,7 +2,7 @@ import cytoscape from 'cytoscape'
 import dagre from 'cytoscape-dagre'
 import type { DagreLayoutOptions } from 'cytoscape-dagre'
 import { el } from '../dom.js'
-import type { GraphModel } from './trace-model.js'
+import type { GraphModel, RenderedGraph } from './trace-model.js'
 
 /**
  * Draws a trace graph with cytoscape and its dagre layout, left to right: an edge goes from
@@ -19,13 +19,8 @@ cytoscape.use(dagre)
  */
 const CYTOSCAPE_STYLESHEET_ID = '__________cytoscape_stylesheet'
 
-/** What the canvas drew, where, for tests and tools (`window.__cdgossipGraph`). */
-export interface RenderedGraph {
-  nodes: Array<{ id: string, resolved: boolean, x: number, y: number, clientX: number, clientY: number }>
-  edges: Array<{ id: string, from: string, to: string }>
-}
-
 declare global {
+  /** what the canvas drew, where: for tests and tools */
   interface Window { __cdgossipGraph?: RenderedGraph }
 }
 

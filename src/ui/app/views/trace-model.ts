@@ -63,6 +63,15 @@ export interface GraphModel {
   truncated: boolean
 }
 
+/**
+ * What the canvas drew and where (`window.__cdgossipGraph`): model coordinates, and page
+ * coordinates to click at. Browser tests compare it with the REST answer.
+ */
+export interface RenderedGraph {
+  nodes: Array<{ id: string, resolved: boolean, x: number, y: number, clientX: number, clientY: number }>
+  edges: Array<{ id: string, from: string, to: string }>
+}
+
 export const UNRESOLVED_COLOUR = '#d0d0d0'
 
 export function outcomeKind (outcome: string | undefined): OutcomeKind {

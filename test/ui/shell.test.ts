@@ -1,0 +1,59 @@
+import { expect, it } from 'vitest'
+import { pipelineRunFinished, startNodes } from '../helpers/nodes.js'
+import type { E2eNode } from '../helpers/nodes.js'
+import { UI_TIMEOUT_MS, describeBrowser, login, openPage, useBrowser } from './browser.js'
+
+/** One real node (REST on 127.0.0.1) and a session in a fresh browser context. */
+async function nodeAndPage (browser: ReturnType<ReturnType<typeof useBrowser>>, hash = ''): Promise<{ node: E2eNode, baseUrl: string, ui: Awaited<ReturnType<typeof openPage>> }> {
+  const [node] = await startNodes(1, { topology: 'none' }) as [E2eNode]
+  const baseUrl = node.node.apiUrl
+  const ui = await openPage(browser, baseUrl)
+  await login(ui, baseUrl, node.token, hash)
+  return { node, baseUrl, ui }
+}
+
+describeBrowser('web page in a browser: login and the Live view', () => {
+  const browser = useBrowser()
+
+  it('logs in by the token URL: an HttpOnly session cookie, and the token leaves the address bar', async () => {
+    const { node, baseUrl, ui } = await nodeAndPage(browser())
+    expect(ui.page.url()).toBe(`${baseUrl}/ui/`)
+    const cookies = await ui.context.cookies()
+    expect(cookies).toHaveLength(1)
+    expect(cookies[0]).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' })
+    expect(cookies[0]?.value).not.toContain(node.token)
+    // the page's scripts cannot read it
+    expect(await ui.page.evaluate('document.cookie')).toBe('')
+    expect(ui.foreign).toEqual([])
+    expect(ui.errors).toEqual([])
+  })
+
+  it('refuses a wrong token: the login hint, no app, no cookie', async () => {
+    const [node] = await startNodes(1, { topology: 'none' }) as [E2eNode]
+    const ui = await openPage(browser(), node.node.apiUrl)
+    const response = await ui.page.goto(`${node.node.apiUrl}/ui/?token=${encodeURIComponent(node.token + 'x')}`)
+    expect(response?.status()).toBe(401)
+    expect(await ui.page.locator('main.login').textContent()).toContain('cdgossip ui')
+    expect(await ui.page.locator('header nav').count()).toBe(0)
+    expect(await ui.context.cookies()).toEqual([])
+  })
+
+  it('shows an event published over REST in Live without a reload', async () => {
+    const { node, ui } = await nodeAndPage(browser(), '#/live')
+    await ui.page.locator('.status.ok').waitFor({ timeout: UI_TIMEOUT_MS })
+    const loads: string[] = []
+    ui.page.on('load', () => { loads.push(ui.page.url()) })
+    const event = pipelineRunFinished({ subject: 'run-live-42' })
+    const { body: receipt } = await node.api().request<{ digest: string }>('POST', '/v1/events', { json: event })
+    const row = ui.page.locator(`tr[data-digest="${receipt.digest}"]`)
+    await row.waitFor({ timeout: UI_TIMEOUT_MS })
+    const text = await row.textContent()
+    expect(text).toContain('run-live-42')
+    expect(text).toContain('pipelinerun.finished')
+    expect(text).toContain('self')
+    expect(loads).toEqual([])
+    await row.click()
+    await ui.page.waitForURL(`**/ui/#/event/${receipt.digest}`)
+    expect(ui.foreign).toEqual([])
+  })
+})
