@@ -56,6 +56,19 @@ export interface DemoOptions {
   logLevel?: DemoLogLevel
   /** the story; tests pass a modified demoPlan() @default demoPlan() */
   communities?: CommunityPlan[]
+  /**
+   * called once the chain has arrived everywhere, before the nodes stop: for looking at the
+   * running communities (the web page's screenshots); the demo waits for it
+   */
+  whileRunning?: (demo: RunningDemo) => Promise<void>
+}
+
+/** The demo's communities while they run, for DemoOptions.whileRunning. */
+export interface RunningDemo {
+  chainId: string
+  published: DemoEvent[]
+  /** `loginUrl` is the web page's login link, as `cdgossip ui` prints it */
+  communities: Array<{ name: CommunityName, peerId: string, apiUrl: string, loginUrl: string }>
 }
 
 export interface DemoEvent {
@@ -283,6 +296,11 @@ async function run (communities: Community[], tmpDir: string, plan: CommunityPla
   out('')
   out(`Every community holds what it subscribed to: ${expected.length} deliveries, each signed by its origin community and verified on arrival`)
   out(`(GET /v1/node: ${travel.gossip} stored from gossip, ${travel.sync} fetched by sync, ${travel.rejected} rejected).`)
+  await options.whileRunning?.({
+    chainId,
+    published,
+    communities: all.map(c => ({ name: c.plan.name, peerId: c.peerId, apiUrl: c.node.apiUrl, loginUrl: c.api.uiLoginUrl() }))
+  })
 
   return {
     chainId,
