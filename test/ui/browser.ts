@@ -4,12 +4,9 @@
  * In CI (CI=true) a missing browser fails the tests; elsewhere they are skipped with a message.
  */
 import { existsSync } from 'node:fs'
-import { chromium } from 'playwright-core'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, onTestFinished } from 'vitest'
-
-/** Where Debian's package puts it; CDGOSSIP_CHROMIUM names another build. */
-export const CHROMIUM_PATH = process.env.CDGOSSIP_CHROMIUM ?? '/usr/bin/chromium'
+import { CHROMIUM_PATH, launchChromium } from '../../scripts/chromium.js'
 /** A view's content after a navigation or an event: the node answers locally, so seconds are plenty. */
 export const UI_TIMEOUT_MS = 15_000
 
@@ -27,7 +24,7 @@ export function describeBrowser (name: string, tests: () => void): void {
 export function useBrowser (): () => Browser {
   let browser: Browser | undefined
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] })
+    browser = await launchChromium()
   })
   afterAll(async () => { await browser?.close() })
   return () => {

@@ -6,12 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ArtifactView, TraceGraph } from '../../src/contracts/trace.js'
-import { readApiToken } from '../../src/data-dir.js'
 import { IMAGE } from '../../scripts/demo/flow.js'
 import { runDemo } from '../../scripts/demo/index.js'
 import type { CommunityName, DemoResult, RunningDemo } from '../../scripts/demo/index.js'
 import type { RenderedGraph } from '../../src/ui/app/views/trace-model.js'
-import { UI_TIMEOUT_MS, describeBrowser, login, openPage, useBrowser } from './browser.js'
+import { UI_TIMEOUT_MS, describeBrowser, openPage, useBrowser } from './browser.js'
 import type { UiPage } from './browser.js'
 import type { Browser } from 'playwright-core'
 
@@ -33,8 +32,8 @@ function useDemo (): void {
   })
 }
 
-function community (name: CommunityName): RunningDemo['nodes'][number] {
-  const c = demo.nodes.find(n => n.name === name)
+function community (name: CommunityName): RunningDemo['communities'][number] {
+  const c = demo.communities.find(n => n.name === name)
   if (c === undefined) throw new Error(`no ${name} in the demo`)
   return c
 }
@@ -46,8 +45,9 @@ async function rest<T> (name: CommunityName, path: string): Promise<T> {
 /** A logged-in page of `name`'s node, showing `path` (`/chain/…`). */
 async function openView (browser: () => Browser, name: CommunityName, path: string): Promise<UiPage> {
   const c = community(name)
-  const ui = await openPage(browser(), c.node.apiUrl)
-  await login(ui, c.node.apiUrl, await readApiToken(c.dataDir), `#${path}`)
+  const ui = await openPage(browser(), c.apiUrl)
+  await ui.page.goto(c.loginUrl)
+  await ui.page.goto(`${c.apiUrl}/ui/#${path}`)
   return ui
 }
 

@@ -15,7 +15,8 @@ describeBrowser('web page in a browser: Event and Node views, the cookie\'s limi
     const deployed = serviceDeployed({ subject: 'service/shop' })
     deployed.subject.content.artifactId = PURL
     deployed.context.links = [{ linkType: 'PATH', from: { contextId: 'elsewhere-build-7', source: 'https://ci.elsewhere.example' } }]
-    const { body: [a, d] } = await api.request<Array<{ digest: string }>>('POST', '/v1/events', { json: [artifact, deployed] }) as { body: [{ digest: string }, { digest: string }] }
+    const { body } = await api.request<Array<{ digest: string }>>('POST', '/v1/events', { json: [artifact, deployed] })
+    const [a, d] = body as [{ digest: string }, { digest: string }]
 
     const ui = await openPage(browser(), node.node.apiUrl)
     await login(ui, node.node.apiUrl, node.token, `#/event/${d.digest}`)

@@ -40,7 +40,7 @@ export const liveView: View = {
       filterForm(ctx),
       el('p', {}, status),
       el('table', { class: 'list events' },
-        el('thead', {}, el('tr', {}, ...['time', 'class', 'subject', 'source', 'origin', ''].map(h => el('th', {}, h)))),
+        el('thead', {}, el('tr', {}, ...['time', 'class', 'subject', 'source', 'origin'].map(h => el('th', {}, h)))),
         rows))
 
     const query = new URLSearchParams(ctx.params)
@@ -90,13 +90,17 @@ function filterForm (ctx: ViewContext): HTMLFormElement {
 function eventRow (view: EventView, ctx: ViewContext): HTMLTableRowElement {
   const { context, subject } = view.cdevent
   const row = el('tr', { class: view.trusted ? 'event' : 'event untrusted', 'data-digest': view.digest },
-    el('td', {}, context.timestamp),
+    el('td', { class: 'time', title: context.timestamp }, shortTime(context.timestamp)),
     el('td', {}, view.class),
-    el('td', {}, subject.id),
-    el('td', {}, context.source),
-    el('td', { title: view.origin }, ctx.trustName(view.origin)),
-    el('td', {}, el('a', { href: href('/event', view.digest) }, 'open')))
+    el('td', {}, el('a', { href: href('/event', view.digest) }, subject.id)),
+    el('td', { class: 'source' }, context.source),
+    el('td', { title: view.origin }, ctx.trustName(view.origin)))
   row.addEventListener('click', () => { ctx.navigate(`/event/${view.digest}`) })
   return row
 }
 
+
+/** `2026-12-02 18:53:59`: the date and second, enough to order a screen of events; the title has all of it. */
+function shortTime (timestamp: string): string {
+  return timestamp.replace('T', ' ').replace(/(:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/, '$1')
+}
