@@ -6,7 +6,7 @@ import { tokenMatcher } from './auth.js'
 import type { UiSessions } from './ui-sessions.js'
 
 /** Where the web page lives; `cdgossip ui` prints `${UI_PREFIX}?token=…`. */
-export const UI_PREFIX = '/ui/'
+const UI_PREFIX = '/ui/'
 
 /** A token longer than this is not ours: refused before hashing. */
 const MAX_TOKEN_LENGTH = 512

@@ -56,4 +56,22 @@ describeBrowser('web page in a browser: login and the Live view', () => {
     await ui.page.waitForURL(`**/ui/#/event/${receipt.digest}`)
     expect(ui.foreign).toEqual([])
   })
+
+  it('loads every view with no request to anything but the node', async () => {
+    const { baseUrl, ui } = await nodeAndPage(browser())
+    const seen: string[] = []
+    ui.page.on('request', request => { seen.push(request.url()) })
+    for (const hash of ['#/live', '#/node', `#/event/${'0'.repeat(64)}`]) {
+      await ui.page.goto(`${baseUrl}/ui/${hash}`)
+      await ui.page.locator('main h1').waitFor({ timeout: UI_TIMEOUT_MS })
+    }
+    expect(seen.some(url => url.startsWith(`${baseUrl}/v1/`))).toBe(true)
+    expect(ui.foreign).toEqual([])
+    // the page's CSP stops its scripts from reaching elsewhere before any request leaves
+    expect(await ui.page.evaluate('fetch("http://192.0.2.1/x").then(() => "sent", () => "refused")')).toBe('refused')
+    expect(ui.foreign).toEqual([])
+    // the guard itself: a request elsewhere (a navigation, which no CSP governs) is caught and recorded
+    await ui.page.goto('http://192.0.2.1/x').catch(() => {})
+    expect(ui.foreign).toEqual(['http://192.0.2.1/x'])
+  })
 })

@@ -19,6 +19,10 @@ export async function apiGet<T> (path: string): Promise<T> {
   } catch {
     body = undefined
   }
+  if (response.status === 401) {
+    // the session ended (expiry, node restart): the page without one says how to log in again
+    location.reload()
+  }
   if (!response.ok) {
     const error = body as { code?: unknown, message?: unknown } | undefined
     const code = typeof error?.code === 'string' ? error.code : 'CDG_INTERNAL'
