@@ -81,6 +81,8 @@ describeBrowser('the Chain/Trace and Artifact views in a browser, on the running
       const rows = await ui.page.$$eval('table.trace-nodes tbody tr', trs => trs.map(tr => tr.getAttribute('data-node-id')))
       expect(rows.sort()).toEqual(answer.nodes.map(n => n.id).sort())
       expect(await ui.page.$$eval('table.trace-edges tbody tr', trs => trs.length)).toBe(answer.edges.length)
+      // the artifact's row leads to its Artifact view
+      expect(await ui.page.getAttribute(`table.trace-nodes a[href="#/artifact/${encodeURIComponent(IMAGE.purl)}"]`, 'href')).not.toBeNull()
       expect(ui.foreign).toEqual([])
       expect(ui.errors).toEqual([])
     })
@@ -165,6 +167,14 @@ describeBrowser('the Chain/Trace and Artifact views in a browser, on the running
       expect(timeline.sort()).toEqual(expected.sort())
       // the deployment is tekton's, the test run opnfv's, the image onap's: three communities on one page
       expect(await ui.page.$$eval('.artifact-timeline tbody tr .community', spans => [...new Set(spans.map(s => s.textContent))].sort())).toEqual(['onap', 'opnfv', 'self'])
+
+      // the field opens another artifact: one this node knows nothing of
+      const other = 'pkg:npm/%40scope/unknown@1.0.0'
+      await ui.page.fill('form.artifact-open input[name=purl]', other)
+      await ui.page.click('form.artifact-open button')
+      await ui.page.waitForURL(`**/ui/#/artifact/${encodeURIComponent(other)}`, { timeout: UI_TIMEOUT_MS })
+      await ui.page.locator('.artifact-confidence .notice').waitFor({ timeout: UI_TIMEOUT_MS })
+      expect(await ui.page.textContent('main h1')).toContain(other)
       expect(ui.foreign).toEqual([])
       expect(ui.errors).toEqual([])
     })

@@ -21,7 +21,8 @@ export function graphTables (model: GraphModel): HTMLElement {
     el('caption', {}, `Events (${model.nodes.length})`),
     el('thead', {}, row('th', ['Event', 'Community', 'Subject / names', 'Outcome', 'Time'])),
     el('tbody', {}, ...model.nodes.map(n => {
-      const tr = row('td', [eventLink(n), n.community ?? (n.resolved ? '' : 'not held here'), n.detail, n.outcomeText ?? '', n.time ?? ''])
+      const detail = n.entity?.type === 'artifact' ? link(href('/artifact', n.entity.id), n.detail) : n.detail
+      const tr = row('td', [eventLink(n), n.community ?? (n.resolved ? '' : 'not held here'), detail, n.outcomeText ?? '', n.time ?? ''])
       tr.dataset.nodeId = n.id
       tr.dataset.resolved = String(n.resolved)
       if (!n.resolved) tr.className = 'unresolved'
