@@ -137,6 +137,12 @@ describeBrowser('the Chain/Trace and Artifact views in a browser, on the running
         return drawn !== undefined && JSON.stringify(drawn.nodes.map(n => n.id).sort()) === JSON.stringify(ids)
       }, downAnswer.nodes.map(n => n.id).sort(), { timeout: UI_TIMEOUT_MS })
       expect(downAnswer.nodes.map(n => n.id)).not.toEqual(upAnswer.nodes.map(n => n.id))
+
+      // Enter in the depth field shows that depth, and stays on the page
+      await ui.page.fill('input[name=depth]', '2')
+      await ui.page.press('input[name=depth]', 'Enter')
+      await ui.page.waitForURL(`**/ui/#/trace/${artifact}?direction=down&depth=2`, { timeout: UI_TIMEOUT_MS })
+      expect(ui.page.url()).not.toContain('/ui/?')
       expect(ui.foreign).toEqual([])
       expect(ui.errors).toEqual([])
     })

@@ -24,6 +24,8 @@ interface Target {
   route: (settings: Record<string, string | undefined>) => string
   controls: Node[]
   settings: Record<string, string | undefined>
+  /** shows what the controls say (Enter in a field) */
+  apply?: () => void
 }
 
 export const chainView: View = {
@@ -54,7 +56,7 @@ export const traceView: View = {
     const directionSelect = el('select', { name: 'direction' }, ...DIRECTIONS.map(d => el('option', { value: d }, d === 'both' ? 'up and down' : d === 'up' ? 'upstream' : 'downstream')))
     directionSelect.value = direction
     const depthInput = el('input', { name: 'depth', type: 'number', min: '0', placeholder: 'default', value: depth ?? '' })
-    const apply = (): void => { ctx.navigate(route({ resolve: ctx.params.resolve, direction: directionSelect.value, depth: depthOf(depthInput.value) })) }
+    const apply = (): void => { ctx.navigate(route({ resolve: ctx.params.resolve === 'true' ? 'true' : undefined, direction: directionSelect.value, depth: depthOf(depthInput.value) })) }
     directionSelect.addEventListener('change', apply)
     depthInput.addEventListener('change', apply)
     return renderGraphView(root, ctx, {
@@ -66,7 +68,8 @@ export const traceView: View = {
         el('label', {}, 'Direction ', directionSelect),
         el('label', {}, 'Depth ', depthInput)
       ],
-      settings
+      settings,
+      apply
     })
   }
 }
@@ -85,13 +88,14 @@ function renderGraphView (root: HTMLElement, ctx: ViewContext, target: Target): 
   })
   const status = el('p', { class: 'notice', role: 'status' }, 'loading…')
   const body = el('div', { class: 'trace-body' })
-  root.replaceChildren(
-    el('h1', {}, target.heading),
-    el('form', { class: 'trace-controls' }, ...target.controls,
-      el('label', { title: 'ask peers for the linked events this node does not hold' }, resolveBox, ' resolve from peers')),
-    status,
-    body
-  )
+  const form = el('form', { class: 'trace-controls' }, ...target.controls,
+    el('label', { title: 'ask peers for the linked events this node does not hold' }, resolveBox, ' resolve from peers'))
+  // the page never submits a form to the node: the settings go into the view's link
+  form.addEventListener('submit', event => {
+    event.preventDefault()
+    target.apply?.()
+  })
+  root.replaceChildren(el('h1', {}, target.heading), form, status, body)
   let stop: (() => void) | undefined
   let gone = false
   ctx.api<TraceGraph>(target.apiPath(resolve)).then(graph => {
