@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { pipelineRunFinished, startNodes } from '../helpers/nodes.js'
+import { artifactPublished, pipelineRunFinished, startNodes } from '../helpers/nodes.js'
 import type { E2eNode } from '../helpers/nodes.js'
 import { UI_TIMEOUT_MS, describeBrowser, login, openPage, useBrowser } from './browser.js'
 
@@ -55,6 +55,26 @@ describeBrowser('web page in a browser: login and the Live view', () => {
     await row.click()
     await ui.page.waitForURL(`**/ui/#/event/${receipt.digest}`)
     expect(ui.foreign).toEqual([])
+  })
+
+  it('filters Live with GET /v1/events\' filters from its form, kept in the link', async () => {
+    const { node, baseUrl, ui } = await nodeAndPage(browser(), '#/live')
+    const { page } = ui
+    await page.locator('input[name="type"]').fill('artifact.*')
+    await page.locator('form.filters button').click()
+    await page.waitForURL(url => url.hash === '#/live?type=artifact.*')
+    await page.locator('.status.ok').waitFor({ timeout: UI_TIMEOUT_MS })
+    const api = node.api()
+    const { body: run } = await api.request<{ digest: string }>('POST', '/v1/events', { json: pipelineRunFinished() })
+    const { body: artifact } = await api.request<{ digest: string }>('POST', '/v1/events', { json: artifactPublished() })
+    await page.locator(`tr[data-digest="${artifact.digest}"]`).waitFor({ timeout: UI_TIMEOUT_MS })
+    // published first, so it would be on the page by now were it not filtered out
+    expect(await page.locator(`tr[data-digest="${run.digest}"]`).count()).toBe(0)
+    expect(await page.locator('input[name="type"]').inputValue()).toBe('artifact.*')
+
+    await page.goto(`${baseUrl}/ui/#/live?type=no-such-class`)
+    await page.locator('.status.error').waitFor({ timeout: UI_TIMEOUT_MS })
+    expect(await page.locator('.status.error').textContent()).toMatch(/^CDG_INVALID_REQUEST: /)
   })
 
   it('loads every view with no request to anything but the node', async () => {
