@@ -28,6 +28,13 @@ export default tseslint.config(
     }
   },
   {
+    // the web page's source is compiled for the browser (DOM types), by its own project
+    files: ['src/ui/app/**/*.ts'],
+    languageOptions: {
+      parserOptions: { project: ['./tsconfig.ui.json'], tsconfigRootDir: import.meta.dirname }
+    }
+  },
+  {
     // STYLE allows no `any` in public APIs; tests read JSON answers as `any` and let their
     // assertions check the shape
     files: ['test/**/*.ts'],

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'CDG_INVALID_REQUEST', // malformed input that is not an event (bad cursor, bad filter, bad id)
   'CDG_NOT_FOUND',
   'CDG_UNAUTHORIZED',
+  'CDG_READ_ONLY_SESSION', // a state change authenticated only by the web page's session cookie
   'CDG_NOT_STARTED', // component not running (starting, stopping or stopped)
   'CDG_CONFIG', // configuration invalid
   'CDG_TOPIC_MISMATCH', // gossip topic disagrees with the event class

@@ -37,6 +37,9 @@ const ALLOWED: Record<string, string[]> = {
   metrics: [...SHARED, 'p2p', 'delivery'],
   // traceability: graphs over what the store's trace indexes answer, through a narrow reader (TraceStore)
   trace: SHARED,
+  // the web page (src/ui/app/, bundled for the browser): the API answers' shapes, types only (a
+  // test below checks), so nothing of the node is bundled; it talks to the node over HTTP alone
+  ui: [...SHARED, 'trust', 'subscriptions'],
   // the composition root, the only part that imports every folder
   node: ['events', 'contracts', 'errors', 'signing', 'trust', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'hooks', 'config', 'data-dir', 'logger', 'lifecycle', 'trace'],
   lifecycle: [],
@@ -77,6 +80,9 @@ interface Import { from: string, target: string }
 /** `import … from`, `export … from`, `import './x.js'` and `import('./x.js')`, relative ones. */
 const IMPORT_RE = /(?:^\s*(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\sfrom\s+)?|\bimport\(\s*)['"](\.{1,2}\/[^'"]+)['"]/gm
 
+/** The web page's static imports; group 1 is set for `import type`. */
+const VALUE_OR_TYPE_IMPORT_RE = /^\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"](\.{1,2}\/[^'"]+)['"]/gm
+
 async function imports (): Promise<Import[]> {
   const out: Import[] = []
   for (const file of await sourceFiles(SRC)) {
@@ -114,6 +120,18 @@ describe('architecture', () => {
   it('nothing but the command line imports the composition root', async () => {
     const importers = (await imports()).filter(i => partOf(i.target) === 'node' && partOf(i.from) !== 'node').map(i => i.from)
     expect(importers.filter(f => partOf(f) !== 'cli')).toEqual([])
+  })
+
+  it('the web page imports only types from the rest of src/', async () => {
+    const problems: string[] = []
+    for (const file of await sourceFiles(join(SRC, 'ui'))) {
+      const text = await readFile(file, 'utf8')
+      for (const m of text.matchAll(VALUE_OR_TYPE_IMPORT_RE)) {
+        const target = relative(SRC, resolve(dirname(file), m[2] as string))
+        if (partOf(target) !== 'ui' && m[1] === undefined) problems.push(`${relative(SRC, file)} imports ${target} (not type-only)`)
+      }
+    }
+    expect(problems).toEqual([])
   })
 
   it('only node.ts reaches into every folder', async () => {

@@ -1,5 +1,5 @@
 export { runDemo, DEMO_NETWORK, DEMO_HEARTBEAT_MS, DEMO_SYNC_INTERVAL_SECONDS, WAIT_TIMEOUT_MS, REQUEST_TIMEOUT_MS, CHAIN_ID_SHORT } from './run-demo.js'
-export type { DemoOptions, DemoResult, DemoEvent, ReceivedEvent, DemoLogLevel } from './run-demo.js'
+export type { DemoOptions, DemoResult, DemoEvent, ReceivedEvent, DemoLogLevel, RunningDemo } from './run-demo.js'
 export { DEMO_COMMUNITIES, COMMUNITY_NAMES, demoPlan } from './plan.js'
 export type { CommunityName, CommunityPlan } from './plan.js'
 export { DemoAbortedError, DemoTimeoutError } from './errors.js'

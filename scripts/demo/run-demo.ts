@@ -56,6 +56,20 @@ export interface DemoOptions {
   logLevel?: DemoLogLevel
   /** the story; tests pass a modified demoPlan() @default demoPlan() */
   communities?: CommunityPlan[]
+  /**
+   * called once the chain has arrived everywhere, before the nodes stop: for looking at the
+   * running communities (the web page's screenshots); the demo waits for it
+   */
+  whileRunning?: (demo: RunningDemo) => Promise<void>
+}
+
+/** The demo's communities while they run, for DemoOptions.whileRunning. */
+export interface RunningDemo {
+  chainId: string
+  published: DemoEvent[]
+  received: ReceivedEvent[]
+  /** `loginUrl` is the web page's login link, as `cdgossip ui` prints it; `api` talks to the node's REST API with its token */
+  communities: Array<{ name: CommunityName, peerId: string, apiUrl: string, loginUrl: string, api: ApiClient }>
 }
 
 export interface DemoEvent {
@@ -283,6 +297,12 @@ async function run (communities: Community[], tmpDir: string, plan: CommunityPla
   out('')
   out(`Every community holds what it subscribed to: ${expected.length} deliveries, each signed by its origin community and verified on arrival`)
   out(`(GET /v1/node: ${travel.gossip} stored from gossip, ${travel.sync} fetched by sync, ${travel.rejected} rejected).`)
+  await options.whileRunning?.({
+    chainId,
+    published,
+    received: receivedRows,
+    communities: all.map(c => ({ name: c.plan.name, peerId: c.peerId, apiUrl: c.node.apiUrl, loginUrl: c.api.uiLoginUrl(), api: c.api }))
+  })
 
   return {
     chainId,

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { pino, type Level, type Logger } from 'pino'
-import { createBearerAuth } from './auth.js'
+import { createApiAuth } from './auth.js'
 import { registerDocsUi, registerOpenApi } from './docs.js'
 import { createErrorHandler, notFoundHandler } from './error-handler.js'
 import { ApiConfigError } from './errors.js'
@@ -17,6 +17,8 @@ import { trustRoutes } from './routes/trust.js'
 import { sourceRoutes } from './routes/sources.js'
 import { traceRoutes } from './routes/trace.js'
 import { ERROR_SCHEMA } from './schemas.js'
+import { uiRoutes } from './ui.js'
+import { UiSessions } from './ui-sessions.js'
 import type { NodeFacade, RequestSample } from './types.js'
 import { createValidatorCompiler } from './validation.js'
 
@@ -56,6 +58,11 @@ export interface ApiInit {
   /** the node's version, shown in the OpenAPI document */
   version: string
   /**
+   * the web page's bundle (index.html, app.js, app.css)
+   * @default the package's dist/ui/, written by `npm run build`
+   */
+  uiDir?: string
+  /**
    * level of the API's logger; without `components.log` and without a level the API is silent
    * @default the parent logger's level, or `silent` without one
    */
@@ -93,10 +100,14 @@ export async function buildApi (components: ApiComponents, init: ApiInit): Promi
 
   await registerOpenApi(app, init.version)
   await app.register(healthRoutes)
+  const sessions = new UiSessions()
+  // the web page checks its login itself: without one it explains how to get the link
+  await app.register(uiRoutes, { token: init.token, sessions, dir: init.uiDir })
 
-  // Everything registered in here requires the token; the hook does not leak out of this context.
+  // Everything registered in here requires the token, or the web page's cookie for reads; the
+  // hook does not leak out of this context.
   await app.register(async (protectedApp) => {
-    protectedApp.addHook('onRequest', createBearerAuth(init.token))
+    protectedApp.addHook('onRequest', createApiAuth(init.token, sessions))
     await registerDocsUi(protectedApp)
     await protectedApp.register(nodeRoutes, { node })
     await protectedApp.register(configRoutes, { node })
@@ -130,5 +141,10 @@ function apiLogger (parent: Logger | undefined, level: ApiInit['logLevel']): Log
 }
 
 function serializeRequest (req: FastifyRequest): Record<string, unknown> {
-  return { method: req.method, url: req.url, remoteAddress: req.ip }
+  return { method: req.method, url: redactQueryToken(req.url), remoteAddress: req.ip }
+}
+
+/** The web page's login URL carries the token in its query (`/ui/?token=…`). */
+export function redactQueryToken (url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]')
 }

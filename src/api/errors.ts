@@ -10,6 +10,14 @@ export class UnauthorizedError extends CdgossipError<{ reason: 'missing' | 'inva
   }
 }
 
+/** A state change authenticated only by the web page's session cookie, which can only read. */
+export class ReadOnlySessionError extends CdgossipError<{ method: string }> {
+  constructor (method: string) {
+    super('CDG_READ_ONLY_SESSION', `the web page's session cookie can only read (GET, HEAD); ${method} needs the bearer token`, { details: { method } })
+    this.name = 'ReadOnlySessionError'
+  }
+}
+
 /** A body in a media type the route does not accept; `details.accepted` lists what it does. */
 export class UnsupportedMediaTypeError extends CdgossipError<{ accepted: readonly string[] }> {
   constructor (mediaType: string | undefined, accepted: readonly string[]) {

@@ -91,6 +91,14 @@ export class ApiClient {
     return { status: res.status, body: parsed as T }
   }
 
+  /**
+   * The web page's login link, as `cdgossip ui` prints it: the token rides in the query (Jupyter's
+   * convention) and the node trades it for a session cookie at once, redirecting to a clean URL.
+   */
+  uiLoginUrl (): string {
+    return `${this.baseUrl}/ui/?token=${encodeURIComponent(this.token)}`
+  }
+
   /** Opens the SSE stream; returns the raw response for the caller to read. */
   async stream (path: string, lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' }

@@ -36,6 +36,7 @@ Federation:
   subscriptions list | remove ID | dead-letters ID | redrive ID
   peers                                       connected peers, with trust names
   status                                      node, topics, sync and store at a glance
+  ui                                          the web page's login link (open it in a browser on this machine)
 
 Tools in (webhooks of GitHub, GitLab, Gerrit, Jenkins, Nexus, Harbor, older CDEvents, any JSON):
   source    add --name N --kind K (--secret-file F | --secret-env V) [--previous-secret-file F] [--setting K=V]...

@@ -30,6 +30,7 @@ export const GOSSIP_VERDICTS: Readonly<Record<ErrorCode, TopicValidatorResult>> 
   CDG_INVALID_REQUEST: TopicValidatorResult.Ignore,
   CDG_NOT_FOUND: TopicValidatorResult.Ignore,
   CDG_UNAUTHORIZED: TopicValidatorResult.Ignore,
+  CDG_READ_ONLY_SESSION: TopicValidatorResult.Ignore,
   CDG_NOT_STARTED: TopicValidatorResult.Ignore,
   CDG_CONFIG: TopicValidatorResult.Ignore,
   CDG_TOPIC_MISMATCH: TopicValidatorResult.Reject,

@@ -19,7 +19,16 @@ export const NODE_COMMANDS: CommandGroup = {
   start: cmdStart,
   config: cmdConfig,
   peers: cmdPeers,
-  status: cmdStatus
+  status: cmdStatus,
+  ui: cmdUi
+}
+
+/** `cdgossip ui`: the web page's login link for this node (its URL and token, as other commands find them). */
+async function cmdUi (args: string[], out: Out): Promise<number> {
+  const { values } = parse(args, {}, false)
+  const api = await client(values)
+  out(api.uiLoginUrl())
+  return EXIT.OK
 }
 
 async function cmdInit (args: string[], out: Out): Promise<number> {
