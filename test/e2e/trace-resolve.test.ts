@@ -9,6 +9,7 @@ import type { Frame } from '../../src/p2p/sync/stream-adapter.js'
 import { encodeFetchRequest } from '../../src/p2p/fetch/protocol.js'
 import type { ArtifactView, TraceGraph } from '../../src/contracts/trace.js'
 import type { StoredEvent } from '../../src/events/records.js'
+import { main } from '../../src/cli/index.js'
 
 /**
  * `?resolve=true` with real nodes: the viewing node does not subscribe to the classes (or hold
@@ -109,6 +110,11 @@ describe('resolving unresolved trace links from peers', () => {
     const view = await get<ArtifactView>(gamma, `/v1/artifacts/${encodeURIComponent(r.purl)}`)
     expect(view.body.lifecycle.map(n => [n.id, n.fetched])).toEqual([[artifact, true]])
     expect(view.body.builds.map(n => n.id)).toEqual([build])
+    // the CLI marks them too
+    const out: string[] = []
+    expect(await main(['trace', r.chainId, '--resolve', '--api-url', gamma.node.apiUrl, '--token', gamma.token], l => { out.push(...l.split('\n')) }, () => {})).toBe(0)
+    expect(out.filter(l => l.includes('(fetched)')).length).toBe(3)
+    expect(out.at(-1)).toMatch(/^resolve: 0 fetched in 1 round\(s\)/)
 
     // never delivered: not handed to subscriptions or streams, not in the node's event list
     expect(delivered).not.toContain(change)
