@@ -427,6 +427,10 @@ export class CdgossipNode implements NodeFacade {
       fetched,
       fetch: async (refs, options) => await fetch.fetch(refs, options),
       communityOf: origin => this.trust?.nameOf(origin)
+    }, {
+      maxRefs: this.config.trace.resolveMaxReferences,
+      maxRounds: this.config.trace.resolveMaxRounds,
+      timeoutMs: this.config.trace.resolveTimeoutMs
     })
   }
 
