@@ -23,11 +23,15 @@ export const FETCH_PEERS_AT_ONCE = 3
 export const MAX_FETCH_PEERS = 9
 /** One peer's whole exchange (dial, request, answer and its verification). */
 export const FETCH_REQUEST_TIMEOUT_MS = 3_000
-/**
- * Fetch streams accepted per connection, and opened per peer at once: what one peer may cost this
- * node concurrently (the server's global cap bounds all peers together).
- */
+/** Fetch streams this node opens to one peer at once (concurrent trace requests share them). */
 export const MAX_FETCH_STREAMS_PER_PEER = 2
+/**
+ * Fetch streams accepted per connection: what one peer may cost this node at once (the server's
+ * global cap bounds all peers together). Above MAX_FETCH_STREAMS_PER_PEER, as in sync: a stream
+ * the requester is done with can still count while its close travels, and libp2p resets a stream
+ * over the limit.
+ */
+export const MAX_FETCH_INBOUND_STREAMS = 2 * MAX_FETCH_STREAMS_PER_PEER
 
 /** Codes of a genuine record this node does not keep: the signer's business, not the sending peer's fault. */
 const NOT_THE_PEERS_FAULT = new Set(['CDG_UNTRUSTED_SIGNER', 'CDG_UNTRUSTED_FORWARDED', 'CDG_CONFLICTING_EVENT', 'CDG_DUPLICATE_EVENT'])
@@ -65,7 +69,7 @@ export class FetchService {
   async start (): Promise<void> {
     if (this.controller !== undefined) return
     this.controller = new AbortController()
-    await this.components.libp2p.handle(this.protocol, this.onStream, { maxInboundStreams: MAX_FETCH_STREAMS_PER_PEER })
+    await this.components.libp2p.handle(this.protocol, this.onStream, { maxInboundStreams: MAX_FETCH_INBOUND_STREAMS })
   }
 
   async stop (): Promise<void> {
