@@ -126,6 +126,15 @@ describe('resolving unresolved trace links from peers', () => {
     expect(info.counters['fetch.requested']).toBeGreaterThan(0)
     expect((await alpha.node.info()).counters['fetch.served']).toBeGreaterThan(0)
 
+    // the artifact view resolves too: at beta, which holds only test runs, the purl brings the
+    // artifact and its build, and following their links the change
+    const stamp = await get<ArtifactView>(beta, `/v1/artifacts/${encodeURIComponent(r.purl)}?resolve=true`)
+    expect(stamp.body.lifecycle.map(n => [n.id, n.fetched])).toEqual([[artifact, true]])
+    expect(stamp.body.builds.map(n => [n.id, n.fetched])).toEqual([[build, true]])
+    expect(stamp.body.changes.map(n => [n.id, n.fetched])).toEqual([[change, true]])
+    expect(stamp.body.confidence.map(c => c.community).sort()).toEqual(['alpha', 'self'])
+    expect(stamp.body.resolution?.fetched).toBe(3)
+
     // sync is not fooled: a subscription to artifacts added now fetches the artifact as any record,
     // and delivers it (the fetched copy never entered the sequences sync compares)
     const { status } = await gamma.api().request('POST', '/v1/subscriptions', { json: { classes: ['artifact.*'], start: { kind: 'beginning' } } })
