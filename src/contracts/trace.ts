@@ -62,12 +62,13 @@ export interface TraceGraph {
 
 /**
  * What a node asks its peers for when it resolves a trace: an event by context id (and source,
- * when the link named one), the events of an entity (those that are it and those that name it),
- * or the events of a chain. The fetch protocol's request carries a list of these.
+ * when the link named one), the events of an entity (those that are it; with `referrers`, also
+ * those that name it: an artifact's builds, test runs and deployments), or the events of a chain.
+ * The fetch protocol's request carries a list of these.
  */
 export type TraceRef =
   | { kind: 'context', id: string, source?: string }
-  | { kind: 'entity', type: string, id: string }
+  | { kind: 'entity', type: string, id: string, referrers?: true }
   | { kind: 'chain', id: string }
 
 /** Why a record a peer sent was not stored (trust refused it, or it was invalid). */

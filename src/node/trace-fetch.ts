@@ -107,8 +107,9 @@ async function digestsFor (store: TraceStore, ref: TraceRef): Promise<string[]> 
     }
     case 'entity': {
       const key = refKeyOf(ref)
-      const referrers = await store.traceReferrers(key, MAX_RECORDS_PER_REF)
-      return [...await store.traceHolders(key, MAX_RECORDS_PER_REF), ...referrers.map(r => r.digest)]
+      const holders = await store.traceHolders(key, MAX_RECORDS_PER_REF)
+      if (ref.referrers !== true) return holders
+      return [...holders, ...(await store.traceReferrers(key, MAX_RECORDS_PER_REF)).map(r => r.digest)]
     }
   }
 }

@@ -11,7 +11,7 @@ import type { TraceNode, TraceRef } from '../contracts/trace.js'
 export function refText (ref: TraceRef): string {
   switch (ref.kind) {
     case 'context': return ref.source === undefined ? `context ${ref.id}` : `context ${ref.source} ${ref.id}`
-    case 'entity': return `entity ${ref.type} ${ref.id}`
+    case 'entity': return `entity${ref.referrers === true ? '+referrers' : ''} ${ref.type} ${ref.id}`
     case 'chain': return `chain ${ref.id}`
   }
 }
@@ -29,7 +29,8 @@ export function refsOfNodes (nodes: readonly TraceNode[]): TraceRef[] {
 
 /**
  * The references (of `refs`, the same objects) an event answers: the event a context reference
- * names, an event that is or names an entity, an event of a chain.
+ * names, an event that is an entity (or names it, when the reference asks for referrers), an
+ * event of a chain.
  */
 export function refsAnswered (cdevent: CDEvent, eventClass: string, refs: readonly TraceRef[]): TraceRef[] {
   const { context } = cdevent
@@ -41,7 +42,7 @@ export function refsAnswered (cdevent: CDEvent, eventClass: string, refs: readon
       case 'entity': {
         facts ??= traceFactsOf(cdevent, eventClass)
         const key = entityKey(ref.type, ref.id)
-        return facts.identities.includes(key) || facts.references.some(r => r.target === key)
+        return facts.identities.includes(key) || (ref.referrers === true && facts.references.some(r => r.target === key))
       }
     }
     return false

@@ -62,7 +62,8 @@ export class TraceService {
   async artifact (purl: string, options: { resolve?: boolean } = {}): Promise<ArtifactView> {
     const build = async (): ReturnType<typeof artifactTrace> => await artifactTrace(this.lookup, purl)
     if (options.resolve !== true) return (await build()).view
-    const first = [{ kind: 'entity' as const, type: 'artifact', id: purl }]
+    // the artifact's events and every event that names it (builds, test runs, deployments)
+    const first = [{ kind: 'entity' as const, type: 'artifact', id: purl, referrers: true as const }]
     const { graph, resolution } = await resolveWith(build, g => refsOfNodes(g.unresolved), first, this.fetch, this.bounds)
     return { ...graph.view, resolution }
   }

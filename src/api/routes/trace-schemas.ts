@@ -44,7 +44,8 @@ const REF = {
     kind: { type: 'string', enum: ['context', 'entity', 'chain'] },
     id: { type: 'string', description: 'the context id, the entity\'s subject id, or the chainId' },
     source: { type: 'string', description: 'context references: the source the link named' },
-    type: { type: 'string', description: 'entity references: the subject type (artifact, environment, …)' }
+    type: { type: 'string', description: 'entity references: the subject type (artifact, environment, …)' },
+    referrers: { type: 'boolean', description: 'entity references: the events that name the entity were asked for too' }
   }
 } as const
 

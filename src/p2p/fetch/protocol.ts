@@ -6,7 +6,7 @@
  *
  *   client → server  FETCH_REQUEST {"refs":[…]}, each ref one of
  *                      {"kind":"context","id":<context id>[,"source":<context source>]}
- *                      {"kind":"entity","type":<subject type>,"id":<subject id>}
+ *                      {"kind":"entity","type":<subject type>,"id":<subject id>[,"referrers":true]}
  *                      {"kind":"chain","id":<chainId>}
  *
  * Control messages are decoded strictly (exact key sets, bounded strings), as in sync.
@@ -75,8 +75,10 @@ export function fetchRefOf (value: unknown): FetchRef {
       return { kind, id: field(r.id), ...(hasSource ? { source: field(r.source) } : {}) }
     }
     case 'entity': {
-      const r = exactObject(value, ['kind', 'type', 'id'])
-      return { kind, type: field(r.type), id: field(r.id) }
+      const referrers = Object.hasOwn(value, 'referrers')
+      const r = exactObject(value, referrers ? ['kind', 'type', 'id', 'referrers'] : ['kind', 'type', 'id'])
+      if (referrers && r.referrers !== true) throw new SyncProtocolError('fetch ref: referrers is true when present')
+      return { kind, type: field(r.type), id: field(r.id), ...(referrers ? { referrers: true as const } : {}) }
     }
     case 'chain': {
       const r = exactObject(value, ['kind', 'id'])

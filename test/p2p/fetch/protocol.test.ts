@@ -17,6 +17,7 @@ describe('fetch protocol', () => {
       { kind: 'context' as const, id: 'c1' },
       { kind: 'context' as const, id: 'c2', source: 'https://ci.example/x' },
       { kind: 'entity' as const, type: 'artifact', id: 'pkg:oci/app@1' },
+      { kind: 'entity' as const, type: 'artifact', id: 'pkg:oci/app@2', referrers: true as const },
       { kind: 'chain' as const, id: 'chain-1' }
     ]
     expect(decodeFetchRequest(encodeFetchRequest(refs))).toEqual(refs)
@@ -32,6 +33,7 @@ describe('fetch protocol', () => {
       { refs: [{ kind: 'chain', id: 'x'.repeat(MAX_REF_FIELD_LENGTH + 1) }] },
       { refs: [{ kind: 'chain', id: 'x', source: 's' }] },
       { refs: [{ kind: 'entity', id: 'x' }] },
+      { refs: [{ kind: 'entity', type: 'artifact', id: 'x', referrers: false }] },
       { refs: [{ kind: 'context', id: 7 }] },
       { refs: [{ kind: 'everything' }] },
       { refs: [null] }
