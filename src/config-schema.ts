@@ -46,6 +46,12 @@ export interface NodeConfig {
   sync: {
     intervalSeconds: number
   }
+  /** `?resolve=true` on the trace routes: what one request may ask peers for (README, Resolving links) */
+  trace: {
+    resolveMaxReferences: number
+    resolveMaxRounds: number
+    resolveTimeoutMs: number
+  }
   trust: {
     mode: 'allowlist' | 'open'
     communities: TrustEntryConfig[]
@@ -87,6 +93,8 @@ export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
       targetConnections: 8
     },
     sync: { intervalSeconds: 30 },
+    // trace/resolve.ts' RESOLVE_MAX_REFS, RESOLVE_MAX_ROUNDS, RESOLVE_TIMEOUT_MS (not imported: config loads alone)
+    trace: { resolveMaxReferences: 64, resolveMaxRounds: 3, resolveTimeoutMs: 3000 },
     trust: { mode: 'allowlist', communities: [] },
     subscriptions: [],
     hooks: { listen: `127.0.0.1:${DEFAULT_HOOKS_PORT}`, bodyLimit: DEFAULT_HOOKS_BODY_LIMIT },
@@ -141,6 +149,16 @@ export const CONFIG_FILE_SCHEMA = {
       additionalProperties: false,
       properties: {
         intervalSeconds: { type: 'integer', minimum: 1, maximum: 86400 }
+      }
+    },
+    trace: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        // 64: the fetch protocol's MAX_FETCH_REFS, what one request to a peer may carry
+        resolveMaxReferences: { type: 'integer', minimum: 1, maximum: 64 },
+        resolveMaxRounds: { type: 'integer', minimum: 1, maximum: 10 },
+        resolveTimeoutMs: { type: 'integer', minimum: 100, maximum: 30000 }
       }
     },
     trust: {

@@ -167,6 +167,7 @@ function applyFile (config: NodeConfig, file: ConfigFile): void {
   Object.assign(config.api, file.api ?? {})
   Object.assign(config.p2p, file.p2p ?? {})
   Object.assign(config.sync, file.sync ?? {})
+  Object.assign(config.trace, file.trace ?? {})
   if (file.trust?.mode !== undefined) config.trust.mode = file.trust.mode
   if (file.trust?.communities !== undefined) config.trust.communities = file.trust.communities as TrustEntryConfig[]
   if (file.subscriptions !== undefined) config.subscriptions = file.subscriptions

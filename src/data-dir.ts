@@ -11,14 +11,16 @@ import { starterConfig } from './config-starter.js'
  *   api-token      bearer token for the REST API, mode 0600
  *   config.yaml    the node's configuration (see README, Configuration)
  *   store/         LevelDB: events, indexes, subscriptions, delivery progress
+ *   trace-fetched/ LevelDB: records fetched from peers for a trace (`?resolve=true`), kept apart from store/
  *   api-url        written by a running node: where its REST API listens (client commands read it)
  *   peers.json     peers this node was connected to, so a restart reconnects without bootstrap entries
  */
-export const dataDirPaths = (dataDir: string): { identity: string, token: string, config: string, store: string, apiUrl: string, peers: string } => ({
+export const dataDirPaths = (dataDir: string): { identity: string, token: string, config: string, store: string, traceFetched: string, apiUrl: string, peers: string } => ({
   identity: join(dataDir, 'identity.key'),
   token: join(dataDir, 'api-token'),
   config: join(dataDir, 'config.yaml'),
   store: join(dataDir, 'store'),
+  traceFetched: join(dataDir, 'trace-fetched'),
   apiUrl: join(dataDir, 'api-url'),
   peers: join(dataDir, 'peers.json')
 })

@@ -30,8 +30,10 @@ import { VERSION } from './node/version.js'
 import { openNodeStream } from './node/event-stream.js'
 import { wireReceiveSide } from './node/receive-side.js'
 import { startNetwork } from './node/network-side.js'
+import { fetchedReceiver, openFetchedStore, recordFinder } from './node/trace-fetch.js'
+import type { FetchService } from './p2p/fetch/index.js'
 import { TraceService } from './trace/index.js'
-import type { ArtifactView, TraceGraph, TraceOptions } from './contracts/trace.js'
+import type { ArtifactView, ResolveOption, TraceGraph, TraceOptions } from './contracts/trace.js'
 
 export { VERSION }
 export { STREAM_HEARTBEAT_MS, STREAM_MAX_BUFFERED } from './node/event-stream.js'
@@ -51,8 +53,11 @@ export type NodeStatus = 'stopped' | 'starting' | 'started' | 'stopping'
 
 interface Running {
   store: EventStore
+  /** fetched-for-trace records (`?resolve=true`), apart from the store (node/trace-fetch.ts) */
+  fetched: EventStore
   p2p: P2PService
   sync: SyncService
+  fetch: FetchService
   delivery: DeliveryService
   api: FastifyInstance
   publisher: PublishPipeline
@@ -181,6 +186,8 @@ export class CdgossipNode implements NodeFacade {
     const store = new EventStore({ log: log.child({ component: 'store' }) }, { path: paths.store })
     await store.start()
     started.push(store)
+    const fetched = await openFetchedStore(paths.traceFetched, log)
+    started.push(fetched)
 
     const trust = new TrustPolicy({ selfPeerId: identity.peerId }, { mode: config.trust.mode, entries: config.trust.communities })
     for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
@@ -207,7 +214,7 @@ export class CdgossipNode implements NodeFacade {
     started.push({ stop: async () => { await refusals.flush() } })
     started.push({ stop: async () => { gaps.stop() } })
 
-    const { p2p, sync } = await startNetwork({
+    const { p2p, sync, fetch } = await startNetwork({
       log,
       config,
       identity,
@@ -219,7 +226,19 @@ export class CdgossipNode implements NodeFacade {
       relayClasses,
       monitor: this.monitor,
       nodeMetrics: this.nodeMetrics,
-      joinedClasses: () => this.joinedClasses()
+      joinedClasses: () => this.joinedClasses(),
+      fetch: {
+        findRecords: recordFinder([store, fetched]),
+        receiveFetched: fetchedReceiver({
+          store,
+          fetched,
+          trust: check => trust.check(check),
+          observe: o => {
+            this.nodeMetrics.observeEvent(o)
+            this.monitor.observe(o)
+          }
+        })
+      }
     }, started)
 
     const delivery = new DeliveryService({
@@ -272,7 +291,7 @@ export class CdgossipNode implements NodeFacade {
         void delivery.syncSubscriptions(this.subscriptions.list())
       })
     ]
-    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, floors, hooks, sources, apiUrl, detach }
+    this.running = { store, fetched, p2p, sync, fetch, delivery, api, publisher, gaps, receiver, refusals, floors, hooks, sources, apiUrl, detach }
   }
 
   /**
@@ -294,11 +313,13 @@ export class CdgossipNode implements NodeFacade {
         { name: 'publisher', stop: async () => { await r.publisher.drain() } },
         { name: 'delivery', stop: async () => { await r.delivery.stop() } },
         { name: 'gaps', stop: () => { r.gaps.stop() } },
+        { name: 'fetch', stop: async () => { await r.fetch.stop() } },
         { name: 'sync', stop: async () => { await r.sync.stop() } },
         { name: 'p2p', stop: async () => { await r.p2p.stop() } },
         { name: 'refusals', stop: async () => { await r.refusals.flush() } },
         { name: 'floors', stop: async () => { await r.floors.idle() } },
-        { name: 'store', stop: async () => { await r.store.stop() } }
+        { name: 'store', stop: async () => { await r.store.stop() } },
+        { name: 'trace-fetched', stop: async () => { await r.fetched.stop() } }
       ], this.log)
     } finally {
       this.running = undefined
@@ -376,29 +397,41 @@ export class CdgossipNode implements NodeFacade {
     return await openNodeStream({ store, subscriptions: this.subscriptions, trust: this.requireTrust(), onStored: listener => this.onStored(listener) }, options)
   }
 
+  /** a fetched-for-trace record too (`?resolve=true` brought it): held, though no subscription sees it */
   async getEvent (digest: string): Promise<StoredEvent | undefined> {
-    return await this.require().store.get(digest)
+    const { store, fetched } = this.require()
+    return await store.get(digest) ?? await fetched.get(digest)
   }
 
   async queryEvents (query: EventQuery): Promise<EventPage> {
     return await this.require().store.query(query)
   }
 
-  async traceChain (chainId: string): Promise<TraceGraph> {
-    return await this.traceService().chain(chainId)
+  async traceChain (chainId: string, options: ResolveOption = {}): Promise<TraceGraph> {
+    return await this.traceService().chain(chainId, options)
   }
 
-  async traceEvent (digest: string, options: TraceOptions): Promise<TraceGraph | undefined> {
+  async traceEvent (digest: string, options: TraceOptions & ResolveOption): Promise<TraceGraph | undefined> {
     return await this.traceService().trace(digest, options)
   }
 
-  async artifact (purl: string): Promise<ArtifactView> {
-    return await this.traceService().artifact(purl)
+  async artifact (purl: string, options: ResolveOption = {}): Promise<ArtifactView> {
+    return await this.traceService().artifact(purl, options)
   }
 
-  /** stateless over the store, so one per call; trust names are read live */
+  /** stateless over the stores, so one per call; trust names are read live */
   private traceService (): TraceService {
-    return new TraceService({ store: this.require().store, communityOf: origin => this.trust?.nameOf(origin) })
+    const { store, fetched, fetch } = this.require()
+    return new TraceService({
+      store,
+      fetched,
+      fetch: async (refs, options) => await fetch.fetch(refs, options),
+      communityOf: origin => this.trust?.nameOf(origin)
+    }, {
+      maxRefs: this.config.trace.resolveMaxReferences,
+      maxRounds: this.config.trace.resolveMaxRounds,
+      timeoutMs: this.config.trace.resolveTimeoutMs
+    })
   }
 
   onStored (listener: (stored: StoredEvent) => void): () => void {

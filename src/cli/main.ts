@@ -24,9 +24,10 @@ Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOK
   export    [same filters] > file.jsonl       write signed events as JSON lines
   import    FILE                              verify and store signed events from a JSON-lines export
   verify    FILE                              check signed records offline: a verdict per line of an export
-  trace     DIGEST|CHAIN_ID|PURL [--direction up|down|both] [--depth N] [--json]
+  trace     DIGEST|CHAIN_ID|PURL [--direction up|down|both] [--depth N] [--resolve] [--json]
                                               the events upstream/downstream, as an indented tree
-  artifact  PURL [--json]                     one artifact across communities: builds, tests, the confidence summary
+  artifact  PURL [--resolve] [--json]         one artifact across communities: builds, tests, the confidence summary
+                                              (--resolve: first fetch what is not held from peers)
 
 Federation:
   trust     list | add --peer-id ID --name N --source PREFIX... [--class PATTERN]... | remove ID|NAME

@@ -3,7 +3,7 @@ import type { HookCounts, Source, SourceInput } from '../hooks/index.js'
 import type { EventPage, EventQuery, StoredEvent } from '../events/records.js'
 import type { TrustEntry, TrustMode } from '../trust/types.js'
 import type { Subscription } from '../subscriptions/types.js'
-import type { ArtifactView, TraceGraph, TraceOptions } from './trace.js'
+import type { ArtifactView, ResolveOption, TraceGraph, TraceOptions } from './trace.js'
 
 /**
  * The node as its front ends see it (the REST API, metrics, the CLI through the API): one
@@ -109,11 +109,11 @@ export interface NodeFacade {
   getEvent(digest: string): Promise<StoredEvent | undefined>
   queryEvents(query: EventQuery): Promise<EventPage>
   /** GET /v1/chains/{chainId}: the held events of a chain and the edges between them */
-  traceChain(chainId: string): Promise<TraceGraph>
+  traceChain(chainId: string, options?: ResolveOption): Promise<TraceGraph>
   /** GET /v1/events/{digest}/trace: the bounded graph around one event; undefined when it is not held */
-  traceEvent(digest: string, options: TraceOptions): Promise<TraceGraph | undefined>
+  traceEvent(digest: string, options: TraceOptions & ResolveOption): Promise<TraceGraph | undefined>
   /** GET /v1/artifacts/{purl}: one artifact across communities, with its confidence summary */
-  artifact(purl: string): Promise<ArtifactView>
+  artifact(purl: string, options?: ResolveOption): Promise<ArtifactView>
   /** Called for every newly stored event, in store order; returns the unsubscribe function. */
   onStored(listener: (stored: StoredEvent) => void): () => void
 

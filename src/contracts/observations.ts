@@ -6,8 +6,8 @@ import type { EventClass } from '../events/types.js'
  * added, by the receive monitor): one definition both sides import.
  */
 
-/** How an event reached the node: published by a local tool, gossip, sync, or an import. */
-export type EventPath = 'publish' | 'gossip' | 'sync' | 'import'
+/** How an event reached the node: published by a local tool, gossip, sync, an import, or fetched for a trace. */
+export type EventPath = 'publish' | 'gossip' | 'sync' | 'import' | 'fetch'
 
 /** One event through the publish or receive pipeline (the pipelines' `observe` hook). */
 export type EventObservation =

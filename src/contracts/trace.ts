@@ -19,6 +19,8 @@ export interface TraceNode {
   /** the digest of a held event; `unresolved:<key>` otherwise */
   id: string
   resolved: boolean
+  /** held because `?resolve=true` fetched it from a peer (fetched-for-trace: never delivered to subscriptions) */
+  fetched?: boolean
   digest?: string
   type?: string
   eventClass?: string
@@ -54,6 +56,45 @@ export interface TraceGraph {
   edges: TraceEdge[]
   /** a bound (nodes, or the events of a chain) was reached: more is held than shown */
   truncated: boolean
+  /** what `?resolve=true` fetched from peers; absent without it */
+  resolution?: Resolution
+}
+
+/**
+ * What a node asks its peers for when it resolves a trace: an event by context id (and source,
+ * when the link named one), the events of an entity (those that are it; with `referrers`, also
+ * those that name it: an artifact's builds, test runs and deployments), or the events of a chain.
+ * The fetch protocol's request carries a list of these.
+ */
+export type TraceRef =
+  | { kind: 'context', id: string, source?: string }
+  | { kind: 'entity', type: string, id: string, referrers?: true }
+  | { kind: 'chain', id: string }
+
+/** Why a record a peer sent was not stored (trust refused it, or it was invalid). */
+export interface ResolutionRefusal {
+  /** the peer that sent it */
+  from: string
+  /** CDG_UNTRUSTED_SIGNER for a genuine record this node's trust refuses; else why it was invalid */
+  code: string
+  /** the signer, once its signature verified */
+  origin?: string
+}
+
+/** The outcome of `?resolve=true`. */
+export interface Resolution {
+  /** records fetched and stored as fetched-for-trace by this request */
+  fetched: number
+  /** peers that supplied them */
+  peers: string[]
+  /** rounds of asking (each round asks for what the previous one left unresolved) */
+  rounds: number
+  /** references asked for that no peer answered with an acceptable record */
+  unresolved: TraceRef[]
+  /** records refused (not stored), with why: a record trust refuses stays unresolved */
+  refused: ResolutionRefusal[]
+  /** a bound (references, rounds, time) stopped the resolution before it was done */
+  truncated: boolean
 }
 
 export type TraceDirection = 'up' | 'down' | 'both'
@@ -61,6 +102,11 @@ export type TraceDirection = 'up' | 'down' | 'both'
 export interface TraceOptions {
   direction?: TraceDirection
   depth?: number
+}
+
+/** `?resolve=true`: fetch what the graph leaves unresolved from peers first (bounded; see Resolution). */
+export interface ResolveOption {
+  resolve?: boolean
 }
 
 export interface ArtifactTestRun {
@@ -105,4 +151,6 @@ export interface ArtifactView {
   /** the quality stamp: per community, newest verdict first */
   confidence: CommunityConfidence[]
   truncated: boolean
+  /** what `?resolve=true` fetched from peers; absent without it */
+  resolution?: Resolution
 }

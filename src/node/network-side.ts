@@ -6,6 +6,7 @@ import type { Identity } from '../signing/index.js'
 import type { EventStore } from '../store/index.js'
 import { P2PService, type P2PInit } from '../p2p/index.js'
 import { SyncService, type RefusalLedger, type SyncFloors } from '../p2p/sync/index.js'
+import { FetchService, type FetchComponents } from '../p2p/fetch/index.js'
 import type { ReceiveMonitor, ReceivePipeline } from '../pipeline/index.js'
 import type { NodeMetrics } from '../metrics/index.js'
 
@@ -23,10 +24,15 @@ export interface NetworkParts {
   nodeMetrics: NodeMetrics
   /** the topics subscriptions need now */
   joinedClasses: () => EventClass[]
+  /** the fetch protocol's reads and receive path (node/trace-fetch.ts) */
+  fetch: Pick<FetchComponents, 'findRecords' | 'receiveFetched'>
 }
 
-/** Builds and starts gossip (P2PService) and catch-up sync over it; each started part is pushed to `started`. */
-export async function startNetwork (p: NetworkParts, started: Array<{ stop: () => Promise<void> }>): Promise<{ p2p: P2PService, sync: SyncService }> {
+/**
+ * Builds and starts gossip (P2PService), catch-up sync and the on-demand fetch protocol over it;
+ * each started part is pushed to `started`.
+ */
+export async function startNetwork (p: NetworkParts, started: Array<{ stop: () => Promise<void> }>): Promise<{ p2p: P2PService, sync: SyncService, fetch: FetchService }> {
   const { log, config, store, receiver, floors } = p
   const p2p = new P2PService({
     log: log.child({ component: 'p2p' }),
@@ -69,5 +75,9 @@ export async function startNetwork (p: NetworkParts, started: Array<{ stop: () =
   }, { intervalMs: config.sync.intervalSeconds * 1000 })
   await sync.start()
   started.push(sync)
-  return { p2p, sync }
+
+  const fetch = new FetchService({ log: log.child({ component: 'fetch' }), libp2p: p2p.libp2p, ...p.fetch }, { network: config.network })
+  await fetch.start()
+  started.push(fetch)
+  return { p2p, sync, fetch }
 }

@@ -3,6 +3,7 @@ import type { EventStore } from '../store/index.js'
 import type { TrustPolicy } from '../trust/index.js'
 import type { P2PService } from '../p2p/index.js'
 import type { RefusalLedger, SyncService } from '../p2p/sync/index.js'
+import type { FetchService } from '../p2p/fetch/index.js'
 import type { ReceiveMonitor } from '../pipeline/index.js'
 
 /** What GET /v1/info reads from the running node. */
@@ -14,6 +15,7 @@ export interface NodeInfoSources {
   store: EventStore
   p2p: P2PService
   sync: SyncService
+  fetch: FetchService
   refusals: RefusalLedger
   trust: TrustPolicy
   monitor: ReceiveMonitor
@@ -26,6 +28,8 @@ export async function assembleNodeInfo (s: NodeInfoSources): Promise<NodeInfo> {
   const counters: Record<string, number> = { 'gossip.published': gossip.published }
   for (const [k, v] of Object.entries(gossip.received)) counters[`gossip.received.${k}`] = v
   Object.assign(counters, s.monitor.counters())
+  // the protocol's side: requests asked and answered (what became of fetched records is `received.fetch.*`)
+  for (const [k, v] of Object.entries(s.fetch.state())) counters[`fetch.${k}`] = v
   const { trust } = s
   const summary = s.refusals.summary()
   const pubsub = s.p2p.libp2p.services.pubsub

@@ -20,7 +20,8 @@ export interface ReceiveContext {
   expectedClass: EventClass
   /** the peer that handed us the bytes (not the origin) */
   from: string
-  via: 'gossip' | 'sync'
+  /** `fetch`: asked for by a trace (`?resolve=true`), kept as fetched-for-trace */
+  via: 'gossip' | 'sync' | 'fetch'
 }
 
 export type ReceiveOutcome =

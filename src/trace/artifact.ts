@@ -32,6 +32,11 @@ function byTimeDesc (a: { time?: string }, b: { time?: string }): number {
 }
 
 export async function artifactView (lookup: TraceLookup, purl: string): Promise<ArtifactView> {
+  return (await artifactTrace(lookup, purl)).view
+}
+
+/** The view, and the nodes its walks met that this node does not hold (what `?resolve=true` asks peers for). */
+export async function artifactTrace (lookup: TraceLookup, purl: string): Promise<{ view: ArtifactView, unresolved: TraceNode[] }> {
   if (typeof purl !== 'string' || purl === '' || purl.length > MAX_PURL_LENGTH) {
     throw new InvalidRequestError(`a Package URL of 1 to ${MAX_PURL_LENGTH} characters`)
   }
@@ -90,7 +95,7 @@ export async function artifactView (lookup: TraceLookup, purl: string): Promise<
       return d
     })
     .sort(byTimeDesc)
-  return {
+  const view: ArtifactView = {
     purl,
     lifecycle: lifecycle.map(d => b.nodes.get(d) as TraceNode).sort(byTimeAsc),
     builds: ofClass('build.'),
@@ -100,6 +105,7 @@ export async function artifactView (lookup: TraceLookup, purl: string): Promise<
     confidence: confidenceOf(tests),
     truncated: b.truncated || lifecycleDigests.length > MAX_TRACE_NODES
   }
+  return { view, unresolved: [...b.nodes.values()].filter(n => !n.resolved) }
 }
 
 /** Per community, its runs with an outcome counted, newest verdict first. `tests` is newest first. */

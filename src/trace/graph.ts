@@ -11,9 +11,12 @@ import type { StoredEvent } from '../events/records.js'
  * store holds. Pure apart from the lookups it is given (TraceLookup), which the tests fake.
  */
 
+/** A held record, and whether it is held because `?resolve=true` fetched it (fetched-for-trace). */
+export type TracedRecord = StoredEvent & { fetched?: boolean }
+
 export interface TraceLookup {
-  get(digest: string): Promise<StoredEvent | undefined>
-  getBySourceAndId(source: string, id: string): Promise<StoredEvent | undefined>
+  get(digest: string): Promise<TracedRecord | undefined>
+  getBySourceAndId(source: string, id: string): Promise<TracedRecord | undefined>
   holders(key: string, limit: number): Promise<string[]>
   referrers(key: string, limit: number): Promise<Referrer[]>
   chainDigests(chainId: string, limit: number): Promise<string[]>
@@ -21,7 +24,7 @@ export interface TraceLookup {
   communityOf(origin: string): string | undefined
 }
 
-interface Held { stored: StoredEvent, facts: TraceFacts }
+interface Held { stored: TracedRecord, facts: TraceFacts }
 
 /** One neighbour found from a held event: the node and the edge between them. */
 interface Step { node: string, edge: TraceEdge }
@@ -41,7 +44,7 @@ class GraphBuilder {
   }
 
   /** Adds a held event; false when the node bound is reached. */
-  addHeld (stored: StoredEvent): boolean {
+  addHeld (stored: TracedRecord): boolean {
     const digest = stored.event.digest
     if (this.nodes.has(digest)) return true
     if (!this.room()) return false
@@ -162,7 +165,7 @@ class GraphBuilder {
   }
 }
 
-function nodeOf (stored: StoredEvent, community: string | undefined): TraceNode {
+function nodeOf (stored: TracedRecord, community: string | undefined): TraceNode {
   const { event } = stored
   const { context, subject } = event.cdevent
   const node: TraceNode = {
@@ -178,6 +181,7 @@ function nodeOf (stored: StoredEvent, community: string | undefined): TraceNode 
   }
   if (typeof context.chainId === 'string') node.chainId = context.chainId
   if (community !== undefined) node.community = community
+  if (stored.fetched === true) node.fetched = true
   if (typeof context.timestamp === 'string') node.time = context.timestamp
   const outcome = subject.content?.outcome
   if (typeof outcome === 'string') node.outcome = outcome

@@ -110,6 +110,11 @@ describe('traceability API across two communities', () => {
     expect((await get(a, `/v1/events/${'0'.repeat(64)}/trace`)).status).toBe(404)
     expect((await get(a, `/v1/events/${'0'.repeat(64)}/trace?depth=11`)).status).toBe(400)
     expect((await get(a, `/v1/events/${'0'.repeat(64)}/trace?direction=sideways`)).status).toBe(400)
+    expect((await get(a, `/v1/events/${'0'.repeat(64)}/trace?resolve=maybe`)).status).toBe(400)
+    expect((await get(a, `/v1/chains/c1?resolve=1&more=2`)).status).toBe(400)
+    // alone, resolving finds nothing to fetch and says so
+    const chain = await get<TraceGraph>(a, '/v1/chains/c1?resolve=true')
+    expect(chain.body.resolution).toEqual({ fetched: 0, peers: [], rounds: 1, unresolved: [], refused: [], truncated: false })
     const empty = await get<ArtifactView>(a, `/v1/artifacts/${encodeURIComponent('pkg:npm/none@1.0.0')}`)
     expect(empty.body).toMatchObject({ purl: 'pkg:npm/none@1.0.0', lifecycle: [], tests: [], confidence: [] })
   })

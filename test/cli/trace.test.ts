@@ -58,6 +58,11 @@ describe('cdgossip trace and artifact', () => {
     expect(row?.split(/\s+/).slice(0, 5)).toEqual(['self', '1', '1', 'failure', 'beta-integration'])
     expect(stamp.out.some(l => l.startsWith('built by:'))).toBe(true)
 
+    // --resolve asks peers first (none here) and says what it found
+    const resolved = await cli(a, ['artifact', r.purl, '--resolve'])
+    expect(resolved.code).toBe(0)
+    expect(resolved.out.at(-1)).toMatch(/^resolve: 0 fetched in 1 round\(s\); \d+ still unresolved$/)
+
     expect((await cli(a, ['trace'])).code).toBe(2)
     expect((await cli(a, ['trace', r.chainId, '--direction', 'sideways'])).code).toBe(2)
     expect((await cli(a, ['trace', '0'.repeat(64)])).code).toBe(1)

@@ -58,6 +58,7 @@ describe('config: defaults', () => {
       api: { host: '127.0.0.1', port: DEFAULT_API_PORT, bodyLimit: DEFAULT_BODY_LIMIT },
       p2p: { listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: false, relay: [], heartbeatMs: 1000, targetConnections: 8 },
       sync: { intervalSeconds: 30 },
+      trace: { resolveMaxReferences: 64, resolveMaxRounds: 3, resolveTimeoutMs: 3000 },
       trust: { mode: 'allowlist', communities: [] },
       subscriptions: [],
       hooks: { listen: '127.0.0.1:7071', bodyLimit: 1024 * 1024 },
@@ -184,7 +185,7 @@ describe('config: refused input names the key', () => {
       { source: file, key: 'trust.communities[0].sourecs', message: 'unknown field, did you mean sources?' }
     ]))
     // nothing close: the known keys instead of a guess
-    expect(problems.find(p => p.key === 'zzz')?.message).toBe('unknown field (known: network, api, p2p, sync, trust, subscriptions, hooks, sources, log)')
+    expect(problems.find(p => p.key === 'zzz')?.message).toBe('unknown field (known: network, api, p2p, sync, trace, trust, subscriptions, hooks, sources, log)')
     expect(problems).toHaveLength(4)
   })
 

@@ -3,7 +3,7 @@ import { EXIT } from '../command.js'
 import type { CommandGroup, Out } from '../command.js'
 import { client } from '../connect.js'
 import { formatTable } from '../format.js'
-import type { ArtifactView, TraceGraph, TraceNode } from '../../contracts/trace.js'
+import type { ArtifactView, Resolution, TraceGraph, TraceNode } from '../../contracts/trace.js'
 
 /**
  * `cdgossip trace <digest | chain id | purl>` and `cdgossip artifact <purl>`: the traceability
@@ -14,8 +14,8 @@ export const TRACE_COMMANDS: CommandGroup = {
   artifact: cmdArtifact
 }
 
-const TRACE_USAGE = 'usage: cdgossip trace DIGEST|CHAIN_ID|PURL [--direction up|down|both] [--depth N] [--json]'
-const ARTIFACT_USAGE = 'usage: cdgossip artifact PURL [--json]'
+const TRACE_USAGE = 'usage: cdgossip trace DIGEST|CHAIN_ID|PURL [--direction up|down|both] [--depth N] [--resolve] [--json]'
+const ARTIFACT_USAGE = 'usage: cdgossip artifact PURL [--resolve] [--json]'
 const DIGEST_RE = /^[0-9a-f]{64}$/
 /** Package URLs start with their scheme (purl-spec); a chain id never does in practice. */
 const PURL_PREFIX = 'pkg:'
@@ -28,7 +28,15 @@ function label (n: TraceNode): string {
   const parts = [n.eventClass ?? '', n.subject ?? '']
   if (n.outcome !== undefined) parts.push(n.outcome)
   parts.push(`[${n.community ?? (n.origin ?? '').slice(-8)}]`, n.time ?? '', (n.digest ?? '').slice(0, 12))
+  if (n.fetched === true) parts.push('(fetched)')
   return parts.filter(p => p !== '').join('  ')
+}
+
+/** One line on what `--resolve` fetched, and what stayed unresolved. */
+function resolutionLine (r: Resolution): string {
+  const from = r.peers.length === 0 ? '' : ` from ${r.peers.map(p => p.slice(-8)).join(', ')}`
+  const refused = r.refused.length === 0 ? '' : `; ${r.refused.length} refused (${[...new Set(r.refused.map(x => x.code))].join(', ')})`
+  return `resolve: ${r.fetched} fetched${from} in ${r.rounds} round(s); ${r.unresolved.length} still unresolved${refused}${r.truncated ? '; stopped at a bound' : ''}`
 }
 
 /**
@@ -68,7 +76,7 @@ function roots (graph: TraceGraph): string[] {
 }
 
 async function cmdTrace (args: string[], out: Out): Promise<number> {
-  const { values, positionals } = parse(args, { direction: { type: 'string' }, depth: { type: 'string' }, json: { type: 'boolean' } })
+  const { values, positionals } = parse(args, { direction: { type: 'string' }, depth: { type: 'string' }, resolve: { type: 'boolean' }, json: { type: 'boolean' } })
   const [what] = positionals
   if (what === undefined || positionals.length !== 1) throw new UsageError(TRACE_USAGE)
   const direction = typeof values.direction === 'string' ? values.direction : 'both'
@@ -78,15 +86,17 @@ async function cmdTrace (args: string[], out: Out): Promise<number> {
   const api = await client(values)
   const q = new URLSearchParams({ direction })
   if (depth !== undefined) q.set('depth', depth)
+  const resolve = values.resolve === true ? '?resolve=true' : ''
+  if (resolve !== '') q.set('resolve', 'true')
 
   const graphs: TraceGraph[] = []
   if (DIGEST_RE.test(what)) {
     graphs.push((await api.request<TraceGraph>('GET', `/v1/events/${what}/trace?${q.toString()}`)).body)
   } else if (what.startsWith(PURL_PREFIX)) {
-    const view = (await api.request<ArtifactView>('GET', `/v1/artifacts/${encodeURIComponent(what)}`)).body
+    const view = (await api.request<ArtifactView>('GET', `/v1/artifacts/${encodeURIComponent(what)}${resolve}`)).body
     for (const n of view.lifecycle) graphs.push((await api.request<TraceGraph>('GET', `/v1/events/${n.id}/trace?${q.toString()}`)).body)
   } else {
-    graphs.push((await api.request<TraceGraph>('GET', `/v1/chains/${encodeURIComponent(what)}`)).body)
+    graphs.push((await api.request<TraceGraph>('GET', `/v1/chains/${encodeURIComponent(what)}${resolve}`)).body)
   }
   if (values.json === true) {
     out(JSON.stringify(graphs.length === 1 ? graphs[0] : graphs, null, 2))
@@ -110,16 +120,18 @@ async function cmdTrace (args: string[], out: Out): Promise<number> {
       }
     }
     if (graph.truncated) out('(truncated: more is held than shown; narrow with --depth or --direction)')
+    if (graph.resolution !== undefined) out(resolutionLine(graph.resolution))
   }
   return EXIT.OK
 }
 
 async function cmdArtifact (args: string[], out: Out): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' } })
+  const { values, positionals } = parse(args, { resolve: { type: 'boolean' }, json: { type: 'boolean' } })
   const [purl] = positionals
   if (purl === undefined || positionals.length !== 1) throw new UsageError(ARTIFACT_USAGE)
   const api = await client(values)
-  const view = (await api.request<ArtifactView>('GET', `/v1/artifacts/${encodeURIComponent(purl)}`)).body
+  const resolve = values.resolve === true ? '?resolve=true' : ''
+  const view = (await api.request<ArtifactView>('GET', `/v1/artifacts/${encodeURIComponent(purl)}${resolve}`)).body
   if (values.json === true) {
     out(JSON.stringify(view, null, 2))
     return EXIT.OK
@@ -146,5 +158,6 @@ async function cmdArtifact (args: string[], out: Out): Promise<number> {
       view.deployments.map(d => [d.community, d.service, d.environment ?? '', d.eventClass, d.time ?? ''])))
   }
   if (view.truncated) out('(truncated: more is held than shown)')
+  if (view.resolution !== undefined) out(resolutionLine(view.resolution))
   return EXIT.OK
 }

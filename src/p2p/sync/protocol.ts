@@ -195,7 +195,7 @@ function parseControl (frame: Uint8Array, keys: string[]): Record<string, unknow
   return exactObject(body, keys)
 }
 
-function exactObject (value: unknown, keys: string[]): Record<string, unknown> {
+export function exactObject (value: unknown, keys: string[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SyncProtocolError('expected a JSON object')
   }

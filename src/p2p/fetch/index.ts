@@ -1,0 +1,5 @@
+export { FetchService, FETCH_PEERS_AT_ONCE, MAX_FETCH_PEERS, FETCH_REQUEST_TIMEOUT_MS, MAX_FETCH_STREAMS_PER_PEER, MAX_FETCH_INBOUND_STREAMS } from './fetch-service.js'
+export type { FetchInit, FetchReport } from './fetch-service.js'
+export { fetchProtocol, fetchRefOf, MAX_FETCH_REFS, MAX_FETCH_RECORDS, MAX_FETCH_RESPONSE_BYTES, MAX_RECORDS_PER_REF, MAX_REF_FIELD_LENGTH } from './protocol.js'
+export { MAX_CONCURRENT_FETCH_SERVES, FETCH_RESPONSE_TIMEOUT_MS, FETCH_SERVER_REQUEST_TIMEOUT_MS } from './fetch-server.js'
+export type { FetchComponents, FetchCounters, FetchedRecord, FetchLibp2p } from './types.js'
