@@ -3,7 +3,11 @@ export type { TrustPolicyComponents, TrustPolicyInit } from './trust-policy.js'
 export {
   trustEntryInputSchema,
   validateTrustEntry,
+  validateTrustName,
+  validateTrustSources,
+  validateTrustClasses,
   parseEd25519PeerId,
+  describeValue,
   TRUST_NAME_REGEX,
   SELF_NAME,
   MAX_PEER_ID_LENGTH,
