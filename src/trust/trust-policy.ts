@@ -28,6 +28,11 @@ const SEGMENT_BOUNDARIES = new Set(['/', ':', '?', '#'])
 export interface TrustPolicyComponents {
   /** this node's peer ID: its own events are always trusted */
   selfPeerId: string
+  /**
+   * the other nodes of this node's community (its manifest lists them): trusted like this node
+   * itself, and named `self` too, since they sign for the same community
+   */
+  isSibling?: (peerId: string) => boolean
 }
 
 export interface TrustPolicyInit {
@@ -80,6 +85,7 @@ function validateMode (mode: unknown): TrustMode {
  */
 export class TrustPolicy {
   private readonly selfPeerId: string
+  private readonly isSibling: (peerId: string) => boolean
   private currentMode: TrustMode
   private readonly maxEntries: number
   /** by peer ID: the receive hot path */
@@ -89,6 +95,7 @@ export class TrustPolicy {
 
   constructor (components: TrustPolicyComponents, init: TrustPolicyInit = {}) {
     this.selfPeerId = components.selfPeerId
+    this.isSibling = components.isSibling ?? (() => false)
     this.currentMode = validateMode(init.mode ?? DEFAULT_TRUST_MODE)
     this.maxEntries = init.maxEntries ?? DEFAULT_MAX_TRUST_ENTRIES
     const entries = init.entries ?? []
@@ -122,7 +129,7 @@ export class TrustPolicy {
    * UntrustedSignerError saying why; in `open` mode it comes back `{ trusted: false }`.
    */
   check ({ origin, source, eventClass }: TrustCheck): TrustVerdict {
-    if (origin === this.selfPeerId) return { trusted: true, name: SELF_NAME }
+    if (this.isOwnCommunity(origin)) return { trusted: true, name: SELF_NAME }
 
     const compiled = this.byPeerId.get(origin)
     if (compiled === undefined) {
@@ -208,8 +215,12 @@ export class TrustPolicy {
   }
 
   nameOf (peerId: string): string | undefined {
-    if (peerId === this.selfPeerId) return SELF_NAME
+    if (this.isOwnCommunity(peerId)) return SELF_NAME
     return this.byPeerId.get(peerId)?.entry.name
+  }
+
+  private isOwnCommunity (peerId: string): boolean {
+    return peerId === this.selfPeerId || this.isSibling(peerId)
   }
 
   private lookup (peerIdOrName: string): CompiledEntry | undefined {
