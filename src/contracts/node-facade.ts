@@ -58,7 +58,7 @@ export interface NodeInfo {
     /** node peer IDs in manifest order */
     nodes: string[]
     /** with sibling nodes: whether this node runs the webhooks and triggers, who does, who is alive */
-    lease?: { holding: boolean, holder?: string, live: string[] }
+    lease?: { holding: boolean, holder?: string, live: string[], handled: Record<string, number> }
   }
   /** the hooks listener's URL while it listens */
   hooksUrl?: string

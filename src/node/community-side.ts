@@ -68,8 +68,9 @@ export class CommunitySide {
     await this.unhandle?.()
   }
 
-  view (): LeaseView {
-    return this.lease.view()
+  /** The lease as this node sees it, and per subscription how many records the community handled. */
+  view (): LeaseView & { handled: Record<string, number> } {
+    return { ...this.lease.view(), handled: this.parts.delivered.counts() }
   }
 
   private tick (): void {

@@ -67,6 +67,17 @@ export class DeliveredSets {
     return wire
   }
 
+  /** Per subscription, how many records some node of the community handled: how far a standby node could take over. */
+  counts (): Record<string, number> {
+    const counts: Record<string, number> = {}
+    for (const [subscriptionId, pairs] of this.sets) {
+      let n = 0
+      for (const set of pairs.values()) n += set.size
+      counts[subscriptionId] = n
+    }
+    return counts
+  }
+
   /** A deleted subscription's progress goes with it. */
   async forget (subscriptionId: string): Promise<void> {
     this.sets.delete(subscriptionId)

@@ -35,11 +35,12 @@ const NODE_INFO = {
           type: 'object',
           description: 'with sibling nodes: the sink lease (webhooks and triggers run on its holder only)',
           additionalProperties: true,
-          required: ['holding', 'live'],
+          required: ['holding', 'live', 'handled'],
           properties: {
             holding: { type: 'boolean', description: 'whether this node runs the webhooks and triggers now' },
             holder: { type: 'string', description: 'the node this one believes holds the lease' },
-            live: { type: 'array', items: { type: 'string' }, description: 'sibling nodes heard from within three heartbeats' }
+            live: { type: 'array', items: { type: 'string' }, description: 'sibling nodes heard from within three heartbeats' },
+            handled: { type: 'object', additionalProperties: { type: 'integer' }, description: 'per webhook/trigger subscription id: records some node of the community delivered or passed over (what a takeover skips)' }
           }
         }
       }
