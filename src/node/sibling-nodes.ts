@@ -1,7 +1,7 @@
 import { CdgossipError } from '../errors.js'
 
 /** What this node needs of its community's manifest: the community and its nodes, in manifest order. */
-export interface CommunityMembership {
+export interface OwnCommunity {
   /** the community id (its genesis root key) */
   id: string
   name: string
@@ -15,10 +15,10 @@ export interface CommunityMembership {
  */
 export class SiblingNodes {
   readonly self: string
-  readonly membership: CommunityMembership | undefined
+  readonly membership: OwnCommunity | undefined
   private readonly members: ReadonlySet<string>
 
-  constructor (self: string, membership?: CommunityMembership) {
+  constructor (self: string, membership?: OwnCommunity) {
     if (membership !== undefined && !membership.members.includes(self)) {
       throw new CdgossipError('CDG_CONFIG', `this node (${self}) is not a node of community ${membership.name} (${membership.id}): its manifest lists ${membership.members.join(', ') || 'no nodes'}; add it with \`cdgossip community add-node --peer-id ${self}\` and copy the exported manifest here`)
     }
