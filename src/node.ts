@@ -12,7 +12,7 @@ import type { EventClass } from './events/types.js'
 import { loadOrCreateIdentity } from './signing/index.js'
 import { EventStore } from './store/index.js'
 import type { EventPage, EventQuery, StoredEvent } from './events/records.js'
-import { TrustPolicy } from './trust/index.js'
+import { TrustPolicy, trustKeyOf } from './trust/index.js'
 import type { TrustEntry, TrustMode } from './trust/types.js'
 import { SubscriptionRegistry, addConfigSubscriptions, subscriptionMatches, subscriptionsWant, toMatchable } from './subscriptions/index.js'
 import type { Subscription } from './subscriptions/types.js'
@@ -456,8 +456,9 @@ export class CdgossipNode implements NodeFacade {
 
   async addTrust (input: Omit<TrustEntry, 'classes'> & { classes?: string[] }): Promise<TrustEntry> {
     const entry = this.requireTrust().add(input)
-    await this.require().store.section<TrustEntry>('trust').put(entry.peerId, entry)
-    this.policyChanged([entry.peerId])
+    await this.require().store.section<TrustEntry>('trust').put(trustKeyOf(entry), entry)
+    // a community entry widens trust for the nodes its manifest lists: their refusals carry another fingerprint now
+    this.policyChanged(entry.peerId === undefined ? [] : [entry.peerId])
     return entry
   }
 
@@ -465,8 +466,8 @@ export class CdgossipNode implements NodeFacade {
     const trust = this.requireTrust()
     const entry = trust.get(peerIdOrName)
     if (entry === undefined) return false
-    trust.remove(entry.peerId)
-    await this.require().store.section<TrustEntry>('trust').del(entry.peerId)
+    trust.remove(trustKeyOf(entry))
+    await this.require().store.section<TrustEntry>('trust').del(trustKeyOf(entry))
     // its refusals were made under the entry: forgotten, so they are judged again
     this.require().refusals.reconcile()
     return true

@@ -29,7 +29,7 @@ Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOK
   artifact  PURL [--json]                     one artifact across communities: builds, tests, the confidence summary
 
 Federation:
-  trust     list | add --peer-id ID --name N --source PREFIX... [--class PATTERN]... | remove ID|NAME
+  trust     list | add (--peer-id ID | --community ROOTKEY) --name N --source PREFIX... [--class PATTERN]... | remove ID|ROOTKEY|NAME
   subscribe --class PATTERN... [--id ID] [--origin O]... [--source-prefix P] [--subject S] [--outcome O]
             [--from now|beginning|cursor:C|time:T] [--include-untrusted]
             [--webhook URL [--structured] [--header K=V]... [--max-attempts N] [--max-age SECONDS] [--timeout MS]]

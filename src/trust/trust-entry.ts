@@ -25,7 +25,7 @@ export const MAX_TRUST_CLASSES = 128
 /** @default every class */
 export const DEFAULT_TRUST_CLASSES: readonly string[] = Object.freeze(['*'])
 
-const ENTRY_FIELDS = new Set(['peerId', 'name', 'sources', 'classes'])
+const ENTRY_FIELDS = new Set(['peerId', 'community', 'name', 'sources', 'classes'])
 
 /**
  * JSON Schema (draft 2020-12 / draft-07 compatible, no `format`) of a trust entry as the API and
@@ -35,13 +35,20 @@ const ENTRY_FIELDS = new Set(['peerId', 'name', 'sources', 'classes'])
 export const trustEntryInputSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['peerId', 'name', 'sources'],
+  // exactly one of peerId and community: validateTrustEntry says so with a clearer message than oneOf
+  required: ['name', 'sources'],
   properties: {
     peerId: {
       type: 'string',
       minLength: 1,
       maxLength: MAX_PEER_ID_LENGTH,
-      description: "the community's Ed25519 peer ID, e.g. 12D3KooW…"
+      description: "the community's Ed25519 peer ID, e.g. 12D3KooW…; or give `community` instead"
+    },
+    community: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_PEER_ID_LENGTH,
+      description: 'a root key of the community manifest (peer-ID form, 12D3KooW…): every node it lists is trusted within this entry and its own scopes'
     },
     name: {
       type: 'string',
@@ -104,9 +111,16 @@ function looksLikePeerId (value: string): boolean {
   }
 }
 
+/** The key an entry is stored and listed under: its peer ID, or its community root key. */
+export function trustKeyOf (entry: Pick<TrustEntry, 'peerId' | 'community'>): string {
+  const key = entry.peerId ?? entry.community
+  if (key === undefined) throw new Error('a validated trust entry has a peerId or a community')
+  return key
+}
+
 /**
  * Validate and normalise one trust entry from outside (API body, config file). Returns a new
- * object; the peer ID comes back in its canonical base58 form and `classes` defaults to `['*']`.
+ * object; the key comes back in its canonical base58 form and `classes` defaults to `['*']`.
  * Uniqueness against other entries is the policy's job.
  */
 export function validateTrustEntry (input: unknown): TrustEntry {
@@ -115,7 +129,12 @@ export function validateTrustEntry (input: unknown): TrustEntry {
     if (!ENTRY_FIELDS.has(key)) throw new InvalidTrustEntryError(key, `unknown trust entry field ${describeValue(key)}`)
   }
 
-  const peerId = parseEd25519PeerId(input.peerId, 'peerId')
+  if ((input.peerId === undefined) === (input.community === undefined)) {
+    throw new InvalidTrustEntryError(input.peerId === undefined ? 'peerId' : 'community', 'a trust entry names exactly one of peerId (one node) or community (a community root key)')
+  }
+  const key = input.peerId === undefined
+    ? { community: parseEd25519PeerId(input.community, 'community') }
+    : { peerId: parseEd25519PeerId(input.peerId, 'peerId') }
 
   const name = input.name
   if (typeof name !== 'string' || !TRUST_NAME.test(name)) {
@@ -153,5 +172,5 @@ export function validateTrustEntry (input: unknown): TrustEntry {
     })
   }
 
-  return { peerId, name, sources: normalisedSources, classes }
+  return { ...key, name, sources: normalisedSources, classes }
 }
