@@ -22,6 +22,8 @@ const ALLOWED: Record<string, string[]> = {
   contracts: ['events', 'errors', 'trust', 'subscriptions', 'hooks'],
   signing: ['events', 'errors'],
   trust: ['events', 'errors'],
+  // community manifests: signed like records (signing/), scoped like trust entries (trust/)
+  community: ['events', 'errors', 'signing', 'trust'],
   // webhook kinds turn a tool's payload into CDEvents, nothing more
   hooks: ['events', 'errors'],
   // the store knows only the records it keeps

@@ -136,41 +136,53 @@ export function validateTrustEntry (input: unknown): TrustEntry {
     ? { community: parseEd25519PeerId(input.community, 'community') }
     : { peerId: parseEd25519PeerId(input.peerId, 'peerId') }
 
-  const name = input.name
-  if (typeof name !== 'string' || !TRUST_NAME.test(name)) {
-    throw new InvalidTrustEntryError('name', `name must match ${TRUST_NAME_REGEX}, got ${describeValue(name)}`)
-  }
-  if (name === SELF_NAME) throw new InvalidTrustEntryError('name', `name "${SELF_NAME}" is reserved for this node's own events`)
-  // names and peer IDs share one lookup (remove/get by either), so a name must not read as a peer ID
-  if (looksLikePeerId(name)) throw new InvalidTrustEntryError('name', 'name must not be a peer ID')
+  const name = validateTrustName(input.name, 'name')
+  const sources = validateTrustSources(input.sources, 'sources')
+  const classes = input.classes === undefined ? [...DEFAULT_TRUST_CLASSES] : validateTrustClasses(input.classes, 'classes')
+  return { ...key, name, sources, classes }
+}
 
-  const sources = input.sources
-  if (!Array.isArray(sources) || sources.length === 0 || sources.length > MAX_TRUST_SOURCES) {
-    throw new InvalidTrustEntryError('sources', `sources must be a list of 1..${MAX_TRUST_SOURCES} source prefixes (or ["*"]), got ${describeValue(sources)}`)
+/**
+ * A community name as trust entries and community manifests carry it: short, shell and URL safe,
+ * not `self`, not a peer ID. Throws InvalidTrustEntryError naming `field`.
+ */
+export function validateTrustName (name: unknown, field: string): string {
+  if (typeof name !== 'string' || !TRUST_NAME.test(name)) {
+    throw new InvalidTrustEntryError(field, `${field} must match ${TRUST_NAME_REGEX}, got ${describeValue(name)}`)
   }
-  const normalisedSources: string[] = []
+  if (name === SELF_NAME) throw new InvalidTrustEntryError(field, `${field} "${SELF_NAME}" is reserved for this node's own events`)
+  // names and peer IDs share one lookup (remove/get by either), so a name must not read as a peer ID
+  if (looksLikePeerId(name)) throw new InvalidTrustEntryError(field, `${field} must not be a peer ID`)
+  return name
+}
+
+/** 1..MAX_TRUST_SOURCES source prefixes (`*` for any), duplicates dropped; InvalidTrustEntryError naming `field`. */
+export function validateTrustSources (sources: unknown, field: string): string[] {
+  if (!Array.isArray(sources) || sources.length === 0 || sources.length > MAX_TRUST_SOURCES) {
+    throw new InvalidTrustEntryError(field, `${field} must be a list of 1..${MAX_TRUST_SOURCES} source prefixes (or ["*"]), got ${describeValue(sources)}`)
+  }
+  const normalised: string[] = []
   sources.forEach((source: unknown, i) => {
     if (typeof source !== 'string' || source.length === 0 || source.length > MAX_SOURCE_PREFIX_LENGTH) {
-      throw new InvalidTrustEntryError(`sources[${i}]`, `sources[${i}] must be a non-empty string of at most ${MAX_SOURCE_PREFIX_LENGTH} characters, got ${describeValue(source)}`)
+      throw new InvalidTrustEntryError(`${field}[${i}]`, `${field}[${i}] must be a non-empty string of at most ${MAX_SOURCE_PREFIX_LENGTH} characters, got ${describeValue(source)}`)
     }
-    if (!normalisedSources.includes(source)) normalisedSources.push(source)
+    if (!normalised.includes(source)) normalised.push(source)
   })
+  return normalised
+}
 
-  let classes: string[] = [...DEFAULT_TRUST_CLASSES]
-  if (input.classes !== undefined) {
-    const given = input.classes
-    if (!Array.isArray(given) || given.length === 0 || given.length > MAX_TRUST_CLASSES) {
-      throw new InvalidTrustEntryError('classes', `classes must be a list of 1..${MAX_TRUST_CLASSES} class patterns, got ${describeValue(given)}`)
-    }
-    classes = []
-    given.forEach((pattern: unknown, i) => {
-      if (!isValidClassPattern(pattern)) {
-        const why = typeof pattern === 'string' ? classPatternProblem(pattern) : undefined
-        throw new InvalidTrustEntryError(`classes[${i}]`, `classes[${i}]: ${why ?? `${describeValue(pattern)} is not a class pattern (*, <subject>.*, <subject>.<predicate>, x.<tool>-<subject>.<predicate>)`}`)
-      }
-      if (!classes.includes(pattern)) classes.push(pattern)
-    })
+/** 1..MAX_TRUST_CLASSES class patterns, duplicates dropped; InvalidTrustEntryError naming `field`. */
+export function validateTrustClasses (given: unknown, field: string): string[] {
+  if (!Array.isArray(given) || given.length === 0 || given.length > MAX_TRUST_CLASSES) {
+    throw new InvalidTrustEntryError(field, `${field} must be a list of 1..${MAX_TRUST_CLASSES} class patterns, got ${describeValue(given)}`)
   }
-
-  return { ...key, name, sources: normalisedSources, classes }
+  const classes: string[] = []
+  given.forEach((pattern: unknown, i) => {
+    if (!isValidClassPattern(pattern)) {
+      const why = typeof pattern === 'string' ? classPatternProblem(pattern) : undefined
+      throw new InvalidTrustEntryError(`${field}[${i}]`, `${field}[${i}]: ${why ?? `${describeValue(pattern)} is not a class pattern (*, <subject>.*, <subject>.<predicate>, x.<tool>-<subject>.<predicate>)`}`)
+    }
+    if (!classes.includes(pattern)) classes.push(pattern)
+  })
+  return classes
 }
