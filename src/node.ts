@@ -31,6 +31,10 @@ import { openNodeStream } from './node/event-stream.js'
 import { wireReceiveSide } from './node/receive-side.js'
 import { startNetwork } from './node/network-side.js'
 import { TraceService } from './trace/index.js'
+import { SiblingNodes } from './node/sibling-nodes.js'
+import { readCommunityMembership } from './node/community-manifest-file.js'
+import { DeliveredSets } from './node/delivered-sets.js'
+import { CommunitySide } from './node/community-side.js'
 import type { ArtifactView, TraceGraph, TraceOptions } from './contracts/trace.js'
 
 export { VERSION }
@@ -64,6 +68,8 @@ interface Running {
   hooks: HooksListener
   sources: HookSources
   floors: SyncFloors
+  /** heartbeats and the sink lease, when the node has sibling nodes */
+  community: CommunitySide | undefined
   apiUrl: string
   detach: Array<() => void>
 }
@@ -84,6 +90,8 @@ export class CdgossipNode implements NodeFacade {
   private running: Running | undefined
   private peerIdValue: string | undefined
   private trust: TrustPolicy | undefined
+  /** the other nodes of this node's community (none without `community.manifest`) */
+  private siblings: SiblingNodes | undefined
   /** rebuilt on every start from the config file and the persisted API subscriptions */
   private subscriptions: SubscriptionRegistry
   private readonly storedListeners = new Set<(stored: StoredEvent) => void>()
@@ -177,12 +185,14 @@ export class CdgossipNode implements NodeFacade {
     const identity = await loadOrCreateIdentity(paths.identity)
     this.peerIdValue = identity.peerId
     const token = await readApiToken(config.dataDir)
+    const siblings = new SiblingNodes(identity.peerId, await readCommunityMembership(config))
+    this.siblings = siblings
 
     const store = new EventStore({ log: log.child({ component: 'store' }) }, { path: paths.store })
     await store.start()
     started.push(store)
 
-    const trust = new TrustPolicy({ selfPeerId: identity.peerId }, { mode: config.trust.mode, entries: config.trust.communities })
+    const trust = new TrustPolicy({ selfPeerId: identity.peerId, isSibling: peerId => siblings.isSibling(peerId) }, { mode: config.trust.mode, entries: config.trust.communities })
     for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
     this.trust = trust
 
@@ -200,7 +210,9 @@ export class CdgossipNode implements NodeFacade {
       relayClasses,
       monitor: this.monitor,
       nodeMetrics: this.nodeMetrics,
-      wanted: (event, eventTime) => subscriptionsWant(this.subscriptions, this.peerIdValue, event, eventTime),
+      // the community's own records are all kept: either node serves the whole community's history
+      wanted: (event, eventTime) => siblings.isMember(event.origin) || subscriptionsWant(this.subscriptions, this.peerIdValue, event, eventTime),
+      sameCommunity: (a, b) => siblings.isMember(a) && siblings.isMember(b),
       stored: stored => { this.emitStored(stored) },
       sync: () => this.running?.sync
     })
@@ -222,6 +234,7 @@ export class CdgossipNode implements NodeFacade {
       joinedClasses: () => this.joinedClasses()
     }, started)
 
+    const delivered = siblings.siblings().length > 0 ? new DeliveredSets(store.section('community-delivered')) : undefined
     const delivery = new DeliveryService({
       log: log.child({ component: 'delivery' }),
       source: {
@@ -234,11 +247,28 @@ export class CdgossipNode implements NodeFacade {
       matches: (sub, stored) => subscriptionMatches(sub, toMatchable(stored), peerId => trust.nameOf(peerId)),
       progress: store.section('delivery-progress'),
       deadLetters: store.section('dead-letters'),
-      onAttempt: attempt => { this.nodeMetrics.observeDeliveryAttempt(attempt) }
+      onAttempt: attempt => { this.nodeMetrics.observeDeliveryAttempt(attempt) },
+      ...(delivered === undefined ? {} : { shared: delivered })
     }, {})
-    await delivery.start()
     started.push(delivery)
     await delivery.syncSubscriptions(this.subscriptions.list())
+    // with sibling nodes, webhooks and triggers run on the lease holder only (CommunitySide)
+    const community = delivered === undefined
+      ? undefined
+      : new CommunitySide({
+        log: log.child({ component: 'community' }),
+        siblings,
+        network: config.network,
+        heartbeatMs: config.community.heartbeatMs,
+        libp2p: p2p.libp2p,
+        delivered,
+        delivery
+      })
+    if (community === undefined) await delivery.start()
+    else {
+      await community.start()
+      started.push(community)
+    }
 
     const publisher = new PublishPipeline({
       store,
@@ -268,11 +298,14 @@ export class CdgossipNode implements NodeFacade {
     const detach = [
       this.subscriptions.onChange(change => {
         p2p.setClasses(this.joinedClasses())
-        if (change.type === 'removed') void delivery.forgetSubscription(change.subscription.id)
+        if (change.type === 'removed') {
+          void delivery.forgetSubscription(change.subscription.id)
+          delivered?.forget(change.subscription.id).catch(err => { log.warn({ err }, 'could not forget community delivery progress') })
+        }
         void delivery.syncSubscriptions(this.subscriptions.list())
       })
     ]
-    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, floors, hooks, sources, apiUrl, detach }
+    this.running = { store, p2p, sync, delivery, api, publisher, gaps, receiver, refusals, floors, hooks, sources, community, apiUrl, detach }
   }
 
   /**
@@ -292,6 +325,7 @@ export class CdgossipNode implements NodeFacade {
         { name: 'hooks', stop: async () => { await r.hooks.stop() } },
         { name: 'api', stop: async () => { await r.api.close() } },
         { name: 'publisher', stop: async () => { await r.publisher.drain() } },
+        { name: 'community', stop: async () => { await r.community?.stop() } },
         { name: 'delivery', stop: async () => { await r.delivery.stop() } },
         { name: 'gaps', stop: () => { r.gaps.stop() } },
         { name: 'sync', stop: async () => { await r.sync.stop() } },
@@ -317,8 +351,12 @@ export class CdgossipNode implements NodeFacade {
     return this.trust
   }
 
-  /** Topics to join: what subscriptions need (relay classes are joined by p2p itself). */
+  /**
+   * Topics to join: what subscriptions need (relay classes are joined by p2p itself); with sibling
+   * nodes every standard class, since the community's records of every class are replicated.
+   */
   private joinedClasses (): EventClass[] {
+    if (this.siblings !== undefined && this.siblings.siblings().length > 0) return [...STANDARD_EVENT_CLASSES]
     return this.subscriptions.topicsFor(STANDARD_EVENT_CLASSES)
   }
 
@@ -337,8 +375,10 @@ export class CdgossipNode implements NodeFacade {
   async info (): Promise<NodeInfo> {
     const r = this.require()
     const info = await assembleNodeInfo({ ...r, peerId: this.peerId, network: this.config.network, version: VERSION, trust: this.requireTrust(), monitor: this.monitor })
+    const membership = this.siblings?.membership
     return {
       ...info,
+      ...(membership === undefined ? {} : { community: { id: membership.id, name: membership.name, nodes: [...membership.members], ...(r.community === undefined ? {} : { lease: r.community.view() }) } }),
       ...(r.hooks.url === undefined ? {} : { hooksUrl: r.hooks.url }),
       sources: r.sources.list().map(v => ({ name: v.name, kind: v.kind, origin: v.origin, status: v.status, ...v.counts }))
     }

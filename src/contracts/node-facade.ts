@@ -51,6 +51,15 @@ export interface NodeInfo {
   refusals?: unknown
   /** what each peer handed this node (bounded, most recently heard first) */
   peerStats?: unknown
+  /** the community this node is one node of (config `community.manifest`) and its sink lease */
+  community?: {
+    id: string
+    name: string
+    /** node peer IDs in manifest order */
+    nodes: string[]
+    /** with sibling nodes: whether this node runs the webhooks and triggers, who does, who is alive */
+    lease?: { holding: boolean, holder?: string, live: string[], handled: Record<string, number> }
+  }
   /** the hooks listener's URL while it listens */
   hooksUrl?: string
   /** tool webhook sources and their delivery counts since start */

@@ -30,6 +30,11 @@ export interface TrustPolicyComponents {
   /** this node's peer ID: its own events are always trusted */
   selfPeerId: string
   /**
+   * the other nodes of this node's community (its manifest lists them): trusted like this node
+   * itself, and named `self` too, since they sign for the same community
+   */
+  isSibling?: (peerId: string) => boolean
+  /**
    * what the held community manifests say of a signer; read on every check of a signer without
    * a peer-ID entry, so a manifest change applies to the next check @default none
    */
@@ -97,6 +102,7 @@ function validateMode (mode: unknown): TrustMode {
  */
 export class TrustPolicy {
   private readonly selfPeerId: string
+  private readonly isSibling: (peerId: string) => boolean
   private currentMode: TrustMode
   private readonly maxEntries: number
   private readonly memberships: MembershipLookup
@@ -107,6 +113,7 @@ export class TrustPolicy {
 
   constructor (components: TrustPolicyComponents, init: TrustPolicyInit = {}) {
     this.selfPeerId = components.selfPeerId
+    this.isSibling = components.isSibling ?? (() => false)
     this.memberships = components.memberships ?? (() => [])
     this.currentMode = validateMode(init.mode ?? DEFAULT_TRUST_MODE)
     this.maxEntries = init.maxEntries ?? DEFAULT_MAX_TRUST_ENTRIES
@@ -141,7 +148,7 @@ export class TrustPolicy {
    * UntrustedSignerError saying why; in `open` mode it comes back `{ trusted: false }`.
    */
   check ({ origin, source, eventClass }: TrustCheck): TrustVerdict {
-    if (origin === this.selfPeerId) return { trusted: true, name: SELF_NAME }
+    if (this.isOwnCommunity(origin)) return { trusted: true, name: SELF_NAME }
 
     const compiled = this.peerEntry(origin)
     if (compiled === undefined) return this.checkCommunities({ origin, source, eventClass })
@@ -293,7 +300,7 @@ export class TrustPolicy {
 
   /** Trust name of a peer ID (`self` for this node, a community entry's name for its nodes), for display and subscription filters. */
   nameOf (peerId: string): string | undefined {
-    if (peerId === this.selfPeerId) return SELF_NAME
+    if (this.isOwnCommunity(peerId)) return SELF_NAME
     const direct = this.peerEntry(peerId)
     if (direct !== undefined) return direct.entry.name
     for (const membership of this.memberships(peerId)) {
@@ -301,6 +308,10 @@ export class TrustPolicy {
       if (compiled !== undefined) return compiled.entry.name
     }
     return undefined
+  }
+
+  private isOwnCommunity (peerId: string): boolean {
+    return peerId === this.selfPeerId || this.isSibling(peerId)
   }
 
   private lookup (keyOrName: string): CompiledEntry | undefined {
