@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { NotStartedError } from './errors.js'
+import { InvalidRequestError, NotStartedError } from './errors.js'
 import { maskConfigSecrets, type NodeConfig } from './config.js'
 import { dataDirPaths, readApiToken } from './data-dir.js'
 import { HooksListener, type ActiveSource, type BucketRate, type Source, type SourceInput } from './hooks/index.js'
@@ -35,7 +35,9 @@ import { SiblingNodes } from './node/sibling-nodes.js'
 import { readCommunityMembership } from './node/community-manifest-file.js'
 import { DeliveredSets } from './node/delivered-sets.js'
 import { CommunitySide } from './node/community-side.js'
+import { CommunityTrust } from './node/community-trust.js'
 import type { ArtifactView, TraceGraph, TraceOptions } from './contracts/trace.js'
+import type { CommunityPublishResult, CommunityView } from './contracts/community.js'
 
 export { VERSION }
 export { STREAM_HEARTBEAT_MS, STREAM_MAX_BUFFERED } from './node/event-stream.js'
@@ -90,6 +92,8 @@ export class CdgossipNode implements NodeFacade {
   private running: Running | undefined
   private peerIdValue: string | undefined
   private trust: TrustPolicy | undefined
+  /** the verified community manifests the trust policy reads, and their control topic */
+  private communities: CommunityTrust | undefined
   /** the other nodes of this node's community (none without `community.manifest`) */
   private siblings: SiblingNodes | undefined
   /** rebuilt on every start from the config file and the persisted API subscriptions */
@@ -192,9 +196,23 @@ export class CdgossipNode implements NodeFacade {
     await store.start()
     started.push(store)
 
-    const trust = new TrustPolicy({ selfPeerId: identity.peerId, isSibling: peerId => siblings.isSibling(peerId) }, { mode: config.trust.mode, entries: config.trust.communities })
+    const communities: CommunityTrust = new CommunityTrust({
+      log: log.child({ component: 'community' }),
+      section: store.section('communities'),
+      trustedRootKeys: (): ReadonlySet<string> => trust.communityKeys(),
+      selfPeerId: identity.peerId,
+      policyChanged: origins => { this.policyChanged(origins) }
+    })
+    this.communities = communities
+    const trust = new TrustPolicy({
+      selfPeerId: identity.peerId,
+      isSibling: peerId => siblings.isSibling(peerId),
+      memberships: peerId => communities.directory.membershipsOf(peerId)
+    }, { mode: config.trust.mode, entries: config.trust.communities })
     for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
     this.trust = trust
+    // after the trust entries: they decide which communities are held
+    await communities.load(config)
 
     const sourceEntries = await loadSources(this.config.sources, store.section<Source>('sources'), log)
 
@@ -233,6 +251,8 @@ export class CdgossipNode implements NodeFacade {
       nodeMetrics: this.nodeMetrics,
       joinedClasses: () => this.joinedClasses()
     }, started)
+    await communities.startChannel(p2p, config.network)
+    started.push({ stop: async () => { await communities.stopChannel() } })
 
     const delivered = siblings.siblings().length > 0 ? new DeliveredSets(store.section('community-delivered')) : undefined
     const delivery = new DeliveryService({
@@ -328,6 +348,7 @@ export class CdgossipNode implements NodeFacade {
         { name: 'community', stop: async () => { await r.community?.stop() } },
         { name: 'delivery', stop: async () => { await r.delivery.stop() } },
         { name: 'gaps', stop: () => { r.gaps.stop() } },
+        { name: 'communities', stop: async () => { await this.communities?.stopChannel() } },
         { name: 'sync', stop: async () => { await r.sync.stop() } },
         { name: 'p2p', stop: async () => { await r.p2p.stop() } },
         { name: 'refusals', stop: async () => { await r.refusals.flush() } },
@@ -378,6 +399,7 @@ export class CdgossipNode implements NodeFacade {
     const membership = this.siblings?.membership
     return {
       ...info,
+      counters: { ...info.counters, ...this.communities?.counters() },
       ...(membership === undefined ? {} : { community: { id: membership.id, name: membership.name, nodes: [...membership.members], ...(r.community === undefined ? {} : { lease: r.community.view() }) } }),
       ...(r.hooks.url === undefined ? {} : { hooksUrl: r.hooks.url }),
       sources: r.sources.list().map(v => ({ name: v.name, kind: v.kind, origin: v.origin, status: v.status, ...v.counts }))
@@ -457,6 +479,7 @@ export class CdgossipNode implements NodeFacade {
   async addTrust (input: Omit<TrustEntry, 'classes'> & { classes?: string[] }): Promise<TrustEntry> {
     const entry = this.requireTrust().add(input)
     await this.require().store.section<TrustEntry>('trust').put(trustKeyOf(entry), entry)
+    if (entry.community !== undefined) this.communities?.trustAdded()
     // a community entry widens trust for the nodes its manifest lists: their refusals carry another fingerprint now
     this.policyChanged(entry.peerId === undefined ? [] : [entry.peerId])
     return entry
@@ -468,9 +491,30 @@ export class CdgossipNode implements NodeFacade {
     if (entry === undefined) return false
     trust.remove(trustKeyOf(entry))
     await this.require().store.section<TrustEntry>('trust').del(trustKeyOf(entry))
+    if (entry.community !== undefined) await this.communities?.trustRemoved()
     // its refusals were made under the entry: forgotten, so they are judged again
     this.require().refusals.reconcile()
     return true
+  }
+
+  /**
+   * A community's signed chain from the operator (`cdgossip community publish`): kept when a
+   * trust entry names one of its root keys or it lists this node; stale and invalid ones throw.
+   */
+  async publishCommunityChain (chain: unknown): Promise<CommunityPublishResult> {
+    this.require()
+    if (this.communities === undefined) throw new NotStartedError('node')
+    const outcome = await this.communities.offer(chain, 'api')
+    if ('error' in outcome) throw outcome.error
+    if (outcome.status === 'unrequested') {
+      throw new InvalidRequestError(`community ${outcome.id} is not held here: no trust entry names one of its root keys and it does not list this node (cdgossip trust add --community ROOTKEY first)`, { id: outcome.id })
+    }
+    return { id: outcome.id, version: outcome.version, status: outcome.status }
+  }
+
+  listCommunities (): CommunityView[] {
+    this.require()
+    return this.communities?.directory.list() ?? []
   }
 
   listSubscriptions (): Subscription[] {

@@ -79,3 +79,10 @@ export interface CommunityDirectoryReader {
   /** called after each accepted change; returns the unsubscribe */
   onChange(listener: (change: CommunityChange) => void): () => void
 }
+
+/** POST /v1/community/manifests: the version now held (`unchanged`: it was held already). */
+export interface CommunityPublishResult {
+  id: string
+  version: number
+  status: 'accepted' | 'unchanged'
+}

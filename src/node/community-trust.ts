@@ -6,7 +6,6 @@ import { CdgossipError } from '../errors.js'
 import type { StateSection } from '../contracts/state-section.js'
 import type { CommunityChange } from '../contracts/community.js'
 import { CommunityChannel, type ControlVerdict, type P2PService } from '../p2p/index.js'
-import type { TrustPolicy } from '../trust/index.js'
 import { CommunityDirectory, type OfferOutcome, type PersistedCommunity } from './community-directory.js'
 
 /** Where a chain came from, for the counters. */
@@ -48,7 +47,8 @@ export async function readChainFile (config: Readonly<NodeConfig>, path: string)
 export interface CommunityTrustParts {
   log: Logger
   section: StateSection<PersistedCommunity>
-  trust: TrustPolicy
+  /** root keys the trust entries name (TrustPolicy.communityKeys): the communities held and asked for */
+  trustedRootKeys(): ReadonlySet<string>
   selfPeerId: string
   /** a manifest change (nodes added, revoked, rotated): the refusals it may undo are judged again */
   policyChanged(origins: string[]): void
@@ -68,7 +68,7 @@ export class CommunityTrust {
     this.parts = parts
     this.directory = new CommunityDirectory({
       section: parts.section,
-      trustedRootKeys: () => parts.trust.communityKeys(),
+      trustedRootKeys: () => parts.trustedRootKeys(),
       selfPeerId: parts.selfPeerId,
       log: parts.log
     })
@@ -111,7 +111,7 @@ export class CommunityTrust {
       p2p,
       receiveChain: async (chain, { via }) => VERDICTS[(await this.offer(chain, via)).status],
       chainsFor: rootKeys => this.directory.chainsFor(rootKeys),
-      wantedRootKeys: () => [...this.parts.trust.communityKeys()],
+      wantedRootKeys: () => [...this.parts.trustedRootKeys()],
       ownChain: () => this.directory.ownChain(),
       log: this.parts.log
     }, { network })

@@ -18,7 +18,8 @@ let revokedNode: string
 let stranger: string
 
 beforeAll(async () => {
-  [self, genesisRoot, rotatedRoot, node1, node2, revokedNode, stranger] = await Promise.all(Array.from({ length: 7 }, newPeerId))
+  const ids = await Promise.all(Array.from({ length: 7 }, newPeerId))
+  ;[self, genesisRoot, rotatedRoot, node1, node2, revokedNode, stranger] = ids as [string, string, string, string, string, string, string]
 })
 
 /** A directory stand-in: what the held manifests say of each signer. */
