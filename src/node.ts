@@ -443,7 +443,16 @@ export class CdgossipNode implements NodeFacade {
   }
 
   async queryEvents (query: EventQuery): Promise<EventPage> {
-    return await this.require().store.query(query)
+    const page = await this.require().store.query(query)
+    const directory = this.communities?.directory
+    if (directory === undefined) return page
+    return {
+      ...page,
+      events: page.events.map(stored => {
+        const since = directory.revokedSince(stored.event.origin)
+        return since === undefined ? stored : { ...stored, signerRevoked: { since } }
+      })
+    }
   }
 
   async traceChain (chainId: string): Promise<TraceGraph> {

@@ -130,6 +130,8 @@ export class CommunityDirectory implements CommunityDirectoryReader {
     if (latest.version === heldVersion && candidate.chain.at(-1)?.payload === held.verified.chain.at(-1)?.payload) {
       return { status: 'unchanged', id: latest.id, version: heldVersion }
     }
+    // older than held, whatever it passes through: nothing to replace
+    if (latest.version <= heldVersion) return { status: 'stale', error: new StaleManifestError({ id: latest.id, heldVersion, version: latest.version }) }
     let next: VerifiedChain
     try {
       next = acceptChain(held.verified, chain)
