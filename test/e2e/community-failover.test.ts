@@ -42,7 +42,7 @@ async function lease (api: ApiClient): Promise<Lease | undefined> {
 }
 
 async function ids (api: ApiClient): Promise<string[]> {
-  return (await allViews(api)).map(v => v.id)
+  return (await allViews(api)).map(v => v.cdevent.context.id)
 }
 
 /** Publishes on `first`, or on `second` when `first` does not answer (the failover a URL list or balancer does). */
