@@ -40,7 +40,7 @@ const ALLOWED: Record<string, string[]> = {
   // traceability: graphs over what the store's trace indexes answer, through a narrow reader (TraceStore)
   trace: SHARED,
   // the composition root, the only part that imports every folder
-  node: ['events', 'contracts', 'errors', 'signing', 'trust', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'hooks', 'config', 'data-dir', 'logger', 'lifecycle', 'trace'],
+  node: ['events', 'contracts', 'errors', 'signing', 'trust', 'community', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'hooks', 'config', 'data-dir', 'logger', 'lifecycle', 'trace'],
   lifecycle: [],
   // the command line: the node (to run it) and the config, and the pure parts
   cli: [...SHARED, 'signing', 'node', 'config', 'data-dir', 'logger'],
