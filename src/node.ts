@@ -31,7 +31,7 @@ import { openNodeStream } from './node/event-stream.js'
 import { wireReceiveSide } from './node/receive-side.js'
 import { startNetwork } from './node/network-side.js'
 import { TraceService } from './trace/index.js'
-import { SiblingNodes } from './node/sibling-nodes.js'
+import { SiblingNodes, sameCommunity } from './node/sibling-nodes.js'
 import { readCommunityMembership } from './node/community-manifest-file.js'
 import { DeliveredSets } from './node/delivered-sets.js'
 import { CommunitySide } from './node/community-side.js'
@@ -230,7 +230,7 @@ export class CdgossipNode implements NodeFacade {
       nodeMetrics: this.nodeMetrics,
       // the community's own records are all kept: either node serves the whole community's history
       wanted: (event, eventTime) => siblings.isMember(event.origin) || subscriptionsWant(this.subscriptions, this.peerIdValue, event, eventTime),
-      sameCommunity: (a, b) => siblings.isMember(a) && siblings.isMember(b),
+      sameCommunity: (a, b) => sameCommunity(siblings, undefined, a, b),
       stored: stored => { this.emitStored(stored) },
       sync: () => this.running?.sync
     })

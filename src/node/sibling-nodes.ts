@@ -1,4 +1,5 @@
 import { CdgossipError } from '../errors.js'
+import type { CommunityDirectoryReader } from '../contracts/community.js'
 
 /** What this node needs of its community's manifest: the community and its nodes, in manifest order. */
 export interface OwnCommunity {
@@ -46,4 +47,17 @@ export class SiblingNodes {
   order (): readonly string[] {
     return this.membership?.members ?? [this.self]
   }
+}
+
+/**
+ * Whether two signers sign for one community: both nodes of this node's own, or both listed (not
+ * revoked) in one community the directory holds. Of a community this node does not hold it knows
+ * nothing, so two copies of one event signed by its nodes stay a conflict here.
+ */
+export function sameCommunity (siblings: SiblingNodes, directory: Pick<CommunityDirectoryReader, 'membershipsOf'> | undefined, a: string, b: string): boolean {
+  if (siblings.isMember(a) && siblings.isMember(b)) return true
+  if (directory === undefined) return false
+  const listed = (peerId: string): string[] => directory.membershipsOf(peerId).flatMap(m => m.node === undefined ? [] : [m.id])
+  const ofA = listed(a)
+  return ofA.length > 0 && listed(b).some(id => ofA.includes(id))
 }

@@ -214,7 +214,7 @@ async function appendLocked (st: OpenState, calls: StoreItem[][]): Promise<Array
           conflict = new ConflictingEventError({ kind: 'source-id', digest, existingDigest: existingSid })
           continue
         }
-        const existingSeq = pendingSeq.get(seqKey) ?? aliasCandidates.get(at)?.seqHeld
+        const existingSeq = pendingSeq.get(seqKey) ?? aliasCandidates.get(at)?.seqHeld ?? seqHeld.get(seqKey)
         if (existingSeq === digest) {
           outcomes[at] = { status: 'duplicate', stored: kept }
           continue

@@ -42,7 +42,7 @@ async function lease (api: ApiClient): Promise<Lease | undefined> {
 }
 
 async function ids (api: ApiClient): Promise<string[]> {
-  return (await allViews(api)).map(v => v.id)
+  return (await allViews(api)).map(v => v.cdevent.context.id)
 }
 
 /** Publishes on `first`, or on `second` when `first` does not answer (the failover a URL list or balancer does). */
@@ -71,7 +71,10 @@ describe.skipIf(!BUILT)('a community of two node processes', () => {
           config.community.manifest = writeCommunityChain(config.dataDir, root, [first.peerId, peerIds[0] as string])
           config.community.heartbeatMs = HEARTBEAT_MS
         } else {
-          config.trust.communities = [{ community: root.id, name: 'onap', sources: ['*'] }] as unknown as typeof config.trust.communities
+          config.trust.communities = [
+            { peerId: first.peerId, name: 'onap-1', sources: ['*'] },
+            { peerId: peerIds[0] as string, name: 'onap-2', sources: ['*'] }
+          ]
           config.subscriptions = [{ classes: ['artifact.*'], start: { kind: 'beginning' } }]
         }
       }
