@@ -230,7 +230,7 @@ export class CdgossipNode implements NodeFacade {
       nodeMetrics: this.nodeMetrics,
       // the community's own records are all kept: either node serves the whole community's history
       wanted: (event, eventTime) => siblings.isMember(event.origin) || subscriptionsWant(this.subscriptions, this.peerIdValue, event, eventTime),
-      sameCommunity: (a, b) => sameCommunity(siblings, undefined, a, b),
+      sameCommunity: (a, b) => sameCommunity(siblings, communities.directory, a, b),
       stored: stored => { this.emitStored(stored) },
       sync: () => this.running?.sync
     })
