@@ -62,13 +62,15 @@ export interface RequestBody {
    * URL may get it too. GET, HEAD, PUT and DELETE are by HTTP's rules; of the POSTs, publishing
    * and importing events are (a node stores one record per (source, id) and answers a repeat
    * as a duplicate) and so is publishing a community manifest chain (the same version again is
-   * stale). A request that was refused a connection was never received and always moves on.
+   * stale). A request whose connection was refused was never received and always moves on.
    */
   idempotent?: boolean
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
+/** Connection failures after which nothing was sent: safe to send any request to the next URL. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT'])
 
 /** Why fetch failed, short: the errno undici wraps (`ECONNREFUSED`), else its message. */
 function failureReason (err: unknown): string {
@@ -148,8 +150,9 @@ export class ApiClient {
 
   /**
    * `send` to each URL in turn, from the one that answered last, until one answers. An abort by
-   * the caller stays an abort. A timeout of a request that is not idempotent ends here
-   * (`timedOut`): the node may have acted on it.
+   * the caller stays an abort. A request that is not idempotent moves on only when the
+   * connection was never made (NOT_SENT); after a timeout (`timedOut`) or a reset the node may
+   * have acted on it.
    */
   private async answer (send: (url: string, timeout: AbortSignal) => Promise<Response>, signal: AbortSignal | undefined, options: { idempotent: boolean, timedOut?: (url: string) => CdgossipError }): Promise<Response> {
     const tried: UnansweredUrl[] = []
@@ -168,8 +171,10 @@ export class ApiClient {
         lastError = err
         const timedOut = options.timedOut !== undefined && timeout.aborted
         allTimedOut &&= timedOut
+        const why = timedOut ? `no answer within ${this.timeoutMs} ms` : failureReason(err)
         if (timedOut && (!options.idempotent || this.baseUrls.length === 1)) throw options.timedOut?.(url) ?? err
-        tried.push({ url, why: timedOut ? `no answer within ${this.timeoutMs} ms` : failureReason(err) })
+        tried.push({ url, why })
+        if (!options.idempotent && !NOT_SENT.has(why)) throw new UnreachableNodeError(tried, err)
       }
     }
     if (allTimedOut && options.timedOut !== undefined) throw new CdgossipError('CDG_TIMEOUT', `no answer within ${this.timeoutMs} ms from any of ${tried.map(t => t.url).join(', ')}`, { cause: lastError })

@@ -15,13 +15,17 @@ interface Stub {
   seen: string[]
 }
 
-/** A stand-in node answering every request with `status`, or, with `hang`, never answering. */
-async function stub (options: { status?: number, hang?: boolean } = {}): Promise<Stub> {
+/** A stand-in node answering every request with `status`; with `hang` it never answers, with `reset` it drops the connection. */
+async function stub (options: { status?: number, hang?: boolean, reset?: boolean } = {}): Promise<Stub> {
   const seen: string[] = []
   const server = http.createServer((req, res) => {
     seen.push(`${req.method ?? ''} ${req.url ?? ''}`)
     req.resume()
     if (options.hang === true) return
+    if (options.reset === true) {
+      req.socket.destroy()
+      return
+    }
     const status = options.status ?? 200
     const body = status < 400 ? {} : { statusCode: status, code: 'CDG_STORE', error: 'Internal Server Error', message: 'store down' }
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
@@ -76,6 +80,18 @@ describe('ApiClient with several URLs', () => {
     await api().request('POST', '/v1/events', { json: {}, idempotent: true })
     await api().request('GET', '/v1/node')
     expect(good.seen).toEqual(['POST /v1/events', 'GET /v1/node'])
+  })
+
+  it('after a reset connection too, sends on only a request that is idempotent', async () => {
+    const dropping = await stub({ reset: true })
+    const good = await stub()
+    const api = (): ApiClient => new ApiClient({ baseUrl: [dropping.url, good.url], token: 't' })
+    const err = await failure(api().request('POST', '/v1/subscriptions', { json: {} }))
+    expect(err).toBeInstanceOf(UnreachableNodeError)
+    expect(good.seen).toEqual([])
+    await api().request('POST', '/v1/events', { json: {}, idempotent: true })
+    expect(good.seen).toEqual(['POST /v1/events'])
+    expect(dropping.seen).toEqual(['POST /v1/subscriptions', 'POST /v1/events'])
   })
 })
 
