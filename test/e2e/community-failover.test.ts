@@ -71,10 +71,7 @@ describe.skipIf(!BUILT)('a community of two node processes', () => {
           config.community.manifest = writeCommunityChain(config.dataDir, root, [first.peerId, peerIds[0] as string])
           config.community.heartbeatMs = HEARTBEAT_MS
         } else {
-          config.trust.communities = [
-            { peerId: first.peerId, name: 'onap-1', sources: ['*'] },
-            { peerId: peerIds[0] as string, name: 'onap-2', sources: ['*'] }
-          ]
+          config.trust.communities = [{ community: root.id, name: 'onap', sources: ['*'] }]
           config.subscriptions = [{ classes: ['artifact.*'], start: { kind: 'beginning' } }]
         }
       }
