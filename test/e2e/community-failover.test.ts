@@ -82,6 +82,10 @@ describe.skipIf(!BUILT)('a community of two node processes', () => {
     await waitFor(() => remote.node.p2p.peers().some(p => p.peerId === first.peerId) && second.node.p2p.peers().some(p => p.peerId === first.peerId),
       { timeout: 20_000, message: 'onap-1 to connect to onap-2 and the remote' })
 
+    // the remote has the community's manifest (from either node), so it trusts both nodes
+    await waitFor(async () => (await remote.api().request<{ communities: Array<{ id: string }> }>('GET', '/v1/communities')).body.communities.some(c => c.id === root.id),
+      { timeout: 20_000, message: 'the remote to hold the community manifest' })
+
     const acknowledged: string[] = []
     const node2 = second.api()
     for (let i = 0; i < 40; i++) {
