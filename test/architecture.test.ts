@@ -43,7 +43,7 @@ const ALLOWED: Record<string, string[]> = {
   node: ['events', 'contracts', 'errors', 'signing', 'trust', 'community', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'hooks', 'config', 'data-dir', 'logger', 'lifecycle', 'trace'],
   lifecycle: [],
   // the command line: the node (to run it) and the config, and the pure parts
-  cli: [...SHARED, 'signing', 'node', 'config', 'data-dir', 'logger'],
+  cli: [...SHARED, 'signing', 'community', 'node', 'config', 'data-dir', 'logger'],
   config: ['errors', 'config-problems', 'config-schema', 'config-flags'],
   'config-schema': [],
   'config-flags': ['config-problems', 'config-schema'],

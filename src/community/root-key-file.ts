@@ -2,9 +2,9 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { decodeBase64, encodeBase64, KeyFileError, readSecretFile, replaceSecretFile, writeNewSecretFile } from '../signing/index.js'
-import { MAX_CHAIN_LENGTH, verifyChain, type VerifiedChain } from './chain.js'
+import { verifyChain, type VerifiedChain } from './chain.js'
+import { MAX_CHAIN_DOCUMENT_BYTES } from './chain-file.js'
 import { genesisChain } from './edits.js'
-import { MAX_MANIFEST_BYTES } from './signed-manifest.js'
 
 /**
  * A community root key file: the root private key and the community's manifest chain, one JSON
@@ -24,8 +24,8 @@ export interface RootKeyFile {
 const KIND = 'cdgossip community root key'
 const FORMAT = 1
 const WHAT = 'community root key file'
-/** the longest chain, each manifest at its limit in base64, and room for the key */
-const MAX_FILE_BYTES = MAX_CHAIN_LENGTH * Math.ceil(MAX_MANIFEST_BYTES * 4 / 3 + 1024) + 4096
+/** the longest chain and room for the key */
+const MAX_FILE_BYTES = MAX_CHAIN_DOCUMENT_BYTES + 4096
 
 /** Generate a root key and the genesis manifest of `community`; refuses to overwrite `filePath`. */
 export async function createRootKeyFile (filePath: string, community: string, now = new Date()): Promise<RootKeyFile> {

@@ -4,7 +4,6 @@
  */
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
-import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { parse as parseYaml } from 'yaml'
@@ -18,6 +17,7 @@ import {
   SOURCE,
   artifactPublished,
   cleanEnv,
+  closedPort,
   lines,
   makeTempDir,
   pipelineRunFinished,
@@ -40,15 +40,6 @@ async function writeJson (dir: string, name: string, value: unknown, jsonLines =
   const file = path.join(dir, name)
   await fs.writeFile(file, jsonLines && Array.isArray(value) ? value.map((v) => JSON.stringify(v)).join('\n') + '\n' : JSON.stringify(value, null, 2))
   return file
-}
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => server.close(() => { resolve() }))
-  return port
 }
 
 /** Every event of a node (REST), oldest first. */
