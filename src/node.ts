@@ -31,8 +31,7 @@ import { openNodeStream } from './node/event-stream.js'
 import { wireReceiveSide } from './node/receive-side.js'
 import { startNetwork } from './node/network-side.js'
 import { TraceService } from './trace/index.js'
-import { SiblingNodes, sameCommunity } from './node/sibling-nodes.js'
-import { readCommunityMembership } from './node/community-manifest-file.js'
+import { SiblingNodes, ownCommunity, sameCommunity } from './node/sibling-nodes.js'
 import { DeliveredSets } from './node/delivered-sets.js'
 import { CommunitySide } from './node/community-side.js'
 import { CommunityTrust } from './node/community-trust.js'
@@ -189,8 +188,7 @@ export class CdgossipNode implements NodeFacade {
     const identity = await loadOrCreateIdentity(paths.identity)
     this.peerIdValue = identity.peerId
     const token = await readApiToken(config.dataDir)
-    const siblings = new SiblingNodes(identity.peerId, await readCommunityMembership(config))
-    this.siblings = siblings
+    this.siblings = undefined
 
     const store = new EventStore({ log: log.child({ component: 'store' }) }, { path: paths.store })
     await store.start()
@@ -206,13 +204,15 @@ export class CdgossipNode implements NodeFacade {
     this.communities = communities
     const trust = new TrustPolicy({
       selfPeerId: identity.peerId,
-      isSibling: peerId => siblings.isSibling(peerId),
+      isSibling: peerId => this.siblings?.isSibling(peerId) === true,
       memberships: peerId => communities.directory.membershipsOf(peerId)
     }, { mode: config.trust.mode, entries: config.trust.communities })
     for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
     this.trust = trust
     // after the trust entries: they decide which communities are held
     await communities.load(config)
+    const siblings = new SiblingNodes(identity.peerId, ownCommunity(communities.directory))
+    this.siblings = siblings
 
     const sourceEntries = await loadSources(this.config.sources, store.section<Source>('sources'), log)
 

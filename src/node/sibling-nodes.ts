@@ -1,5 +1,5 @@
 import { CdgossipError } from '../errors.js'
-import type { CommunityDirectoryReader } from '../contracts/community.js'
+import type { CommunityDirectoryReader, CommunityView } from '../contracts/community.js'
 
 /** What this node needs of its community's manifest: the community and its nodes, in manifest order. */
 export interface OwnCommunity {
@@ -60,4 +60,10 @@ export function sameCommunity (siblings: SiblingNodes, directory: Pick<Community
   const listed = (peerId: string): string[] => directory.membershipsOf(peerId).flatMap(m => m.node === undefined ? [] : [m.id])
   const ofA = listed(a)
   return ofA.length > 0 && listed(b).some(id => ofA.includes(id))
+}
+
+/** This node's community as the directory holds it (config `community.manifest`, or a newer version since). */
+export function ownCommunity (directory: { list: () => CommunityView[] }): OwnCommunity | undefined {
+  const own = directory.list().find(c => c.own)
+  return own === undefined ? undefined : { id: own.id, name: own.name, members: own.nodes.map(node => node.peerId) }
 }

@@ -14,7 +14,7 @@ import type { RunningNode } from '../helpers/child-node.js'
 import { createRootKey, writeCommunityChain } from '../helpers/community.js'
 import { E2E_NETWORK, artifactPublished, startNodes, tempDataDir, waitFor } from '../helpers/nodes.js'
 import type { RootKey } from '../helpers/community.js'
-import type { ApiClient } from '../../src/cli/client.js'
+import { ApiClient } from '../../src/cli/client.js'
 
 const HEARTBEAT_MS = 200
 
@@ -45,18 +45,25 @@ async function ids (api: ApiClient): Promise<string[]> {
   return (await allViews(api)).map(v => v.cdevent.context.id)
 }
 
-/** Publishes on `first`, or on `second` when `first` does not answer (the failover a URL list or balancer does). */
-async function publishWithFailover (first: ApiClient | undefined, second: ApiClient, event: unknown): Promise<boolean> {
-  for (const api of first === undefined ? [second] : [first, second]) {
-    try {
-      const { status } = await api.request('POST', '/v1/events', { json: event })
-      return status === 202
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== undefined) throw err
-      // no answer: the next node
-    }
-  }
-  return false
+/**
+ * The CLI's client over the community's nodes, in this order (what `--api-url a --api-url b`
+ * makes): it moves to the next node when one does not answer. Both nodes take one API token.
+ */
+function client (urls: string[], token: string): ApiClient {
+  return new ApiClient({ baseUrl: urls, token, timeoutMs: 10_000 })
+}
+
+/** Publishes one event, as `cdgossip publish` does (idempotent by (source, id): safe to repeat on the next node). */
+async function publish (api: ApiClient, event: unknown): Promise<boolean> {
+  const { status } = await api.request('POST', '/v1/events', { json: event, idempotent: true })
+  return status === 202
+}
+
+/** One API token for every node of the community, so one client reaches each of them. */
+function shareToken (from: string, to: string): string {
+  const token = fs.readFileSync(path.join(from, 'api-token'), 'utf8')
+  fs.writeFileSync(path.join(to, 'api-token'), token, { mode: 0o600 })
+  return token.trim()
 }
 
 describe.skipIf(!BUILT)('a community of two node processes', () => {
@@ -71,34 +78,36 @@ describe.skipIf(!BUILT)('a community of two node processes', () => {
           config.community.manifest = writeCommunityChain(config.dataDir, root, [first.peerId, peerIds[0] as string])
           config.community.heartbeatMs = HEARTBEAT_MS
         } else {
-          config.trust.communities = [
-            { peerId: first.peerId, name: 'onap-1', sources: ['*'] },
-            { peerId: peerIds[0] as string, name: 'onap-2', sources: ['*'] }
-          ]
+          config.trust.communities = [{ community: root.id, name: 'onap', sources: ['*'] }]
           config.subscriptions = [{ classes: ['artifact.*'], start: { kind: 'beginning' } }]
         }
       }
     })
     if (second === undefined || remote === undefined) throw new Error('two nodes expected')
     writeConfig(first.dir, root, [first.peerId, second.peerId], { p2p: { heartbeatMs: 100, bootstrap: [second.address(), remote.address()] } })
-    let node1: RunningNode | undefined = await startChild(first.dir)
+    const token = shareToken(second.dataDir, first.dir)
+    let node1: RunningNode = await startChild(first.dir)
     await waitFor(() => remote.node.p2p.peers().some(p => p.peerId === first.peerId) && second.node.p2p.peers().some(p => p.peerId === first.peerId),
       { timeout: 20_000, message: 'onap-1 to connect to onap-2 and the remote' })
 
+    // the remote has the community's manifest (from either node), so it trusts both nodes
+    await waitFor(async () => (await remote.api().request<{ communities: Array<{ id: string }> }>('GET', '/v1/communities')).body.communities.some(c => c.id === root.id),
+      { timeout: 20_000, message: 'the remote to hold the community manifest' })
+
     const acknowledged: string[] = []
-    const node2 = second.api()
+    // the burst goes alternately to onap-1 and onap-2, each client falling back on the other node
+    const to1 = client([node1.api.baseUrl, second.node.apiUrl], token)
+    const to2 = client([second.node.apiUrl, node1.api.baseUrl], token)
     for (let i = 0; i < 40; i++) {
       const event = artifactPublished({ source: 'https://ci.onap.example/job/burst', id: `burst-${i}` })
       if (i === 15) {
         // killed while a publish to it is on its way
-        const inFlight = publishWithFailover(node1?.api, node2, event)
-        node1?.child.kill('SIGKILL')
-        await node1?.exited
-        node1 = undefined
+        const inFlight = publish(to1, event)
+        node1.child.kill('SIGKILL')
         if (await inFlight) acknowledged.push(`burst-${i}`)
         continue
       }
-      if (await publishWithFailover(i % 2 === 0 ? node1?.api : node2, node2, event)) acknowledged.push(`burst-${i}`)
+      if (await publish(i % 2 === 0 ? to1 : to2, event)) acknowledged.push(`burst-${i}`)
     }
     expect(acknowledged).toHaveLength(40)
 
@@ -112,7 +121,7 @@ describe.skipIf(!BUILT)('a community of two node processes', () => {
     const restarted = node1
     await waitFor(async () => { const held = new Set(await ids(restarted.api)); return acknowledged.every(id => held.has(id)) },
       { timeout: 30_000, message: 'the restarted onap-1 to hold every acknowledged event' })
-    const on2 = new Set(await ids(node2))
+    const on2 = new Set(await ids(second.api()))
     expect(acknowledged.filter(id => !on2.has(id))).toEqual([])
   })
 
@@ -140,7 +149,7 @@ describe.skipIf(!BUILT)('a community of two node processes', () => {
     const standby = holder === nodes[0] ? nodes[1] as typeof holder : nodes[0] as typeof holder
 
     const before = ['lease-1', 'lease-2', 'lease-3']
-    for (const id of before) expect(await publishWithFailover(standby.node.api, holder.node.api, artifactPublished({ id }))).toBe(true)
+    for (const id of before) expect(await publish(standby.node.api, artifactPublished({ id }))).toBe(true)
     await waitFor(() => hook.requests.length >= 3, { timeout: 20_000, message: 'the holder to deliver the first events' })
     // the standby has heard what the holder delivered (quiet takeover)
     await waitFor(async () => ((await lease(standby.node.api))?.handled.deploy ?? 0) >= 3, { timeout: 20_000, message: 'the standby to learn the holder\'s progress' })
@@ -150,7 +159,7 @@ describe.skipIf(!BUILT)('a community of two node processes', () => {
     await waitFor(async () => (await lease(standby.node.api))?.holding === true, { timeout: 20_000, message: 'the standby to take the lease over' })
 
     const after = ['lease-4', 'lease-5', 'lease-6']
-    for (const id of after) expect(await publishWithFailover(standby.node.api, standby.node.api, artifactPublished({ id }))).toBe(true)
+    for (const id of after) expect(await publish(standby.node.api, artifactPublished({ id }))).toBe(true)
     await waitFor(async () => ((await lease(standby.node.api))?.handled.deploy ?? 0) >= 6, { timeout: 20_000, message: 'the new holder to handle the next events' })
     const delivered = hook.requests.map(r => String(r.headers['ce-id']))
     expect(delivered.sort()).toEqual([...before, ...after].sort())

@@ -63,7 +63,7 @@ describe('several nodes, one community', () => {
           config.hooks.listen = '127.0.0.1:0'
           config.sources = [{ name: 'nexus', kind: 'nexus', secretFile, settings: { url: NEXUS_URL } }]
         } else {
-          config.trust.communities = [{ community: root.id, name: 'onap', sources: ['*'] }] as unknown as typeof config.trust.communities
+          config.trust.communities = [{ community: root.id, name: 'onap', sources: ['*'] }]
           config.subscriptions = [{ classes: ['artifact.*'], start: { kind: 'beginning' } }]
         }
       }
