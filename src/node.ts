@@ -435,7 +435,7 @@ export class CdgossipNode implements NodeFacade {
 
   async openStream (options: StreamOptions): Promise<AsyncGenerator<string, void, undefined>> {
     const { store } = this.require()
-    return await openNodeStream({ store, subscriptions: this.subscriptions, trust: this.requireTrust(), onStored: listener => this.onStored(listener) }, options)
+    return await openNodeStream({ store, subscriptions: this.subscriptions, trust: this.requireTrust(), onStored: listener => this.onStored(listener), flagRevoked: stored => this.flagRevoked(stored) }, options)
   }
 
   async getEvent (digest: string): Promise<StoredEvent | undefined> {
@@ -444,15 +444,13 @@ export class CdgossipNode implements NodeFacade {
 
   async queryEvents (query: EventQuery): Promise<EventPage> {
     const page = await this.require().store.query(query)
-    const directory = this.communities?.directory
-    if (directory === undefined) return page
-    return {
-      ...page,
-      events: page.events.map(stored => {
-        const since = directory.revokedSince(stored.event.origin)
-        return since === undefined ? stored : { ...stored, signerRevoked: { since } }
-      })
-    }
+    return { ...page, events: page.events.map(stored => this.flagRevoked(stored)) }
+  }
+
+  /** A record whose signer its community revoked after it arrived: kept, and flagged in every view (README: Revocation). */
+  private flagRevoked (stored: StoredEvent): StoredEvent {
+    const since = this.communities?.directory.revokedSince(stored.event.origin)
+    return since === undefined ? stored : { ...stored, signerRevoked: { since } }
   }
 
   async traceChain (chainId: string): Promise<TraceGraph> {

@@ -157,6 +157,15 @@ describe('trust by community root key', () => {
     expect(revokedSince).toBeDefined()
     expect(body.events.filter(e => e.origin === n2.peerId).map(e => e.signerRevoked)).toEqual([{ since: revokedSince }, { since: revokedSince }])
     expect(body.events.find(e => e.origin === n1.peerId)?.signerRevoked).toBeUndefined()
+    // and in the SSE stream
+    const controller = new AbortController()
+    const stream = await r.node.openStream({ query: { origin: n2.peerId }, last: 1, signal: controller.signal })
+    let frame = ''
+    for await (const chunk of stream) {
+      if (chunk.includes('event: cdevent')) { frame = chunk; break }
+    }
+    controller.abort()
+    expect(frame).toContain(`"signerRevoked":{"since":"${revokedSince ?? ''}"}`)
   })
 
   it('follows a root key rotation, then refuses a chain signed by the old root alone; refuses stale and forged chains over REST and gossip', async () => {
