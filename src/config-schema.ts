@@ -19,7 +19,7 @@ export const DEFAULT_HOOKS_BODY_LIMIT = 1024 * 1024
 /** Heartbeats among a community's nodes; the sink lease moves after three are missed. */
 export const DEFAULT_COMMUNITY_HEARTBEAT_MS = 2000
 
-/** A trust entry as the config file writes it: exactly one of `peerId` and `community` (a root key). */
+/** One trust entry of the config file: exactly one of `peerId` (one node) and `community` (a community root key). */
 export interface TrustEntryConfig {
   peerId?: string
   community?: string

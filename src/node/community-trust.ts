@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises'
-import { isAbsolute, join } from 'node:path'
 import type { Logger } from 'pino'
 import type { NodeConfig } from '../config.js'
 import { CdgossipError } from '../errors.js'
@@ -7,6 +5,7 @@ import type { StateSection } from '../contracts/state-section.js'
 import type { CommunityChange } from '../contracts/community.js'
 import { CommunityChannel, type ControlVerdict, type P2PService } from '../p2p/index.js'
 import { CommunityDirectory, type OfferOutcome, type PersistedCommunity } from './community-directory.js'
+import { readCommunityChain } from './community-manifest-file.js'
 
 /** Where a chain came from, for the counters. */
 export type ChainVia = 'gossip' | 'exchange' | 'api' | 'config'
@@ -25,24 +24,6 @@ const VERDICTS: Readonly<Record<OfferOutcome['status'], ControlVerdict>> = Objec
   forked: 'ignore',
   invalid: 'reject'
 })
-
-/** The chain file `cdgossip community export` writes: the chain itself, or `{ chain }`. */
-export async function readChainFile (config: Readonly<NodeConfig>, path: string): Promise<unknown> {
-  const file = isAbsolute(path) ? path : join(config.dataDir, path)
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new CdgossipError('CDG_CONFIG', `community.manifest: cannot read ${file}: ${(err as Error).message}`, { cause: err })
-  }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch (err) {
-    throw new CdgossipError('CDG_CONFIG', `community.manifest: ${file} is not JSON (write it with cdgossip community export)`, { cause: err })
-  }
-  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && 'chain' in parsed ? parsed.chain : parsed
-}
 
 export interface CommunityTrustParts {
   log: Logger
@@ -78,13 +59,14 @@ export class CommunityTrust {
   /** The persisted chains, then this node's own chain from config `community.manifest`. */
   async load (config: Readonly<NodeConfig>): Promise<void> {
     await this.directory.load()
-    const path = config.community.manifest
-    if (path === undefined) return
-    const outcome = await this.offer(await readChainFile(config, path), 'config')
-    if ('error' in outcome && outcome.status !== 'stale') {
-      throw new CdgossipError('CDG_CONFIG', `community.manifest ${path}: ${outcome.error.message}`, { cause: outcome.error })
+    const own = await readCommunityChain(config)
+    if (own === undefined) return
+    const outcome = await this.offer(own.chain, 'config')
+    // verified already; an older file than what the node learned since is fine (the newer one stays),
+    // a fork of the held chain is not
+    if (outcome.status === 'forked' || outcome.status === 'invalid') {
+      throw new CdgossipError('CDG_CONFIG', `community.manifest ${config.community.manifest ?? ''}: ${outcome.error.message}`, { cause: outcome.error })
     }
-    // an older file than what peers already brought is fine: the newer one stays
   }
 
   /**

@@ -401,7 +401,7 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       expect(list.code).toBe(0)
       expect(list.stdout).toContain('mode: allowlist')
       const row = lines(list.stdout).find((l) => l.startsWith('tekton'))
-      expect(row).toMatch(new RegExp(`^tekton\\s+${peerId}\\s+https://tekton\\.example\\.org/,https://ci\\.tekton\\.dev/\\s+pipelinerun\\.\\*$`))
+      expect(row).toMatch(new RegExp(`^tekton\\s+node\\s+${peerId}\\s+https://tekton\\.example\\.org/,https://ci\\.tekton\\.dev/\\s+pipelinerun\\.\\*$`))
       const json = JSON.parse((await runCli(['trust', ...a.args, '--json'])).stdout) as { mode: string, entries: Array<{ name: string }> }
       expect(json.entries.map((e) => e.name)).toContain('tekton')
 
@@ -417,6 +417,16 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       const badPeer = await runCli(['trust', 'add', ...a.args, '--peer-id', 'not-a-peer-id', '--name', 'x', '--source', 'https://x.example/'])
       expect(badPeer.code).toBe(1)
       expect(badPeer.stderr).toMatch(/CDG_[A-Z_]+/)
+    })
+
+    it('add --community trusts a community by its root key; exactly one of --peer-id and --community', async () => {
+      const rootKey = '12D3KooWSbKBjSTTftJS7ZDo4xS57nysYUKS9eFxTpyfLDKC4ZGU'
+      const add = await runCli(['trust', 'add', ...a.args, '--community', rootKey, '--name', 'onap', '--source', 'https://jenkins.onap.org'])
+      expect(add).toMatchObject({ code: 0, stdout: `trusted onap (community ${rootKey}: every node its manifest lists)\n` })
+      const row = lines((await runCli(['trust', 'list', ...a.args])).stdout).find((l) => l.startsWith('onap'))
+      expect(row?.split(/\s{2,}/)).toEqual(['onap', 'community', rootKey, 'https://jenkins.onap.org', '*'])
+      expect((await runCli(['trust', 'add', ...a.args, '--community', rootKey, '--peer-id', rootKey, '--name', 'x', '--source', 'https://x.example/'])).code).toBe(2)
+      expect(await runCli(['trust', 'remove', ...a.args, rootKey])).toMatchObject({ code: 0, stdout: `removed ${rootKey}\n` })
     })
   })
 

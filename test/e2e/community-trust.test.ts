@@ -7,6 +7,7 @@ import { communityTopic } from '../../src/p2p/index.js'
 import { ApiError } from '../../src/cli/client.js'
 import type { NodeInfo } from '../../src/api/types.js'
 import { allEvents, artifactPublished, E2E_NETWORK, publishAll, startNodes, waitFor } from '../helpers/nodes.js'
+import { writeCommunityChain } from '../helpers/community.js'
 import type { E2eNode } from '../helpers/nodes.js'
 
 const SOURCE = 'https://jenkins.onap.example/job'
@@ -69,6 +70,32 @@ async function controlTopicReady (from: E2eNode, to: E2eNode): Promise<void> {
 }
 
 describe('trust by community root key', () => {
+  it('hands a node\'s own chain (config community.manifest) to a peer that trusts the community, without any API call', async () => {
+    const root = await rootKey()
+    const [r, n1] = await startNodes(2, {
+      names: ['r', 'n1'],
+      topology: 'star',
+      configure: (config, { name, peerIds }) => {
+        config.p2p.targetConnections = 1
+        if (name === 'r') {
+          config.trust.communities = [{ community: root.id, name: 'onap', sources: [SOURCE] }]
+          config.subscriptions = [{ classes: ['artifact.*'] }]
+        } else {
+          config.community.manifest = writeCommunityChain(config.dataDir, root, [peerIds[1] as string])
+        }
+      },
+      meshClasses: ['artifact.published']
+    }) as [E2eNode, E2eNode]
+    await waitFor(async () => await heldVersion(r) === 1, { message: 'r to get n1\'s chain by the exchange on connect or the control topic' })
+    await publishAll(n1.node, [artifactPublished({ source: `${SOURCE}/a` })])
+    await waitFor(async () => (await originsAt(r)).includes(n1.peerId), { message: 'r to keep n1\'s record' })
+    expect((await n1.api().request<{ communities: Array<{ own: boolean }> }>('GET', '/v1/communities')).body.communities).toMatchObject([{ own: true }])
+
+    // kept across a restart, before any peer hands it over again
+    await r.restart(config => { config.p2p.bootstrap = [] })
+    expect(await heldVersion(r)).toBe(1)
+  })
+
   it('trusts both listed nodes, refuses an unlisted one, and trusts a node a newer manifest adds, without a trust change', async () => {
     const root = await rootKey()
     const [r, n1, n2, n3] = await remoteAndNodes(root.id, ['n1', 'n2', 'n3']) as [E2eNode, E2eNode, E2eNode, E2eNode]

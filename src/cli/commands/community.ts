@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
 import {
   addNode,
   createRootKeyFile,
@@ -106,7 +107,7 @@ async function init (values: Values, out: Out): Promise<number> {
 }
 
 /** Load the key file, make and sign the next version, save it, say what changed. */
-async function edit (values: Values, out: Out, change: (file: RootKeyFile, key: ReturnType<typeof currentRootKey>) => VerifiedChain, what: (m: CommunityManifest) => string): Promise<number> {
+async function edit (values: Values, out: Out, change: (file: RootKeyFile, key: PrivateKey) => VerifiedChain, what: (m: CommunityManifest) => string): Promise<number> {
   const file = await loadRootKeyFile(need(values, 'key'))
   const saved = await saveRootKeyFile(file, change(file, currentRootKey(file)))
   out(`${saved.chain.manifest.community} version ${saved.chain.manifest.version}: ${what(saved.chain.manifest)}`)

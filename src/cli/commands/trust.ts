@@ -20,7 +20,7 @@ async function cmdTrust (args: string[], out: Out): Promise<number> {
       out(`mode: ${body.mode}`)
       out(body.entries.length === 0
         ? 'no trusted communities'
-        : formatTable(['NAME', 'PEER ID / COMMUNITY ROOT KEY', 'SOURCES', 'CLASSES'], body.entries.map(e => [e.name, e.peerId ?? `community ${e.community ?? ''}`, e.sources.join(','), e.classes.join(',')])))
+        : formatTable(['NAME', 'TRUSTS', 'PEER ID / ROOT KEY', 'SOURCES', 'CLASSES'], body.entries.map(e => [e.name, e.peerId === undefined ? 'community' : 'node', e.peerId ?? e.community ?? '', e.sources.join(','), e.classes.join(',')])))
       return EXIT.OK
     }
     case 'add': {
