@@ -1,11 +1,12 @@
+import { resolve } from 'node:path'
 import type { Logger } from 'pino'
+import { readChainDocument } from '../community/index.js'
 import type { NodeConfig } from '../config.js'
 import { CdgossipError } from '../errors.js'
 import type { StateSection } from '../contracts/state-section.js'
 import type { CommunityChange } from '../contracts/community.js'
 import { CommunityChannel, type ControlVerdict, type P2PService } from '../p2p/index.js'
 import { CommunityDirectory, type OfferOutcome, type PersistedCommunity } from './community-directory.js'
-import { readCommunityChain } from './community-manifest-file.js'
 
 /** Where a chain came from, for the counters. */
 export type ChainVia = 'gossip' | 'exchange' | 'api' | 'config'
@@ -59,14 +60,21 @@ export class CommunityTrust {
   /** The persisted chains, then this node's own chain from config `community.manifest`. */
   async load (config: Readonly<NodeConfig>): Promise<void> {
     await this.directory.load()
-    const own = await readCommunityChain(config)
-    if (own === undefined) return
-    const outcome = await this.offer(own.chain, 'config')
-    // verified already; an older file than what the node learned since is fine (the newer one stays),
-    // a fork of the held chain is not
-    if (outcome.status === 'forked' || outcome.status === 'invalid') {
-      throw new CdgossipError('CDG_CONFIG', `community.manifest ${config.community.manifest ?? ''}: ${outcome.error.message}`, { cause: outcome.error })
+    const configured = config.community.manifest
+    if (configured === undefined) return
+    const file = resolve(config.dataDir, configured)
+    const problem = (message: string, cause: unknown): CdgossipError => new CdgossipError('CDG_CONFIG', `community.manifest ${file}: ${message}`, { cause })
+    let chain: unknown
+    try {
+      chain = await readChainDocument(file)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      throw problem(code === undefined ? (err as Error).message : `cannot be read (${code}); write it with \`cdgossip community export --out <file>\``, err)
     }
+    const outcome = await this.offer(chain, 'config')
+    // an older file than what the node learned since is fine (the newer one stays); a forged one
+    // or a fork of the held chain is not
+    if (outcome.status === 'forked' || outcome.status === 'invalid') throw problem(outcome.error.message, outcome.error)
   }
 
   /**

@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -6,8 +7,9 @@ import { addNode, genesisChain, revokeNode, rotateRoot, type VerifiedChain } fro
 import { communityTopic } from '../../src/p2p/index.js'
 import { ApiError } from '../../src/cli/client.js'
 import type { NodeInfo } from '../../src/api/types.js'
-import { allEvents, artifactPublished, E2E_NETWORK, publishAll, startNodes, waitFor } from '../helpers/nodes.js'
+import { allEvents, artifactPublished, E2E_NETWORK, publishAll, startNodes, tempDataDir, waitFor } from '../helpers/nodes.js'
 import { writeCommunityChain } from '../helpers/community.js'
+import { BUILT, runCli } from '../cli/cli-helpers.js'
 import type { E2eNode } from '../helpers/nodes.js'
 
 const SOURCE = 'https://jenkins.onap.example/job'
@@ -192,5 +194,19 @@ describe('trust by community root key', () => {
     await waitFor(async () => (await info(r)).counters['community.manifests.invalid.gossip'] === 1, { message: 'r to refuse the forged chain from gossip' })
     expect((await info(r)).counters['community.manifests.stale.api']).toBe(1)
     expect(await heldVersion(r)).toBe(3)
+  })
+
+  it.skipIf(!BUILT)('cdgossip community publish hands the root key holder\'s chain to a running node', async () => {
+    const [n1] = await startNodes(1, { names: ['n1'] }) as [E2eNode]
+    const key = path.join(await tempDataDir(), 'root.key')
+    expect((await runCli(['community', 'init', '--name', 'onap', '--out', key])).code).toBe(0)
+    expect((await runCli(['community', 'add-node', '--key', key, '--peer-id', n1.peerId])).code).toBe(0)
+    const api = ['--api-url', n1.node.apiUrl, '--token', n1.token]
+    const published = await runCli(['community', 'publish', '--key', key, ...api])
+    expect(published.code, published.stderr).toBe(0)
+    expect((await n1.api().request<{ communities: Array<{ version: number, own: boolean }> }>('GET', '/v1/communities')).body.communities).toMatchObject([{ version: 2, own: true }])
+    // publishing the same version again is done, not an error
+    const again = await runCli(['community', 'publish', '--key', key, ...api])
+    expect(again.code, again.stderr).toBe(0)
   })
 })

@@ -67,7 +67,7 @@ const NODE_INFO = {
       description: 'sequences this node refused by its own trust policy: known, not sync gaps; forgotten (and fetched again) when the policy changes',
       properties: {
         sequences: { type: 'integer', minimum: 0 },
-        reasons: { type: 'object', additionalProperties: { type: 'integer' }, description: 'by reason: unknown-signer, source-not-allowed, class-not-allowed' },
+        reasons: { type: 'object', additionalProperties: { type: 'integer' }, description: 'by reason: unknown-signer, source-not-allowed, class-not-allowed, revoked-signer' },
         originCount: { type: 'integer', minimum: 0 },
         origins: {
           type: 'array',
