@@ -1,8 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { InvalidManifestError } from './errors.js'
-import type { VerifiedChain } from './chain.js'
-import { MAX_CHAIN_LENGTH } from './chain.js'
-import { MAX_MANIFEST_BYTES } from './signed-manifest.js'
+import { MAX_CHAIN_LENGTH, verifyChain, type VerifiedChain } from './chain.js'
+import { MAX_MANIFEST_BYTES, openSignedManifest } from './signed-manifest.js'
 
 /**
  * The chain as it is copied to nodes (`community export`, config `community.manifest`) and
@@ -17,10 +16,14 @@ export function encodeChainDocument (held: VerifiedChain): string {
 export const MAX_CHAIN_DOCUMENT_BYTES = MAX_CHAIN_LENGTH * Math.ceil(MAX_MANIFEST_BYTES * 4 / 3 + 1024)
 
 /**
- * The `chain` member of a chain document file, unverified (give it to verifyChain or
- * acceptChain). Throws InvalidManifestError for a file that is too large or not such a document.
+ * A chain document file (or a bare list of signed manifests) verified from its own genesis: for
+ * a file its owner put in place (a node's `community.manifest`, `community show --chain`), whose
+ * genesis root key is therefore the anchor. Whether anyone else trusts that community is theirs
+ * to decide (verifyChain with their anchor). Throws InvalidManifestError naming the file for a
+ * file too large, not JSON, not a chain, or a chain that does not verify; the errno of a file
+ * that cannot be read stays the cause's.
  */
-export async function readChainDocument (filePath: string): Promise<unknown> {
+export async function readChainFile (filePath: string): Promise<VerifiedChain> {
   if ((await stat(filePath)).size > MAX_CHAIN_DOCUMENT_BYTES) {
     throw new InvalidManifestError('chain', `${filePath} is over ${MAX_CHAIN_DOCUMENT_BYTES} bytes: not a manifest chain`)
   }
@@ -28,10 +31,16 @@ export async function readChainDocument (filePath: string): Promise<unknown> {
   try {
     value = JSON.parse(await readFile(filePath, 'utf8'))
   } catch (err) {
-    throw new InvalidManifestError('chain', `${filePath} is not JSON`, { cause: err })
+    throw new InvalidManifestError('chain', `${filePath} is not JSON: expected the chain \`cdgossip community export\` writes`, { cause: err })
   }
-  if (typeof value !== 'object' || value === null || !Array.isArray((value as { chain?: unknown }).chain)) {
+  const chain = Array.isArray(value) ? value : (value as { chain?: unknown } | null)?.chain
+  if (!Array.isArray(chain) || chain.length === 0) {
     throw new InvalidManifestError('chain', `${filePath} is not a manifest chain document {"chain": [...]} (write one with: cdgossip community export)`)
   }
-  return (value as { chain: unknown[] }).chain
+  try {
+    return verifyChain(chain, openSignedManifest(chain[0], 'chain[0]').manifest.id)
+  } catch (err) {
+    if (err instanceof InvalidManifestError) throw new InvalidManifestError(err.details?.field ?? 'chain', `${filePath}: ${err.message}`, { cause: err })
+    throw err
+  }
 }

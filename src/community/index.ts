@@ -16,4 +16,4 @@ export { createRootKeyFile, writeRootKeyFile, saveRootKeyFile, loadRootKeyFile, 
 export type { RootKeyFile } from './root-key-file.js'
 export { InvalidManifestError, StaleManifestError } from './errors.js'
 export type { InvalidManifestDetails, StaleManifestDetails } from './errors.js'
-export { encodeChainDocument, readChainDocument, MAX_CHAIN_DOCUMENT_BYTES } from './chain-file.js'
+export { encodeChainDocument, readChainFile, MAX_CHAIN_DOCUMENT_BYTES } from './chain-file.js'

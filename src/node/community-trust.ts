@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import type { Logger } from 'pino'
-import { readChainDocument } from '../community/index.js'
+import { readChainFile } from '../community/index.js'
 import type { NodeConfig } from '../config.js'
 import { CdgossipError } from '../errors.js'
 import type { StateSection } from '../contracts/state-section.js'
@@ -66,7 +66,7 @@ export class CommunityTrust {
     const problem = (message: string, cause: unknown): CdgossipError => new CdgossipError('CDG_CONFIG', `community.manifest ${file}: ${message}`, { cause })
     let chain: unknown
     try {
-      chain = await readChainDocument(file)
+      chain = (await readChainFile(file)).chain
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       throw problem(code === undefined ? (err as Error).message : `cannot be read (${code}); write it with \`cdgossip community export --out <file>\``, err)

@@ -98,5 +98,12 @@ describe('several nodes, one community', () => {
     expect(again).toMatchObject({ status: 'existing', digest: created?.digest })
     await waitFor(async () => (await info(remote)).store.events === 2, { timeout: 20_000, message: 'the remote to hold both events' })
     expect((await info(remote)).counters['received.gossip.refused'] ?? 0).toBe(0)
+
+    // sync settles: the alias fills its signer's sequence, so a round fetches nothing again
+    for (const node of [n1, n2, remote]) await node.node.sync.syncNow()
+    const settled = await Promise.all([n1, n2, remote].map(async node => (await info(node)).counters))
+    for (const node of [n1, n2, remote]) await node.node.sync.syncNow()
+    const after = await Promise.all([n1, n2, remote].map(async node => (await info(node)).counters))
+    expect(after.map(c => Object.entries(c).filter(([k]) => k.startsWith('received.sync.')))).toEqual(settled.map(c => Object.entries(c).filter(([k]) => k.startsWith('received.sync.'))))
   })
 })
