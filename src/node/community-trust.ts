@@ -68,8 +68,9 @@ export class CommunityTrust {
     try {
       chain = (await readChainFile(file)).chain
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      throw problem(code === undefined ? (err as Error).message : `cannot be read (${code}); write it with \`cdgossip community export --out <file>\``, err)
+      // a chain that does not verify says why; a file system error, which file and how to make one
+      if (err instanceof CdgossipError) throw problem(err.message, err)
+      throw problem(`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); write it with \`cdgossip community export --out <file>\``, err)
     }
     const outcome = await this.offer(chain, 'config')
     // an older file than what the node learned since is fine (the newer one stays); a forged one
