@@ -4,7 +4,7 @@ import type { ErrorObject } from 'ajv'
 import { classPatternProblem, closest, expandClassPattern } from './events/index.js'
 import { DEFAULT_MAX_SUBSCRIPTIONS, InvalidSubscriptionError, SUBSCRIPTION_ID_REGEX, subscriptionInputSchema, validateSubscriptionInput } from './subscriptions/index.js'
 import { InvalidSourceError, MAX_SOURCES, SOURCE_FIELDS, validateSourceInput } from './hooks/index.js'
-import { DEFAULT_MAX_TRUST_ENTRIES, InvalidTrustEntryError, TRUST_NAME_REGEX, isValidClassPattern, trustEntryInputSchema, validateTrustEntry } from './trust/index.js'
+import { DEFAULT_MAX_TRUST_ENTRIES, InvalidTrustEntryError, TRUST_NAME_REGEX, isValidClassPattern, trustEntryInputSchema, trustKeyOf, validateTrustEntry } from './trust/index.js'
 
 /**
  * How config.ts turns what is wrong with a configuration into problems a user can act on: a path
@@ -169,7 +169,7 @@ function validatorProblem (base: string, field: string, message: string, input: 
 export function trustEntryProblems (entries: readonly unknown[], base: string): ConfigProblem[] {
   const problems: ConfigProblem[] = []
   if (entries.length > DEFAULT_MAX_TRUST_ENTRIES) problems.push({ key: base, message: `at most ${DEFAULT_MAX_TRUST_ENTRIES} trust entries, got ${entries.length}` })
-  const byPeerId = new Map<string, number>()
+  const byKey = new Map<string, number>()
   const byName = new Map<string, number>()
   entries.forEach((input, i) => {
     const path = childPath(base, i)
@@ -178,9 +178,10 @@ export function trustEntryProblems (entries: readonly unknown[], base: string): 
     problems.push(...unknown)
     try {
       const entry = validateTrustEntry(known)
-      const samePeer = byPeerId.get(entry.peerId)
-      if (samePeer !== undefined) problems.push({ key: `${path}.peerId`, message: `${entry.peerId} is already listed in ${childPath(base, samePeer)}` })
-      else byPeerId.set(entry.peerId, i)
+      const key = trustKeyOf(entry)
+      const samePeer = byKey.get(key)
+      if (samePeer !== undefined) problems.push({ key: `${path}.${entry.peerId === undefined ? 'community' : 'peerId'}`, message: `${key} is already listed in ${childPath(base, samePeer)}` })
+      else byKey.set(key, i)
       const sameName = byName.get(entry.name)
       if (sameName !== undefined) problems.push({ key: `${path}.name`, message: `${entry.name} is already the name of ${childPath(base, sameName)}` })
       else byName.set(entry.name, i)

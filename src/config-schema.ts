@@ -16,9 +16,13 @@ export const DEFAULT_NETWORK = 'cdgossip'
 export const DEFAULT_HOOKS_PORT = 7071
 /** 1 MiB: the hooks listener's body limit (hooks/listener.ts DEFAULT_HOOKS_BODY_LIMIT says why). */
 export const DEFAULT_HOOKS_BODY_LIMIT = 1024 * 1024
+/** Heartbeats among a community's nodes; the sink lease moves after three are missed. */
+export const DEFAULT_COMMUNITY_HEARTBEAT_MS = 2000
 
+/** One trust entry of the config file: exactly one of `peerId` (one node) and `community` (a community root key). */
 export interface TrustEntryConfig {
-  peerId: string
+  peerId?: string
+  community?: string
   name: string
   sources: string[]
   classes?: string[]
@@ -66,6 +70,13 @@ export interface NodeConfig {
   }
   /** tool webhook sources as accepted by POST /v1/sources (secrets referenced by file or variable) */
   sources: Array<Record<string, unknown>>
+  /** the community this node is one node of (README, Communities with several nodes) */
+  community: {
+    /** the signed manifest chain `cdgossip community export` writes; relative to the data dir */
+    manifest?: string
+    /** how often the community's nodes tell each other they are alive (the sink lease) */
+    heartbeatMs: number
+  }
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
     /** pretty human-readable lines; default: when stdout is a TTY */
@@ -99,6 +110,7 @@ export function defaultConfig (dataDir: string = DEFAULT_DATA_DIR): NodeConfig {
     subscriptions: [],
     hooks: { listen: `127.0.0.1:${DEFAULT_HOOKS_PORT}`, bodyLimit: DEFAULT_HOOKS_BODY_LIMIT },
     sources: [],
+    community: { heartbeatMs: DEFAULT_COMMUNITY_HEARTBEAT_MS },
     log: { level: 'info' }
   }
 }
@@ -182,6 +194,14 @@ export const CONFIG_FILE_SCHEMA = {
     },
     // each entry is checked by hooks/' validator, as POST /v1/sources does (config-problems.ts)
     sources: { type: 'array' },
+    community: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        manifest: { type: 'string', minLength: 1 },
+        heartbeatMs: { type: 'integer', minimum: 100, maximum: 60000 }
+      }
+    },
     log: {
       type: 'object',
       additionalProperties: false,

@@ -173,6 +173,7 @@ function applyFile (config: NodeConfig, file: ConfigFile): void {
   if (file.subscriptions !== undefined) config.subscriptions = file.subscriptions
   Object.assign(config.hooks, file.hooks ?? {})
   if (file.sources !== undefined) config.sources = file.sources
+  Object.assign(config.community, file.community ?? {})
   Object.assign(config.log, file.log ?? {})
 }
 

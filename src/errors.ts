@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   'CDG_TIMEOUT',
   'CDG_ABORTED',
   'CDG_RATE_LIMITED', // too many requests from one sender (the hooks listener's token buckets)
+  'CDG_INVALID_MANIFEST', // a community manifest or chain that is malformed, oversized or wrongly signed
+  'CDG_STALE_MANIFEST', // a community manifest whose version is not newer than the one held
   'CDG_STORE' // LevelDB failure
 ] as const
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { NotStartedError } from './errors.js'
+import { InvalidRequestError, NotStartedError } from './errors.js'
 import { maskConfigSecrets, type NodeConfig } from './config.js'
 import { dataDirPaths, readApiToken } from './data-dir.js'
 import { HooksListener, type ActiveSource, type BucketRate, type Source, type SourceInput } from './hooks/index.js'
@@ -12,7 +12,7 @@ import type { EventClass } from './events/types.js'
 import { loadOrCreateIdentity } from './signing/index.js'
 import { EventStore } from './store/index.js'
 import type { EventPage, EventQuery, StoredEvent } from './events/records.js'
-import { TrustPolicy } from './trust/index.js'
+import { TrustPolicy, trustKeyOf } from './trust/index.js'
 import type { TrustEntry, TrustMode } from './trust/types.js'
 import { SubscriptionRegistry, addConfigSubscriptions, subscriptionMatches, subscriptionsWant, toMatchable } from './subscriptions/index.js'
 import type { Subscription } from './subscriptions/types.js'
@@ -33,7 +33,12 @@ import { startNetwork } from './node/network-side.js'
 import { fetchedReceiver, openFetchedStore, recordFinder } from './node/trace-fetch.js'
 import type { FetchService } from './p2p/fetch/index.js'
 import { TraceService } from './trace/index.js'
+import { SiblingNodes, ownCommunity, sameCommunity } from './node/sibling-nodes.js'
+import { DeliveredSets } from './node/delivered-sets.js'
+import { CommunitySide } from './node/community-side.js'
+import { CommunityTrust } from './node/community-trust.js'
 import type { ArtifactView, ResolveOption, TraceGraph, TraceOptions } from './contracts/trace.js'
+import type { CommunityPublishResult, CommunityView } from './contracts/community.js'
 
 export { VERSION }
 export { STREAM_HEARTBEAT_MS, STREAM_MAX_BUFFERED } from './node/event-stream.js'
@@ -69,6 +74,8 @@ interface Running {
   hooks: HooksListener
   sources: HookSources
   floors: SyncFloors
+  /** heartbeats and the sink lease, when the node has sibling nodes */
+  community: CommunitySide | undefined
   apiUrl: string
   detach: Array<() => void>
 }
@@ -89,6 +96,10 @@ export class CdgossipNode implements NodeFacade {
   private running: Running | undefined
   private peerIdValue: string | undefined
   private trust: TrustPolicy | undefined
+  /** the verified community manifests the trust policy reads, and their control topic */
+  private communities: CommunityTrust | undefined
+  /** the other nodes of this node's community (none without `community.manifest`) */
+  private siblings: SiblingNodes | undefined
   /** rebuilt on every start from the config file and the persisted API subscriptions */
   private subscriptions: SubscriptionRegistry
   private readonly storedListeners = new Set<(stored: StoredEvent) => void>()
@@ -182,6 +193,7 @@ export class CdgossipNode implements NodeFacade {
     const identity = await loadOrCreateIdentity(paths.identity)
     this.peerIdValue = identity.peerId
     const token = await readApiToken(config.dataDir)
+    this.siblings = undefined
 
     const store = new EventStore({ log: log.child({ component: 'store' }) }, { path: paths.store })
     await store.start()
@@ -189,9 +201,25 @@ export class CdgossipNode implements NodeFacade {
     const fetched = await openFetchedStore(paths.traceFetched, log)
     started.push(fetched)
 
-    const trust = new TrustPolicy({ selfPeerId: identity.peerId }, { mode: config.trust.mode, entries: config.trust.communities })
+    const communities: CommunityTrust = new CommunityTrust({
+      log: log.child({ component: 'community' }),
+      section: store.section('communities'),
+      trustedRootKeys: (): ReadonlySet<string> => trust.communityKeys(),
+      selfPeerId: identity.peerId,
+      policyChanged: origins => { this.policyChanged(origins) }
+    })
+    this.communities = communities
+    const trust = new TrustPolicy({
+      selfPeerId: identity.peerId,
+      isSibling: peerId => this.siblings?.isSibling(peerId) === true,
+      memberships: peerId => communities.directory.membershipsOf(peerId)
+    }, { mode: config.trust.mode, entries: config.trust.communities })
     for await (const [, entry] of store.section<TrustEntry>('trust').entries()) trust.add(entry)
     this.trust = trust
+    // after the trust entries: they decide which communities are held
+    await communities.load(config)
+    const siblings = new SiblingNodes(identity.peerId, ownCommunity(communities.directory))
+    this.siblings = siblings
 
     const sourceEntries = await loadSources(this.config.sources, store.section<Source>('sources'), log)
 
@@ -207,7 +235,9 @@ export class CdgossipNode implements NodeFacade {
       relayClasses,
       monitor: this.monitor,
       nodeMetrics: this.nodeMetrics,
-      wanted: (event, eventTime) => subscriptionsWant(this.subscriptions, this.peerIdValue, event, eventTime),
+      // the community's own records are all kept: either node serves the whole community's history
+      wanted: (event, eventTime) => siblings.isMember(event.origin) || subscriptionsWant(this.subscriptions, this.peerIdValue, event, eventTime),
+      sameCommunity: (a, b) => sameCommunity(siblings, communities.directory, a, b),
       stored: stored => { this.emitStored(stored) },
       sync: () => this.running?.sync
     })
@@ -240,7 +270,10 @@ export class CdgossipNode implements NodeFacade {
         })
       }
     }, started)
+    await communities.startChannel(p2p, config.network)
+    started.push({ stop: async () => { await communities.stopChannel() } })
 
+    const delivered = siblings.siblings().length > 0 ? new DeliveredSets(store.section('community-delivered')) : undefined
     const delivery = new DeliveryService({
       log: log.child({ component: 'delivery' }),
       source: {
@@ -253,11 +286,28 @@ export class CdgossipNode implements NodeFacade {
       matches: (sub, stored) => subscriptionMatches(sub, toMatchable(stored), peerId => trust.nameOf(peerId)),
       progress: store.section('delivery-progress'),
       deadLetters: store.section('dead-letters'),
-      onAttempt: attempt => { this.nodeMetrics.observeDeliveryAttempt(attempt) }
+      onAttempt: attempt => { this.nodeMetrics.observeDeliveryAttempt(attempt) },
+      ...(delivered === undefined ? {} : { shared: delivered })
     }, {})
-    await delivery.start()
     started.push(delivery)
     await delivery.syncSubscriptions(this.subscriptions.list())
+    // with sibling nodes, webhooks and triggers run on the lease holder only (CommunitySide)
+    const community = delivered === undefined
+      ? undefined
+      : new CommunitySide({
+        log: log.child({ component: 'community' }),
+        siblings,
+        network: config.network,
+        heartbeatMs: config.community.heartbeatMs,
+        libp2p: p2p.libp2p,
+        delivered,
+        delivery
+      })
+    if (community === undefined) await delivery.start()
+    else {
+      await community.start()
+      started.push(community)
+    }
 
     const publisher = new PublishPipeline({
       store,
@@ -287,11 +337,14 @@ export class CdgossipNode implements NodeFacade {
     const detach = [
       this.subscriptions.onChange(change => {
         p2p.setClasses(this.joinedClasses())
-        if (change.type === 'removed') void delivery.forgetSubscription(change.subscription.id)
+        if (change.type === 'removed') {
+          void delivery.forgetSubscription(change.subscription.id)
+          delivered?.forget(change.subscription.id).catch(err => { log.warn({ err }, 'could not forget community delivery progress') })
+        }
         void delivery.syncSubscriptions(this.subscriptions.list())
       })
     ]
-    this.running = { store, fetched, p2p, sync, fetch, delivery, api, publisher, gaps, receiver, refusals, floors, hooks, sources, apiUrl, detach }
+    this.running = { store, fetched, p2p, sync, fetch, delivery, api, publisher, gaps, receiver, refusals, floors, hooks, sources, community, apiUrl, detach }
   }
 
   /**
@@ -311,9 +364,11 @@ export class CdgossipNode implements NodeFacade {
         { name: 'hooks', stop: async () => { await r.hooks.stop() } },
         { name: 'api', stop: async () => { await r.api.close() } },
         { name: 'publisher', stop: async () => { await r.publisher.drain() } },
+        { name: 'community', stop: async () => { await r.community?.stop() } },
         { name: 'delivery', stop: async () => { await r.delivery.stop() } },
         { name: 'gaps', stop: () => { r.gaps.stop() } },
         { name: 'fetch', stop: async () => { await r.fetch.stop() } },
+        { name: 'communities', stop: async () => { await this.communities?.stopChannel() } },
         { name: 'sync', stop: async () => { await r.sync.stop() } },
         { name: 'p2p', stop: async () => { await r.p2p.stop() } },
         { name: 'refusals', stop: async () => { await r.refusals.flush() } },
@@ -338,8 +393,12 @@ export class CdgossipNode implements NodeFacade {
     return this.trust
   }
 
-  /** Topics to join: what subscriptions need (relay classes are joined by p2p itself). */
+  /**
+   * Topics to join: what subscriptions need (relay classes are joined by p2p itself); with sibling
+   * nodes every standard class, since the community's records of every class are replicated.
+   */
   private joinedClasses (): EventClass[] {
+    if (this.siblings !== undefined && this.siblings.siblings().length > 0) return [...STANDARD_EVENT_CLASSES]
     return this.subscriptions.topicsFor(STANDARD_EVENT_CLASSES)
   }
 
@@ -358,8 +417,11 @@ export class CdgossipNode implements NodeFacade {
   async info (): Promise<NodeInfo> {
     const r = this.require()
     const info = await assembleNodeInfo({ ...r, peerId: this.peerId, network: this.config.network, version: VERSION, trust: this.requireTrust(), monitor: this.monitor })
+    const membership = this.siblings?.membership
     return {
       ...info,
+      counters: { ...info.counters, ...this.communities?.counters() },
+      ...(membership === undefined ? {} : { community: { id: membership.id, name: membership.name, nodes: [...membership.members], ...(r.community === undefined ? {} : { lease: r.community.view() }) } }),
       ...(r.hooks.url === undefined ? {} : { hooksUrl: r.hooks.url }),
       sources: r.sources.list().map(v => ({ name: v.name, kind: v.kind, origin: v.origin, status: v.status, ...v.counts }))
     }
@@ -394,7 +456,7 @@ export class CdgossipNode implements NodeFacade {
 
   async openStream (options: StreamOptions): Promise<AsyncGenerator<string, void, undefined>> {
     const { store } = this.require()
-    return await openNodeStream({ store, subscriptions: this.subscriptions, trust: this.requireTrust(), onStored: listener => this.onStored(listener) }, options)
+    return await openNodeStream({ store, subscriptions: this.subscriptions, trust: this.requireTrust(), onStored: listener => this.onStored(listener), flagRevoked: stored => this.flagRevoked(stored) }, options)
   }
 
   /** a fetched-for-trace record too (`?resolve=true` brought it): held, though no subscription sees it */
@@ -404,7 +466,14 @@ export class CdgossipNode implements NodeFacade {
   }
 
   async queryEvents (query: EventQuery): Promise<EventPage> {
-    return await this.require().store.query(query)
+    const page = await this.require().store.query(query)
+    return { ...page, events: page.events.map(stored => this.flagRevoked(stored)) }
+  }
+
+  /** A record whose signer its community revoked after it arrived: kept, and flagged in every view (README: Revocation). */
+  private flagRevoked (stored: StoredEvent): StoredEvent {
+    const since = this.communities?.directory.revokedSince(stored.event.origin)
+    return since === undefined ? stored : { ...stored, signerRevoked: { since } }
   }
 
   async traceChain (chainId: string, options: ResolveOption = {}): Promise<TraceGraph> {
@@ -449,8 +518,10 @@ export class CdgossipNode implements NodeFacade {
 
   async addTrust (input: Omit<TrustEntry, 'classes'> & { classes?: string[] }): Promise<TrustEntry> {
     const entry = this.requireTrust().add(input)
-    await this.require().store.section<TrustEntry>('trust').put(entry.peerId, entry)
-    this.policyChanged([entry.peerId])
+    await this.require().store.section<TrustEntry>('trust').put(trustKeyOf(entry), entry)
+    if (entry.community !== undefined) this.communities?.trustAdded()
+    // a community entry widens trust for the nodes its manifest lists: their refusals carry another fingerprint now
+    this.policyChanged(entry.peerId === undefined ? [] : [entry.peerId])
     return entry
   }
 
@@ -458,11 +529,32 @@ export class CdgossipNode implements NodeFacade {
     const trust = this.requireTrust()
     const entry = trust.get(peerIdOrName)
     if (entry === undefined) return false
-    trust.remove(entry.peerId)
-    await this.require().store.section<TrustEntry>('trust').del(entry.peerId)
+    trust.remove(trustKeyOf(entry))
+    await this.require().store.section<TrustEntry>('trust').del(trustKeyOf(entry))
+    if (entry.community !== undefined) await this.communities?.trustRemoved()
     // its refusals were made under the entry: forgotten, so they are judged again
     this.require().refusals.reconcile()
     return true
+  }
+
+  /**
+   * A community's signed chain from the operator (`cdgossip community publish`): kept when a
+   * trust entry names one of its root keys or it lists this node; stale and invalid ones throw.
+   */
+  async publishCommunityChain (chain: unknown): Promise<CommunityPublishResult> {
+    this.require()
+    if (this.communities === undefined) throw new NotStartedError('node')
+    const outcome = await this.communities.offer(chain, 'api')
+    if ('error' in outcome) throw outcome.error
+    if (outcome.status === 'unrequested') {
+      throw new InvalidRequestError(`community ${outcome.id} is not held here: no trust entry names one of its root keys and it does not list this node (cdgossip trust add --community ROOTKEY first)`, { id: outcome.id })
+    }
+    return { id: outcome.id, version: outcome.version, status: outcome.status }
+  }
+
+  listCommunities (): CommunityView[] {
+    this.require()
+    return this.communities?.directory.list() ?? []
   }
 
   listSubscriptions (): Subscription[] {

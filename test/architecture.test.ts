@@ -22,6 +22,8 @@ const ALLOWED: Record<string, string[]> = {
   contracts: ['events', 'errors', 'trust', 'subscriptions', 'hooks'],
   signing: ['events', 'errors'],
   trust: ['events', 'errors'],
+  // community manifests: signed like records (signing/), scoped like trust entries (trust/)
+  community: ['events', 'errors', 'signing', 'trust'],
   // webhook kinds turn a tool's payload into CDEvents, nothing more
   hooks: ['events', 'errors'],
   // the store knows only the records it keeps
@@ -41,10 +43,10 @@ const ALLOWED: Record<string, string[]> = {
   // test below checks), so nothing of the node is bundled; it talks to the node over HTTP alone
   ui: [...SHARED, 'trust', 'subscriptions'],
   // the composition root, the only part that imports every folder
-  node: ['events', 'contracts', 'errors', 'signing', 'trust', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'hooks', 'config', 'data-dir', 'logger', 'lifecycle', 'trace'],
+  node: ['events', 'contracts', 'errors', 'signing', 'trust', 'community', 'store', 'subscriptions', 'p2p', 'delivery', 'pipeline', 'api', 'metrics', 'hooks', 'config', 'data-dir', 'logger', 'lifecycle', 'trace'],
   lifecycle: [],
   // the command line: the node (to run it) and the config, and the pure parts
-  cli: [...SHARED, 'signing', 'node', 'config', 'data-dir', 'logger'],
+  cli: [...SHARED, 'signing', 'community', 'node', 'config', 'data-dir', 'logger'],
   config: ['errors', 'config-problems', 'config-schema', 'config-flags'],
   'config-schema': [],
   'config-flags': ['config-problems', 'config-schema'],

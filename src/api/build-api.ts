@@ -14,6 +14,7 @@ import { subscriptionRoutes } from './routes/subscriptions.js'
 import { streamRoutes } from './routes/stream.js'
 import { recordRoutes } from './routes/records.js'
 import { trustRoutes } from './routes/trust.js'
+import { communityRoutes } from './routes/communities.js'
 import { sourceRoutes } from './routes/sources.js'
 import { traceRoutes } from './routes/trace.js'
 import { ERROR_SCHEMA } from './schemas.js'
@@ -114,6 +115,7 @@ export async function buildApi (components: ApiComponents, init: ApiInit): Promi
     await protectedApp.register(peerRoutes, { node })
     await protectedApp.register(eventRoutes, { node })
     await protectedApp.register(trustRoutes, { node })
+    await protectedApp.register(communityRoutes, { node })
     await protectedApp.register(subscriptionRoutes, { node })
     await protectedApp.register(sourceRoutes, { node })
     await protectedApp.register(streamRoutes, { node })

@@ -40,6 +40,9 @@ export const ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freez
   // an abort during a request means the node is stopping: retry later, like CDG_NOT_STARTED
   CDG_ABORTED: 503,
   CDG_RATE_LIMITED: 429,
+  CDG_INVALID_MANIFEST: 400,
+  // the node already holds this version or a newer one: nothing to do, like a duplicate event
+  CDG_STALE_MANIFEST: 409,
   CDG_STORE: 500,
   CDG_INTERNAL: 500
 })
@@ -70,6 +73,8 @@ export const ERROR_DOCS: Readonly<Record<ApiErrorCode, string>> = Object.freeze(
   CDG_TIMEOUT: 'The operation timed out.',
   CDG_ABORTED: 'The operation was aborted, usually because the node is stopping; retry later.',
   CDG_RATE_LIMITED: 'Too many webhook deliveries from one address or to one source (hooks listener); retry after `Retry-After` seconds.',
+  CDG_INVALID_MANIFEST: 'A community manifest or chain is malformed, over its bounds, or not signed by the root keys it needs; `field` names the part at fault.',
+  CDG_STALE_MANIFEST: 'The community manifest is not newer than the version the node already holds.',
   CDG_STORE: 'The event store (LevelDB) failed.',
   CDG_INTERNAL: 'An unexpected failure inside the node (a bug); the server log has the details.'
 })

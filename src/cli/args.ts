@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { parsePort, type ConfigFlags } from '../config.js'
+import { splitUrlList } from './client.js'
 
 /** A mistake in the command line itself: reported with the usage, exit code 2. */
 export class UsageError extends Error {
@@ -10,7 +11,7 @@ export type Options = NonNullable<ParseArgsConfig['options']>
 
 const COMMON: Options = {
   'data-dir': { type: 'string' },
-  'api-url': { type: 'string' },
+  'api-url': { type: 'string', multiple: true },
   token: { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 }
@@ -110,25 +111,27 @@ export function nodeFlags (values: Record<string, unknown>): ConfigFlags {
 }
 
 /**
- * `--api-url` (or CDGOSSIP_API_URL) as given, checked: `127.0.0.1:7070` without a scheme would
- * otherwise reach fetch as a URL whose scheme is `127.0.0.1` and fail as "unreachable".
+ * The `--api-url` flags (repeatable: nodes of one community, tried in order), else the
+ * comma-separated CDGOSSIP_API_URL, checked: `127.0.0.1:7070` without a scheme would otherwise
+ * reach fetch as a URL whose scheme is `127.0.0.1` and fail as "unreachable".
  */
-export function apiUrlOption (values: Record<string, unknown>): string | undefined {
-  const flag = str(values['api-url'])
-  const env = process.env.CDGOSSIP_API_URL
-  const [raw, where] = flag !== undefined ? [flag, '--api-url'] : env !== undefined && env !== '' ? [env, 'CDGOSSIP_API_URL'] : [undefined, '']
-  if (raw === undefined) return undefined
-  let url: URL | undefined
-  try {
-    url = new URL(raw)
-  } catch {
-    url = undefined
+export function apiUrlsOption (values: Record<string, unknown>): string[] | undefined {
+  const flags = list(values['api-url'])
+  const [urls, where] = flags !== undefined ? [flags, '--api-url'] : [splitUrlList(process.env.CDGOSSIP_API_URL), 'CDGOSSIP_API_URL']
+  if (urls === undefined) return undefined
+  for (const raw of urls) {
+    let url: URL | undefined
+    try {
+      url = new URL(raw)
+    } catch {
+      url = undefined
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
+      const guess = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? '' : ` (did you mean http://${raw}?)`
+      throw new UsageError(`${where} must be the node's REST URL with its scheme, like http://127.0.0.1:7070; got ${JSON.stringify(raw)}${guess}`)
+    }
   }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
-    const guess = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? '' : ` (did you mean http://${raw}?)`
-    throw new UsageError(`${where} must be the node's REST URL with its scheme, like http://127.0.0.1:7070; got ${JSON.stringify(raw)}${guess}`)
-  }
-  return raw
+  return urls
 }
 
 export function queryString (values: Record<string, unknown>): URLSearchParams {

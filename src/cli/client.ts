@@ -29,35 +29,84 @@ export class ApiError extends CdgossipError<ApiErrorBody> {
   }
 }
 
-export class UnreachableNodeError extends CdgossipError {
-  constructor (url: string, cause: unknown) {
-    super('CDG_NOT_STARTED', `cannot reach the cdgossip node at ${url} (is it running? start it with: cdgossip start)`, { cause })
+/** One node URL that did not answer, and why (connection refused, no answer in time). */
+export interface UnansweredUrl {
+  url: string
+  why: string
+}
+
+export class UnreachableNodeError extends CdgossipError<{ tried: UnansweredUrl[] }> {
+  constructor (tried: UnansweredUrl[], cause: unknown) {
+    const message = tried.length === 1
+      ? `cannot reach the cdgossip node at ${tried[0]?.url ?? ''} (is it running? start it with: cdgossip start)`
+      : `cannot reach any of the cdgossip nodes at ${tried.map(t => `${t.url} (${t.why})`).join(', ')} (are they running? start one with: cdgossip start)`
+    super('CDG_NOT_STARTED', message, { details: { tried }, cause })
     this.name = 'UnreachableNodeError'
   }
 }
 
 export interface ClientInit {
-  baseUrl: string
+  /** the node's REST URL, or several (nodes of one community): tried in order while one does not answer */
+  baseUrl: string | readonly string[]
   token: string
-  /** per-request timeout in ms @default 30000 */
+  /** per-request timeout in ms, per URL tried @default 30000 */
   timeoutMs?: number
 }
 
+export interface RequestBody {
+  json?: unknown
+  raw?: string
+  contentType?: string
+  /**
+   * Sending it twice does no harm, so after a timeout (the node may have received it) the next
+   * URL may get it too. GET, HEAD, PUT and DELETE are by HTTP's rules; of the POSTs, publishing
+   * and importing events are (a node stores one record per (source, id) and answers a repeat
+   * as a duplicate) and so is publishing a community manifest chain (the same version again is
+   * stale). A request whose connection was refused was never received and always moves on.
+   */
+  idempotent?: boolean
+}
+
 const DEFAULT_TIMEOUT_MS = 30_000
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
+/** Connection failures after which nothing was sent: safe to send any request to the next URL. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT'])
+
+/** Why fetch failed, short: the errno undici wraps (`ECONNREFUSED`), else its message. */
+function failureReason (err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown, message?: unknown } }).cause
+  if (typeof cause?.code === 'string') return cause.code
+  return typeof cause?.message === 'string' ? cause.message : (err as Error).message
+}
 
 export class ApiClient {
-  readonly baseUrl: string
+  /** every URL this client may use, in the order given */
+  readonly baseUrls: readonly string[]
   private readonly token: string
   private readonly timeoutMs: number
+  /** the URL that answered last: requests start there, so a dead first node costs one failure, not one per request */
+  private current = 0
 
   constructor (init: ClientInit) {
-    this.baseUrl = init.baseUrl.replace(/\/+$/, '')
+    const urls = typeof init.baseUrl === 'string' ? [init.baseUrl] : init.baseUrl
+    if (urls.length === 0) throw new Error('ApiClient needs at least one base URL')
+    this.baseUrls = urls.map(u => u.replace(/\/+$/, ''))
     this.token = init.token
     this.timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS
   }
 
-  /** Performs a request; JSON in and out; non-2xx answers throw ApiError with the node's error body. */
-  async request<T> (method: string, path: string, body?: { json?: unknown, raw?: string, contentType?: string }, signal?: AbortSignal): Promise<{ status: number, body: T }> {
+  /** The URL in use: the one that answered last (the first before any request). */
+  get baseUrl (): string {
+    return this.baseUrls[this.current] as string
+  }
+
+  /**
+   * Performs a request; JSON in and out; non-2xx answers throw ApiError with the node's error
+   * body. A URL that does not answer (connection refused, reset, no answer within the timeout)
+   * passes the request to the next one, but after a timeout only when it is idempotent; an HTTP
+   * answer, even an error, ends the request. When none answers, the error names every URL tried.
+   */
+  async request<T> (method: string, path: string, body?: RequestBody, signal?: AbortSignal): Promise<{ status: number, body: T }> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` }
     let payload: string | undefined
     if (body?.json !== undefined) {
@@ -67,16 +116,11 @@ export class ApiClient {
       payload = body.raw
       headers['content-type'] = body.contentType ?? 'application/json'
     }
-    const timeout = AbortSignal.timeout(this.timeoutMs)
-    let res: Response
-    try {
-      res = await fetch(this.baseUrl + path, { method, headers, body: payload, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
-    } catch (err) {
-      // an abort by the caller stays an abort; a timeout is not "unreachable"
-      if (signal?.aborted === true) throw err
-      if (timeout.aborted) throw new CdgossipError('CDG_TIMEOUT', `${method} ${path}: no answer from ${this.baseUrl} within ${this.timeoutMs} ms`, { cause: err })
-      throw new UnreachableNodeError(this.baseUrl, err)
-    }
+    const idempotent = body?.idempotent ?? IDEMPOTENT_METHODS.has(method)
+    const res = await this.answer(async (url, timeout) => await fetch(url + path, { method, headers, body: payload, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) }), signal, {
+      idempotent,
+      timedOut: url => new CdgossipError('CDG_TIMEOUT', `${method} ${path}: no answer from ${url} within ${this.timeoutMs} ms`)
+    })
     const text = await res.text()
     let parsed: unknown
     try {
@@ -99,22 +143,50 @@ export class ApiClient {
     return `${this.baseUrl}/ui/?token=${encodeURIComponent(this.token)}`
   }
 
-  /** Opens the SSE stream; returns the raw response for the caller to read. */
+  /** Opens the SSE stream (at the first URL that answers); returns the raw response for the caller to read. */
   async stream (path: string, lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' }
     if (lastEventId !== undefined) headers['last-event-id'] = lastEventId
-    let res: Response
-    try {
-      res = await fetch(this.baseUrl + path, { headers, signal })
-    } catch (err) {
-      if (signal.aborted) throw err
-      throw new UnreachableNodeError(this.baseUrl, err)
-    }
+    // no timeout: a stream stays open; a node that accepts the connection answers
+    const res = await this.answer(async url => await fetch(url + path, { headers, signal }), signal, { idempotent: true })
     if (!res.ok) {
       const body = await res.json().catch(() => ({})) as Partial<ApiErrorBody>
       throw new ApiError({ statusCode: res.status, code: body.code ?? 'CDG_INVALID_REQUEST', error: body.error ?? res.statusText, message: body.message ?? res.statusText })
     }
     return res
+  }
+
+  /**
+   * `send` to each URL in turn, from the one that answered last, until one answers. An abort by
+   * the caller stays an abort. A request that is not idempotent moves on only when the
+   * connection was never made (NOT_SENT); after a timeout (`timedOut`) or a reset the node may
+   * have acted on it.
+   */
+  private async answer (send: (url: string, timeout: AbortSignal) => Promise<Response>, signal: AbortSignal | undefined, options: { idempotent: boolean, timedOut?: (url: string) => CdgossipError }): Promise<Response> {
+    const tried: UnansweredUrl[] = []
+    let lastError: unknown
+    let allTimedOut = true
+    for (let i = 0; i < this.baseUrls.length; i++) {
+      const index = (this.current + i) % this.baseUrls.length
+      const url = this.baseUrls[index] as string
+      const timeout = AbortSignal.timeout(this.timeoutMs)
+      try {
+        const res = await send(url, timeout)
+        this.current = index
+        return res
+      } catch (err) {
+        if (signal?.aborted === true) throw err
+        lastError = err
+        const timedOut = options.timedOut !== undefined && timeout.aborted
+        allTimedOut &&= timedOut
+        const why = timedOut ? `no answer within ${this.timeoutMs} ms` : failureReason(err)
+        if (timedOut && (!options.idempotent || this.baseUrls.length === 1)) throw options.timedOut?.(url) ?? err
+        tried.push({ url, why })
+        if (!options.idempotent && !NOT_SENT.has(why)) throw new UnreachableNodeError(tried, err)
+      }
+    }
+    if (allTimedOut && options.timedOut !== undefined) throw new CdgossipError('CDG_TIMEOUT', `no answer within ${this.timeoutMs} ms from any of ${tried.map(t => t.url).join(', ')}`, { cause: lastError })
+    throw new UnreachableNodeError(tried, lastError)
   }
 }
 
@@ -143,7 +215,7 @@ export async function importRecords (api: ApiClient, records: unknown[], options
     if (chunk.length === 0) return
     let body: ImportSummary
     try {
-      ({ body } = await api.request<ImportSummary>('POST', '/v1/records', { json: chunk.map(c => c.record) }, options.signal))
+      ({ body } = await api.request<ImportSummary>('POST', '/v1/records', { json: chunk.map(c => c.record), idempotent: true }, options.signal))
     } catch (err) {
       if (!(err instanceof ApiError) || err.statusCode !== 413) throw err
       if (chunk.length === 1) {
@@ -186,13 +258,14 @@ export async function importRecords (api: ApiClient, records: unknown[], options
 }
 
 /**
- * Where a client finds its node: explicit values, then CDGOSSIP_API_URL / CDGOSSIP_TOKEN,
- * then the data dir: the running node's api-url file, else config (api.host/port), and api-token.
+ * Where a client finds its node: explicit values, then CDGOSSIP_API_URL (one URL or a
+ * comma-separated list) / CDGOSSIP_TOKEN, then the data dir: the running node's api-url file,
+ * else config (api.host/port), and api-token.
  */
-export async function resolveClient (options: { dataDir: string, apiUrl?: string, token?: string }, env: NodeJS.ProcessEnv = process.env): Promise<ApiClient> {
+export async function resolveClient (options: { dataDir: string, apiUrl?: string | readonly string[], token?: string }, env: NodeJS.ProcessEnv = process.env): Promise<ApiClient> {
   // an empty variable (`CDGOSSIP_API_URL= cdgossip status`) is unset, as shells mean it
   const fromEnv = (name: 'CDGOSSIP_API_URL' | 'CDGOSSIP_TOKEN'): string | undefined => env[name] === '' ? undefined : env[name]
-  let baseUrl = options.apiUrl ?? fromEnv('CDGOSSIP_API_URL') ?? await readApiUrl(options.dataDir)
+  let baseUrl = options.apiUrl ?? splitUrlList(fromEnv('CDGOSSIP_API_URL')) ?? await readApiUrl(options.dataDir)
   if (baseUrl === undefined) {
     const file = await readConfigFile(options.dataDir)
     const host = file?.config.api?.host ?? '127.0.0.1'
@@ -211,6 +284,12 @@ export async function resolveClient (options: { dataDir: string, apiUrl?: string
     }
   }
   return new ApiClient({ baseUrl, token })
+}
+
+/** `http://a:7070, http://b:7070` as its URLs; `undefined` for nothing but commas and spaces. */
+export function splitUrlList (value: string | undefined): string[] | undefined {
+  const urls = (value ?? '').split(',').map(u => u.trim()).filter(u => u !== '')
+  return urls.length === 0 ? undefined : urls
 }
 
 /** Reads events from a file or stdin: one JSON value, a JSON array, or JSON lines. */

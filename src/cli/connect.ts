@@ -1,13 +1,13 @@
 import { resolveDataDir } from '../config.js'
 import { readApiUrl } from '../data-dir.js'
-import { apiUrlOption, str } from './args.js'
+import { apiUrlsOption, str } from './args.js'
 import { resolveClient } from './client.js'
 import type { ApiClient } from './client.js'
 
-/** The client for a command's node: --api-url/CDGOSSIP_API_URL and --token, else the data dir's files. */
+/** The client for a command's node (or nodes): --api-url.../CDGOSSIP_API_URL and --token, else the data dir's files. */
 export async function client (values: Record<string, unknown>): Promise<ApiClient> {
   const dataDir = resolveDataDir({ dataDir: str(values['data-dir']) })
-  return await resolveClient({ dataDir, apiUrl: apiUrlOption(values), token: str(values.token) })
+  return await resolveClient({ dataDir, apiUrl: apiUrlsOption(values), token: str(values.token) })
 }
 
 /**
@@ -17,7 +17,7 @@ export async function client (values: Record<string, unknown>): Promise<ApiClien
  */
 export async function followingClient (values: Record<string, unknown>): Promise<() => Promise<ApiClient>> {
   const first = await client(values)
-  if (str(values['api-url']) !== undefined || (process.env.CDGOSSIP_API_URL ?? '') !== '') return async () => first
+  if (apiUrlsOption(values) !== undefined) return async () => first
   const dataDir = resolveDataDir({ dataDir: str(values['data-dir']) })
   let current = first
   return async () => {

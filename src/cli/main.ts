@@ -15,7 +15,8 @@ Node:
   config    show [--data-dir D] [--json]                                what the running node uses (else the file, labelled)
   config    check [--data-dir D] [start's flags]                         validate as start would: exit 0 valid, 3 not
 
-Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOKEN, or the data dir):
+Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOKEN, or the data dir;
+        several nodes of one community: --api-url URL --api-url URL2, or CDGOSSIP_API_URL=URL,URL2):
   publish   [FILE|-]                          publish one event, a JSON array, or JSON lines
   events    [--type T|PATTERN] [--source S] [--subject S] [--chain-id C] [--origin O]
             [--since T] [--until T] [--limit N] [--cursor C] [--all] [--json]
@@ -30,12 +31,18 @@ Events (talk to a running node: --api-url/CDGOSSIP_API_URL, --token/CDGOSSIP_TOK
                                               (--resolve: first fetch what is not held from peers)
 
 Federation:
-  trust     list | add --peer-id ID --name N --source PREFIX... [--class PATTERN]... | remove ID|NAME
+  trust     list | add (--peer-id ID | --community ROOTKEY) --name N --source PREFIX... [--class PATTERN]... | remove ID|ROOTKEY|NAME
   subscribe --class PATTERN... [--id ID] [--origin O]... [--source-prefix P] [--subject S] [--outcome O]
             [--from now|beginning|cursor:C|time:T] [--include-untrusted]
             [--webhook URL [--structured] [--header K=V]... [--max-attempts N] [--max-age SECONDS] [--timeout MS]]
   subscriptions list | remove ID | dead-letters ID | redrive ID
   peers                                       connected peers, with trust names
+
+Community root key (offline; only publish talks to a node):
+  community init --name N --out FILE | show (--key FILE | --chain FILE) [--json]
+  community add-node --key FILE --peer-id ID [--source P]... [--class C]... | remove-node --key FILE --peer-id ID
+  community revoke --key FILE --peer-id ID [--reason TEXT] | rotate-root --key FILE --new-key-out FILE2
+  community export --key FILE [--out chain.json] | publish (--key FILE | --chain FILE)
   status                                      node, topics, sync and store at a glance
   ui                                          the web page's login link (open it in a browser on this machine)
 

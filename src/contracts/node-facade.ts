@@ -2,6 +2,7 @@ import type { CDEvent, EventClass } from '../events/types.js'
 import type { HookCounts, Source, SourceInput } from '../hooks/index.js'
 import type { EventPage, EventQuery, StoredEvent } from '../events/records.js'
 import type { TrustEntry, TrustMode } from '../trust/types.js'
+import type { CommunityPublishResult, CommunityView } from './community.js'
 import type { Subscription } from '../subscriptions/types.js'
 import type { ArtifactView, ResolveOption, TraceGraph, TraceOptions } from './trace.js'
 
@@ -51,6 +52,15 @@ export interface NodeInfo {
   refusals?: unknown
   /** what each peer handed this node (bounded, most recently heard first) */
   peerStats?: unknown
+  /** the community this node is one node of (config `community.manifest`) and its sink lease */
+  community?: {
+    id: string
+    name: string
+    /** node peer IDs in manifest order */
+    nodes: string[]
+    /** with sibling nodes: whether this node runs the webhooks and triggers, who does, who is alive */
+    lease?: { holding: boolean, holder?: string, live: string[], handled: Record<string, number> }
+  }
   /** the hooks listener's URL while it listens */
   hooksUrl?: string
   /** tool webhook sources and their delivery counts since start */
@@ -122,6 +132,10 @@ export interface NodeFacade {
   addTrust(entry: Omit<TrustEntry, 'classes'> & { classes?: string[] }): Promise<TrustEntry>
   /** by peer ID or name; false when absent */
   removeTrust(peerIdOrName: string): Promise<boolean>
+  /** a community's signed manifest chain; throws CDG_INVALID_MANIFEST (forged, malformed, forked), CDG_STALE_MANIFEST, CDG_INVALID_REQUEST (a community not held here) */
+  publishCommunityChain(chain: unknown): Promise<CommunityPublishResult>
+  /** the communities whose manifests the node holds */
+  listCommunities(): CommunityView[]
 
   listSubscriptions(): Subscription[]
   getSubscription(id: string): Subscription | undefined

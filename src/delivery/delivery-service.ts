@@ -6,7 +6,7 @@ import { DeliveryLedger } from './delivery-ledger.js'
 import { UnknownSubscriptionError } from './errors.js'
 import { SubscriptionWorker } from './subscription-worker.js'
 import type { DeliverySubscription, SubscriptionWorkerInit } from './subscription-worker.js'
-import type { DeadLetter, DeliveryAttempt, DeliveryProgress, DeliverySource, DeliveryStatus, SubscriptionMatcher } from './types.js'
+import type { DeadLetter, DeliveryAttempt, DeliveryProgress, DeliverySource, DeliveryStatus, SharedProgress, SubscriptionMatcher } from './types.js'
 import { DEFAULT_MAX_ERROR_BODY_BYTES } from './webhook-client.js'
 
 /** @default 500 */
@@ -35,6 +35,8 @@ export interface DeliveryServiceComponents {
   log?: Logger
   /** every HTTP attempt's result, for metrics */
   onAttempt?: (attempt: DeliveryAttempt) => void
+  /** progress shared with the other nodes of the community (only one of them delivers at a time) */
+  shared?: SharedProgress
   /** where trigger sinks' `tokenEnv` names are looked up; default process.env */
   env?: NodeJS.ProcessEnv
   /** jitter source; tests may pin it */
@@ -383,6 +385,7 @@ export class DeliveryService {
         loadLedger: async () => await this.ledger(sub),
         ...(this.components.log === undefined ? {} : { log: this.components.log }),
         ...(this.components.onAttempt === undefined ? {} : { onAttempt: this.components.onAttempt }),
+        ...(this.components.shared === undefined ? {} : { shared: this.components.shared }),
         ...(this.components.env === undefined ? {} : { env: this.components.env }),
         random: this.components.random ?? Math.random,
         now: this.components.now ?? Date.now

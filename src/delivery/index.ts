@@ -55,5 +55,6 @@ export type {
   DeliveryHead,
   DeliveryState,
   DeliveryStatus,
-  DeliveryAttempt
+  DeliveryAttempt,
+  SharedProgress
 } from './types.js'

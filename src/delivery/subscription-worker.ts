@@ -7,7 +7,7 @@ import { resolveDeliveryTarget } from './delivery-target.js'
 import type { DeliveryTarget, PreparedRequest } from './delivery-target.js'
 import type { DeliveryLedger } from './delivery-ledger.js'
 import { InvalidSinkError } from './errors.js'
-import type { DeadLetter, DeliveryAttempt, DeliveryHead, DeliverySource, DeliveryState, SubscriptionMatcher } from './types.js'
+import type { DeadLetter, DeliveryAttempt, DeliveryHead, DeliverySource, DeliveryState, SharedProgress, SubscriptionMatcher } from './types.js'
 import { sendWebhook } from './webhook-client.js'
 import type { SendResult } from './webhook-client.js'
 import { sleep, Wakeup } from './wakeup.js'
@@ -20,6 +20,8 @@ export interface SubscriptionWorkerComponents {
   matches: SubscriptionMatcher
   /** the subscription's persisted state; loaded (and retried) by the worker's loop */
   loadLedger: () => Promise<DeliveryLedger>
+  /** progress shared with the other nodes of the community, when the node has siblings */
+  shared?: SharedProgress
   log?: Logger
   onAttempt?: (attempt: DeliveryAttempt) => void
   random: () => number
@@ -213,16 +215,20 @@ export class SubscriptionWorker {
     }
 
     let skipped = false
+    const shared = this.components.shared
+    const id = this.subscription.id
     for (const stored of page) {
       if (signal.aborted) return
       if (ledger.progress.redrive.length > 0 || this.deadLettersFull()) break
-      if (!this.matches(stored)) {
+      if (shared?.has(id, stored.event) === true || !this.matches(stored)) {
         ledger.progress.cursor = stored.cursor
+        shared?.handled(id, stored.event)
         skipped = true
         continue
       }
       const outcome = await this.deliverRound(sink, stored, false, signal)
       if (outcome === 'aborted') return
+      shared?.handled(id, stored.event)
       skipped = false
     }
     // Skipped records are only worth one write per page; losing it costs a re-scan, not an event.

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/records.js'
+import type { SignedEvent } from '../events/types.js'
 import type { Subscription } from '../subscriptions/types.js'
 
 /**
@@ -107,3 +108,14 @@ export interface DeliveryAttempt {
   retryInMs?: number
 }
 
+
+/**
+ * Delivery progress shared among the nodes of a community (only one runs the sinks at a time):
+ * what any of them handled is skipped here, and what this node handles is told.
+ */
+export interface SharedProgress {
+  /** whether some node of the community already handled the record for the subscription */
+  has(subscriptionId: string, event: SignedEvent): boolean
+  /** this node handled the record (delivered, dead-lettered or passed over as not matching) */
+  handled(subscriptionId: string, event: SignedEvent): void
+}

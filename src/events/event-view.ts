@@ -18,6 +18,8 @@ export interface EventView {
   /** the signed CloudEvent record, parsed (GET /v1/events/:digest has the exact bytes) */
   cloudEvent: Record<string, unknown>
   cdevent: CDEvent
+  /** the signer's key was revoked by its community after this record arrived */
+  signerRevoked?: { since: string }
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
@@ -38,7 +40,8 @@ export function eventViewJson (stored: StoredEvent): string {
     `"origin":${JSON.stringify(event.origin)},"class":${JSON.stringify(event.eventClass)},"sequence":${event.sequence},` +
     `"trusted":${stored.trusted},"receivedAt":${JSON.stringify(stored.receivedAt)},` +
     `"cloudEvent":${oneLineJson(event.bytes, () => JSON.parse(UTF8.decode(event.bytes)))},` +
-    `"cdevent":${oneLineJson(event.data, () => event.cdevent)}}`
+    `"cdevent":${oneLineJson(event.data, () => event.cdevent)}` +
+    (stored.signerRevoked === undefined ? '}' : `,"signerRevoked":{"since":${JSON.stringify(stored.signerRevoked.since)}}}`)
 }
 
 /** `bytes` (JSON text) as they are when they fit on one line, else the value they hold, serialized. */

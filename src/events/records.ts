@@ -14,6 +14,11 @@ export interface StoredEvent {
   readonly receivedAt: string
   /** false when accepted under the `open` trust mode from a signer outside the allow-list */
   readonly trusted: boolean
+  /**
+   * set in query answers when the signer's community has since revoked its key: `since` is when
+   * this node learned of it (the record arrived before, or it would have been refused)
+   */
+  readonly signerRevoked?: { since: string }
 }
 
 /** Filters shared by GET /v1/events, the SSE stream, subscriptions' replays and export. */

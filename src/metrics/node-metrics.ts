@@ -388,7 +388,7 @@ function scrapeTimeMetrics (registers: Registry[]) {
 }
 
 /** The trust policy's refusal reasons; anything else (never expected) is `other`, so the label stays bounded. */
-const POLICY_REASONS = new Set(['unknown-signer', 'source-not-allowed', 'class-not-allowed'])
+const POLICY_REASONS = new Set(['unknown-signer', 'source-not-allowed', 'class-not-allowed', 'revoked-signer'])
 
 function policyLabel (reason: string): string {
   return POLICY_REASONS.has(reason) ? reason : 'other'

@@ -16,6 +16,8 @@ export interface NodeStreamSources {
   subscriptions: SubscriptionRegistry
   trust: TrustPolicy
   onStored: (listener: (stored: StoredEvent) => void) => () => void
+  /** the record with `signerRevoked` set when its signer's community revoked it since (queryEvents does the same) */
+  flagRevoked: (stored: StoredEvent) => StoredEvent
 }
 
 /** GET /v1/stream: stored events after a cursor, then live ones, filtered by a query or by a subscription's rules. */
@@ -33,7 +35,10 @@ export async function openNodeStream (s: NodeStreamSources, options: StreamOptio
     filter = eventQueryPredicate(options.query)
   }
   return openEventStream({
-    source: { readAfter: async (cursor, limit) => await store.readAfter(cursor, limit), onStored: s.onStored },
+    source: {
+      readAfter: async (cursor, limit) => (await store.readAfter(cursor, limit)).map(s.flagRevoked),
+      onStored: listener => s.onStored(stored => { listener(s.flagRevoked(stored)) })
+    },
     ...(options.after === undefined ? {} : { after: options.after }),
     ...(options.last === undefined ? {} : { last: { count: options.last, lastCursor: () => store.lastCursor() } }),
     filter,

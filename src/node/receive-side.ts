@@ -16,6 +16,7 @@ export interface ReceiveSideParts {
   monitor: ReceiveMonitor
   nodeMetrics: NodeMetrics
   wanted: ReceivePipelineComponents['wanted']
+  sameCommunity: NonNullable<ReceivePipelineComponents['sameCommunity']>
   stored: (stored: StoredEvent) => void
   /** the node's sync service once it runs; gap repair waits for it */
   sync: () => SyncService | undefined
@@ -56,6 +57,7 @@ export async function wireReceiveSide (p: ReceiveSideParts): Promise<ReceiveSide
     store,
     trust: check => trust.check(check),
     wanted: p.wanted,
+    sameCommunity: p.sameCommunity,
     skipped: event => { floors.skipped(event) },
     stored: p.stored,
     gap: (origin, eventClass) => { gaps.report(origin, eventClass) },

@@ -5,6 +5,7 @@ import type { GossipCounterSet } from './counters.js'
 import type { P2PComponents } from './types.js'
 import type { EventClass } from '../events/types.js'
 import type { GossipSub } from '@chainsafe/libp2p-gossipsub'
+import type { TopicValidatorFn } from '@libp2p/interface'
 import type { Logger } from 'pino'
 
 export interface TopicSet {
@@ -14,6 +15,8 @@ export interface TopicSet {
   components: P2PComponents
   counters: GossipCounterSet
   log: Logger | undefined
+  /** control topics (not event classes) and their validators: joined beside the class topics, never left */
+  control: ReadonlyMap<string, TopicValidatorFn>
 }
 
 /** Join exactly the topics of `classes` and leave every other; each joined topic is allowed, scored and validated first. */
@@ -23,7 +26,7 @@ export function applyTopics (pubsub: GossipSub, allowList: TopicAllowList, set: 
     wanted.set(topicForClass(set.network, eventClass), eventClass)
   }
   for (const topic of pubsub.getTopics()) {
-    if (wanted.has(topic)) continue
+    if (wanted.has(topic) || set.control.has(topic)) continue
     pubsub.unsubscribe(topic)
     pubsub.topicValidators.delete(topic)
   }
@@ -40,6 +43,14 @@ export function applyTopics (pubsub: GossipSub, allowList: TopicAllowList, set: 
       counters: set.counters,
       log: set.log
     }, { eventClass }))
+    pubsub.subscribe(topic)
+  }
+  for (const [topic, validator] of set.control) {
+    if (joined.has(topic)) continue
+    allowList.addOwn(topic)
+    // a forged manifest costs its forwarder score like a forged record
+    pubsub.score.params.topics[topic] ??= { ...TOPIC_SCORE_PARAMS }
+    pubsub.topicValidators.set(topic, validator)
     pubsub.subscribe(topic)
   }
 }

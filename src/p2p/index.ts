@@ -20,3 +20,7 @@ export {
 } from './gossip-options.js'
 export { RecordTooLargeError, InvalidEventClassError, P2PConfigError, NotStartedError } from './errors.js'
 export type { P2PComponents, ReceiveContext, ReceiveOutcome, GossipCounters, PeerInfo, ConnectionVia } from './types.js'
+export { communityHeartbeatProtocol, serveHeartbeats, sendHeartbeat, MAX_HEARTBEAT_BYTES } from './community-heartbeat.js'
+export type { HeartbeatHandler } from './community-heartbeat.js'
+export { CommunityChannel, communityTopic, communityExchangeProtocol, MAX_CONTROL_MESSAGE_BYTES, DEFAULT_REPUBLISH_MS } from './community-channel.js'
+export type { CommunityChannelComponents, CommunityChannelInit, ControlVerdict } from './community-channel.js'

@@ -14,7 +14,7 @@ import { TopicAllowList, topicForClass } from './topic-allow-list.js'
 import type { GossipCounters, PeerInfo } from './types.js'
 import type { EventClass } from '../events/types.js'
 import type { GossipSub } from '@chainsafe/libp2p-gossipsub'
-import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { AbortOptions, PeerId, TopicValidatorFn } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export { DEFAULT_INBOUND_CONNECTION_THRESHOLD, DEFAULT_LISTEN, DEFAULT_TARGET_CONNECTIONS, DEFAULT_WATCHDOG_INTERVAL_MS, MAX_INCOMING_PENDING_CONNECTIONS } from './libp2p-node.js'
@@ -56,6 +56,7 @@ export class P2PService {
   private readonly counterSet = new GossipCounterSet()
   private readonly upkeep: ConnectionUpkeep
   private classes = new Set<EventClass>()
+  private readonly control = new Map<string, TopicValidatorFn>()
   private state: State = { code: 'stopped' }
   /** start() and stop() run one at a time, in call order */
   private lifecycle: Promise<void> = Promise.resolve()
@@ -120,6 +121,28 @@ export class P2PService {
     }
     this.counterSet.countPublished()
     return { recipients }
+  }
+
+  /**
+   * Join a control topic (not an event class: community manifests) with its validator, now and
+   * after every topic change; setClasses never leaves it.
+   */
+  joinControlTopic (topic: string, validator: TopicValidatorFn): void {
+    this.control.set(topic, validator)
+    if (this.state.code === 'started') this.applyTopics(this.state.running)
+  }
+
+  /** Gossip on a joined control topic; best effort like publish() (no subscribed peer: 0 recipients). */
+  async publishControl (topic: string, bytes: Uint8Array): Promise<{ recipients: number }> {
+    const { pubsub } = this.running()
+    if (!this.control.has(topic)) throw new Error(`control topic ${topic} not joined`)
+    if (bytes.byteLength > MAX_RECORD_BYTES) throw new RecordTooLargeError(bytes.byteLength, MAX_RECORD_BYTES)
+    try {
+      return { recipients: (await pubsub.publish(topic, bytes)).recipients.length }
+    } catch (err) {
+      if (!(err instanceof Error && err.message === 'PublishError.NoPeersSubscribedToTopic')) throw err
+      return { recipients: 0 }
+    }
   }
 
   /** Dial a peer by multiaddr (with /p2p/<id> or not); resolves its peer ID. */
@@ -280,7 +303,8 @@ export class P2PService {
       classes: [...this.classes, ...this.settings.relayClasses],
       components: this.components,
       counters: this.counterSet,
-      log: this.components.log
+      log: this.components.log,
+      control: this.control
     })
   }
 

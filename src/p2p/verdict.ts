@@ -38,6 +38,10 @@ export const GOSSIP_VERDICTS: Readonly<Record<ErrorCode, TopicValidatorResult>> 
   CDG_TIMEOUT: TopicValidatorResult.Ignore,
   CDG_ABORTED: TopicValidatorResult.Ignore,
   CDG_RATE_LIMITED: TopicValidatorResult.Ignore,
+  // whether a manifest chain verifies depends on the root key a node holds (a chain forked off a
+  // retired root verifies for a node that knows only that root): never the forwarder's fault
+  CDG_INVALID_MANIFEST: TopicValidatorResult.Ignore,
+  CDG_STALE_MANIFEST: TopicValidatorResult.Ignore,
   CDG_STORE: TopicValidatorResult.Ignore
 })
 

@@ -192,6 +192,8 @@ function rejectedOrLocal (reason: string): 'rejected' | 'failed' | 'duplicate' {
 /** The CLI command that would accept records refused for `reason` (`trust add` replaces the entry). */
 export function trustHint (origin: string, entry: TrustEntry | undefined, reason: string, source: string | undefined, eventClass: EventClass): string {
   const sourceArg = source ?? '<source prefix>'
+  // the community's root key said so; no trust entry should undo it
+  if (reason === 'revoked-signer') return `none: ${origin} is revoked by its community's manifest (cdgossip communities shows it)`
   if (entry === undefined || reason === 'unknown-signer') {
     return `add a trust entry: cdgossip trust add --peer-id ${origin} --name <name> --source ${quote(sourceArg)}`
   }

@@ -28,7 +28,7 @@ export interface PolicyRefusal {
 }
 
 export interface ReceiveStore {
-  append(event: SignedEvent, meta: { trusted: boolean }): Promise<AppendOutcome>
+  append(event: SignedEvent, meta: { trusted: boolean, aliasWithin?: (heldOrigin: string) => boolean }): Promise<AppendOutcome>
 }
 
 export interface ReceivePipelineComponents {
@@ -41,6 +41,12 @@ export interface ReceivePipelineComponents {
   skipped?(event: SignedEvent): void
   /** told of each newly stored record, in store order */
   stored(stored: StoredEvent): void
+  /**
+   * whether two signers are nodes of one community: then the same (source, id) with identical
+   * CDEvent data signed by both is a duplicate, not a conflict (the store keeps the second as an
+   * alias). @default never (a taken (source, id) under other data or another signer is a conflict)
+   */
+  sameCommunity?(a: string, b: string): boolean
   /**
    * told when a record arrives beyond the highest sequence held; which sequences are missing is
    * read from the store when the repair runs (more may have arrived by then)
@@ -203,7 +209,11 @@ export class ReceivePipeline {
     const { store } = this.components
     // no separate "already held?" read: gossip dedupes by message id, sync asks only for what
     // is missing, and append itself reports a duplicate
-    const appended = await store.append(event, { trusted: verdict?.trusted ?? false })
+    const { sameCommunity } = this.components
+    const appended = await store.append(event, {
+      trusted: verdict?.trusted ?? false,
+      ...(sameCommunity === undefined ? {} : { aliasWithin: (heldOrigin: string) => sameCommunity(heldOrigin, event.origin) })
+    })
     if (appended.status === 'duplicate') return { status: 'duplicate', event }
     this.components.stored(appended.stored)
     const { highestBefore } = appended

@@ -5,7 +5,7 @@ import { getBySourceAndId, getRecord, hasRecord } from './point-reads.js'
 import { DEFAULT_MAX_SCAN, DEFAULT_TIME_RANGE_COLLECT, cursorAtTime, lastCursor, query, readAfter } from './query-planner.js'
 import { stateSection } from './sections.js'
 import { highestSequence, missingSequences, readSequenceRange, sequenceStates } from './sequence-index.js'
-import { WritePath } from './write-path.js'
+import { WritePath, type StoreItem } from './write-path.js'
 import { chainDigests, traceHolders, traceReferrers } from './trace-index.js'
 import type { Referrer } from '../events/trace-references.js'
 import type { LayoutOptions, OpenState, Opened, StoreStats } from './layout.js'
@@ -116,9 +116,12 @@ export class EventStore {
 
   // ---------------------------------------------------------------- writes
 
-  /** Stores one verified record, or reports the identical record already held. */
-  async append (event: SignedEvent, meta: { trusted: boolean }): Promise<AppendOutcome> {
-    const [outcome] = await this.appendBatch([{ event, trusted: meta.trusted }])
+  /**
+   * Stores one verified record, or reports the identical record already held (or, with
+   * `aliasWithin`, the record of the same community it duplicates: see StoreItem).
+   */
+  async append (event: SignedEvent, meta: Omit<StoreItem, 'event'>): Promise<AppendOutcome> {
+    const [outcome] = await this.appendBatch([{ event, ...meta }])
     if (outcome === undefined) throw new Error('appendBatch returned no outcome')
     return outcome
   }
@@ -128,7 +131,7 @@ export class EventStore {
    * record already held is a `duplicate`). Calls that arrive while a write is in progress share
    * the next LevelDB write (group commit), each still all-or-nothing on its own.
    */
-  async appendBatch (items: Array<{ event: SignedEvent, trusted: boolean }>): Promise<AppendOutcome[]> {
+  async appendBatch (items: StoreItem[]): Promise<AppendOutcome[]> {
     return this.writes.appendBatch(items)
   }
 

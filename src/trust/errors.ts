@@ -1,7 +1,11 @@
 import { CdgossipError, InvalidRequestError } from '../errors.js'
 import type { EventClass } from '../events/index.js'
 
-export type UntrustedReason = 'unknown-signer' | 'source-not-allowed' | 'class-not-allowed'
+/**
+ * `revoked-signer`: a node key its community's manifest revoked; records of it arriving after this
+ * node learned of the revocation are refused (policy, never misbehaviour of whoever sent them).
+ */
+export type UntrustedReason = 'unknown-signer' | 'source-not-allowed' | 'class-not-allowed' | 'revoked-signer'
 
 export interface UntrustedSignerDetails {
   reason: UntrustedReason

@@ -25,7 +25,7 @@ export const MAX_TRUST_CLASSES = 128
 /** @default every class */
 export const DEFAULT_TRUST_CLASSES: readonly string[] = Object.freeze(['*'])
 
-const ENTRY_FIELDS = new Set(['peerId', 'name', 'sources', 'classes'])
+const ENTRY_FIELDS = new Set(['peerId', 'community', 'name', 'sources', 'classes'])
 
 /**
  * JSON Schema (draft 2020-12 / draft-07 compatible, no `format`) of a trust entry as the API and
@@ -35,13 +35,20 @@ const ENTRY_FIELDS = new Set(['peerId', 'name', 'sources', 'classes'])
 export const trustEntryInputSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['peerId', 'name', 'sources'],
+  // exactly one of peerId and community: validateTrustEntry says so with a clearer message than oneOf
+  required: ['name', 'sources'],
   properties: {
     peerId: {
       type: 'string',
       minLength: 1,
       maxLength: MAX_PEER_ID_LENGTH,
-      description: "the community's Ed25519 peer ID, e.g. 12D3KooW…"
+      description: "the community's Ed25519 peer ID, e.g. 12D3KooW…; or give `community` instead"
+    },
+    community: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_PEER_ID_LENGTH,
+      description: 'a root key of the community manifest (peer-ID form, 12D3KooW…): every node it lists is trusted within this entry and its own scopes'
     },
     name: {
       type: 'string',
@@ -104,9 +111,16 @@ function looksLikePeerId (value: string): boolean {
   }
 }
 
+/** The key an entry is stored and listed under: its peer ID, or its community root key. */
+export function trustKeyOf (entry: Pick<TrustEntry, 'peerId' | 'community'>): string {
+  const key = entry.peerId ?? entry.community
+  if (key === undefined) throw new Error('a validated trust entry has a peerId or a community')
+  return key
+}
+
 /**
  * Validate and normalise one trust entry from outside (API body, config file). Returns a new
- * object; the peer ID comes back in its canonical base58 form and `classes` defaults to `['*']`.
+ * object; the key comes back in its canonical base58 form and `classes` defaults to `['*']`.
  * Uniqueness against other entries is the policy's job.
  */
 export function validateTrustEntry (input: unknown): TrustEntry {
@@ -115,43 +129,60 @@ export function validateTrustEntry (input: unknown): TrustEntry {
     if (!ENTRY_FIELDS.has(key)) throw new InvalidTrustEntryError(key, `unknown trust entry field ${describeValue(key)}`)
   }
 
-  const peerId = parseEd25519PeerId(input.peerId, 'peerId')
+  if ((input.peerId === undefined) === (input.community === undefined)) {
+    throw new InvalidTrustEntryError(input.peerId === undefined ? 'peerId' : 'community', 'a trust entry names exactly one of peerId (one node) or community (a community root key)')
+  }
+  const key = input.peerId === undefined
+    ? { community: parseEd25519PeerId(input.community, 'community') }
+    : { peerId: parseEd25519PeerId(input.peerId, 'peerId') }
 
-  const name = input.name
+  const name = validateTrustName(input.name, 'name')
+  const sources = validateTrustSources(input.sources, 'sources')
+  const classes = input.classes === undefined ? [...DEFAULT_TRUST_CLASSES] : validateTrustClasses(input.classes, 'classes')
+  return { ...key, name, sources, classes }
+}
+
+/**
+ * A community name as trust entries and community manifests carry it: short, shell and URL safe,
+ * not `self`, not a peer ID. Throws InvalidTrustEntryError naming `field`.
+ */
+export function validateTrustName (name: unknown, field: string): string {
   if (typeof name !== 'string' || !TRUST_NAME.test(name)) {
-    throw new InvalidTrustEntryError('name', `name must match ${TRUST_NAME_REGEX}, got ${describeValue(name)}`)
+    throw new InvalidTrustEntryError(field, `${field} must match ${TRUST_NAME_REGEX}, got ${describeValue(name)}`)
   }
-  if (name === SELF_NAME) throw new InvalidTrustEntryError('name', `name "${SELF_NAME}" is reserved for this node's own events`)
+  if (name === SELF_NAME) throw new InvalidTrustEntryError(field, `${field} "${SELF_NAME}" is reserved for this node's own events`)
   // names and peer IDs share one lookup (remove/get by either), so a name must not read as a peer ID
-  if (looksLikePeerId(name)) throw new InvalidTrustEntryError('name', 'name must not be a peer ID')
+  if (looksLikePeerId(name)) throw new InvalidTrustEntryError(field, `${field} must not be a peer ID`)
+  return name
+}
 
-  const sources = input.sources
+/** 1..MAX_TRUST_SOURCES source prefixes (`*` for any), duplicates dropped; InvalidTrustEntryError naming `field`. */
+export function validateTrustSources (sources: unknown, field: string): string[] {
   if (!Array.isArray(sources) || sources.length === 0 || sources.length > MAX_TRUST_SOURCES) {
-    throw new InvalidTrustEntryError('sources', `sources must be a list of 1..${MAX_TRUST_SOURCES} source prefixes (or ["*"]), got ${describeValue(sources)}`)
+    throw new InvalidTrustEntryError(field, `${field} must be a list of 1..${MAX_TRUST_SOURCES} source prefixes (or ["*"]), got ${describeValue(sources)}`)
   }
-  const normalisedSources: string[] = []
+  const normalised: string[] = []
   sources.forEach((source: unknown, i) => {
     if (typeof source !== 'string' || source.length === 0 || source.length > MAX_SOURCE_PREFIX_LENGTH) {
-      throw new InvalidTrustEntryError(`sources[${i}]`, `sources[${i}] must be a non-empty string of at most ${MAX_SOURCE_PREFIX_LENGTH} characters, got ${describeValue(source)}`)
+      throw new InvalidTrustEntryError(`${field}[${i}]`, `${field}[${i}] must be a non-empty string of at most ${MAX_SOURCE_PREFIX_LENGTH} characters, got ${describeValue(source)}`)
     }
-    if (!normalisedSources.includes(source)) normalisedSources.push(source)
+    if (!normalised.includes(source)) normalised.push(source)
   })
+  return normalised
+}
 
-  let classes: string[] = [...DEFAULT_TRUST_CLASSES]
-  if (input.classes !== undefined) {
-    const given = input.classes
-    if (!Array.isArray(given) || given.length === 0 || given.length > MAX_TRUST_CLASSES) {
-      throw new InvalidTrustEntryError('classes', `classes must be a list of 1..${MAX_TRUST_CLASSES} class patterns, got ${describeValue(given)}`)
-    }
-    classes = []
-    given.forEach((pattern: unknown, i) => {
-      if (!isValidClassPattern(pattern)) {
-        const why = typeof pattern === 'string' ? classPatternProblem(pattern) : undefined
-        throw new InvalidTrustEntryError(`classes[${i}]`, `classes[${i}]: ${why ?? `${describeValue(pattern)} is not a class pattern (*, <subject>.*, <subject>.<predicate>, x.<tool>-<subject>.<predicate>)`}`)
-      }
-      if (!classes.includes(pattern)) classes.push(pattern)
-    })
+/** 1..MAX_TRUST_CLASSES class patterns, duplicates dropped; InvalidTrustEntryError naming `field`. */
+export function validateTrustClasses (given: unknown, field: string): string[] {
+  if (!Array.isArray(given) || given.length === 0 || given.length > MAX_TRUST_CLASSES) {
+    throw new InvalidTrustEntryError(field, `${field} must be a list of 1..${MAX_TRUST_CLASSES} class patterns, got ${describeValue(given)}`)
   }
-
-  return { peerId, name, sources: normalisedSources, classes }
+  const classes: string[] = []
+  given.forEach((pattern: unknown, i) => {
+    if (!isValidClassPattern(pattern)) {
+      const why = typeof pattern === 'string' ? classPatternProblem(pattern) : undefined
+      throw new InvalidTrustEntryError(`${field}[${i}]`, `${field}[${i}]: ${why ?? `${describeValue(pattern)} is not a class pattern (*, <subject>.*, <subject>.<predicate>, x.<tool>-<subject>.<predicate>)`}`)
+    }
+    if (!classes.includes(pattern)) classes.push(pattern)
+  })
+  return classes
 }

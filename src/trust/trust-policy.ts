@@ -1,10 +1,11 @@
+import { classMatchesPattern } from '../events/index.js'
 import { compileClassPatterns } from './class-pattern.js'
 import { InvalidTrustEntryError, UntrustedSignerError } from './errors.js'
-import { SELF_NAME, describeValue, validateTrustEntry } from './trust-entry.js'
+import { SELF_NAME, describeValue, trustKeyOf, validateTrustEntry } from './trust-entry.js'
 import type { ClassMatcher } from './class-pattern.js'
 import type { UntrustedSignerDetails } from './errors.js'
 import type { TrustEntryInput } from './trust-entry.js'
-import type { TrustCheck, TrustEntry, TrustMode, TrustVerdict } from './types.js'
+import type { CommunityMembershipFacts, MembershipLookup, TrustCheck, TrustEntry, TrustMode, TrustVerdict } from './types.js'
 
 /** @default 'allowlist': a fresh node accepts nobody until told to */
 export const DEFAULT_TRUST_MODE: TrustMode = 'allowlist'
@@ -28,6 +29,16 @@ const SEGMENT_BOUNDARIES = new Set(['/', ':', '?', '#'])
 export interface TrustPolicyComponents {
   /** this node's peer ID: its own events are always trusted */
   selfPeerId: string
+  /**
+   * the other nodes of this node's community (its manifest lists them): trusted like this node
+   * itself, and named `self` too, since they sign for the same community
+   */
+  isSibling?: (peerId: string) => boolean
+  /**
+   * what the held community manifests say of a signer; read on every check of a signer without
+   * a peer-ID entry, so a manifest change applies to the next check @default none
+   */
+  memberships?: MembershipLookup
 }
 
 export interface TrustPolicyInit {
@@ -63,7 +74,15 @@ function compile (entry: TrustEntry): CompiledEntry {
 }
 
 function copyOf (entry: Readonly<TrustEntry>): TrustEntry {
-  return { peerId: entry.peerId, name: entry.name, sources: [...entry.sources], classes: [...entry.classes] }
+  const key = entry.peerId === undefined ? { community: trustKeyOf(entry) } : { peerId: entry.peerId }
+  return { ...key, name: entry.name, sources: [...entry.sources], classes: [...entry.classes] }
+}
+
+/** A manifest's own narrowing of a node: absent scopes narrow nothing. */
+function nodeAllows (node: NonNullable<CommunityMembershipFacts['node']>, { source, eventClass }: TrustCheck): 'source-not-allowed' | 'class-not-allowed' | undefined {
+  if (node.sources !== undefined && !node.sources.some(prefix => sourceHasPrefix(source, prefix))) return 'source-not-allowed'
+  if (node.classes !== undefined && !node.classes.some(pattern => classMatchesPattern(pattern, eventClass))) return 'class-not-allowed'
+  return undefined
 }
 
 function validateMode (mode: unknown): TrustMode {
@@ -74,21 +93,28 @@ function validateMode (mode: unknown): TrustMode {
 }
 
 /**
- * Which communities (peer IDs) this node accepts events from, and for which CloudEvent sources and
- * event classes. Pure and synchronous: persistence is the node's job. Changes apply to the next
- * check, with no restart.
+ * Which communities this node accepts events from, and for which CloudEvent sources and event
+ * classes. A community is named by its node's peer ID, or by a root key of its manifest: then
+ * every node the manifest lists is trusted within the entry's AND the manifest's scopes, and a
+ * node it revoked is refused (`revoked-signer`). A peer-ID entry wins over any manifest. Pure and
+ * synchronous (the manifests are read through `memberships`): persistence is the node's job.
+ * Changes apply to the next check, with no restart.
  */
 export class TrustPolicy {
   private readonly selfPeerId: string
+  private readonly isSibling: (peerId: string) => boolean
   private currentMode: TrustMode
   private readonly maxEntries: number
-  /** by peer ID: the receive hot path */
-  private readonly byPeerId = new Map<string, CompiledEntry>()
-  /** name → peer ID */
+  private readonly memberships: MembershipLookup
+  /** by peer ID or community root key (trustKeyOf): the receive hot path */
+  private readonly byKey = new Map<string, CompiledEntry>()
+  /** name → key */
   private readonly byName = new Map<string, string>()
 
   constructor (components: TrustPolicyComponents, init: TrustPolicyInit = {}) {
     this.selfPeerId = components.selfPeerId
+    this.isSibling = components.isSibling ?? (() => false)
+    this.memberships = components.memberships ?? (() => [])
     this.currentMode = validateMode(init.mode ?? DEFAULT_TRUST_MODE)
     this.maxEntries = init.maxEntries ?? DEFAULT_MAX_TRUST_ENTRIES
     const entries = init.entries ?? []
@@ -99,7 +125,7 @@ export class TrustPolicy {
       try {
         const entry = validateTrustEntry(input)
         // a config file naming one community twice is a mistake, not an update
-        if (this.byPeerId.has(entry.peerId)) throw new InvalidTrustEntryError('peerId', `peer ID ${entry.peerId} is listed twice`)
+        if (this.byKey.has(trustKeyOf(entry))) throw new InvalidTrustEntryError(entry.peerId === undefined ? 'community' : 'peerId', `${trustKeyOf(entry)} is listed twice`)
         this.put(entry)
       } catch (err) {
         // say which entry of the file is wrong
@@ -122,12 +148,10 @@ export class TrustPolicy {
    * UntrustedSignerError saying why; in `open` mode it comes back `{ trusted: false }`.
    */
   check ({ origin, source, eventClass }: TrustCheck): TrustVerdict {
-    if (origin === this.selfPeerId) return { trusted: true, name: SELF_NAME }
+    if (this.isOwnCommunity(origin)) return { trusted: true, name: SELF_NAME }
 
-    const compiled = this.byPeerId.get(origin)
-    if (compiled === undefined) {
-      return this.refuse({ reason: 'unknown-signer', origin, source, eventClass }, () => `unknown signer ${describeValue(origin)}: not in the trust list`)
-    }
+    const compiled = this.peerEntry(origin)
+    if (compiled === undefined) return this.checkCommunities({ origin, source, eventClass })
 
     const { entry } = compiled
     if (!compiled.anySource && !entry.sources.some(prefix => sourceHasPrefix(source, prefix))) {
@@ -145,6 +169,59 @@ export class TrustPolicy {
     return { trusted: true, name: entry.name }
   }
 
+  /**
+   * A signer without a peer-ID entry: trusted through the first held community a community entry
+   * names that lists it and whose scopes (the entry's and the node's) cover the event.
+   */
+  private checkCommunities (check: TrustCheck): TrustVerdict {
+    const { origin, source, eventClass } = check
+    let scopeRefusal: { details: UntrustedSignerDetails, message: () => string } | undefined
+    let revokedIn: { name: string, version: number, since: string } | undefined
+    for (const membership of this.memberships(origin)) {
+      const compiled = this.communityEntry(membership)
+      if (compiled === undefined) continue
+      const { entry } = compiled
+      if (membership.node === undefined) {
+        if (membership.revoked !== undefined) revokedIn ??= { name: entry.name, ...membership.revoked }
+        continue
+      }
+      const entryReason = !compiled.anySource && !entry.sources.some(prefix => sourceHasPrefix(source, prefix))
+        ? 'source-not-allowed'
+        : compiled.allowsClass(eventClass) ? undefined : 'class-not-allowed'
+      const reason = entryReason ?? nodeAllows(membership.node, check)
+      if (reason === undefined) return { trusted: true, name: entry.name }
+      scopeRefusal ??= {
+        details: { reason, origin, source, eventClass, name: entry.name },
+        message: () => reason === 'source-not-allowed'
+          ? `source ${describeValue(source)} is outside what ${entry.name} (community ${trustKeyOf(entry)}) allows node ${origin}`
+          : `class ${describeValue(eventClass)} is outside what ${entry.name} (community ${trustKeyOf(entry)}) allows node ${origin}`
+      }
+    }
+    if (scopeRefusal !== undefined) return this.refuse(scopeRefusal.details, scopeRefusal.message)
+    if (revokedIn !== undefined) {
+      const { name, version, since } = revokedIn
+      return this.refuse(
+        { reason: 'revoked-signer', origin, source, eventClass, name },
+        () => `signer ${origin} was revoked by ${name}'s manifest version ${version} (known here since ${since})`
+      )
+    }
+    return this.refuse({ reason: 'unknown-signer', origin, source, eventClass }, () => `unknown signer ${describeValue(origin)}: not in the trust list`)
+  }
+
+  private peerEntry (peerId: string): CompiledEntry | undefined {
+    const compiled = this.byKey.get(peerId)
+    return compiled?.entry.peerId === undefined ? undefined : compiled
+  }
+
+  /** The community entry naming one of the community's root keys, if any. */
+  private communityEntry (membership: CommunityMembershipFacts): CompiledEntry | undefined {
+    for (const rootKey of membership.rootKeys) {
+      const compiled = this.byKey.get(rootKey)
+      if (compiled !== undefined && compiled.entry.community !== undefined) return compiled
+    }
+    return undefined
+  }
+
   /** The message is built only when thrown: open mode sees every outsider's event on the hot path. */
   private refuse (details: UntrustedSignerDetails, message: () => string): TrustVerdict {
     if (this.currentMode === 'allowlist') throw new UntrustedSignerError(message(), details)
@@ -152,13 +229,13 @@ export class TrustPolicy {
   }
 
   /**
-   * Add a community, or replace the entry of a peer ID already listed. Returns the normalised
-   * entry (canonical peer ID, default classes).
+   * Add a community, or replace the entry of a peer ID (or community root key) already listed.
+   * Returns the normalised entry (canonical key, default classes).
    */
   add (input: TrustEntryInput): TrustEntry {
     const entry = validateTrustEntry(input)
-    if (!this.byPeerId.has(entry.peerId) && this.byPeerId.size >= this.maxEntries) {
-      throw new InvalidTrustEntryError('peerId', `the trust list is full (${this.maxEntries} entries)`)
+    if (!this.byKey.has(trustKeyOf(entry)) && this.byKey.size >= this.maxEntries) {
+      throw new InvalidTrustEntryError(entry.peerId === undefined ? 'community' : 'peerId', `the trust list is full (${this.maxEntries} entries)`)
     }
     return copyOf(this.put(entry).entry)
   }
@@ -167,55 +244,80 @@ export class TrustPolicy {
     if (entry.peerId === this.selfPeerId) {
       throw new InvalidTrustEntryError('peerId', "peerId is this node's own; its events are always trusted")
     }
+    const key = trustKeyOf(entry)
     const holder = this.byName.get(entry.name)
-    if (holder !== undefined && holder !== entry.peerId) {
+    if (holder !== undefined && holder !== key) {
       throw new InvalidTrustEntryError('name', `name ${entry.name} is already used by ${holder}`)
     }
-    const previous = this.byPeerId.get(entry.peerId)
+    const previous = this.byKey.get(key)
     if (previous !== undefined) this.byName.delete(previous.entry.name)
     const compiled = compile(entry)
-    this.byPeerId.set(entry.peerId, compiled)
-    this.byName.set(entry.name, entry.peerId)
+    this.byKey.set(key, compiled)
+    this.byName.set(entry.name, key)
     return compiled
   }
 
-  /** Remove by peer ID or name; false when neither is listed. */
-  remove (peerIdOrName: string): boolean {
-    const compiled = this.lookup(peerIdOrName)
+  /** Remove by peer ID, community root key or name; false when none is listed. */
+  remove (keyOrName: string): boolean {
+    const compiled = this.lookup(keyOrName)
     if (compiled === undefined) return false
-    this.byPeerId.delete(compiled.entry.peerId)
+    this.byKey.delete(trustKeyOf(compiled.entry))
     this.byName.delete(compiled.entry.name)
     return true
   }
 
   /** Every entry, in the order added (a replaced entry keeps its place). */
   list (): TrustEntry[] {
-    return [...this.byPeerId.values()].map(compiled => copyOf(compiled.entry))
+    return [...this.byKey.values()].map(compiled => copyOf(compiled.entry))
   }
 
-  get (peerIdOrName: string): TrustEntry | undefined {
-    const compiled = this.lookup(peerIdOrName)
+  /** The community root keys entries name: the communities whose manifests this node holds. */
+  communityKeys (): Set<string> {
+    const keys = new Set<string>()
+    for (const { entry } of this.byKey.values()) if (entry.community !== undefined) keys.add(entry.community)
+    return keys
+  }
+
+  get (keyOrName: string): TrustEntry | undefined {
+    const compiled = this.lookup(keyOrName)
     return compiled === undefined ? undefined : copyOf(compiled.entry)
   }
 
-  /** Trust name of a peer ID (`self` for this node), for display and subscription filters. */
   /**
-   * What a decision about `origin` is made under: the mode and the origin's entry. A refusal whose
-   * fingerprint differs from today's may be acceptable now.
+   * What a decision about `origin` is made under: the mode, the origin's entry, and what the
+   * trusted communities' manifests say of it. A refusal whose fingerprint differs from today's
+   * may be acceptable now (a manifest listing the node, a wider entry).
    */
   fingerprint (origin: string): string {
-    return `${this.mode} ${JSON.stringify(this.get(origin) ?? null)}`
+    const base = `${this.mode} ${JSON.stringify(this.get(origin) ?? null)}`
+    const communities = this.memberships(origin).flatMap(m => {
+      const compiled = this.communityEntry(m)
+      return compiled === undefined ? [] : [[compiled.entry, m.node ?? null, m.revoked?.version ?? null]]
+    })
+    // unchanged for peer-ID entries, so refusals persisted before communities existed stay valid
+    return communities.length === 0 ? base : `${base} ${JSON.stringify(communities)}`
   }
 
+  /** Trust name of a peer ID (`self` for this node, a community entry's name for its nodes), for display and subscription filters. */
   nameOf (peerId: string): string | undefined {
-    if (peerId === this.selfPeerId) return SELF_NAME
-    return this.byPeerId.get(peerId)?.entry.name
+    if (this.isOwnCommunity(peerId)) return SELF_NAME
+    const direct = this.peerEntry(peerId)
+    if (direct !== undefined) return direct.entry.name
+    for (const membership of this.memberships(peerId)) {
+      const compiled = this.communityEntry(membership)
+      if (compiled !== undefined) return compiled.entry.name
+    }
+    return undefined
   }
 
-  private lookup (peerIdOrName: string): CompiledEntry | undefined {
-    const byPeerId = this.byPeerId.get(peerIdOrName)
-    if (byPeerId !== undefined) return byPeerId
-    const peerId = this.byName.get(peerIdOrName)
-    return peerId === undefined ? undefined : this.byPeerId.get(peerId)
+  private isOwnCommunity (peerId: string): boolean {
+    return peerId === this.selfPeerId || this.isSibling(peerId)
+  }
+
+  private lookup (keyOrName: string): CompiledEntry | undefined {
+    const byKey = this.byKey.get(keyOrName)
+    if (byKey !== undefined) return byKey
+    const key = this.byName.get(keyOrName)
+    return key === undefined ? undefined : this.byKey.get(key)
   }
 }

@@ -1,9 +1,17 @@
 import type { EventClass } from '../events/types.js'
 
-/** One community this node accepts events from. */
+/**
+ * One community this node accepts events from, named by exactly one of `peerId` (its one node's
+ * key) or `community` (a root key of its signed manifest: every node listed there is trusted).
+ */
 export interface TrustEntry {
   /** the community's peer ID (Ed25519), the DSSE keyid of everything it signs */
-  peerId: string
+  peerId?: string
+  /**
+   * a root key (peer-ID form) of the community's manifest: any root key the manifest chain went
+   * through; each node it lists is trusted within this entry's AND the node's own scopes
+   */
+  community?: string
   /** human name shown in queries, peers and logs, e.g. `onap` */
   name: string
   /** CloudEvent `source` prefixes it may sign for; `*` means any source */
@@ -29,3 +37,16 @@ export interface TrustCheck {
   source: string
   eventClass: EventClass
 }
+
+/** What the held community manifests say of one signer, as the policy reads it. */
+export interface CommunityMembershipFacts {
+  /** every root key of the community, genesis first; a trust entry may name any */
+  rootKeys: readonly string[]
+  /** the node's scopes in the current manifest; undefined once revoked */
+  node?: { sources?: readonly string[], classes?: readonly string[] }
+  /** set once a manifest revoking the signer is known */
+  revoked?: { version: number, since: string }
+}
+
+/** The memberships of a signer in the communities this node holds manifests of (none: `[]`). */
+export type MembershipLookup = (peerId: string) => readonly CommunityMembershipFacts[]

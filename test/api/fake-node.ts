@@ -9,6 +9,7 @@ import type { Subscription } from '../../src/subscriptions/types.js'
 import type { TrustEntry, TrustMode } from '../../src/trust/types.js'
 import type { PeerInfo } from '../../src/p2p/types.js'
 import type { ArtifactView, TraceGraph } from '../../src/contracts/trace.js'
+import type { CommunityPublishResult, CommunityView } from '../../src/contracts/community.js'
 import type { FastifyInstance } from 'fastify'
 
 export const TOKEN = 'test-token-0123456789abcdef'
@@ -165,6 +166,20 @@ export class FakeNode implements NodeFacade {
     if (existing >= 0) this.trust.splice(existing, 1, full)
     else this.trust.push(full)
     return full
+  }
+
+  /** chains handed to POST /v1/community/manifests, as given */
+  readonly publishedChains: unknown[] = []
+
+  async publishCommunityChain (chain: unknown): Promise<CommunityPublishResult> {
+    this.maybeFail()
+    this.publishedChains.push(chain)
+    return { id: 'fake', version: this.publishedChains.length, status: 'accepted' }
+  }
+
+  listCommunities (): CommunityView[] {
+    this.maybeFail()
+    return []
   }
 
   async removeTrust (peerIdOrName: string): Promise<boolean> {

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -59,6 +60,15 @@ export async function runCli (args: string[], options: { input?: string, env?: R
 }
 
 export { waitFor }
+
+/** A port nothing listens on: bound, then released. */
+export async function closedPort (): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise<void>((resolve) => server.close(() => { resolve() }))
+  return port
+}
 
 /** A temp dir; the caller removes it (tests use onTestFinished, suites afterAll). */
 export async function makeTempDir (prefix = 'cdgossip-cli-'): Promise<string> {

@@ -4,7 +4,6 @@
  */
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
-import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { parse as parseYaml } from 'yaml'
@@ -18,6 +17,7 @@ import {
   SOURCE,
   artifactPublished,
   cleanEnv,
+  closedPort,
   lines,
   makeTempDir,
   pipelineRunFinished,
@@ -40,15 +40,6 @@ async function writeJson (dir: string, name: string, value: unknown, jsonLines =
   const file = path.join(dir, name)
   await fs.writeFile(file, jsonLines && Array.isArray(value) ? value.map((v) => JSON.stringify(v)).join('\n') + '\n' : JSON.stringify(value, null, 2))
   return file
-}
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => server.close(() => { resolve() }))
-  return port
 }
 
 /** Every event of a node (REST), oldest first. */
@@ -410,7 +401,7 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       expect(list.code).toBe(0)
       expect(list.stdout).toContain('mode: allowlist')
       const row = lines(list.stdout).find((l) => l.startsWith('tekton'))
-      expect(row).toMatch(new RegExp(`^tekton\\s+${peerId}\\s+https://tekton\\.example\\.org/,https://ci\\.tekton\\.dev/\\s+pipelinerun\\.\\*$`))
+      expect(row).toMatch(new RegExp(`^tekton\\s+node\\s+${peerId}\\s+https://tekton\\.example\\.org/,https://ci\\.tekton\\.dev/\\s+pipelinerun\\.\\*$`))
       const json = JSON.parse((await runCli(['trust', ...a.args, '--json'])).stdout) as { mode: string, entries: Array<{ name: string }> }
       expect(json.entries.map((e) => e.name)).toContain('tekton')
 
@@ -426,6 +417,16 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       const badPeer = await runCli(['trust', 'add', ...a.args, '--peer-id', 'not-a-peer-id', '--name', 'x', '--source', 'https://x.example/'])
       expect(badPeer.code).toBe(1)
       expect(badPeer.stderr).toMatch(/CDG_[A-Z_]+/)
+    })
+
+    it('add --community trusts a community by its root key; exactly one of --peer-id and --community', async () => {
+      const rootKey = '12D3KooWSbKBjSTTftJS7ZDo4xS57nysYUKS9eFxTpyfLDKC4ZGU'
+      const add = await runCli(['trust', 'add', ...a.args, '--community', rootKey, '--name', 'onap', '--source', 'https://jenkins.onap.org'])
+      expect(add).toMatchObject({ code: 0, stdout: `trusted onap (community ${rootKey}: every node its manifest lists)\n` })
+      const row = lines((await runCli(['trust', 'list', ...a.args])).stdout).find((l) => l.startsWith('onap'))
+      expect(row?.split(/\s{2,}/)).toEqual(['onap', 'community', rootKey, 'https://jenkins.onap.org', '*'])
+      expect((await runCli(['trust', 'add', ...a.args, '--community', rootKey, '--peer-id', rootKey, '--name', 'x', '--source', 'https://x.example/'])).code).toBe(2)
+      expect(await runCli(['trust', 'remove', ...a.args, rootKey])).toMatchObject({ code: 0, stdout: `removed ${rootKey}\n` })
     })
   })
 

@@ -63,6 +63,7 @@ describe('config: defaults', () => {
       subscriptions: [],
       hooks: { listen: '127.0.0.1:7071', bodyLimit: 1024 * 1024 },
       sources: [],
+      community: { heartbeatMs: 2000 },
       log: { level: 'info' }
     }
     expect(config).toEqual(expected)
@@ -185,7 +186,7 @@ describe('config: refused input names the key', () => {
       { source: file, key: 'trust.communities[0].sourecs', message: 'unknown field, did you mean sources?' }
     ]))
     // nothing close: the known keys instead of a guess
-    expect(problems.find(p => p.key === 'zzz')?.message).toBe('unknown field (known: network, api, p2p, sync, trace, trust, subscriptions, hooks, sources, log)')
+    expect(problems.find(p => p.key === 'zzz')?.message).toBe('unknown field (known: network, api, p2p, sync, trace, trust, subscriptions, hooks, sources, community, log)')
     expect(problems).toHaveLength(4)
   })
 

@@ -134,7 +134,13 @@ const EVENT_VIEW = {
     trusted: { type: 'boolean' },
     receivedAt: { type: 'string', format: 'date-time' },
     cloudEvent: { type: 'object', additionalProperties: true, description: 'the signed CloudEvent record, parsed' },
-    cdevent: { type: 'object', additionalProperties: true }
+    cdevent: { type: 'object', additionalProperties: true },
+    signerRevoked: {
+      type: 'object',
+      required: ['since'],
+      properties: { since: { type: 'string', format: 'date-time', description: 'when this node learned of the revocation' } },
+      description: "present when the signer's community revoked its key after this record arrived here (README: Revocation)"
+    }
   }
 }
 

@@ -22,6 +22,29 @@ const NODE_INFO = {
       properties: { events: { type: 'integer', minimum: 0 } }
     },
     sync: { description: 'sync state, shape owned by the node' },
+    community: {
+      type: 'object',
+      description: 'the community this node is one node of (config community.manifest)',
+      additionalProperties: true,
+      required: ['id', 'name', 'nodes'],
+      properties: {
+        id: { type: 'string', description: 'the community id: its genesis root key' },
+        name: { type: 'string' },
+        nodes: { type: 'array', items: { type: 'string' }, description: 'node peer IDs in manifest order' },
+        lease: {
+          type: 'object',
+          description: 'with sibling nodes: the sink lease (webhooks and triggers run on its holder only)',
+          additionalProperties: true,
+          required: ['holding', 'live', 'handled'],
+          properties: {
+            holding: { type: 'boolean', description: 'whether this node runs the webhooks and triggers now' },
+            holder: { type: 'string', description: 'the node this one believes holds the lease' },
+            live: { type: 'array', items: { type: 'string' }, description: 'sibling nodes heard from within three heartbeats' },
+            handled: { type: 'object', additionalProperties: { type: 'integer' }, description: 'per webhook/trigger subscription id: records some node of the community delivered or passed over (what a takeover skips)' }
+          }
+        }
+      }
+    },
     hooksUrl: { type: 'string', description: 'the hooks listener, while it listens (while a source exists)' },
     sources: {
       type: 'array',
@@ -44,7 +67,7 @@ const NODE_INFO = {
       description: 'sequences this node refused by its own trust policy: known, not sync gaps; forgotten (and fetched again) when the policy changes',
       properties: {
         sequences: { type: 'integer', minimum: 0 },
-        reasons: { type: 'object', additionalProperties: { type: 'integer' }, description: 'by reason: unknown-signer, source-not-allowed, class-not-allowed' },
+        reasons: { type: 'object', additionalProperties: { type: 'integer' }, description: 'by reason: unknown-signer, source-not-allowed, class-not-allowed, revoked-signer' },
         originCount: { type: 'integer', minimum: 0 },
         origins: {
           type: 'array',

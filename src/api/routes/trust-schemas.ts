@@ -3,9 +3,10 @@ import { BEARER_SECURITY, COMMON_ERROR_STATUSES, NAME_PATTERN, errorResponses } 
 
 export const TRUST_ENTRY = {
   type: 'object',
-  required: ['peerId', 'name', 'sources', 'classes'],
+  required: ['name', 'sources', 'classes'],
   properties: {
-    peerId: { type: 'string' },
+    peerId: { type: 'string', description: 'the one node trusted (absent for a community entry)' },
+    community: { type: 'string', description: 'the community root key whose manifest lists the nodes trusted (absent for a peer-ID entry)' },
     name: { type: 'string' },
     sources: { type: 'array', items: { type: 'string' } },
     classes: { type: 'array', items: { type: 'string' } }
@@ -13,7 +14,8 @@ export const TRUST_ENTRY = {
 }
 
 export interface TrustBody {
-  peerId: string
+  peerId?: string
+  community?: string
   name: string
   sources: string[]
   classes?: string[]
@@ -42,7 +44,7 @@ export const GET_TRUST_SCHEMA = {
 
 export const POST_TRUST_SCHEMA = {
   tags: ['trust'],
-  summary: 'Trust a community (peer ID) for some sources and classes',
+  summary: 'Trust a community (one peer ID, or a community root key) for some sources and classes',
   security: BEARER_SECURITY,
   // trust/'s schema: the shape the node's own validation (Ed25519 check, normalisation) expects
   body: trustEntryInputSchema,
@@ -51,7 +53,7 @@ export const POST_TRUST_SCHEMA = {
 
 export const DELETE_TRUST_SCHEMA = {
   tags: ['trust'],
-  summary: 'Stop trusting a community, by peer ID or name',
+  summary: 'Stop trusting a community, by peer ID, community root key or name',
   security: BEARER_SECURITY,
   params: {
     type: 'object',

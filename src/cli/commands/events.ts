@@ -50,7 +50,8 @@ async function cmdPublish (args: string[], out: Out): Promise<number> {
   if (events.length === 0) throw new UsageError('no events in the input')
   if (events.length > MAX_PUBLISH_EVENTS) throw new UsageError(`publish sends one all-or-nothing batch of at most ${MAX_PUBLISH_EVENTS} events; the input has ${events.length}: split it (e.g. split -l ${MAX_PUBLISH_EVENTS} events.jsonl)`)
   const api = await client(values)
-  const { body } = await api.request<unknown>('POST', '/v1/events', { json: events.length === 1 ? events[0] : events })
+  // idempotent by (source, id): a repeat is answered `existing`, also by another node of the community
+  const { body } = await api.request<unknown>('POST', '/v1/events', { json: events.length === 1 ? events[0] : events, idempotent: true })
   const receipts = (Array.isArray(body) ? body : [body]) as Array<{ digest: string, class: string, sequence: number, status: string, id: string }>
   if (values.json === true) {
     out(JSON.stringify(body))

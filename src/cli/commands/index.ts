@@ -1,4 +1,5 @@
 import type { Command, CommandGroup } from '../command.js'
+import { COMMUNITY_COMMANDS } from './community.js'
 import { EVENT_COMMANDS } from './events.js'
 import { NODE_COMMANDS } from './node.js'
 import { SOURCE_COMMANDS } from './source.js'
@@ -11,6 +12,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   NODE_COMMANDS,
   EVENT_COMMANDS,
   TRUST_COMMANDS,
+  COMMUNITY_COMMANDS,
   SUBSCRIPTION_COMMANDS,
   SOURCE_COMMANDS,
   TRACE_COMMANDS

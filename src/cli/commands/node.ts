@@ -5,7 +5,7 @@ import { ConfigError, loadConfigWithSource, maskConfigSecrets, maskWebhookUrl, r
 import type { NodeConfig } from '../../config.js'
 import { dataDirPaths, initDataDir, readApiUrl } from '../../data-dir.js'
 import type { NodeConfiguration } from '../../contracts/node-facade.js'
-import { NODE_OPTIONS, UsageError, nodeFlags, parse, port, str } from '../args.js'
+import { NODE_OPTIONS, UsageError, apiUrlsOption, nodeFlags, parse, port, str } from '../args.js'
 import { UnreachableNodeError } from '../client.js'
 import { EXIT } from '../command.js'
 import type { CommandGroup, Out } from '../command.js'
@@ -85,7 +85,7 @@ async function configShow (args: string[], out: Out): Promise<number> {
   if (positionals.length > 0) throw new UsageError(CONFIG_USAGE)
   const json = values.json === true
   const dataDir = resolveDataDir({ dataDir: str(values['data-dir']) })
-  const explicit = str(values['api-url']) !== undefined || (process.env.CDGOSSIP_API_URL ?? '') !== ''
+  const explicit = apiUrlsOption(values) !== undefined
   const knownUrl = explicit ? undefined : await readApiUrl(dataDir)
   let notRunning = knownUrl === undefined ? 'node not running' : `node not running (nothing answers at ${knownUrl})`
   if (explicit || knownUrl !== undefined) {
