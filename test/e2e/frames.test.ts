@@ -155,7 +155,7 @@ describe('record frames on the wire', () => {
     await waitFor(async () => (await heldDigests(victim)).has(sha256Hex(trusted)), { message: 'the victim to store the trusted record' })
     await waitFor(async () => (await nodeInfo(victim)).refusals.sequences === 1, { message: 'the victim to ledger the refused record' })
     expect((await heldDigests(victim)).has(sha256Hex(refused))).toBe(false)
-    expect(victim.node.p2p.counters().received).toEqual({ stored: 1, 'ignore:CDG_UNTRUSTED_SIGNER': 1 })
+    expect(victim.node.p2p.counters().received).toEqual({ stored: 1, 'ignore:CDG_UNTRUSTED_FORWARDED': 1 })
     expect(victim.node.p2p.libp2p.services.pubsub.getScore(peer.service.peerId)).toBeGreaterThanOrEqual(0)
     // the refused sequence is known, not missing
     expect(await victim.node.sync.requestGap(originSigner.peerId, CLASS, 2, 2)).toBe(0)
@@ -164,6 +164,6 @@ describe('record frames on the wire', () => {
     const single = sign(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), originSigner, 3)
     await peer.service.libp2p.services.pubsub.publish(TOPIC, single)
     await waitFor(async () => (await heldDigests(victim)).has(sha256Hex(single)), { message: 'the victim to store the unframed record' })
-    expect(victim.node.p2p.counters().received).toEqual({ stored: 2, 'ignore:CDG_UNTRUSTED_SIGNER': 1 })
+    expect(victim.node.p2p.counters().received).toEqual({ stored: 2, 'ignore:CDG_UNTRUSTED_FORWARDED': 1 })
   })
 })
