@@ -32,8 +32,8 @@ export interface TopicValidatorInit {
  *
  * A frame (record-frame.ts) is Rejected when it is malformed or any record in it is objectively
  * invalid: whoever sent it passed on a forgery. Otherwise it is Accepted (forwarded as it is) when
- * any of its records would be on its own, else Ignored; records refused by this node's policy are
- * refused one by one as they would be alone.
+ * any of its records would be on its own and none is over an untrusted origin's relay budget, else
+ * Ignored; records refused by this node's policy are refused one by one as they would be alone.
  */
 export function createTopicValidator (components: TopicValidatorComponents, init: TopicValidatorInit): TopicValidatorFn {
   const { receiveRecord, receiveFrame, counters, log } = components
@@ -73,13 +73,16 @@ export function createTopicValidator (components: TopicValidatorComponents, init
     try {
       if (!isRecordFrame(message.data)) return verdictOf(await receiveRecord(message.data, context))
       const outcomes = await receiveFrame(decodeRecordFrame(message.data), context)
-      // all genuine: the frame travels on (as it is) when any record of it would on its own
+      // all genuine: the frame travels on (as it is) when any record of it would on its own, and
+      // none is one the receive path will not carry further (over an untrusted origin's budget)
       let verdict: TopicValidatorResult = TopicValidatorResult.Ignore
+      let limited = false
       for (const outcome of outcomes) {
         const own = outcome.status === 'refused' ? count(outcome.error, from) : verdictOf(outcome)
         if (own === TopicValidatorResult.Accept) verdict = own
+        if (outcome.status === 'relayed' && outcome.forward === false) limited = true
       }
-      return verdict
+      return limited ? TopicValidatorResult.Ignore : verdict
     } catch (err) {
       return count(err, from)
     }

@@ -57,10 +57,11 @@ export interface ReceivePipelineComponents {
    */
   refused?(refusal: PolicyRefusal): void
   /**
-   * whether to forward (relay) a genuine gossip record of an origin this node does not trust and
-   * does not store: its relay classes, within the untrusted-origin budget. @default never
+   * whether to forward (relay) genuine gossip records of origins this node does not trust and
+   * does not store: their relay classes, within the untrusted-origin budget. One record, or those
+   * of one frame, which travels whole or not at all: all of them or none. @default never
    */
-  forwardUntrusted?(event: SignedEvent): boolean
+  forwardUntrusted?(events: readonly SignedEvent[]): boolean
   /** where Ed25519 signatures are checked; @default the process's worker pool (sharedVerifier) */
   verifier?: SignatureVerifier
 }
@@ -116,7 +117,7 @@ export class ReceivePipeline {
     const at: Position = { eventClass: context.expectedClass }
     try {
       const event = await this.open(bytes, context, at)
-      const decision = this.decide(event, context)
+      const decision = this.decide(event, context, one => this.components.forwardUntrusted?.([one]) === true)
       const outcome = 'outcome' in decision ? decision.outcome : this.finish(event, await this.components.store.append(event, { trusted: decision.trusted }))
       this.observeOutcome(outcome, context)
       return strip(outcome)
@@ -131,7 +132,8 @@ export class ReceivePipeline {
    * go, across the verify workers and this thread) before any is stored, and the first
    * objectively invalid one is thrown, so a frame carrying a forgery stores nothing. Then each
    * meets this node's policy on its own (a refusal is that record's outcome, ledgered as when it
-   * comes alone), and the records to keep are stored in one write.
+   * comes alone), and the records to keep are stored in one write. The records only a relay would
+   * forward ask the untrusted-origin budget together: all of them, or none.
    */
   async receiveFrame (records: readonly Uint8Array[], context: ReceiveContext): Promise<FrameRecordOutcome[]> {
     const positions: Position[] = records.map(() => ({ eventClass: context.expectedClass }))
@@ -150,17 +152,31 @@ export class ReceivePipeline {
 
     const outcomes: Array<Outcome | FrameRefusal> = new Array(events.length)
     const keep: Array<{ index: number, event: SignedEvent, trusted: boolean }> = []
+    // records only a relay would forward: decided together below, the frame travels whole or not at all
+    const relayOnly: Array<{ index: number, event: SignedEvent, refused: RefusedByPolicyError | undefined }> = []
+    const refuse = (index: number, err: RefusedByPolicyError): void => {
+      this.observeFailure(err, positions[index] as Position, context)
+      outcomes[index] = { status: 'refused', error: err }
+    }
     events.forEach((event, index) => {
       try {
-        const decision = this.decide(event, context)
+        const decision = this.decide(event, context, (one, refused) => {
+          relayOnly.push({ index, event: one, refused })
+          return true
+        })
         if ('outcome' in decision) outcomes[index] = decision.outcome
         else keep.push({ index, event, trusted: decision.trusted })
       } catch (err) {
         if (!(err instanceof RefusedByPolicyError)) throw err
-        this.observeFailure(err, positions[index] as Position, context)
-        outcomes[index] = { status: 'refused', error: err }
+        refuse(index, err)
       }
     })
+    if (relayOnly.length > 0 && this.components.forwardUntrusted?.(relayOnly.map(r => r.event)) !== true) {
+      for (const { index, event, refused } of relayOnly) {
+        if (refused !== undefined) refuse(index, refused)
+        else outcomes[index] = { status: 'relayed', event, forward: false }
+      }
+    }
     let conflict: { reason: unknown } | undefined
     for (const [i, appended] of (await this.appendAll(keep)).entries()) {
       const { index, event } = keep[i] as { index: number, event: SignedEvent }
@@ -237,8 +253,12 @@ export class ReceivePipeline {
     return { ...signed, cdevent, eventClass }
   }
 
-  /** This node's policy: trust, then subscriptions. Either what became of the record, or that it is to be stored. */
-  private decide (event: SignedEvent, context: ReceiveOptions): { outcome: Outcome } | { trusted: boolean } {
+  /**
+   * This node's policy: trust, then subscriptions. Either what became of the record, or that it is
+   * to be stored. `forward` says whether a genuine record of an origin this node does not trust
+   * may be relayed (`refused`: what it is if not).
+   */
+  private decide (event: SignedEvent, context: ReceiveOptions, forward: (event: SignedEvent, refused?: RefusedByPolicyError) => boolean): { outcome: Outcome } | { trusted: boolean } {
     const { cdevent, eventClass } = event
     let verdict: TrustVerdict | undefined
     let refusal: UntrustedSignerDetails | undefined
@@ -277,18 +297,19 @@ export class ReceivePipeline {
           via
         })
       }
-      // genuine: a relay forwards it within the untrusted-origin budget, and stores nothing
-      if (via === 'gossip' && this.components.forwardUntrusted?.(event) === true) return { outcome: { status: 'relayed', event, refusal: refusal.reason } }
-      throw new RefusedByPolicyError(refusalError, {
+      const refused = new RefusedByPolicyError(refusalError, {
         origin: event.origin, eventClass, sequence: event.sequence, reason: refusal.reason, ...(context.from === undefined ? {} : { from: context.from })
       })
+      // genuine: a relay forwards it within the untrusted-origin budget, and stores nothing
+      if (via === 'gossip' && forward(event, refused)) return { outcome: { status: 'relayed', event, refusal: refusal.reason } }
+      throw refused
     }
 
     if (!wanted) {
       if (context.via === 'sync') this.components.skipped?.(event)
       // not ours, and from an origin this node does not trust: forwarded only as a relay would
       if (context.via === 'gossip' && (refusal !== undefined || verdict?.trusted === false)) {
-        return { outcome: { status: 'relayed', event, forward: this.components.forwardUntrusted?.(event) === true } }
+        return { outcome: { status: 'relayed', event, forward: forward(event) } }
       }
       return { outcome: { status: 'relayed', event } }
     }

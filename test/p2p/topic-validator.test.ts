@@ -100,7 +100,7 @@ describe('createTopicValidator', () => {
     expect(await small(from, message(new Uint8Array(5)))).toBe(TopicValidatorResult.Reject)
   })
 
-  it('hands a frame\'s records to the receive path together: Reject for any invalid record, else Accept when any would travel on', async () => {
+  it('hands a frame\'s records to the receive path together: Reject for any invalid record, else Accept when any would travel on and none is over the relay budget', async () => {
     const from = await peer()
     const counters = new GossipCounterSet()
     const seen: Array<{ records: readonly Uint8Array[], context: ReceiveContext }> = []
@@ -121,18 +121,21 @@ describe('createTopicValidator', () => {
     expect(await validate(from, message(frame))).toBe(TopicValidatorResult.Ignore)
     next = async () => [{ status: 'refused', error: untrusted }, { status: 'relayed', event: EVENT }]
     expect(await validate(from, message(frame))).toBe(TopicValidatorResult.Accept)
+    // a record over an untrusted origin's relay budget keeps the whole frame here
+    next = async () => [{ status: 'stored', event: EVENT }, { status: 'relayed', event: EVENT, forward: false }]
+    expect(await validate(from, message(frame))).toBe(TopicValidatorResult.Ignore)
     next = async () => { throw new CdgossipError('CDG_BAD_SIGNATURE', 'one forged record') }
     expect(await validate(from, message(frame))).toBe(TopicValidatorResult.Reject)
 
     // a malformed frame never reaches the receive path
     const truncated = frame.subarray(0, frame.byteLength - 1)
     expect(await validate(from, message(truncated))).toBe(TopicValidatorResult.Reject)
-    expect(seen).toHaveLength(4)
+    expect(seen).toHaveLength(5)
     expect(counters.snapshot().received).toEqual({
-      stored: 1,
+      stored: 2,
       relayed: 1,
       duplicate: 1,
-      'ignore:relay-limited': 1,
+      'ignore:relay-limited': 2,
       'ignore:CDG_UNTRUSTED_SIGNER': 2,
       'reject:CDG_BAD_SIGNATURE': 1,
       'reject:CDG_INVALID_CLOUDEVENT': 1
