@@ -16,7 +16,8 @@ import { CdgossipTarget } from './targets.js'
  * three node processes used for it comes from /proc/<pid>/stat (user + system, all threads).
  * On a shared, loaded machine wall-clock rates swing several-fold from run to run; CPU for a
  * fixed piece of work moves far less, which is what A/B runs of two builds need:
- * `CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js node dist/scripts/bench/node-cpu.js [--events N]`.
+ * `CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js node dist/scripts/bench/node-cpu.js [--events N] [--batch B]`
+ * (`--batch B`: publish requests of B events, 4 in flight, instead of single events with 32).
  */
 
 const TICKS_PER_SECOND = 100
@@ -29,8 +30,9 @@ async function cpuSeconds (node: NodeProcess): Promise<number> {
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { events: { type: 'string' } } })
+  const { values } = parseArgs({ options: { events: { type: 'string' }, batch: { type: 'string' } } })
   const total = Number(values.events ?? 8000)
+  const batch = Number(values.batch ?? 1)
   const ctx = await createContext('/tmp', { ...DEFAULT_OPTIONS, noBaseline: true }, line => { console.error(line) })
   const nodes = await startFederation(ctx, 'node-cpu')
   let tracker = new DeliveryTracker(['B', 'C'])
@@ -44,14 +46,18 @@ async function main (): Promise<void> {
     const before = await Promise.all(all.map(cpuSeconds))
     const started = performance.now()
     await closedLoop({
-      total,
-      inFlight: DEFAULT_OPTIONS.inFlight,
+      total: Math.ceil(total / batch),
+      inFlight: batch === 1 ? DEFAULT_OPTIONS.inFlight : 4,
       maxMs: 600_000,
       send: async () => {
-        const payload = payloads.next()
         const sentAt = performance.now()
-        const key = await target.publish(payload)
-        tracker.accepted(key, sentAt, performance.now())
+        if (batch === 1) {
+          const key = await target.publish(payloads.next())
+          tracker.accepted(key, sentAt, performance.now())
+          return
+        }
+        const { body, items } = payloads.batch(batch)
+        for (const key of await target.publishBatch(body, items)) tracker.accepted(key, sentAt, performance.now())
       }
     })
     const drained = await tracker.drain(300_000)
@@ -62,6 +68,7 @@ async function main (): Promise<void> {
     const sum = cpu.reduce((s, c) => s + c, 0)
     console.log(JSON.stringify({
       events: total,
+      batch,
       delivered,
       drained,
       deliveredPerSecond: Math.round(delivered / seconds),
