@@ -7,7 +7,7 @@ import { CdgossipError } from '../errors.js'
  * self-verifying, stored and served by sync one by one); the frame itself is not signed, and its
  * message id is the hash of its bytes like any message's.
  *
- * Layout, version 1 (docs/wire-format.md, "Record frames"):
+ * Layout, version 1 (docs/wire-format.md, "Record frame, version 1"):
  *   4 bytes  magic and version: 0x00 'C' 'F' 0x01
  *   2 bytes  record count, unsigned big-endian, 2..MAX_FRAME_RECORDS
  *   per record: 4 bytes length (unsigned big-endian, ≥ 1), then the record's wire bytes
