@@ -37,6 +37,7 @@ export async function startNetwork (p: NetworkParts, started: Array<{ stop: () =
   const p2p = new P2PService({
     log: log.child({ component: 'p2p' }),
     receiveRecord: async (bytes, context) => await receiver.receive(bytes, context),
+    receiveFrame: async (records, context) => await receiver.receiveFrame(records, context),
     libp2pMetrics: () => p.nodeMetrics.libp2pMetrics(),
     peerMemory: {
       load: async () => await readPeersFile(config.dataDir),

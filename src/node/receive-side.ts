@@ -65,10 +65,10 @@ export async function wireReceiveSide (p: ReceiveSideParts): Promise<ReceiveSide
       refusals.record(refusal)
       monitor.refusedSource(refusal.origin, refusal.reason, refusal.source)
     },
-    forwardUntrusted: event => {
-      if (!p.relayClasses.has(event.eventClass)) return false
-      if (relayBudget.take(event.origin)) return true
-      monitor.relayLimited(event)
+    forwardUntrusted: events => {
+      if (!events.every(event => p.relayClasses.has(event.eventClass))) return false
+      if (relayBudget.takeAll(events.map(event => event.origin))) return true
+      for (const event of events) monitor.relayLimited(event)
       return false
     },
     observe: o => {

@@ -40,7 +40,11 @@ export function fetchedReceiver (p: FetchedReceiverParts): FetchComponents['rece
   return async (bytes, { from, refs }) => {
     let matched: TraceRef[] = []
     const pipeline = new ReceivePipeline({
-      store: { append: async (event, meta) => { matched = answered(event, refs); return await keep(p, event, meta) } },
+      store: {
+        append: async (event, meta) => { matched = answered(event, refs); return await keep(p, event, meta) },
+        // a fetch answer is read record by record (receive), never as a gossip frame
+        appendBatch: async () => { throw new Error('fetched records are stored one at a time') }
+      },
       trust: p.trust,
       // kept whatever the subscriptions say (keepAll), and never handed to them
       wanted: () => true,

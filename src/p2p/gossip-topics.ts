@@ -40,6 +40,7 @@ export function applyTopics (pubsub: GossipSub, allowList: TopicAllowList, set: 
     // the validator is in place before the subscription is announced
     pubsub.topicValidators.set(topic, createTopicValidator({
       receiveRecord: set.components.receiveRecord.bind(set.components),
+      receiveFrame: set.components.receiveFrame.bind(set.components),
       counters: set.counters,
       log: set.log
     }, { eventClass }))

@@ -18,8 +18,9 @@ export {
   SCORE_THRESHOLDS,
   messageId
 } from './gossip-options.js'
+export { decodeRecordFrame, encodeRecordFrame, isRecordFrame, FRAME_MAGIC, MAX_FRAME_BYTES, MAX_FRAME_RECORDS, MalformedFrameError } from './record-frame.js'
 export { RecordTooLargeError, InvalidEventClassError, P2PConfigError, NotStartedError } from './errors.js'
-export type { P2PComponents, ReceiveContext, ReceiveOutcome, GossipCounters, PeerInfo, ConnectionVia } from './types.js'
+export type { FrameRecordOutcome, P2PComponents, ReceiveContext, ReceiveOutcome, GossipCounters, PeerInfo, ConnectionVia } from './types.js'
 export { communityHeartbeatProtocol, serveHeartbeats, sendHeartbeat, MAX_HEARTBEAT_BYTES } from './community-heartbeat.js'
 export type { HeartbeatHandler } from './community-heartbeat.js'
 export { CommunityChannel, communityTopic, communityExchangeProtocol, MAX_CONTROL_MESSAGE_BYTES, DEFAULT_REPUBLISH_MS } from './community-channel.js'

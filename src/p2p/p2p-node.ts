@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidRequestError } from '../errors.js'
 import { ConnectionUpkeep, type UpkeepRun } from './connection-upkeep.js'
 import { GossipCounterSet } from './counters.js'
+import { FrameSender } from './frame-sender.js'
 import { dialSignal } from './dial-guards.js'
 import { applyTopics } from './gossip-topics.js'
 import { type KnownPeer } from './known-peers.js'
@@ -55,6 +56,7 @@ export class P2PService {
   private readonly exchangeProtocol: string
   private readonly counterSet = new GossipCounterSet()
   private readonly upkeep: ConnectionUpkeep
+  private readonly frames = new FrameSender(async (topic, message) => await this.sendMessage(topic, message))
   private classes = new Set<EventClass>()
   private readonly control = new Map<string, TopicValidatorFn>()
   private state: State = { code: 'stopped' }
@@ -102,25 +104,30 @@ export class P2PService {
   }
 
   /**
-   * Gossip one record (already stored by the caller) on its class's topic. Best effort: with no
+   * Gossip one record (already stored by the caller) on its class's topic, alone or, when it comes
+   * while the topic's previous message is still being sent, in the next frame (FrameSender). Best effort: with no
    * subscribed peer it resolves `{ recipients: 0 }` (sync repairs later). A topic we have not
    * joined is published through gossipsub's fanout, which with floodPublish still reaches every
    * known subscriber, and without receiving that class's traffic.
    */
   async publish (eventClass: EventClass, bytes: Uint8Array): Promise<{ recipients: number }> {
-    const { pubsub } = this.running()
+    this.running()
     if (bytes.byteLength > MAX_RECORD_BYTES) throw new RecordTooLargeError(bytes.byteLength, MAX_RECORD_BYTES)
-    const topic = topicForClass(this.network, eventClass)
-    let recipients: number
+    const recipients = await this.frames.send(topicForClass(this.network, eventClass), bytes)
+    this.counterSet.countPublished()
+    return { recipients }
+  }
+
+  /** One gossip message (a record or a frame of them): records published in a burst share messages. */
+  private async sendMessage (topic: string, message: Uint8Array): Promise<number> {
+    const { pubsub } = this.running()
     try {
-      recipients = (await pubsub.publish(topic, bytes)).recipients.length
+      return (await pubsub.publish(topic, message)).recipients.length
     } catch (err) {
       // gossipsub 14 throws a plain Error with this message, not a typed error
       if (!(err instanceof Error && err.message === 'PublishError.NoPeersSubscribedToTopic')) throw err
-      recipients = 0
+      return 0
     }
-    this.counterSet.countPublished()
-    return { recipients }
   }
 
   /**

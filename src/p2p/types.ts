@@ -1,3 +1,4 @@
+import type { CdgossipError } from '../errors.js'
 import type { EventClass, SignedEvent } from '../events/types.js'
 
 /**
@@ -13,6 +14,13 @@ export interface P2PComponents {
    * Size is checked by p2p before this is called.
    */
   receiveRecord(bytes: Uint8Array, context: ReceiveContext): Promise<ReceiveOutcome>
+  /**
+   * The receive path for the records of one frame (record-frame.ts), together: every record is
+   * decoded, verified and validated before any is stored, and the first objectively invalid one
+   * throws (gossip Rejects the frame, nothing of it is stored). Otherwise resolves with each
+   * record's outcome in frame order, a record this node's policy refuses as `refused` with its error.
+   */
+  receiveFrame(records: readonly Uint8Array[], context: ReceiveContext): Promise<FrameRecordOutcome[]>
 }
 
 export interface ReceiveContext {
@@ -35,6 +43,9 @@ export type ReceiveOutcome =
    * or a class this node does not relay), so gossip Ignores it. @default forward true
    */
   | { status: 'relayed', event: SignedEvent, forward?: boolean }
+
+/** What became of one record of a frame: received, or refused by this node's policy (never the sender's fault). */
+export type FrameRecordOutcome = ReceiveOutcome | { status: 'refused', error: CdgossipError }
 
 /** Counters the node exposes at GET /v1/node and as metrics. */
 export interface GossipCounters {

@@ -7,11 +7,12 @@ import type { TrustCheck, TrustVerdict } from '../trust/types.js'
 import { UntrustedSignerError } from '../trust/index.js'
 import type { UntrustedReason, UntrustedSignerDetails } from '../trust/index.js'
 import type { MatchableEvent } from '../subscriptions/types.js'
-import type { ReceiveContext, ReceiveOutcome } from '../p2p/types.js'
+import type { FrameRecordOutcome, ReceiveContext, ReceiveOutcome } from '../p2p/types.js'
 import type { ImportResult } from '../contracts/node-facade.js'
 import { CdgossipError } from '../errors.js'
 import { RefusedByPolicyError, TopicMismatchError } from './errors.js'
 import { refusalReason, type PipelineObservation } from './observation.js'
+import type { EventPath } from '../contracts/observations.js'
 
 /** A record this node's trust policy refused although a subscription would keep it if trusted. */
 export interface PolicyRefusal {
@@ -27,8 +28,16 @@ export interface PolicyRefusal {
   via: 'gossip' | 'sync'
 }
 
+/**
+ * A record to store. `aliasWithin`: the same (source, id) with identical data already held from
+ * another node of the signer's community is a duplicate, not a conflict.
+ */
+export interface ReceiveItem { event: SignedEvent, trusted: boolean, aliasWithin?: (heldOrigin: string) => boolean }
+
 export interface ReceiveStore {
-  append(event: SignedEvent, meta: { trusted: boolean, aliasWithin?: (heldOrigin: string) => boolean }): Promise<AppendOutcome>
+  append(event: SignedEvent, meta: Omit<ReceiveItem, 'event'>): Promise<AppendOutcome>
+  /** all or nothing, in one write */
+  appendBatch(items: ReceiveItem[]): Promise<AppendOutcome[]>
 }
 
 export interface ReceivePipelineComponents {
@@ -60,10 +69,11 @@ export interface ReceivePipelineComponents {
    */
   refused?(refusal: PolicyRefusal): void
   /**
-   * whether to forward (relay) a genuine gossip record of an origin this node does not trust and
-   * does not store: its relay classes, within the untrusted-origin budget. @default never
+   * whether to forward (relay) genuine gossip records of origins this node does not trust and
+   * does not store: their relay classes, within the untrusted-origin budget. One record, or those
+   * of one frame, which travels whole or not at all: all of them or none. @default never
    */
-  forwardUntrusted?(event: SignedEvent): boolean
+  forwardUntrusted?(events: readonly SignedEvent[]): boolean
   /** where Ed25519 signatures are checked; @default the process's worker pool (sharedVerifier) */
   verifier?: SignatureVerifier
 }
@@ -114,35 +124,137 @@ export class ReceivePipeline {
    * keep every valid record (`keepAll`), whatever the subscriptions say.
    */
   async receive (bytes: Uint8Array, context: ReceiveOptions = {}): Promise<ReceiveOutcome> {
-    const { observe } = this.components
-    if (observe === undefined) return strip(await this.process(bytes, context, {}))
-    const via = context.via ?? 'import'
     // a refusal is counted under the topic's (or requested) class, bounded by what this node
     // joined, before the record's own claim
-    const at: { eventClass?: EventClass, origin?: string } = { eventClass: context.expectedClass }
-    const from = context.from === undefined ? {} : { from: context.from }
+    const at: Position = { eventClass: context.expectedClass }
     try {
-      const outcome = await this.process(bytes, context, at)
-      const { event } = outcome
-      if ('refusal' in outcome) {
-        observe({ via, outcome: 'policy', eventClass: event.eventClass, origin: event.origin, sequence: event.sequence, policy: outcome.refusal, ...from })
-      } else {
-        observe({ via, outcome: outcome.status, eventClass: event.eventClass, origin: event.origin, sequence: event.sequence, ...from })
-      }
+      const event = await this.open(bytes, context, at)
+      const decision = this.decide(event, context, one => this.components.forwardUntrusted?.([one]) === true)
+      const outcome = 'outcome' in decision ? decision.outcome : this.finish(event, await this.components.store.append(event, this.meta(event, decision.trusted)))
+      this.observeOutcome(outcome, context)
       return strip(outcome)
     } catch (err) {
-      const d = err instanceof RefusedByPolicyError ? err.details : undefined
-      if (d !== undefined) {
-        observe({ via, outcome: 'policy', eventClass: d.eventClass, origin: d.origin, sequence: d.sequence, policy: d.reason, ...from })
-      } else {
-        observe({ via, outcome: 'refused', eventClass: at.eventClass, reason: refusalReason(err), ...(at.origin === undefined ? {} : { origin: at.origin }), ...from })
-      }
+      this.observeFailure(err, at, context)
       throw err
     }
   }
 
-  private async process (bytes: Uint8Array, context: ReceiveOptions, at: { eventClass?: EventClass, origin?: string }): Promise<Outcome> {
-    // objective checks first: what fails here is invalid for every node, whatever its policy
+  /**
+   * The records of one gossip frame, together: all are opened (their signatures verified in one
+   * go, across the verify workers and this thread) before any is stored, and the first
+   * objectively invalid one is thrown, so a frame carrying a forgery stores nothing. Then each
+   * meets this node's policy on its own (a refusal is that record's outcome, ledgered as when it
+   * comes alone), and the records to keep are stored in one write. The records only a relay would
+   * forward ask the untrusted-origin budget together: all of them, or none.
+   */
+  async receiveFrame (records: readonly Uint8Array[], context: ReceiveContext): Promise<FrameRecordOutcome[]> {
+    const positions: Position[] = records.map(() => ({ eventClass: context.expectedClass }))
+    const opened = await Promise.allSettled(records.map(async (bytes, i) => await this.open(bytes, context, positions[i] as Position)))
+    const events: SignedEvent[] = []
+    let invalid: { reason: unknown } | undefined
+    opened.forEach((result, i) => {
+      if (result.status === 'fulfilled') {
+        events.push(result.value)
+        return
+      }
+      this.observeFailure(result.reason, positions[i] as Position, context)
+      invalid ??= { reason: result.reason }
+    })
+    if (invalid !== undefined) throw invalid.reason
+
+    const outcomes: Array<Outcome | FrameRefusal> = new Array(events.length)
+    const keep: Array<{ index: number, event: SignedEvent, trusted: boolean }> = []
+    // records only a relay would forward: decided together below, the frame travels whole or not at all
+    const relayOnly: Array<{ index: number, event: SignedEvent, refused: RefusedByPolicyError | undefined }> = []
+    const refuse = (index: number, err: RefusedByPolicyError): void => {
+      this.observeFailure(err, positions[index] as Position, context)
+      outcomes[index] = { status: 'refused', error: err }
+    }
+    events.forEach((event, index) => {
+      try {
+        const decision = this.decide(event, context, (one, refused) => {
+          relayOnly.push({ index, event: one, refused })
+          return true
+        })
+        if ('outcome' in decision) outcomes[index] = decision.outcome
+        else keep.push({ index, event, trusted: decision.trusted })
+      } catch (err) {
+        if (!(err instanceof RefusedByPolicyError)) throw err
+        refuse(index, err)
+      }
+    })
+    if (relayOnly.length > 0 && this.components.forwardUntrusted?.(relayOnly.map(r => r.event)) !== true) {
+      for (const { index, event, refused } of relayOnly) {
+        if (refused !== undefined) refuse(index, refused)
+        else outcomes[index] = { status: 'relayed', event, forward: false }
+      }
+    }
+    let conflict: { reason: unknown } | undefined
+    for (const [i, appended] of (await this.appendAll(keep)).entries()) {
+      const { index, event } = keep[i] as { index: number, event: SignedEvent }
+      if ('failure' in appended) {
+        this.observeFailure(appended.failure, positions[index] as Position, context)
+        conflict ??= { reason: appended.failure }
+      } else {
+        outcomes[index] = this.finish(event, appended)
+      }
+    }
+    for (const outcome of outcomes) if (outcome !== undefined && outcome.status !== 'refused') this.observeOutcome(outcome, context)
+    // a contradiction of the origin's own earlier record: the frame is Rejected like the record alone
+    if (conflict !== undefined) throw conflict.reason
+    return outcomes.map(o => o.status === 'refused' ? o : strip(o))
+  }
+
+  /**
+   * One store write for all of `items`; should the store refuse the batch (a record contradicting
+   * one already held refuses it all), each is appended alone, so the others are still kept and the
+   * refused one carries its own error.
+   */
+  private async appendAll (items: ReadonlyArray<{ event: SignedEvent, trusted: boolean }>): Promise<Array<AppendOutcome | { failure: CdgossipError }>> {
+    if (items.length === 0) return []
+    const { store } = this.components
+    try {
+      return await store.appendBatch(items.map(({ event, trusted }) => ({ event, ...this.meta(event, trusted) })))
+    } catch (err) {
+      if (!(err instanceof CdgossipError) || err.code !== 'CDG_CONFLICTING_EVENT' || items.length === 1) throw err
+    }
+    const results: Array<AppendOutcome | { failure: CdgossipError }> = []
+    for (const { event, trusted } of items) {
+      try {
+        results.push(await store.append(event, this.meta(event, trusted)))
+      } catch (err) {
+        if (!(err instanceof CdgossipError) || err.code !== 'CDG_CONFLICTING_EVENT') throw err
+        results.push({ failure: err })
+      }
+    }
+    return results
+  }
+
+  private observeOutcome (outcome: Outcome, context: ReceiveOptions): void {
+    const { observe } = this.components
+    if (observe === undefined) return
+    const { event } = outcome
+    const via: EventPath = context.via ?? 'import'
+    const base = { via, eventClass: event.eventClass, origin: event.origin, sequence: event.sequence, ...(context.from === undefined ? {} : { from: context.from }) }
+    if ('refusal' in outcome) observe({ ...base, outcome: 'policy', policy: outcome.refusal })
+    else observe({ ...base, outcome: outcome.status })
+  }
+
+  private observeFailure (err: unknown, at: Position, context: ReceiveOptions): void {
+    const { observe } = this.components
+    if (observe === undefined) return
+    const via = context.via ?? 'import'
+    const from = context.from === undefined ? {} : { from: context.from }
+    const d = err instanceof RefusedByPolicyError ? err.details : undefined
+    if (d !== undefined) {
+      observe({ via, outcome: 'policy', eventClass: d.eventClass, origin: d.origin, sequence: d.sequence, policy: d.reason, ...from })
+    } else {
+      observe({ via, outcome: 'refused', eventClass: at.eventClass, reason: refusalReason(err), ...(at.origin === undefined ? {} : { origin: at.origin }), ...from })
+    }
+  }
+
+  /** The objective checks: what fails here is invalid for every node, whatever its policy. */
+  private async open (bytes: Uint8Array, context: ReceiveOptions, at: Position): Promise<SignedEvent> {
     const signed = await openSignedRecordWith(bytes, this.verifier)
     at.origin = signed.origin
     const { cdevent, parsedType } = validateCDEvent(decodeCDEventData(signed.data))
@@ -150,9 +262,16 @@ export class ReceivePipeline {
     at.eventClass ??= eventClass
     if (context.expectedClass !== undefined && eventClass !== context.expectedClass) throw new TopicMismatchError(context.expectedClass, eventClass)
     checkCloudEventConsistency(signed.attributes as unknown as Record<string, unknown>, cdevent)
-    const event: SignedEvent = { ...signed, cdevent, eventClass }
+    return { ...signed, cdevent, eventClass }
+  }
 
-    // this node's policy: trust, then subscriptions
+  /**
+   * This node's policy: trust, then subscriptions. Either what became of the record, or that it is
+   * to be stored. `forward` says whether a genuine record of an origin this node does not trust
+   * may be relayed (`refused`: what it is if not).
+   */
+  private decide (event: SignedEvent, context: ReceiveOptions, forward: (event: SignedEvent, refused?: RefusedByPolicyError) => boolean): { outcome: Outcome } | { trusted: boolean } {
+    const { cdevent, eventClass } = event
     let verdict: TrustVerdict | undefined
     let refusal: UntrustedSignerDetails | undefined
     let refusalError: UntrustedSignerError | undefined
@@ -190,37 +309,47 @@ export class ReceivePipeline {
           via
         })
       }
-      // genuine: a relay forwards it within the untrusted-origin budget, and stores nothing
-      if (via === 'gossip' && this.components.forwardUntrusted?.(event) === true) return { status: 'relayed', event, refusal: refusal.reason }
-      throw new RefusedByPolicyError(refusalError, {
+      const refused = new RefusedByPolicyError(refusalError, {
         origin: event.origin, eventClass, sequence: event.sequence, reason: refusal.reason, ...(context.from === undefined ? {} : { from: context.from })
       })
+      // genuine: a relay forwards it within the untrusted-origin budget, and stores nothing
+      if (via === 'gossip' && forward(event, refused)) return { outcome: { status: 'relayed', event, refusal: refusal.reason } }
+      throw refused
     }
 
     if (!wanted) {
       if (context.via === 'sync') this.components.skipped?.(event)
       // not ours, and from an origin this node does not trust: forwarded only as a relay would
       if (context.via === 'gossip' && (refusal !== undefined || verdict?.trusted === false)) {
-        return { status: 'relayed', event, forward: this.components.forwardUntrusted?.(event) === true }
+        return { outcome: { status: 'relayed', event, forward: forward(event) } }
       }
-      return { status: 'relayed', event }
+      return { outcome: { status: 'relayed', event } }
     }
-
-    const { store } = this.components
     // no separate "already held?" read: gossip dedupes by message id, sync asks only for what
     // is missing, and append itself reports a duplicate
+    return { trusted: verdict?.trusted ?? false }
+  }
+
+  /** What the store is given for one record: with its community's aliasing when siblings exist. */
+  private meta (event: SignedEvent, trusted: boolean): Omit<ReceiveItem, 'event'> {
     const { sameCommunity } = this.components
-    const appended = await store.append(event, {
-      trusted: verdict?.trusted ?? false,
-      ...(sameCommunity === undefined ? {} : { aliasWithin: (heldOrigin: string) => sameCommunity(heldOrigin, event.origin) })
-    })
+    return sameCommunity === undefined ? { trusted } : { trusted, aliasWithin: heldOrigin => sameCommunity(heldOrigin, event.origin) }
+  }
+
+  /** After the store write: tell of a stored record and of a gap it reveals. */
+  private finish (event: SignedEvent, appended: AppendOutcome): Outcome {
     if (appended.status === 'duplicate') return { status: 'duplicate', event }
     this.components.stored(appended.stored)
-    const { highestBefore } = appended
-    if (event.sequence > highestBefore + 1) this.components.gap(event.origin, eventClass)
+    if (event.sequence > appended.highestBefore + 1) this.components.gap(event.origin, event.eventClass)
     return { status: 'stored', event }
   }
 }
+
+/** Where a record's checks got to: the class and origin a refusal is counted under. */
+interface Position { eventClass?: EventClass, origin?: string }
+
+/** A frame's record refused by this node's policy. */
+type FrameRefusal = Extract<FrameRecordOutcome, { status: 'refused' }>
 
 /** A relayed record this node refused by policy carries its reason until it is observed. */
 type Outcome = ReceiveOutcome | { status: 'relayed', event: SignedEvent, refusal: UntrustedReason }

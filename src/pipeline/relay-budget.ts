@@ -103,4 +103,17 @@ export class RelayBudget {
     bucket.refund()
     return false
   }
+
+  /** Whether every one of these records (a frame's: one origin each) may be forwarded now; takes their tokens only if so. */
+  takeAll (origins: readonly string[]): boolean {
+    for (const [i, origin] of origins.entries()) {
+      if (this.take(origin)) continue
+      for (const taken of origins.slice(0, i)) {
+        this.origins.get(taken)?.refund()
+        this.total.refund()
+      }
+      return false
+    }
+    return true
+  }
 }

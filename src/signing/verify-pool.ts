@@ -9,7 +9,8 @@ import { ED25519_SIGNATURE_BYTES, ED25519_SPKI_PREFIX_BYTES, SODIUM_MODULE_PATH,
  * thread also parses, validates, stores and delivers; on a node with more than one core, worker
  * threads verify while the main thread does the rest. Requests made in the same turn of the event loop travel to a
  * worker as one packed buffer, so the messaging costs a few µs per record, not one round trip each;
- * a turn with only a few requests is verified where it is, as the round trip would cost as much.
+ * a turn with only a few requests is verified where it is, as the round trip would cost as much,
+ * and of a larger turn the calling thread verifies its share while the workers verify the rest.
  */
 export interface SignatureVerifier {
   /** whether `signature` is `publicKey`'s Ed25519 signature of `message` */
@@ -118,6 +119,11 @@ function startVerifyWorker (): Worker {
 export interface VerifyPoolOptions {
   /** @default DEFAULT_MIN_POOL_BATCH */
   minBatch?: number
+  /**
+   * The part of a batch verified on the calling thread while the workers verify the rest.
+   * @default an equal share for the caller and each worker: 1 / (threads + 1)
+   */
+  callerShare?: number
   /** starts one worker thread; tests pass one that fails, to see the pool verify in its place */
   startWorker?: () => Worker
 }
@@ -135,18 +141,27 @@ export class VerifyPool implements SignatureVerifier {
   private nextLane = 0
   private nextBatch = 0
   private readonly minBatch: number
+  private readonly callerShare: number
   private readonly startWorker: () => Worker
+  private inline = 0
 
   constructor (threads: number, options: VerifyPoolOptions = {}) {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError('a verify pool needs at least one thread')
     this.lanes = new Array(threads).fill(undefined)
     this.minBatch = options.minBatch ?? DEFAULT_MIN_POOL_BATCH
+    this.callerShare = options.callerShare ?? 1 / (threads + 1)
+    if (!(this.callerShare >= 0 && this.callerShare < 1)) throw new RangeError('callerShare is a fraction in [0, 1)')
     this.startWorker = options.startWorker ?? startVerifyWorker
   }
 
   /** Batches handed to a worker so far (the rest were verified on the calling thread). */
   get batchesSent (): number {
     return this.nextBatch
+  }
+
+  /** Signatures verified on the calling thread so far. */
+  get verifiedHere (): number {
+    return this.inline
   }
 
   async verify (publicKey: KeyObject, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
@@ -167,10 +182,20 @@ export class VerifyPool implements SignatureVerifier {
     const requests = this.queue
     this.queue = []
     if (requests.length < this.minBatch) {
-      verifyInline(requests)
+      this.verifyHere(requests)
       return
     }
-    for (let i = 0; i < requests.length; i += MAX_BATCH) this.send(requests.slice(i, i + MAX_BATCH))
+    // The calling thread takes its share of a burst (a frame, a sync page) while the workers
+    // verify the rest: with one worker per core but one, every core verifies. Sent first, so the
+    // workers start while this thread works.
+    const here = Math.floor(requests.length * this.callerShare)
+    for (let i = here; i < requests.length; i += MAX_BATCH) this.send(requests.slice(i, Math.min(i + MAX_BATCH, requests.length)))
+    this.verifyHere(requests.slice(0, here))
+  }
+
+  private verifyHere (requests: Request[]): void {
+    this.inline += requests.length
+    verifyInline(requests)
   }
 
   private send (requests: Request[]): void {

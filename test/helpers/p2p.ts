@@ -4,7 +4,7 @@ import { onTestFinished } from 'vitest'
 import { CdgossipError } from '../../src/errors.js'
 import { P2PService } from '../../src/p2p/index.js'
 import type { EventClass, SignedEvent } from '../../src/events/types.js'
-import type { P2PComponents, P2PInit, P2PServiceComponents, ReceiveContext, ReceiveOutcome } from '../../src/p2p/index.js'
+import type { FrameRecordOutcome, P2PComponents, P2PInit, P2PServiceComponents, ReceiveContext, ReceiveOutcome } from '../../src/p2p/index.js'
 import type { SequenceState } from '../../src/events/records.js'
 import type { PrivateKey } from '@libp2p/interface'
 import { waitFor } from './wait-for.js'
@@ -47,6 +47,22 @@ export class TestRecords implements P2PComponents {
     if (!this.storeClasses.has(context.expectedClass)) return { status: 'relayed', event }
     this.stored.set(digest, received)
     return { status: 'stored', event }
+  }
+
+  /** the records of every frame received, as a frame's own bytes (receiveFrame calls) */
+  readonly frames: Uint8Array[][] = []
+
+  /** like the node's: a frame with any forged or malformed record throws before anything is stored */
+  async receiveFrame (records: readonly Uint8Array[], context: ReceiveContext): Promise<FrameRecordOutcome[]> {
+    this.frames.push(records.map(r => r.slice()))
+    for (const bytes of records) {
+      const text = Buffer.from(bytes.subarray(0, 16)).toString('latin1')
+      if (text.startsWith(FORGED_PREFIX)) throw new CdgossipError('CDG_BAD_SIGNATURE', 'test forgery in a frame')
+      if (text.startsWith(MALFORMED_PREFIX)) throw new CdgossipError('CDG_INVALID_EVENT', 'test malformed event in a frame')
+    }
+    const outcomes: FrameRecordOutcome[] = []
+    for (const bytes of records) outcomes.push(await this.receiveRecord(bytes.slice(), context))
+    return outcomes
   }
 
   async sequenceStates (): Promise<SequenceState[]> {
@@ -95,6 +111,7 @@ export async function startP2PNode (options: TestNodeOptions = {}): Promise<Test
   const transport = init.transport ?? 'tcp'
   const components: P2PServiceComponents = {
     receiveRecord: async (bytes, context) => await records.receiveRecord(bytes, context),
+    receiveFrame: async (frame, context) => await records.receiveFrame(frame, context),
     ...(log === undefined ? {} : { log }),
     ...(peerMemory === undefined ? {} : { peerMemory })
   }

@@ -5,9 +5,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { CdgossipError } from '../../src/errors.js'
-import { createTopicValidator, GossipCounterSet, MAX_RECORD_BYTES } from '../../src/p2p/index.js'
+import { createTopicValidator, encodeRecordFrame, GossipCounterSet, MAX_RECORD_BYTES } from '../../src/p2p/index.js'
 import type { SignedEvent } from '../../src/events/types.js'
-import type { ReceiveContext, ReceiveOutcome } from '../../src/p2p/index.js'
+import type { FrameRecordOutcome, ReceiveContext, ReceiveOutcome } from '../../src/p2p/index.js'
 import type { Message, PeerId } from '@libp2p/interface'
 
 const CLASS = 'build.started'
@@ -16,6 +16,10 @@ const EVENT = {} as unknown as SignedEvent
 
 function message (data: Uint8Array): Message {
   return { type: 'unsigned', topic: TOPIC, data }
+}
+
+async function noFrames (): Promise<never> {
+  throw new Error('no frame expected')
 }
 
 async function peer (): Promise<PeerId> {
@@ -32,6 +36,7 @@ describe('createTopicValidator', () => {
     const log = pino({ level: 'debug' }, new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } }))
     const validate = createTopicValidator({
       receiveRecord: async (bytes, context) => { seen.push({ bytes, context }); return await next() },
+      receiveFrame: noFrames,
       counters,
       log
     }, { eventClass: CLASS })
@@ -82,6 +87,7 @@ describe('createTopicValidator', () => {
     const counters = new GossipCounterSet()
     const validate = createTopicValidator({
       receiveRecord: async () => { calls++; return { status: 'stored', event: EVENT } },
+      receiveFrame: noFrames,
       counters
     }, { eventClass: CLASS })
     const from = await peer()
@@ -90,7 +96,49 @@ describe('createTopicValidator', () => {
     expect(calls).toBe(1)
     expect(counters.snapshot().received).toEqual({ 'reject:CDG_EVENT_TOO_LARGE': 1, stored: 1 })
 
-    const small = createTopicValidator({ receiveRecord: async () => ({ status: 'stored', event: EVENT }), counters }, { eventClass: CLASS, maxRecordBytes: 4 })
+    const small = createTopicValidator({ receiveRecord: async () => ({ status: 'stored', event: EVENT }), receiveFrame: noFrames, counters }, { eventClass: CLASS, maxRecordBytes: 4 })
     expect(await small(from, message(new Uint8Array(5)))).toBe(TopicValidatorResult.Reject)
+  })
+
+  it('hands a frame\'s records to the receive path together: Reject for any invalid record, else Accept when any would travel on and none is over the relay budget', async () => {
+    const from = await peer()
+    const counters = new GossipCounterSet()
+    const seen: Array<{ records: readonly Uint8Array[], context: ReceiveContext }> = []
+    let next: () => Promise<FrameRecordOutcome[]> = async () => []
+    const validate = createTopicValidator({
+      receiveRecord: async () => { throw new Error('a frame is not one record') },
+      receiveFrame: async (records, context) => { seen.push({ records, context }); return await next() },
+      counters
+    }, { eventClass: CLASS })
+    const records = [new Uint8Array([0x7b, 1]), new Uint8Array([0x7b, 2, 3])]
+    const frame = encodeRecordFrame(records)
+    const untrusted = new CdgossipError('CDG_UNTRUSTED_SIGNER', 'stranger')
+
+    next = async () => [{ status: 'stored', event: EVENT }, { status: 'refused', error: untrusted }]
+    expect(await validate(from, message(frame))).toBe(TopicValidatorResult.Accept)
+    expect(seen).toEqual([{ records, context: { expectedClass: CLASS, from: from.toString(), via: 'gossip' } }])
+    next = async () => [{ status: 'duplicate', event: EVENT }, { status: 'relayed', event: EVENT, forward: false }]
+    expect(await validate(from, message(frame))).toBe(TopicValidatorResult.Ignore)
+    next = async () => [{ status: 'refused', error: untrusted }, { status: 'relayed', event: EVENT }]
+    expect(await validate(from, message(frame))).toBe(TopicValidatorResult.Accept)
+    // a record over an untrusted origin's relay budget keeps the whole frame here
+    next = async () => [{ status: 'stored', event: EVENT }, { status: 'relayed', event: EVENT, forward: false }]
+    expect(await validate(from, message(frame))).toBe(TopicValidatorResult.Ignore)
+    next = async () => { throw new CdgossipError('CDG_BAD_SIGNATURE', 'one forged record') }
+    expect(await validate(from, message(frame))).toBe(TopicValidatorResult.Reject)
+
+    // a malformed frame never reaches the receive path
+    const truncated = frame.subarray(0, frame.byteLength - 1)
+    expect(await validate(from, message(truncated))).toBe(TopicValidatorResult.Reject)
+    expect(seen).toHaveLength(5)
+    expect(counters.snapshot().received).toEqual({
+      stored: 2,
+      relayed: 1,
+      duplicate: 1,
+      'ignore:relay-limited': 2,
+      'ignore:CDG_UNTRUSTED_SIGNER': 2,
+      'reject:CDG_BAD_SIGNATURE': 1,
+      'reject:CDG_INVALID_CLOUDEVENT': 1
+    })
   })
 })

@@ -52,6 +52,16 @@ describe('RelayBudget', () => {
     expect(budget.take('o1')).toBe(true)
     expect(budget.take('o1')).toBe(false)
   })
+
+  it('takes a frame\'s records all or none, putting back what it took when one is over', () => {
+    const budget = new RelayBudget({ ratePerSecond: 1, burst: 3, totalRatePerSecond: 10, totalBurst: 5, now: () => 0 })
+    expect(budget.takeAll(['o1', 'o1', 'o1', 'o1'])).toBe(false)
+    // nothing was spent by the refused frame
+    expect(budget.takeAll(['o1', 'o1', 'o1'])).toBe(true)
+    expect(budget.takeAll(['o2', 'o2', 'o3'])).toBe(false)
+    expect(budget.takeAll(['o2', 'o3'])).toBe(true)
+    expect(budget.take('o3')).toBe(false)
+  })
 })
 
 describe('ReceiveMonitor', () => {

@@ -74,7 +74,7 @@ describe('openSignedRecordWith a worker pool', () => {
     expect(verifier.calls).toBe(1)
   })
 
-  it('verifies a turn with few requests on the calling thread and a burst on the workers, with the same verdicts', async () => {
+  it('verifies a turn with few requests on the calling thread and a burst on the workers and its share here, with the same verdicts', async () => {
     const pool = new VerifyPool(1, { minBatch: 8 })
     const record = openSignedRecord(sign(alice).bytes)
     const { publicKey, message, signature } = signatureParts(record.attributes.dssematerial, alice)
@@ -85,6 +85,13 @@ describe('openSignedRecordWith a worker pool', () => {
     const burst = Array.from({ length: 10 }, (_, i) => i % 2 === 0 ? signature : flipped)
     expect(await Promise.all(burst.map(async (sig) => pool.verify(publicKey, message, sig)))).toEqual(burst.map((_, i) => i % 2 === 0))
     expect(pool.batchesSent).toBe(1)
+    // the calling thread took its share of the burst (half, beside one worker): both cores verified
+    expect(pool.verifiedHere).toBe(2 + 5)
+
+    const workersOnly = new VerifyPool(1, { minBatch: 8, callerShare: 0 })
+    expect(await Promise.all(burst.map(async (sig) => workersOnly.verify(publicKey, message, sig)))).toEqual(burst.map((_, i) => i % 2 === 0))
+    expect(workersOnly.verifiedHere).toBe(0)
+    expect(() => new VerifyPool(1, { callerShare: 1 })).toThrow(RangeError)
   })
 
   it('verifies on the calling thread when a worker dies with batches in hand, and starts a fresh one for the next batch', async () => {

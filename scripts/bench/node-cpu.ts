@@ -1,0 +1,89 @@
+import '../../src/polyfill.js'
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { createContext, DEFAULT_OPTIONS, removeContext } from './context.js'
+import { DeliveryTracker } from './delivery.js'
+import { startFederation, warmup, watchSubscribers } from './federation-bench.js'
+import { closedLoop } from './http-load.js'
+import type { NodeProcess } from './node-process.js'
+import { Payloads, runPrefix } from './payloads.js'
+import { cleanupAll } from './resources.js'
+import { CdgossipTarget } from './targets.js'
+
+/**
+ * CPU per delivered event for a fixed amount of federation work: A, B and C as in the federation
+ * part, N single-event publishes at A with 32 in flight, until B and C hold them all; the CPU the
+ * three node processes used for it comes from /proc/<pid>/stat (user + system, all threads).
+ * On a shared, loaded machine wall-clock rates swing several-fold from run to run; CPU for a
+ * fixed piece of work moves far less, which is what A/B runs of two builds need:
+ * `CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js node dist/scripts/bench/node-cpu.js [--events N] [--batch B]`
+ * (`--batch B`: publish requests of B events, 4 in flight, instead of single events with 32).
+ */
+
+const TICKS_PER_SECOND = 100
+
+async function cpuSeconds (node: NodeProcess): Promise<number> {
+  const stat = await readFile(`/proc/${node.pid ?? 0}/stat`, 'utf8')
+  // fields after the command name (which may hold spaces) start at state, field 3
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+}
+
+async function main (): Promise<void> {
+  const { values } = parseArgs({ options: { events: { type: 'string' }, batch: { type: 'string' } } })
+  const total = Number(values.events ?? 8000)
+  const batch = Number(values.batch ?? 1)
+  const ctx = await createContext('/tmp', { ...DEFAULT_OPTIONS, noBaseline: true }, line => { console.error(line) })
+  const nodes = await startFederation(ctx, 'node-cpu')
+  let tracker = new DeliveryTracker(['B', 'C'])
+  const watchers = await watchSubscribers(nodes, () => tracker)
+  try {
+    const target = new CdgossipTarget(nodes.a.api())
+    const payloads = new Payloads({ seed: 21, idPrefix: runPrefix('cpu') })
+    await warmup(async p => await target.publish(p), payloads, tracker)
+    tracker = new DeliveryTracker(['B', 'C'])
+    const all = [nodes.a, nodes.b, nodes.c]
+    const before = await Promise.all(all.map(cpuSeconds))
+    const started = performance.now()
+    await closedLoop({
+      total: Math.ceil(total / batch),
+      inFlight: batch === 1 ? DEFAULT_OPTIONS.inFlight : 4,
+      maxMs: 600_000,
+      send: async () => {
+        const sentAt = performance.now()
+        if (batch === 1) {
+          const key = await target.publish(payloads.next())
+          tracker.accepted(key, sentAt, performance.now())
+          return
+        }
+        const { body, items } = payloads.batch(batch)
+        for (const key of await target.publishBatch(body, items)) tracker.accepted(key, sentAt, performance.now())
+      }
+    })
+    const drained = await tracker.drain(300_000)
+    const seconds = (performance.now() - started) / 1000
+    const after = await Promise.all(all.map(cpuSeconds))
+    const cpu = after.map((a, i) => a - (before[i] as number))
+    const delivered = tracker.deliveredEverywhere()
+    const sum = cpu.reduce((s, c) => s + c, 0)
+    console.log(JSON.stringify({
+      events: total,
+      batch,
+      delivered,
+      drained,
+      deliveredPerSecond: Math.round(delivered / seconds),
+      cpuMsPerEvent: Number((sum * 1000 / delivered).toFixed(3)),
+      cpuMsPerEventByNode: { A: Number((cpu[0] as number * 1000 / delivered).toFixed(3)), B: Number((cpu[1] as number * 1000 / delivered).toFixed(3)), C: Number((cpu[2] as number * 1000 / delivered).toFixed(3)) }
+    }))
+  } finally {
+    for (const w of watchers) w.close()
+    await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
+    await removeContext(ctx)
+  }
+}
+
+main().then(() => process.exit(0), async (err: unknown) => {
+  console.error(err)
+  await cleanupAll(line => { console.error(line) })
+  process.exit(1)
+})

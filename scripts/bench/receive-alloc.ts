@@ -1,0 +1,98 @@
+import '../../src/polyfill.js'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { encodeCDEventData, toCloudEventAttributes } from '../../src/events/index.js'
+import { ReceivePipeline } from '../../src/pipeline/index.js'
+import { signCloudEvent, sharedVerifier } from '../../src/signing/index.js'
+import { createEventStore } from '../../src/store/index.js'
+import { Workload } from './workload.js'
+import { classOf } from './payloads.js'
+
+/**
+ * V8 heap bytes allocated per received record by the receive path (verify → validate → trust →
+ * store), measured with the sampling heap profiler counting collected objects too, on a real
+ * store in a temp dir: `node dist/scripts/bench/receive-alloc.js [--records N] [--mode single|frame] [--top K]`
+ * (`--top` lists the K functions allocating most, bytes per record).
+ * `single` hands each record to receive() (64 at a time, as a gossip burst arrives); `frame`
+ * hands them to receiveFrame() 64 at a time. The libp2p stack's own allocations (protobuf,
+ * Noise, gossipsub's caches) are not in this figure: it is the part cdgossip's code decides.
+ */
+
+const BURST = 64
+
+async function main (): Promise<void> {
+  const { values } = parseArgs({ options: { records: { type: 'string' }, mode: { type: 'string' }, top: { type: 'string' } } })
+  const n = Number(values.records ?? 6400)
+  const mode = values.mode ?? 'frame'
+  if (mode !== 'single' && mode !== 'frame') throw new Error('--mode is single or frame')
+
+  const privateKey = await generateKeyPair('Ed25519')
+  const signer = { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() }
+  const workload = new Workload({ idPrefix: `alloc-${Date.now().toString(36)}` })
+  // one class, as a frame carries: sequences 1..n of one (origin, class)
+  const byClass = new Map<string, Uint8Array[]>()
+  while ([...byClass.values()].every(list => list.length < n)) {
+    const cdevent = workload.next()
+    const eventClass = classOf(cdevent.context.type)
+    const list = byClass.get(eventClass) ?? []
+    byClass.set(eventClass, list)
+    if (list.length >= n) continue
+    list.push(signCloudEvent({ attributes: toCloudEventAttributes(cdevent), data: encodeCDEventData(cdevent), sequence: list.length + 1 }, signer).bytes)
+  }
+  const [eventClass, records] = [...byClass.entries()].find(([, list]) => list.length >= n) as [string, Uint8Array[]]
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cdgossip-alloc-'))
+  const store = await createEventStore({}, { path: dir })
+  const pipeline = new ReceivePipeline({
+    store,
+    trust: () => ({ trusted: true }),
+    wanted: () => true,
+    stored: () => {},
+    gap: () => {},
+    verifier: sharedVerifier()
+  })
+  const context = { expectedClass: eventClass, from: 'bench', via: 'gossip' } as const
+  const receiveAll = async (list: Uint8Array[]): Promise<void> => {
+    for (let i = 0; i < list.length; i += BURST) {
+      const burst = list.slice(i, i + BURST)
+      if (mode === 'frame' && burst.length > 1) await pipeline.receiveFrame(burst, context)
+      else await Promise.all(burst.map(async bytes => await pipeline.receive(bytes, context)))
+    }
+  }
+  // warm up (JIT, store open) on a tenth, then measure the rest
+  const warm = Math.floor(n / 10)
+  await receiveAll(records.slice(0, warm))
+
+  const session = new Session()
+  session.connect()
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+  const started = performance.now()
+  await receiveAll(records.slice(warm))
+  const ms = performance.now() - started
+  const { profile } = await session.post('HeapProfiler.stopSampling')
+  session.disconnect()
+  let total = 0
+  const bySite = new Map<string, number>()
+  const walk = (node: typeof profile.head): void => {
+    total += node.selfSize
+    const { functionName, url, lineNumber } = node.callFrame
+    const site = `${functionName === '' ? '(anonymous)' : functionName} ${url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${lineNumber + 1}`
+    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize)
+    node.children.forEach(walk)
+  }
+  walk(profile.head)
+  const measured = n - warm
+  await store.stop()
+  await rm(dir, { recursive: true, force: true })
+  console.log(JSON.stringify({ mode, records: measured, eventClass, heapBytesPerRecord: Math.round(total / measured), recordsPerSecond: Math.round(measured / ms * 1000) }))
+  if (values.top !== undefined) {
+    for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) console.log(`${String(Math.round(bytes / measured)).padStart(7)} B  ${site}`)
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1) })

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest'
+import { decodeRecordFrame, encodeRecordFrame, FRAME_MAGIC, isRecordFrame, MAX_FRAME_BYTES, MAX_FRAME_RECORDS, MalformedFrameError } from '../../src/p2p/index.js'
+import { FrameSender } from '../../src/p2p/frame-sender.js'
+
+function recordOfSize (size: number, fill = 0x2e): Uint8Array {
+  const bytes = new Uint8Array(size).fill(fill)
+  bytes[0] = 0x7b // a wire record is a JSON object
+  return bytes
+}
+
+/** A frame with the given header count and record lengths, whatever the bounds say. */
+function rawFrame (count: number, lengths: number[], trailing = 0): Uint8Array {
+  const size = 6 + lengths.reduce((sum, n) => sum + 4 + n, 0) + trailing
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  out.set(FRAME_MAGIC)
+  view.setUint16(4, count)
+  let at = 6
+  for (const n of lengths) {
+    view.setUint32(at, n)
+    out.set(recordOfSize(Math.max(n, 1)).subarray(0, n), at + 4)
+    at += 4 + n
+  }
+  return out
+}
+
+describe('record frames', () => {
+  it('carry records byte for byte and are told apart from a single record by their magic', () => {
+    const records = [recordOfSize(3), recordOfSize(1000, 0x41), recordOfSize(1)]
+    const frame = encodeRecordFrame(records)
+    expect(isRecordFrame(frame)).toBe(true)
+    expect(decodeRecordFrame(frame)).toEqual(records)
+    expect(isRecordFrame(new TextEncoder().encode('{"specversion":"1.0"}'))).toBe(false)
+    expect(isRecordFrame(FRAME_MAGIC.subarray(0, 3))).toBe(false)
+    // a later version is not this one: its magic differs in the version byte
+    const v2 = frame.slice()
+    v2[3] = 2
+    expect(isRecordFrame(v2)).toBe(false)
+  })
+
+  it('refuse anything outside the layout or its bounds', () => {
+    const bad: Array<[string, Uint8Array]> = [
+      ['one record (it travels unframed)', rawFrame(1, [5])],
+      ['too many records', rawFrame(MAX_FRAME_RECORDS + 1, Array.from({ length: MAX_FRAME_RECORDS + 1 }, () => 2))],
+      ['an empty record', rawFrame(2, [3, 0])],
+      ['a length past the end', rawFrame(2, [3, 3]).subarray(0, 15)],
+      ['a count above the records present', rawFrame(3, [3, 3])],
+      ['bytes after the last record', rawFrame(2, [3, 3], 1)],
+      ['a truncated header', FRAME_MAGIC.slice()],
+      ['more bytes than a frame holds', rawFrame(2, [MAX_FRAME_BYTES / 2, MAX_FRAME_BYTES / 2])]
+    ]
+    for (const [what, frame] of bad) {
+      expect(() => decodeRecordFrame(frame), what).toThrow(MalformedFrameError)
+    }
+    expect(() => decodeRecordFrame(rawFrame(2, [3, 3]))).not.toThrow()
+    expect(decodeRecordFrame(rawFrame(MAX_FRAME_RECORDS, Array.from({ length: MAX_FRAME_RECORDS }, () => 2)))).toHaveLength(MAX_FRAME_RECORDS)
+    expect(() => encodeRecordFrame([recordOfSize(3)])).toThrow(RangeError)
+    expect(() => encodeRecordFrame([recordOfSize(MAX_FRAME_BYTES / 2), recordOfSize(MAX_FRAME_BYTES / 2)])).toThrow(RangeError)
+  })
+})
+
+describe('FrameSender', () => {
+  it('sends a lone record at once, and frames the records that came while a send was in flight, within the bounds', async () => {
+    const sent: Array<{ topic: string, message: Uint8Array }> = []
+    const sender = new FrameSender(async (topic, message) => { sent.push({ topic, message }); return 3 })
+    expect(await sender.send('t', recordOfSize(10))).toBe(3)
+    expect(sent).toHaveLength(1)
+    expect(isRecordFrame(sent[0]?.message as Uint8Array)).toBe(false)
+
+    // one turn's worth: the first goes alone, the rest wait for it and share frames
+    const burst = Array.from({ length: MAX_FRAME_RECORDS + 6 }, (_, i) => recordOfSize(100 + i))
+    const large = recordOfSize(MAX_FRAME_BYTES)
+    const other = recordOfSize(20)
+    const results = await Promise.all([...[...burst, large].map(async (r) => await sender.send('t', r)), sender.send('u', other)])
+    expect(results.every((n) => n === 3)).toBe(true)
+    const messages = sent.slice(1)
+    const onT = messages.filter((m) => m.topic === 't').map((m) => m.message)
+    expect(messages.filter((m) => m.topic === 'u').map((m) => m.message)).toEqual([other])
+    expect(onT[0]).toEqual(burst[0])
+    expect(decodeRecordFrame(onT[1] as Uint8Array)).toEqual(burst.slice(1, 1 + MAX_FRAME_RECORDS))
+    expect(decodeRecordFrame(onT[2] as Uint8Array)).toEqual(burst.slice(1 + MAX_FRAME_RECORDS))
+    // too large to share a frame: alone, as it is
+    expect(Buffer.from(onT[3] as Uint8Array).equals(large)).toBe(true)
+    expect(onT).toHaveLength(4)
+  })
+
+  it('fails the records of a message whose send failed, and goes on with the next', async () => {
+    let fail = true
+    const sender = new FrameSender(async () => {
+      if (fail) {
+        fail = false
+        throw new Error('no peers')
+      }
+      return 1
+    })
+    const [first, second] = await Promise.allSettled([sender.send('t', recordOfSize(5)), sender.send('t', recordOfSize(6))])
+    expect(first).toMatchObject({ status: 'rejected', reason: { message: 'no peers' } })
+    expect(second).toEqual({ status: 'fulfilled', value: 1 })
+  })
+})
