@@ -5,7 +5,7 @@ import { NodeProcess, type NodeMemory } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
 import { ACK_EVERY, CONSUMER_PREFETCH, AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
 import { medianBy, rate, ratio, round, waitUntil } from './stats.js'
-import { CdgossipTarget, RabbitTarget } from './targets.js'
+import { CdgossipTarget, RabbitTarget } from './publish-targets.js'
 
 /**
  * Figures 3 and 5: catch-up. B (trusts A, subscribes to everything) has followed A's classes

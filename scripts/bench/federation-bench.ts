@@ -6,7 +6,7 @@ import { NodeProcess, type NodeMemory } from './node-process.js'
 import { Payloads, runPrefix, type Payload } from './payloads.js'
 import { ACK_EVERY, CONSUMER_PREFETCH, AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
 import { medianBy, ratio, waitUntil } from './stats.js'
-import { CdgossipTarget, RabbitTarget, type PublishTarget } from './targets.js'
+import { CdgossipTarget, RabbitTarget, type PublishTarget } from './publish-targets.js'
 
 /**
  * Figures 2 and 5: three communities on 127.0.0.1, each node its own process. A publishes over

@@ -5,7 +5,7 @@ import { NodeProcess } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
 import { AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
 import { rate, ratio, summarize, type LatencySummary } from './stats.js'
-import { CdgossipTarget, RabbitTarget, type PublishTarget } from './targets.js'
+import { CdgossipTarget, RabbitTarget, type PublishTarget } from './publish-targets.js'
 
 /**
  * Figure 1: publish throughput of one node: events/s accepted (HTTP 202 = validated, signed,

@@ -1,14 +1,16 @@
 import type { HttpClient } from './http-load.js'
 import type { Payload } from './payloads.js'
+import type { JetStreamPublisher } from './nats.js'
 import type { AmqpPublisher } from './rabbitmq.js'
 
 /**
- * What a load loop publishes through: cdgossip's REST API or the RabbitMQ publisher. Each
- * publish resolves when the system accepted the event (HTTP 202; broker confirm) and returns the
- * key its subscribers will report (cdgossip: the record digest; RabbitMQ: the message id).
+ * What a load loop publishes through: cdgossip's REST API, the RabbitMQ or the JetStream
+ * publisher. Each publish resolves when the system accepted the event (HTTP 202; broker confirm;
+ * stream ack) and returns the key its subscribers will report (cdgossip: the record digest;
+ * RabbitMQ: the message id; JetStream: the stream sequence).
  */
 export interface PublishTarget {
-  readonly system: 'cdgossip' | 'rabbitmq'
+  readonly system: 'cdgossip' | 'rabbitmq' | 'nats'
   publish(payload: Payload): Promise<string>
   publishBatch(body: Buffer, items: Payload[]): Promise<string[]>
 }
@@ -48,5 +50,18 @@ export class RabbitTarget implements PublishTarget {
   async publishBatch (_body: Buffer, items: Payload[]): Promise<string[]> {
     await this.publisher.publishBatch(items.map(p => ({ routingKey: p.eventClass, body: p.body, messageId: p.id })))
     return items.map(p => p.id)
+  }
+}
+
+export class NatsTarget implements PublishTarget {
+  readonly system = 'nats'
+  constructor (private readonly publisher: JetStreamPublisher) {}
+
+  async publish (payload: Payload): Promise<string> {
+    return await this.publisher.publish(payload.eventClass, payload.body)
+  }
+
+  async publishBatch (_body: Buffer, items: Payload[]): Promise<string[]> {
+    return await this.publisher.publishBatch(items)
   }
 }
