@@ -5,6 +5,7 @@ import { efficiencyOf, FEDERATION_FLOOR, floorPerEventUs, describeRecipe } from 
 import { floorNote, floorOf } from './floor.js'
 import { declareStream, deleteStream, JetStreamConsumer, JetStreamPublisher } from './nats.js'
 import { CpuMeter, type CpuUsage } from './proc-cpu.js'
+import { describeBreakdown, memoryBreakdownOf, type MemoryBreakdown } from './memory-breakdown.js'
 import { DeliveryTracker, type DeliverySummary } from './delivery.js'
 import { NodeProcess, type NodeMemory } from './node-process.js'
 import { Payloads, runPrefix, type Payload } from './payloads.js'
@@ -62,6 +63,8 @@ export interface SystemResult {
   memory: Record<string, NodeMemory | undefined>
   /** CPU of every process during the saturation phase */
   cpu?: CpuUsage
+  /** where each node's memory is right after the saturation phase */
+  breakdown?: Record<string, MemoryBreakdown | undefined>
   extra?: Record<string, unknown>
 }
 
@@ -222,7 +225,9 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
     log(`  cdgossip saturation: accepted ${saturation.delivery.acceptedPerSec}/s, delivered at B and C ${saturation.delivery.deliveredPerSec}/s, 202→C p99 ${saturation.delivery.acceptToSubscriberMs.p99} ms (drained: ${String(saturation.drained)}), CPU ${cpuPerEventUs(cpu, saturation)} µs per delivered event (${Object.entries(cpu.byProcess).map(([n, ms]) => `${n} ${Math.round(ms)} ms`).join(', ')})`)
     const memory = { A: await nodes.a.memory(), B: await nodes.b.memory(), C: await nodes.c.memory() }
     log(`  peak RSS A ${memory.A?.peakRssMiB ?? '?'} MiB, B ${memory.B?.peakRssMiB ?? '?'} MiB, C ${memory.C?.peakRssMiB ?? '?'} MiB`)
-    cdg = { lightRate: light, ramp, fixedRate: fixed, fixedWindows, saturation, memory, cpu, extra: { warmupRounds: rounds, sse: watchers.map(w => ({ received: w.received, overflows: w.overflows, reconnects: w.reconnects })) } }
+    const breakdown = { A: await memoryBreakdownOf(nodes.a.api()), B: await memoryBreakdownOf(nodes.b.api()), C: await memoryBreakdownOf(nodes.c.api()) }
+    for (const [name, m] of Object.entries(breakdown)) log(`  ${describeBreakdown(name, m)}`)
+    cdg = { lightRate: light, ramp, fixedRate: fixed, fixedWindows, saturation, memory, cpu, breakdown, extra: { warmupRounds: rounds, sse: watchers.map(w => ({ received: w.received, overflows: w.overflows, reconnects: w.reconnects })) } }
   } finally {
     for (const w of watchers) w.close()
     await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
@@ -460,7 +465,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
     }
   ]
   notes.push(`Fixed-rate phase achieved: cdgossip accepted ${f.acceptedPerSec}/s (${cdg.fixedRate.loop.skipped ?? 0} sends skipped because ${MAX_OPEN_IN_FLIGHT} were outstanding, ${cdg.fixedRate.loop.failed} failed)${bf === undefined ? '' : `, RabbitMQ confirmed ${bf.acceptedPerSec}/s (${base?.fixedRate.loop.skipped ?? 0} skipped)`}. Delivered everywhere: cdgossip ${f.deliveredEverywhere}/${f.accepted} at ${options.fixedRate}/s, ${s.deliveredEverywhere}/${s.accepted} at saturation${cdg.saturation.drained && cdg.fixedRate.drained ? '' : ` (not all within ${DRAIN_TIMEOUT_MS / 1000} s)`}.`)
-  notes.push(`Peak RSS (VmHWM of each process): A ${cdg.memory.A?.peakRssMiB ?? '?'} MiB, B ${cdg.memory.B?.peakRssMiB ?? '?'} MiB, C ${cdg.memory.C?.peakRssMiB ?? '?'} MiB${base === undefined ? '' : `; RabbitMQ beam.smp ${base.memory.broker?.peakRssMiB ?? '?'} MiB (one broker serves all three communities)`}${js === undefined ? '' : `; nats-server ${js.memory.server?.peakRssMiB ?? '?'} MiB`}.`)
+  notes.push(`Peak RSS (VmHWM of each process): A ${cdg.memory.A?.peakRssMiB ?? '?'} MiB, B ${cdg.memory.B?.peakRssMiB ?? '?'} MiB, C ${cdg.memory.C?.peakRssMiB ?? '?'} MiB${base === undefined ? '' : `; RabbitMQ beam.smp ${base.memory.broker?.peakRssMiB ?? '?'} MiB (one broker serves all three communities)`}${js === undefined ? '' : `; nats-server ${js.memory.server?.peakRssMiB ?? '?'} MiB`}. Right after the saturation phase (each node's GET /metrics): ${Object.entries(cdg.breakdown ?? {}).map(([n, m]) => describeBreakdown(n, m)).join('; ')} MiB.`)
   return {
     name: 'federation',
     figures,
