@@ -1,6 +1,6 @@
 import type { BenchContext, Figure, PartResult } from './context.js'
 import { dirFor, withBroker, withNats } from './context.js'
-import { CATCHUP_FLOOR, describeRecipe, efficiencyOf, floorPerEventUs } from './efficiency.js'
+import { CATCHUP_FLOOR, cpuPerEventUs, describeRecipe, efficiencyOf, floorPerEventUs } from './efficiency.js'
 import { floorOf } from './floor.js'
 import { declareStream, deleteStream, JetStreamConsumer, JetStreamPublisher } from './nats.js'
 import { CpuMeter, type CpuUsage } from './proc-cpu.js'
@@ -129,7 +129,7 @@ async function cdgossipRound (a: NodeProcess, b: NodeProcess, target: CdgossipTa
     cpu,
     sync: info.sync
   }
-  log(`  cdgossip: ${caught}/${n} in ${result.catchupMs} ms after ready → ${result.eventsPerSec} events/s (${result.eventsPerSecFromSpawn} incl. ${result.startMs} ms start-up); B peak RSS ${result.memory.B?.peakRssMiB ?? '?'} MiB, CPU ${cpuPerEventUs(result) ?? '?'} µs per event`)
+  log(`  cdgossip: ${caught}/${n} in ${result.catchupMs} ms after ready → ${result.eventsPerSec} events/s (${result.eventsPerSecFromSpawn} incl. ${result.startMs} ms start-up); B peak RSS ${result.memory.B?.peakRssMiB ?? '?'} MiB, CPU ${roundCpuUs(result) ?? '?'} µs per event`)
   return result
 }
 
@@ -177,7 +177,7 @@ async function baselineRounds (ctx: BenchContext, target: PublishTarget, openCon
         memory: { server: await server.memory() },
         cpu
       }
-      ctx.log(`  ${target.system}: ${consumer.received}/${n} in ${result.catchupMs} ms → ${result.eventsPerSec} events/s, CPU ${cpuPerEventUs(result) ?? '?'} µs per event`)
+      ctx.log(`  ${target.system}: ${consumer.received}/${n} in ${result.catchupMs} ms → ${result.eventsPerSec} events/s, CPU ${roundCpuUs(result) ?? '?'} µs per event`)
       results.push(result)
     } finally {
       await consumer.close()
@@ -186,8 +186,9 @@ async function baselineRounds (ctx: BenchContext, target: PublishTarget, openCon
   return results
 }
 
-function cpuPerEventUs (r: CatchupSystem): number | undefined {
-  return r.cpu === undefined || r.held <= 0 ? undefined : round(r.cpu.totalMs * 1000 / r.held, 1)
+/** CPU per event the round caught up. */
+function roundCpuUs (r: CatchupSystem): number | undefined {
+  return cpuPerEventUs(r.cpu?.totalMs, r.held)
 }
 
 export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
@@ -282,9 +283,9 @@ export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
       id: 'catchup.cpuPerEvent',
       label: 'CPU per caught-up event (all processes, median round)',
       unit: 'µs',
-      cdgossip: cpuPerEventUs(cdg),
-      baseline: base === undefined ? undefined : cpuPerEventUs(base),
-      nats: js === undefined ? undefined : cpuPerEventUs(js),
+      cdgossip: roundCpuUs(cdg),
+      baseline: base === undefined ? undefined : roundCpuUs(base),
+      nats: js === undefined ? undefined : roundCpuUs(js),
       better: 'lower'
     },
     {

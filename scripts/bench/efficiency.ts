@@ -89,9 +89,15 @@ export interface Efficiency {
   percent: number
 }
 
+/** µs of CPU per event for `events` delivered with `cpuMs`; undefined when nothing was delivered or measured. */
+export function cpuPerEventUs (cpuMs: number | undefined, events: number): number | undefined {
+  if (cpuMs === undefined || events <= 0 || cpuMs <= 0 || !Number.isFinite(cpuMs)) return undefined
+  return round(cpuMs * 1000 / events, 1)
+}
+
 /** Floor ÷ actual for `events` delivered with `cpuMs` of CPU; undefined when nothing was delivered. */
 export function efficiencyOf (floorUs: number, cpuMs: number, events: number): Efficiency | undefined {
-  if (events <= 0 || cpuMs <= 0 || !Number.isFinite(cpuMs)) return undefined
-  const cpuPerEventUs = cpuMs * 1000 / events
-  return { events, cpuMs: round(cpuMs, 0), cpuPerEventUs: round(cpuPerEventUs, 1), floorUs, percent: round(floorUs / cpuPerEventUs * 100, 1) }
+  const perEvent = cpuPerEventUs(cpuMs, events)
+  if (perEvent === undefined) return undefined
+  return { events, cpuMs: round(cpuMs, 0), cpuPerEventUs: perEvent, floorUs, percent: round(floorUs / (cpuMs * 1000 / events) * 100, 1) }
 }

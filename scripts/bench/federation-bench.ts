@@ -1,16 +1,16 @@
 import { closedLoop, openLoop, SseWatcher, type LoopResult } from './http-load.js'
 import type { BenchContext, Figure, PartResult } from './context.js'
 import { dirFor, withBroker, withNats } from './context.js'
-import { efficiencyOf, FEDERATION_FLOOR, floorPerEventUs, describeRecipe } from './efficiency.js'
+import { cpuPerEventUs, describeRecipe, efficiencyOf, FEDERATION_FLOOR, floorPerEventUs } from './efficiency.js'
 import { floorNote, floorOf } from './floor.js'
 import { declareStream, deleteStream, JetStreamConsumer, JetStreamPublisher } from './nats.js'
-import { CpuMeter, type CpuUsage } from './proc-cpu.js'
+import { CpuMeter, describeCpu, type CpuUsage } from './proc-cpu.js'
 import { describeBreakdown, memoryBreakdownOf, type MemoryBreakdown } from './memory-breakdown.js'
 import { DeliveryTracker, type DeliverySummary } from './delivery.js'
 import { NodeProcess, type NodeMemory } from './node-process.js'
 import { Payloads, runPrefix, type Payload } from './payloads.js'
 import { ACK_EVERY, CONSUMER_PREFETCH, AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
-import { medianBy, ratio, round, waitUntil } from './stats.js'
+import { medianBy, ratio, waitUntil } from './stats.js'
 import { CdgossipTarget, NatsTarget, RabbitTarget, type PublishTarget } from './publish-targets.js'
 
 /**
@@ -177,7 +177,7 @@ async function baselinePhases (target: PublishTarget, subscribe: (arrived: (inde
   for (const w of fixedWindows) log(`  ${target.system} ${options.fixedRate}/s: accept→C p50 ${w.delivery.acceptToSubscriberMs.p50} p99 ${w.delivery.acceptToSubscriberMs.p99} ms; send→C p99 ${w.delivery.sendToSubscriberMs.p99} ms`)
   tr = new DeliveryTracker(['B', 'C'])
   const { phase: saturation, cpu } = await meteredSaturation(target, payloads, tr, options.inFlight, options.measureSeconds, pids)
-  log(`  ${target.system} saturation: delivered at B and C ${saturation.delivery.deliveredPerSec}/s, send→C p99 ${saturation.delivery.sendToSubscriberMs.p99} ms, CPU ${cpuPerEventUs(cpu, saturation)} µs per delivered event`)
+  log(`  ${target.system} saturation: delivered at B and C ${saturation.delivery.deliveredPerSec}/s, send→C p99 ${saturation.delivery.sendToSubscriberMs.p99} ms, CPU ${saturationCpuUs(cpu, saturation)} µs per delivered event`)
   return { lightRate: light, ramp, fixedRate: fixed, fixedWindows, saturation, cpu }
 }
 
@@ -189,9 +189,9 @@ async function meteredSaturation (target: PublishTarget, payloads: Payloads, tra
   return { phase, cpu: await meter.stop() }
 }
 
-function cpuPerEventUs (cpu: CpuUsage | undefined, phase: PhaseResult): number | undefined {
-  const delivered = phase.delivery.deliveredEverywhere
-  return cpu === undefined || delivered <= 0 ? undefined : round(cpu.totalMs * 1000 / delivered, 1)
+/** CPU per event held by both B and C in the saturation phase. */
+function saturationCpuUs (cpu: CpuUsage | undefined, phase: PhaseResult): number | undefined {
+  return cpuPerEventUs(cpu?.totalMs, phase.delivery.deliveredEverywhere)
 }
 
 export async function runFederation (ctx: BenchContext): Promise<PartResult> {
@@ -222,7 +222,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
     tracker = new DeliveryTracker(['B', 'C'])
     const pids = { A: nodes.a.pid ?? -1, B: nodes.b.pid ?? -1, C: nodes.c.pid ?? -1, bench: process.pid }
     const { phase: saturation, cpu } = await meteredSaturation(target, payloads, tracker, options.inFlight, options.measureSeconds, pids)
-    log(`  cdgossip saturation: accepted ${saturation.delivery.acceptedPerSec}/s, delivered at B and C ${saturation.delivery.deliveredPerSec}/s, 202→C p99 ${saturation.delivery.acceptToSubscriberMs.p99} ms (drained: ${String(saturation.drained)}), CPU ${cpuPerEventUs(cpu, saturation)} µs per delivered event (${Object.entries(cpu.byProcess).map(([n, ms]) => `${n} ${Math.round(ms)} ms`).join(', ')})`)
+    log(`  cdgossip saturation: accepted ${saturation.delivery.acceptedPerSec}/s, delivered at B and C ${saturation.delivery.deliveredPerSec}/s, 202→C p99 ${saturation.delivery.acceptToSubscriberMs.p99} ms (drained: ${String(saturation.drained)}), CPU ${saturationCpuUs(cpu, saturation)} µs per delivered event (${describeCpu(cpu)})`)
     const memory = { A: await nodes.a.memory(), B: await nodes.b.memory(), C: await nodes.c.memory() }
     log(`  peak RSS A ${memory.A?.peakRssMiB ?? '?'} MiB, B ${memory.B?.peakRssMiB ?? '?'} MiB, C ${memory.C?.peakRssMiB ?? '?'} MiB`)
     const breakdown = { A: await memoryBreakdownOf(nodes.a.api()), B: await memoryBreakdownOf(nodes.b.api()), C: await memoryBreakdownOf(nodes.c.api()) }
@@ -292,7 +292,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
   const p99s = (windows: PhaseResult[]): string => windows.map(w => `${w.delivery.acceptToSubscriberMs.p99} ms`).join(', ')
   notes.push(`202→C p99 of the ${FIXED_WINDOWS} fixed-rate windows, in order: cdgossip ${p99s(cdg.fixedWindows)}${base === undefined ? '' : `; RabbitMQ ${p99s(base.fixedWindows)}`}${js === undefined ? '' : `; NATS JetStream ${p99s(js.fixedWindows)}`}.`)
   const efficiency = cdg.cpu === undefined ? undefined : efficiencyOf(floorUs, cdg.cpu.totalMs, s.deliveredEverywhere)
-  const cpuText = (r: SystemResult): string => r.cpu === undefined ? '?' : `${Object.entries(r.cpu.byProcess).map(([p, ms]) => `${p} ${Math.round(ms)} ms`).join(', ')} for ${r.saturation.delivery.deliveredEverywhere} events`
+  const cpuText = (r: SystemResult): string => r.cpu === undefined ? '?' : `${describeCpu(r.cpu)} for ${r.saturation.delivery.deliveredEverywhere} events`
   notes.push(
     `CPU per delivered event: user + system time of every process (each node with its verify workers and LevelDB threads, the broker or server, and the bench client with its HTTP, SSE and AMQP/NATS clients) from /proc/<pid>/stat over the saturation phase including its drain, divided by the events held by both B and C. Saturation phase: cdgossip ${cpuText(cdg)}${base === undefined ? '' : `; RabbitMQ ${cpuText(base)}`}${js === undefined ? '' : `; NATS JetStream ${cpuText(js)}`}.`,
     `Efficiency floor of one federated event: ${describeRecipe(FEDERATION_FLOOR)} = ${floorUs} µs (see "The per-event floor"). ${floorNote(await floor)}`
@@ -449,9 +449,9 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
       id: 'federation.cpuPerEvent',
       label: 'CPU per event delivered at B and C, saturation (all processes)',
       unit: 'µs',
-      cdgossip: cpuPerEventUs(cdg.cpu, cdg.saturation),
-      baseline: base === undefined ? undefined : cpuPerEventUs(base.cpu, base.saturation),
-      nats: js === undefined ? undefined : cpuPerEventUs(js.cpu, js.saturation),
+      cdgossip: saturationCpuUs(cdg.cpu, cdg.saturation),
+      baseline: base === undefined ? undefined : saturationCpuUs(base.cpu, base.saturation),
+      nats: js === undefined ? undefined : saturationCpuUs(js.cpu, js.saturation),
       better: 'lower'
     },
     {

@@ -88,3 +88,8 @@ export function cpuDelta (before: ReadonlyMap<string, number>, after: ReadonlyAr
   }
   return { byProcess, totalMs, wallMs }
 }
+
+/** `A 370 ms, B 430 ms, …` for the report. */
+export function describeCpu (usage: CpuUsage): string {
+  return Object.entries(usage.byProcess).map(([name, ms]) => `${name} ${Math.round(ms)} ms`).join(', ')
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CATCHUP_FLOOR, FEDERATION_FLOOR, describeRecipe, efficiencyOf, floorPerEventUs, type FloorCosts } from '../../scripts/bench/efficiency.js'
+import { CATCHUP_FLOOR, FEDERATION_FLOOR, cpuPerEventUs, describeRecipe, efficiencyOf, floorPerEventUs, type FloorCosts } from '../../scripts/bench/efficiency.js'
 import { withTarget } from '../../scripts/bench/targets.js'
 import type { Figure } from '../../scripts/bench/context.js'
 
@@ -30,6 +30,11 @@ describe('efficiencyOf', () => {
 
   it('reaches 100 % when the processes spend exactly the floor', () => {
     expect(efficiencyOf(250, 250, 1000)?.percent).toBe(100)
+  })
+
+  it('gives the CPU per event on its own, for the baselines that have no floor', () => {
+    expect(cpuPerEventUs(480, 97)).toBe(4948.5)
+    expect(cpuPerEventUs(undefined, 97)).toBeUndefined()
   })
 
   it('has no figure when nothing was delivered or no CPU was read', () => {
