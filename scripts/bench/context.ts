@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import path from 'node:path'
+import { NatsServer, NATS_INSTALL_HINT, findNatsServer } from './nats.js'
 import { RabbitBroker, findRabbitMQ, INSTALL_HINT } from './rabbitmq.js'
+import type { FloorCosts } from './efficiency.js'
 
 /** What every benchmark part gets: where to work, how long it may take, how to log. */
 export interface BenchContext {
@@ -12,10 +14,14 @@ export interface BenchContext {
   log: (line: string) => void
   /** RabbitMQ binaries, or why the baseline is skipped */
   rabbit: { server: string, epmd: string } | { skipped: string }
+  /** the nats-server binary, or why the JetStream baseline is skipped */
+  nats: { server: string } | { skipped: string }
+  /** the per-event floor, measured once per run by the first part that needs it (floor.ts) */
+  floor?: Promise<FloorCosts>
 }
 
 export interface BenchOptions {
-  /** skip the RabbitMQ baseline even when installed */
+  /** skip the RabbitMQ and NATS baselines even when installed */
   noBaseline: boolean
   /** seconds each closed/open-loop measurement runs */
   measureSeconds: number
@@ -59,7 +65,10 @@ export interface Figure {
   label: string
   unit: string
   cdgossip: number | undefined
+  /** RabbitMQ */
   baseline: number | undefined
+  /** NATS JetStream, when the part measures it */
+  nats?: number | undefined
   /** 'higher' when more is better (throughput), 'lower' for latencies and sizes */
   better: 'higher' | 'lower'
   /** false when the baseline's number measures something else (no ratio is shown) @default true */
@@ -84,9 +93,21 @@ export interface PartResult {
 export async function createContext (resultsDir: string, options: BenchOptions, log: (line: string) => void): Promise<BenchContext> {
   const root = await mkdtemp(path.join((await import('node:os')).tmpdir(), 'cdgossip-bench-'))
   let rabbit: BenchContext['rabbit']
-  if (options.noBaseline) rabbit = { skipped: 'baseline disabled (--no-baseline)' }
-  else rabbit = await findRabbitMQ() ?? { skipped: INSTALL_HINT }
-  return { root, resultsDir, options, log, rabbit }
+  let nats: BenchContext['nats']
+  if (options.noBaseline) {
+    rabbit = { skipped: 'baseline disabled (--no-baseline)' }
+    nats = { skipped: 'baseline disabled (--no-baseline)' }
+  } else {
+    rabbit = await findRabbitMQ() ?? { skipped: INSTALL_HINT }
+    nats = await natsBaseline()
+  }
+  return { root, resultsDir, options, log, rabbit, nats }
+}
+
+/** The nats-server to start, or the install instructions when there is none. */
+export async function natsBaseline (env: NodeJS.ProcessEnv = process.env): Promise<BenchContext['nats']> {
+  const server = await findNatsServer(env)
+  return server === undefined ? { skipped: NATS_INSTALL_HINT } : { server }
 }
 
 export async function removeContext (ctx: BenchContext): Promise<void> {
@@ -101,6 +122,17 @@ export async function withBroker<T> (ctx: BenchContext, part: string, fn: (broke
     return await fn(broker)
   } finally {
     await broker.stop()
+  }
+}
+
+/** Run `fn` with a private nats-server (JetStream) that lives only for this part. */
+export async function withNats<T> (ctx: BenchContext, part: string, fn: (server: NatsServer) => Promise<T>): Promise<T | { skipped: string }> {
+  if ('skipped' in ctx.nats) return { skipped: ctx.nats.skipped }
+  const server = await NatsServer.start(path.join(ctx.root, `nats-${part}`), ctx.nats.server)
+  try {
+    return await fn(server)
+  } finally {
+    await server.stop()
   }
 }
 

@@ -13,6 +13,8 @@ import { runScale } from './scale-bench.js'
 import { runProfile } from './profile-bench.js'
 import { cleanupAll, killChildrenSync } from './resources.js'
 import { brokerInfo } from './rabbitmq.js'
+import { natsInfo } from './nats.js'
+import { withTarget } from './targets.js'
 import { machineInfo, renderMarkdown, sourceInfo, type BenchRun } from './report.js'
 
 /**
@@ -40,7 +42,7 @@ const DEFAULT_MAX_MINUTES = 20
 const USAGE = `usage: node dist/scripts/bench/index.js [part...] [options]
 parts: ${ALL.join(', ')} (default: all, in that order)
 options:
-  --no-baseline          skip RabbitMQ even when installed
+  --no-baseline          skip RabbitMQ and NATS even when installed
   --seconds S            seconds per throughput/latency measurement (default ${DEFAULT_OPTIONS.measureSeconds})
   --catchup-events N     events the restarted node misses (default ${DEFAULT_OPTIONS.catchupEvents})
   --catchup-rounds N     catch-up rounds per system, the figure is their median (default ${DEFAULT_OPTIONS.catchupRounds})
@@ -51,7 +53,9 @@ options:
   --quick                short smoke run (2 s measurements, small stores); never writes BENCHMARKS.md
 environment:
   CDGOSSIP_BENCH_BIN=path/to/bin/cdgossip.js   run the node processes from another build (A/B runs)
-  RABBITMQ_SERVER=path/to/rabbitmq-server       the broker start script to use`
+  CDGOSSIP_BENCH_NODE_FLAGS="--flag ..."        Node.js/V8 flags for the node processes (e.g. --max-semi-space-size=4)
+  RABBITMQ_SERVER=path/to/rabbitmq-server       the broker start script to use
+  NATS_SERVER=path/to/nats-server               the nats-server binary to use`
 
 function positiveInt (value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback
@@ -110,6 +114,8 @@ async function main (): Promise<number> {
   if ((machine.loadAverage?.start ?? 0) > 0.5) log('warning: the machine is busy; figures will be lower and noisier than on an idle machine')
   if ('skipped' in ctx.rabbit) log(`baseline: ${ctx.rabbit.skipped}`)
   else log(`baseline: RabbitMQ (${ctx.rabbit.server})`)
+  if ('skipped' in ctx.nats) log(`baseline: ${ctx.nats.skipped}`)
+  else log(`baseline: NATS JetStream (${ctx.nats.server})`)
 
   const onSignal = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping everything`)
@@ -132,7 +138,7 @@ async function main (): Promise<number> {
       log(`== ${part} ==`)
       try {
         const result = await run(ctx)
-        results.push(result)
+        results.push({ ...result, figures: result.figures.map(withTarget) })
         log(`== ${part} done in ${(result.durationMs / 1000).toFixed(1)} s ==`)
       } catch (err) {
         const message = (err as Error).stack ?? String(err)
@@ -156,6 +162,9 @@ async function main (): Promise<number> {
     machine: { ...machine, loadAverage: { start: machine.loadAverage?.start ?? 0, end: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 } },
     options,
     baseline: 'skipped' in ctx.rabbit ? { skipped: ctx.rabbit.skipped } : { system: 'RabbitMQ', server: ctx.rabbit.server, ...brokerInfo },
+    nats: 'skipped' in ctx.nats ? { skipped: ctx.nats.skipped } : { system: 'NATS JetStream', server: ctx.nats.server, ...natsInfo },
+    // a failed floor measurement already failed the parts that needed it
+    ...(ctx.floor === undefined ? {} : { floor: await ctx.floor.catch(() => undefined) }),
     durationSeconds: Math.round((performance.now() - t0) / 100) / 10,
     parts: results,
     failures

@@ -1,5 +1,4 @@
 import '../../src/polyfill.js'
-import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { createContext, DEFAULT_OPTIONS, removeContext } from './context.js'
 import { DeliveryTracker } from './delivery.js'
@@ -8,7 +7,8 @@ import { closedLoop } from './http-load.js'
 import type { NodeProcess } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
 import { cleanupAll } from './resources.js'
-import { CdgossipTarget } from './targets.js'
+import { cpuOf } from './proc-cpu.js'
+import { CdgossipTarget } from './publish-targets.js'
 
 /**
  * CPU per delivered event for a fixed amount of federation work: A, B and C as in the federation
@@ -20,13 +20,9 @@ import { CdgossipTarget } from './targets.js'
  * (`--batch B`: publish requests of B events, 4 in flight, instead of single events with 32).
  */
 
-const TICKS_PER_SECOND = 100
-
+/** CPU seconds of a node process so far (0 once it is gone). */
 async function cpuSeconds (node: NodeProcess): Promise<number> {
-  const stat = await readFile(`/proc/${node.pid ?? 0}/stat`, 'utf8')
-  // fields after the command name (which may hold spaces) start at state, field 3
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+  return (await cpuOf(node.pid ?? 0) ?? 0) / 1000
 }
 
 async function main (): Promise<void> {

@@ -18,6 +18,11 @@ import { memoryOf } from './stats.js'
  * use this checkout's dist).
  */
 export const CDGOSSIP_BIN = process.env.CDGOSSIP_BENCH_BIN ?? fileURLToPath(new URL('../../../bin/cdgossip.js', import.meta.url))
+/**
+ * Extra Node.js flags for every node process (CDGOSSIP_BENCH_NODE_FLAGS, space-separated), e.g.
+ * `--max-semi-space-size=4` to see what a V8 setting does to a node's memory and CPU.
+ */
+export const NODE_FLAGS: readonly string[] = (process.env.CDGOSSIP_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(f => f !== '')
 /** Gossip network of every bench node: topics are `cdgossip/bench/<class>`. */
 export const BENCH_NETWORK = 'bench'
 /** Start (REST up, p2p listening) must take less than this. */
@@ -115,7 +120,7 @@ export class NodeProcess {
   async start (nodeArgs: string[] = []): Promise<void> {
     if (this.running) return
     this.output = ''
-    const child = spawn(process.execPath, [...nodeArgs, CDGOSSIP_BIN, 'start', '--data-dir', this.dataDir], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, CDGOSSIP_BIN, 'start', '--data-dir', this.dataDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CDGOSSIP_LOG_LEVEL: 'silent' }
     })

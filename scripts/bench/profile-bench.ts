@@ -12,7 +12,7 @@ import { NodeProcess } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
 import { measureBatch, measureSingle } from './publish-bench.js'
 import { waitUntil } from './stats.js'
-import { CdgossipTarget } from './targets.js'
+import { CdgossipTarget } from './publish-targets.js'
 
 /**
  * CPU profiles of the hot paths, with `node --cpu-prof` on the node processes:

@@ -1,11 +1,12 @@
 import { closedLoop } from './http-load.js'
 import type { BenchContext, Figure, PartResult } from './context.js'
-import { dirFor, withBroker } from './context.js'
+import { dirFor, withBroker, withNats } from './context.js'
 import { NodeProcess } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
 import { AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
+import { declareStream, deleteStream, JetStreamPublisher } from './nats.js'
 import { rate, ratio, summarize, type LatencySummary } from './stats.js'
-import { CdgossipTarget, RabbitTarget, type PublishTarget } from './targets.js'
+import { CdgossipTarget, NatsTarget, RabbitTarget, type PublishTarget } from './publish-targets.js'
 
 /**
  * Figure 1: publish throughput of one node: events/s accepted (HTTP 202 = validated, signed,
@@ -87,10 +88,21 @@ async function warmup (target: PublishTarget, payloads: Payloads): Promise<void>
 
 interface SystemRun { single: ThroughputResult, batch: ThroughputResult, peakRssMiB?: number }
 
+/** Warm-up, then single events and batches through `target`, with the same payload seed for every system. */
+async function measureSystem (target: PublishTarget, options: BenchContext['options'], log: BenchContext['log']): Promise<{ single: ThroughputResult, batch: ThroughputResult }> {
+  const payloads = new Payloads({ seed: 11, idPrefix: runPrefix('pub') })
+  const maxMs = options.measureSeconds * 1000
+  await warmup(target, payloads)
+  const single = await measureSingle(target, payloads, { inFlight: options.inFlight, maxMs })
+  log(`  ${target.system} single: ${single.eventsPerSec} events/s (${single.events} in ${Math.round(single.elapsedMs)} ms, p99 accept ${single.latencyMs.p99} ms)`)
+  const batch = await measureBatch(target, payloads, { inFlight: 4, batchSize: options.batchSize, maxMs })
+  log(`  ${target.system} batch:  ${batch.eventsPerSec} events/s (${batch.events} in ${Math.round(batch.elapsedMs)} ms)`)
+  return { single, batch }
+}
+
 export async function runPublish (ctx: BenchContext): Promise<PartResult> {
   const started = performance.now()
   const { options, log } = ctx
-  const maxMs = options.measureSeconds * 1000
   const notes: string[] = []
 
   log('publish: one cdgossip node (own process), no peers')
@@ -99,14 +111,7 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
   let cdg: SystemRun
   try {
     await node.start()
-    const target = new CdgossipTarget(node.api())
-    const payloads = new Payloads({ seed: 11, idPrefix: runPrefix('pub') })
-    await warmup(target, payloads)
-    const single = await measureSingle(target, payloads, { inFlight: options.inFlight, maxMs })
-    log(`  cdgossip single: ${single.eventsPerSec} events/s (${single.events} in ${Math.round(single.elapsedMs)} ms, p99 202 ${single.latencyMs.p99} ms)`)
-    const batch = await measureBatch(target, payloads, { inFlight: 4, batchSize: options.batchSize, maxMs })
-    log(`  cdgossip batch:  ${batch.eventsPerSec} events/s (${batch.events} in ${Math.round(batch.elapsedMs)} ms)`)
-    cdg = { single, batch, peakRssMiB: (await node.memory())?.peakRssMiB }
+    cdg = { ...await measureSystem(new CdgossipTarget(node.api()), options, log), peakRssMiB: (await node.memory())?.peakRssMiB }
   } finally {
     await node.stop()
   }
@@ -117,14 +122,7 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
     await AmqpConsumer.declare(broker.url, exchange, 'store')
     const publisher = await AmqpPublisher.open(broker.url, exchange)
     try {
-      const target = new RabbitTarget(publisher)
-      const payloads = new Payloads({ seed: 11, idPrefix: runPrefix('pub') })
-      await warmup(target, payloads)
-      const single = await measureSingle(target, payloads, { inFlight: options.inFlight, maxMs })
-      log(`  rabbitmq single: ${single.eventsPerSec} events/s`)
-      const batch = await measureBatch(target, payloads, { inFlight: 4, batchSize: options.batchSize, maxMs })
-      log(`  rabbitmq batch:  ${batch.eventsPerSec} events/s`)
-      return { single, batch, peakRssMiB: (await broker.memory())?.peakRssMiB, version: broker.version }
+      return { ...await measureSystem(new RabbitTarget(publisher), options, log), peakRssMiB: (await broker.memory())?.peakRssMiB, version: broker.version }
     } finally {
       await publisher.close()
       await deleteTopology(broker.url, exchange, ['store'])
@@ -133,7 +131,21 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
   const base = 'skipped' in rabbit ? undefined : rabbit
   if ('skipped' in rabbit) notes.push(rabbit.skipped)
 
-  notes.push(`Single: one event per request, ${options.inFlight} requests in flight; batch: ${options.batchSize} events per request (a JSON array), 4 in flight; ${options.measureSeconds} s each after ${WARMUP_EVENTS} warm-up events. The node has no peers here, so "gossiped" is a publish to zero peers (the federation figures cover real gossip). RabbitMQ does no validation or signing.`)
+  log('publish: NATS JetStream baseline (file-storage stream, acked publishes, one durable consumer)')
+  const nats = await withNats(ctx, 'publish', async (server) => {
+    await declareStream(server.url, ['store'])
+    const publisher = await JetStreamPublisher.open(server.url)
+    try {
+      return { ...await measureSystem(new NatsTarget(publisher), options, log), peakRssMiB: (await server.memory())?.peakRssMiB }
+    } finally {
+      await publisher.close()
+      await deleteStream(server.url)
+    }
+  })
+  const js = 'skipped' in nats ? undefined : nats
+  if ('skipped' in nats) notes.push(nats.skipped)
+
+  notes.push(`Single: one event per request, ${options.inFlight} requests in flight; batch: ${options.batchSize} events per request (a JSON array), 4 in flight; ${options.measureSeconds} s each after ${WARMUP_EVENTS} warm-up events. The node has no peers here, so "gossiped" is a publish to zero peers (the federation figures cover real gossip). RabbitMQ and NATS JetStream do no validation or signing; JetStream publishes resolve on the stream's ack (stored in its file storage), with ${options.inFlight} (single) and ${options.batchSize} × 4 (batch) acks outstanding.`)
   const figures: Figure[] = [
     {
       id: 'publish.single',
@@ -141,6 +153,7 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
       unit: 'events/s',
       cdgossip: cdg.single.eventsPerSec,
       baseline: base?.single.eventsPerSec,
+      nats: js?.single.eventsPerSec,
       better: 'higher'
     },
     {
@@ -149,6 +162,7 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
       unit: 'events/s',
       cdgossip: cdg.batch.eventsPerSec,
       baseline: base?.batch.eventsPerSec,
+      nats: js?.batch.eventsPerSec,
       better: 'higher'
     },
     {
@@ -157,13 +171,24 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
       unit: 'ms',
       cdgossip: cdg.single.latencyMs.p99,
       baseline: base?.single.latencyMs.p99,
+      nats: js?.single.latencyMs.p99,
       better: 'lower'
     }
   ]
   return {
     name: 'publish',
     figures,
-    raw: { cdgossip: cdg, rabbitmq: base ?? rabbit, ratios: { single: ratio(cdg.single.eventsPerSec, base?.single.eventsPerSec), batch: ratio(cdg.batch.eventsPerSec, base?.batch.eventsPerSec) } },
+    raw: {
+      cdgossip: cdg,
+      rabbitmq: base ?? rabbit,
+      nats: js ?? nats,
+      ratios: {
+        single: ratio(cdg.single.eventsPerSec, base?.single.eventsPerSec),
+        batch: ratio(cdg.batch.eventsPerSec, base?.batch.eventsPerSec),
+        singleNats: ratio(cdg.single.eventsPerSec, js?.single.eventsPerSec),
+        batchNats: ratio(cdg.batch.eventsPerSec, js?.batch.eventsPerSec)
+      }
+    },
     notes,
     durationMs: performance.now() - started
   }

@@ -35,7 +35,7 @@ async function executable (file: string): Promise<boolean> {
   }
 }
 
-async function firstExecutable (candidates: string[]): Promise<string | undefined> {
+export async function firstExecutable (candidates: string[]): Promise<string | undefined> {
   for (const c of candidates) if (await executable(c)) return c
   return undefined
 }

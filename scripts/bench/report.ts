@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import type { BenchOptions, Figure, PartResult } from './context.js'
+import { CATCHUP_FLOOR, describeRecipe, FEDERATION_FLOOR, floorPerEventUs, type FloorCosts } from './efficiency.js'
 import { ratio } from './stats.js'
 
 export interface MachineInfo {
@@ -21,6 +22,10 @@ export interface BenchRun {
   machine: MachineInfo
   options: BenchOptions
   baseline: { system: string, server: string, version?: string, platform?: string } | { skipped: string }
+  /** the second baseline, NATS JetStream */
+  nats?: { system: string, server: string, version?: string } | { skipped: string }
+  /** the per-event floor measured in this run (when a part needed it) */
+  floor?: FloorCosts
   durationSeconds: number
   parts: PartResult[]
   failures: Array<{ part: string, error: string }>
@@ -61,17 +66,50 @@ function verdict (f: Figure): string {
   return `${f.target} ${f.meets ? '✅' : '❌'}`
 }
 
+/** cdgossip ÷ a baseline; none for a negative or zero baseline (a consumer holding a message before its publisher's confirm) */
+function ratioCell (f: Figure, baseline: number | undefined): string {
+  const r = f.comparable !== false && (baseline ?? 0) > 0 && (f.cdgossip ?? 0) >= 0 ? ratio(f.cdgossip, baseline) : undefined
+  return r === undefined ? '–' : `${r}×`
+}
+
 function figureRow (f: Figure): string {
-  // a negative or zero baseline (RabbitMQ delivering before its own confirm) has no meaningful ratio
-  const r = f.comparable !== false && (f.baseline ?? 0) > 0 && (f.cdgossip ?? 0) >= 0 ? ratio(f.cdgossip, f.baseline) : undefined
-  return `| ${f.label} | ${fmt(f.cdgossip, f.unit)} | ${f.baseline === undefined ? (f.note ?? '–') : fmt(f.baseline, f.unit)} | ${r === undefined ? '–' : `${r}×`} | ${verdict(f)} |`
+  const rabbit = f.baseline === undefined ? (f.note ?? '–') : fmt(f.baseline, f.unit)
+  return `| ${f.label} | ${fmt(f.cdgossip, f.unit)} | ${rabbit} | ${ratioCell(f, f.baseline)} | ${fmt(f.nats, f.unit)} | ${ratioCell(f, f.nats)} | ${verdict(f)} |`
+}
+
+function baselineLine (b: BenchRun['baseline'] | BenchRun['nats']): string {
+  if (b === undefined) return 'not measured'
+  if ('skipped' in b) return `skipped: ${b.skipped}`
+  const platform = 'platform' in b && b.platform !== undefined ? ` on ${b.platform}` : ''
+  return `${b.system} ${b.version ?? ''}${platform} (\`${b.server}\`, a private server started by the bench)`
+}
+
+/** The floor's costs and what each scenario's floor counts (the efficiency rows divide by it). */
+function floorSection (c: FloorCosts): string[] {
+  return [
+    '## The per-event floor',
+    '',
+    'Each operation an event cannot do without, measured alone in this run on records of the bench workload (process CPU time, µs per event). Efficiency = floor ÷ (CPU of every process of the scenario ÷ events delivered).',
+    '',
+    '| operation | µs |',
+    '|---|---:|',
+    `| Ed25519 sign (libsodium) | ${c.signUs} |`,
+    `| Ed25519 verify (libsodium) | ${c.verifyUs} |`,
+    `| sha256 of a ${c.recordBytes} B record | ${c.sha256Us} |`,
+    `| JSON.parse of the CDEvent | ${c.parseUs} |`,
+    `| schema validation of the CDEvent | ${c.validateUs} |`,
+    `| LevelDB: a record + its index entries (${c.entriesPerRecord} entries), batches of 100 | ${c.storeBatchUs} |`,
+    `| LevelDB: the same, one record per batch | ${c.storeSingleUs} |`,
+    `| for comparison: store/ append, batches of 100 (its reads before the write included) | ${c.storeAppendUs} |`,
+    '',
+    `- Federation of three (per event delivered at B and C): ${describeRecipe(FEDERATION_FLOOR)} = ${floorPerEventUs(c, FEDERATION_FLOOR)} µs.`,
+    `- Catch-up (per event held by the restarted node): ${describeRecipe(CATCHUP_FLOOR)} = ${floorPerEventUs(c, CATCHUP_FLOOR)} µs.`,
+    '- Compaction rewrites what the writes wrote and is counted at the batched write\'s own cost per store; HTTP, gossip framing, relaying, sync requests and SSE delivery are overhead, not floor.'
+  ]
 }
 
 /** BENCHMARKS.md: the figures table, what was measured how, the profile summary, how to reproduce. */
 export function renderMarkdown (run: BenchRun): string {
-  const baseline = 'skipped' in run.baseline
-    ? `skipped: ${run.baseline.skipped}`
-    : `${run.baseline.system} ${run.baseline.version ?? ''}${run.baseline.platform === undefined ? '' : ` on ${run.baseline.platform}`} (\`${run.baseline.server}\`, a private broker started by the bench)`
   const lines: string[] = [
     '# cdgossip benchmarks',
     '',
@@ -79,22 +117,24 @@ export function renderMarkdown (run: BenchRun): string {
     '',
     `- Machine: ${run.machine.cpu}, ${run.machine.cores} cores, ${run.machine.ramGiB} GiB RAM, ${run.machine.os}`,
     `- Node.js ${run.machine.node}`,
-    `- Baseline: ${baseline}`,
+    `- Baseline: ${baselineLine(run.baseline)}`,
+    `- Second baseline: ${baselineLine(run.nats)}`,
     `- Load average (1 min) at start ${run.machine.loadAverage?.start ?? '?'}, at end ${run.machine.loadAverage?.end ?? '?'}: other work on the machine skews every figure.`,
     '- Everything on 127.0.0.1; the bench client shares the cores with the systems it measures.',
     '',
     '## Figures',
     '',
-    'Ratio = cdgossip / baseline (above 1 is better for throughput, below 1 is better for latency and memory). "202→C" starts at the publisher\'s accept: HTTP 202 for cdgossip, the publisher confirm for RabbitMQ, whose consumers often hold a message before its confirm arrives (hence negative values; no ratio is shown for 202→C rows); "send→C" starts when the publish leaves the client and compares like with like.',
+    'Ratio = cdgossip / baseline (RabbitMQ, then NATS JetStream; above 1 is better for throughput, below 1 is better for latency and memory). "202→C" starts at the publisher\'s accept: HTTP 202 for cdgossip, the publisher confirm for RabbitMQ and the stream ack for JetStream, whose consumers often hold a message before its confirm arrives (hence negative values; no ratio is shown for 202→C rows); "send→C" starts when the publish leaves the client and compares like with like.',
     '',
-    '| Figure | cdgossip | baseline | ratio | target |',
-    '|---|---:|---:|---:|---|'
+    '| Figure | cdgossip | RabbitMQ | ratio | NATS JetStream | ratio | target |',
+    '|---|---:|---:|---:|---:|---:|---|'
   ]
   for (const part of run.parts) for (const f of part.figures) lines.push(figureRow(f))
   if (run.failures.length > 0) {
     lines.push('', '**Failed parts** (no figures):', '')
     for (const f of run.failures) lines.push(`- ${f.part}: \`${f.error.split('\n')[0] ?? ''}\``)
   }
+  if (run.floor !== undefined) lines.push('', ...floorSection(run.floor))
   lines.push('', '## How each part measures', '')
   for (const part of run.parts) {
     if (part.notes.length === 0) continue
@@ -107,15 +147,16 @@ export function renderMarkdown (run: BenchRun): string {
     '## Reproduce',
     '',
     '```sh',
-    '# the baseline (optional; skipped with a notice when absent)',
-    'sudo apt-get update && sudo apt-get install -y rabbitmq-server',
+    '# the baselines (optional; each skipped with a notice when absent)',
+    'sudo apt-get update && sudo apt-get install -y rabbitmq-server nats-server',
     'npm run bench                                   # everything, writes BENCHMARKS.md and bench-results/results.json',
     'npm run build && node dist/scripts/bench/index.js publish federation   # single parts',
     'node dist/scripts/bench/index.js --help          # sizes, durations, --no-baseline, --quick',
     '```',
     '',
-    'The bench starts a private RabbitMQ (its own data dir, node name, ports and epmd under a temp dir) and',
-    'stops it, and every cdgossip node, at the end, also when a part fails. Raw numbers, CPU profiles and',
+    'The bench starts a private RabbitMQ (its own data dir, node name, ports and epmd under a temp dir) and a',
+    'private nats-server (JetStream file storage under a temp dir, a random port) and stops them, and every',
+    'cdgossip node, at the end, also when a part fails. Raw numbers, CPU profiles and',
     'their summaries are in `bench-results/` (git-ignored).',
     ''
   )

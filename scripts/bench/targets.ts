@@ -1,52 +1,38 @@
-import type { HttpClient } from './http-load.js'
-import type { Payload } from './payloads.js'
-import type { AmqpPublisher } from './rabbitmq.js'
+import type { Figure } from './context.js'
 
 /**
- * What a load loop publishes through: cdgossip's REST API or the RabbitMQ publisher. Each
- * publish resolves when the system accepted the event (HTTP 202; broker confirm) and returns the
- * key its subscribers will report (cdgossip: the record digest; RabbitMQ: the message id).
+ * The goals the report judges, in one place (issue 18): each figure id with its target in words
+ * and the check against the figure's values. A figure without an entry has no target; a check
+ * answering undefined means the figure could not be judged (a baseline was skipped).
  */
-export interface PublishTarget {
-  readonly system: 'cdgossip' | 'rabbitmq'
-  publish(payload: Payload): Promise<string>
-  publishBatch(body: Buffer, items: Payload[]): Promise<string[]>
+
+interface Target {
+  text: string
+  check: (f: Figure) => boolean | undefined
 }
 
-const DIGEST = /"digest":"([0-9a-f]{64})"/g
+const atLeast = (min: number): Target['check'] => f => f.cdgossip === undefined ? undefined : f.cdgossip >= min
+const atMost = (max: number): Target['check'] => f => f.cdgossip === undefined ? undefined : f.cdgossip <= max
+/** cdgossip at least `share` of RabbitMQ's figure (higher is better) */
+const shareOfRabbit = (share: number): Target['check'] => f =>
+  f.cdgossip === undefined || f.baseline === undefined || f.baseline <= 0 ? undefined : f.cdgossip >= share * f.baseline
 
-export class CdgossipTarget implements PublishTarget {
-  readonly system = 'cdgossip'
-  constructor (private readonly client: HttpClient) {}
-
-  async publish (payload: Payload): Promise<string> {
-    const res = await this.client.request('POST', '/v1/events', payload.body)
-    if (res.status !== 202) throw new Error(`POST /v1/events: HTTP ${res.status} ${res.text.slice(0, 300)}`)
-    const digest = /"digest":"([0-9a-f]{64})"/.exec(res.text)?.[1]
-    if (digest === undefined) throw new Error(`POST /v1/events: no digest in ${res.text.slice(0, 300)}`)
-    return digest
-  }
-
-  async publishBatch (body: Buffer, items: Payload[]): Promise<string[]> {
-    const res = await this.client.request('POST', '/v1/events', body)
-    if (res.status !== 202) throw new Error(`POST /v1/events (batch): HTTP ${res.status} ${res.text.slice(0, 300)}`)
-    const digests = [...res.text.matchAll(DIGEST)].map(m => m[1] as string)
-    if (digests.length !== items.length) throw new Error(`batch of ${items.length} answered ${digests.length} receipts`)
-    return digests
-  }
+export const TARGETS: Readonly<Record<string, Target>> = {
+  'publish.single': { text: '≥ 0.7× RabbitMQ', check: shareOfRabbit(0.7) },
+  'federation.delivered': { text: '≥ 0.5× RabbitMQ', check: shareOfRabbit(0.5) },
+  'federation.fixed.p99': { text: '≤ 50 ms', check: atMost(50) },
+  'federation.efficiency': { text: '≥ 50 %', check: atLeast(50) },
+  'memory.federation': { text: '≤ 200 MiB per node', check: atMost(200) },
+  'catchup.rate': { text: '≥ 15,000 events/s', check: atLeast(15_000) },
+  'catchup.efficiency': { text: '≥ 50 %', check: atLeast(50) },
+  'query.p99': { text: '≤ 20 ms', check: atMost(20) },
+  'scale.delivery': { text: '100 %', check: atLeast(100) }
 }
 
-export class RabbitTarget implements PublishTarget {
-  readonly system = 'rabbitmq'
-  constructor (private readonly publisher: AmqpPublisher) {}
-
-  async publish (payload: Payload): Promise<string> {
-    await this.publisher.publish(payload.eventClass, payload.body, payload.id)
-    return payload.id
-  }
-
-  async publishBatch (_body: Buffer, items: Payload[]): Promise<string[]> {
-    await this.publisher.publishBatch(items.map(p => ({ routingKey: p.eventClass, body: p.body, messageId: p.id })))
-    return items.map(p => p.id)
-  }
+/** The figure with its target and verdict filled in from TARGETS (unchanged when it has none). */
+export function withTarget (f: Figure): Figure {
+  const target = TARGETS[f.id]
+  if (target === undefined) return f
+  const meets = target.check(f)
+  return { ...f, target: target.text, ...(meets === undefined ? {} : { meets }) }
 }

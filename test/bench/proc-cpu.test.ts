@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { CLOCK_TICKS_PER_SEC, CpuMeter, cpuDelta, cpuOf, parseProcStat } from '../../scripts/bench/proc-cpu.js'
+
+/** A /proc/<pid>/stat line with `utime` and `stime` in ticks and the given command name. */
+function statLine (comm: string, utime: number, stime: number): string {
+  // fields 3..13, then utime (14), stime (15), then the rest
+  return `4242 (${comm}) S 1 4242 4242 0 -1 4194560 1200 0 3 0 ${utime} ${stime} 0 0 20 0 11 0 5000 1000000 20000 18446744073709551615`
+}
+
+/** Spins until this process used at least `ms` of CPU. */
+function burnCpu (ms: number): void {
+  const start = process.cpuUsage()
+  for (;;) {
+    const used = process.cpuUsage(start)
+    if ((used.user + used.system) / 1000 >= ms) return
+  }
+}
+
+describe('parseProcStat', () => {
+  it('adds utime and stime and converts clock ticks to ms', () => {
+    expect(parseProcStat(statLine('node', 250, 50))).toEqual({ cpuMs: 300 * 1000 / CLOCK_TICKS_PER_SEC })
+  })
+
+  it('counts fields from the last parenthesis, so a command name with spaces and parentheses does not shift them', () => {
+    expect(parseProcStat(statLine('node (worker) 2', 7, 3))).toEqual({ cpuMs: 10 * 1000 / CLOCK_TICKS_PER_SEC })
+  })
+
+  it('refuses text that is not a stat line', () => {
+    expect(parseProcStat('')).toBeUndefined()
+    expect(parseProcStat('4242 (node) S 1')).toBeUndefined()
+    expect(parseProcStat(statLine('node', -1, 3))).toBeUndefined()
+  })
+})
+
+describe('cpuDelta', () => {
+  it('subtracts per process and leaves out processes missing from either reading', () => {
+    const before = new Map([['A', 100], ['B', 50], ['gone', 10]])
+    const usage = cpuDelta(before, [['A', 180], ['B', 55], ['gone', undefined], ['late', 40]], 1000)
+    expect(usage).toEqual({ byProcess: { A: 80, B: 5 }, totalMs: 85, wallMs: 1000 })
+  })
+})
+
+describe('reading /proc', () => {
+  it('sees this process use the CPU it burns', async () => {
+    const meter = new CpuMeter({ self: process.pid })
+    await meter.start()
+    burnCpu(60)
+    const usage = await meter.stop()
+    // /proc counts in 10 ms ticks: 60 ms burnt shows as at least 50
+    expect(usage.byProcess.self).toBeGreaterThanOrEqual(50)
+    expect(usage.totalMs).toBe(usage.byProcess.self)
+  })
+
+  it('answers undefined for a process that does not exist', async () => {
+    // pid_max is at most 2^22 on Linux
+    expect(await cpuOf(2 ** 22 + 1)).toBeUndefined()
+  })
+})
