@@ -81,6 +81,28 @@ describe('the trace graph as drawn', () => {
   it('knows which artifact an artifact event is about, to link to its page', () => {
     expect(graphModel(GRAPH, nameOf).nodes.find(n => n.id === 'd2')?.entity).toEqual({ type: 'artifact', id: 'pkg:oci/so@sha256:ab' })
   })
+  it('marks what "resolve from peers" fetched, and says what the resolution did', () => {
+    const resolved: TraceGraph = {
+      ...GRAPH,
+      nodes: GRAPH.nodes.map(n => n.id === 'd4' ? { ...n, fetched: true } : n),
+      resolution: {
+        fetched: 1,
+        peers: ['12D3KooWPeerA'],
+        rounds: 2,
+        unresolved: [{ kind: 'context', id: 'ctx-started', source: 'https://build.opnfv.org' }],
+        refused: [{ from: '12D3KooWPeerA', code: 'CDG_UNTRUSTED_SIGNER' }, { from: '12D3KooWPeerB', code: 'CDG_INVALID_SIGNATURE' }],
+        truncated: true
+      }
+    }
+    const model = graphModel(resolved, nameOf)
+    expect(model.nodes.filter(n => n.fetched).map(n => n.id)).toEqual(['d4'])
+    expect(model.nodes.find(n => n.id === 'd4')?.label).toContain('(fetched from a peer)')
+    expect(model.resolution).toBe('Resolved from peers: 1 event fetched from 1 peer in 2 rounds; 1 still unresolved (no peer answered); ' +
+      '2 refused (CDG_UNTRUSTED_SIGNER, CDG_INVALID_SIGNATURE); stopped by a bound (references, rounds or time).')
+    // without ?resolve=true there is nothing to say
+    expect(graphModel(GRAPH, nameOf).resolution).toBeUndefined()
+    expect(graphModel(GRAPH, nameOf).nodes.some(n => n.fetched)).toBe(false)
+  })
 })
 
 describe('the artifact timeline', () => {

@@ -155,6 +155,13 @@ describeBrowser('the Chain/Trace and Artifact views in a browser, on the running
       await asked
       await ui.page.waitForURL(`**/ui/#/chain/${demo.chainId}?resolve=true`, { timeout: UI_TIMEOUT_MS })
       expect(await ui.page.isChecked('input[name=resolve]')).toBe(true)
+      // what the resolution did is said above the graph, and what it fetched is marked in the table
+      const said = await ui.page.locator('.trace-resolution').textContent({ timeout: UI_TIMEOUT_MS })
+      // onap's one unresolved link, opnfv's testsuiterun.started, is fetched from a peer: held now, marked
+      expect(said).toBe('Resolved from peers: 1 event fetched from 1 peer in 1 round.')
+      expect(await ui.page.locator('table.trace-nodes tr[data-fetched="true"]').count()).toBe(1)
+      expect(await ui.page.locator('table.trace-nodes tr[data-resolved="false"]').count()).toBe(0)
+      expect(await ui.page.locator('table.trace-nodes tr[data-fetched="true"]').textContent()).toContain('(fetched from a peer)')
       expect(ui.foreign).toEqual([])
     })
   })

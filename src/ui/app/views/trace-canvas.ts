@@ -48,6 +48,7 @@ const STYLE: cytoscape.StylesheetJson = [
   { selector: 'node[outcome = "success"]', style: { 'border-width': 4, 'border-color': OUTCOME_BORDER.success } },
   { selector: 'node[outcome = "failure"]', style: { shape: 'cut-rectangle', 'border-width': 4, 'border-style': 'double', 'border-color': OUTCOME_BORDER.failure } },
   { selector: 'node[outcome = "error"]', style: { shape: 'concave-hexagon', 'border-width': 4, 'border-color': OUTCOME_BORDER.error } },
+  { selector: 'node[?fetched]', style: { 'border-style': 'dotted', 'border-width': 4 } },
   { selector: 'node[!resolved]', style: { 'border-style': 'dashed', 'border-width': 2, 'border-color': '#888', color: '#444', 'background-opacity': 1 } },
   { selector: 'node:selected', style: { 'overlay-color': '#0969da', 'overlay-opacity': 0.2 } },
   {
@@ -82,7 +83,7 @@ export function drawGraph (container: HTMLElement, model: GraphModel, options: C
   const cy = cytoscape({
     container,
     elements: [
-      ...model.nodes.map(n => ({ group: 'nodes' as const, data: { id: n.id, label: n.label, colour: n.colour, outcome: n.outcome, resolved: n.resolved, time: n.time ?? '' } })),
+      ...model.nodes.map(n => ({ group: 'nodes' as const, data: { id: n.id, label: n.label, colour: n.colour, outcome: n.outcome, resolved: n.resolved, fetched: n.fetched, time: n.time ?? '' } })),
       ...model.edges.map(e => ({ group: 'edges' as const, data: { id: e.id, source: e.from, target: e.to, kind: e.kind, label: e.label, unresolved: e.unresolved } }))
     ],
     style: STYLE,

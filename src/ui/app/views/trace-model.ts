@@ -1,4 +1,4 @@
-import type { TraceEdge, TraceGraph, TraceNode } from '../../../contracts/trace.js'
+import type { Resolution, TraceEdge, TraceGraph, TraceNode } from '../../../contracts/trace.js'
 import { communityColours } from './community-colour.js'
 
 /**
@@ -39,6 +39,8 @@ export interface GraphNodeModel {
   digest?: string
   /** the entity an unresolved node names, or the artifact a resolved artifact event is about */
   entity?: { type: string, id: string }
+  /** held because "resolve from peers" fetched it: traceable here, never delivered to subscriptions */
+  fetched: boolean
 }
 
 export interface GraphEdgeModel {
@@ -61,6 +63,8 @@ export interface GraphModel {
   /** communities in the graph, by name */
   legend: LegendEntry[]
   truncated: boolean
+  /** what "resolve from peers" did, in words; absent when it was not asked for */
+  resolution?: string
 }
 
 /**
@@ -115,7 +119,8 @@ export function graphModel (graph: TraceGraph, nameOf: (peerId: string) => strin
     nodes,
     edges,
     legend: [...colours].map(([community, colour]) => ({ community, colour })),
-    truncated: graph.truncated
+    truncated: graph.truncated,
+    ...(graph.resolution === undefined ? {} : { resolution: resolutionText(graph.resolution) })
   }
 }
 
@@ -130,6 +135,7 @@ function nodeModel (node: TraceNode, community: string | undefined, colours: Map
       outcome: 'none',
       detail,
       label: `unresolved\n${shorten(detail, LABEL_LINE)}`,
+      fetched: false,
       ...(node.entity === undefined ? {} : { entity: node.entity })
     }
   }
@@ -137,6 +143,7 @@ function nodeModel (node: TraceNode, community: string | undefined, colours: Map
   const detail = node.subject ?? node.contextId ?? node.id
   const lines = [title, community ?? '', shorten(detail, LABEL_LINE)]
   if (node.outcome !== undefined) lines.push(node.outcome)
+  if (node.fetched === true) lines.push('(fetched from a peer)')
   return {
     id: node.id,
     resolved: true,
@@ -149,6 +156,19 @@ function nodeModel (node: TraceNode, community: string | undefined, colours: Map
     label: lines.filter(l => l !== '').join('\n'),
     ...(node.time === undefined ? {} : { time: node.time }),
     digest: node.digest ?? node.id,
+    fetched: node.fetched === true,
     ...(title.startsWith('artifact.') && node.subject !== undefined ? { entity: { type: 'artifact', id: node.subject } } : {})
   }
+}
+
+/** What one `?resolve=true` did: fetched, from whom, what is still missing, what was refused and why. */
+export function resolutionText (r: Resolution): string {
+  const parts = [`Resolved from peers: ${r.fetched} event${r.fetched === 1 ? '' : 's'} fetched from ${r.peers.length} peer${r.peers.length === 1 ? '' : 's'} in ${r.rounds} round${r.rounds === 1 ? '' : 's'}`]
+  if (r.unresolved.length > 0) parts.push(`${r.unresolved.length} still unresolved (no peer answered)`)
+  if (r.refused.length > 0) {
+    const codes = [...new Set(r.refused.map(x => x.code))].join(', ')
+    parts.push(`${r.refused.length} refused (${codes})`)
+  }
+  if (r.truncated) parts.push('stopped by a bound (references, rounds or time)')
+  return `${parts.join('; ')}.`
 }

@@ -22,9 +22,11 @@ export function graphTables (model: GraphModel): HTMLElement {
     el('thead', {}, row('th', ['Event', 'Community', 'Subject / names', 'Outcome', 'Time'])),
     el('tbody', {}, ...model.nodes.map(n => {
       const detail = n.entity?.type === 'artifact' ? link(href('/artifact', n.entity.id), n.detail) : n.detail
-      const tr = row('td', [eventLink(n), n.community ?? (n.resolved ? '' : 'not held here'), detail, n.outcomeText ?? '', n.time ?? ''])
+      const community = n.community ?? (n.resolved ? '' : 'not held here')
+      const tr = row('td', [eventLink(n), n.fetched ? `${community} (fetched from a peer)` : community, detail, n.outcomeText ?? '', n.time ?? ''])
       tr.dataset.nodeId = n.id
       tr.dataset.resolved = String(n.resolved)
+      tr.dataset.fetched = String(n.fetched)
       if (!n.resolved) tr.className = 'unresolved'
       return tr
     }))

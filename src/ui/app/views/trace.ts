@@ -120,6 +120,7 @@ function renderGraph (body: HTMLElement, model: GraphModel, ctx: ViewContext): (
   canvas.style.height = `${Math.min(600, Math.max(280, 60 * model.nodes.length))}px`
   body.replaceChildren(
     ...(model.truncated ? [el('p', { class: 'warn', role: 'alert' }, 'Truncated: the node holds more than this graph shows (a bound on nodes or depth was reached).')] : []),
+    ...(model.resolution === undefined ? [] : [el('p', { class: 'notice trace-resolution' }, model.resolution)]),
     legend(model),
     canvas,
     selection,
@@ -154,6 +155,6 @@ function legend (model: GraphModel): HTMLElement {
       swatch.style.backgroundColor = entry.colour
       return el('li', {}, swatch, entry.community)
     })),
-    el('p', {}, 'Border: green = success, red with cut corners = failure, orange hexagon = error; grey dashed = not held here (unresolved). Edges: solid = link, dotted = shared entity (artifact, environment…), labelled kind: via.')
+    el('p', {}, 'Border: green = success, red with cut corners = failure, orange hexagon = error; grey dashed = not held here (unresolved); dotted border = fetched from a peer for this trace. Edges: solid = link, dotted = shared entity (artifact, environment…), labelled kind: via.')
   )
 }
