@@ -8,6 +8,7 @@ import { encodeEnd, encodeError, encodeRecord, MAX_RECORD_BYTES } from '../sync/
 import { SyncTimeoutError } from '../sync/errors.js'
 import { decodeFetchRequest, MAX_FETCH_RECORDS, MAX_FETCH_RESPONSE_BYTES } from './protocol.js'
 import type { FetchRef } from './protocol.js'
+import { readRequestFrame } from '../sync/stream-adapter.js'
 import type { Frame, FrameStream } from '../sync/stream-adapter.js'
 import type { FetchComponents, FetchCounters } from './types.js'
 
@@ -52,7 +53,7 @@ export class FetchServer {
     const onAbort = (): void => { stream.abort(new SyncTimeoutError('fetch answer aborted')) }
     deadline.addEventListener('abort', onAbort, { once: true })
     try {
-      const refs = await this.readRequest(stream)
+      const refs = await readRequestFrame(stream, { protocol: 'fetch', timeoutMs: FETCH_SERVER_REQUEST_TIMEOUT_MS, decode: decodeFetchRequest, log: this.components.log })
       if (refs === undefined) {
         this.counters.refusedInvalid++
         await stream.writeAll([encodeError('invalid')])
@@ -81,23 +82,6 @@ export class FetchServer {
       await stream.close({ signal: AbortSignal.timeout(FETCH_SERVER_REQUEST_TIMEOUT_MS) })
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error('fetch refused'))
-    }
-  }
-
-  private async readRequest (stream: FrameStream): Promise<FetchRef[] | undefined> {
-    const timer = setTimeout(() => { stream.abort(new SyncTimeoutError('no fetch request received')) }, FETCH_SERVER_REQUEST_TIMEOUT_MS)
-    let frame: Uint8Array | undefined
-    try {
-      frame = await stream.read()
-    } finally {
-      clearTimeout(timer)
-    }
-    if (frame === undefined) return undefined
-    try {
-      return decodeFetchRequest(frame)
-    } catch (err) {
-      this.components.log?.debug({ err }, 'fetch: invalid request')
-      return undefined
     }
   }
 

@@ -4,7 +4,7 @@
  * move to 3.x rewrites this adapter and nothing else in sync/.
  */
 import * as lp from 'it-length-prefixed'
-import { SyncProtocolError } from './errors.js'
+import { SyncProtocolError, SyncTimeoutError } from './errors.js'
 import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -108,4 +108,34 @@ export async function * coalesce (source: AsyncIterable<Uint8Array>, maxBytes: n
 
 async function * toAsync (source: Iterable<Frame> | AsyncIterable<Frame>): AsyncGenerator<Frame> {
   yield * source
+}
+
+export interface RequestFrameInit<T> {
+  /** the protocol's name, for the timeout's message and the log */
+  protocol: string
+  timeoutMs: number
+  decode: (frame: Uint8Array) => T
+  log?: { debug: (obj: object, msg: string) => void }
+}
+
+/**
+ * A server's one request: read within the timeout (else the stream is aborted) and decoded;
+ * undefined when the peer ended its side or sent a malformed request (a peer's bad bytes are
+ * told at debug level only: no operator can act on them).
+ */
+export async function readRequestFrame<T> (stream: FrameStream, init: RequestFrameInit<T>): Promise<T | undefined> {
+  const timer = setTimeout(() => { stream.abort(new SyncTimeoutError(`no ${init.protocol} request received`)) }, init.timeoutMs)
+  let frame: Uint8Array | undefined
+  try {
+    frame = await stream.read()
+  } finally {
+    clearTimeout(timer)
+  }
+  if (frame === undefined) return undefined
+  try {
+    return init.decode(frame)
+  } catch (err) {
+    init.log?.debug({ err }, `${init.protocol}: invalid request`)
+    return undefined
+  }
 }

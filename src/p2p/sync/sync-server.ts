@@ -8,6 +8,7 @@ import {
 } from './protocol.js'
 import { SyncTimeoutError } from './errors.js'
 import type { RangeRequest, SummaryEntry, SummaryRequest } from './protocol.js'
+import { readRequestFrame } from './stream-adapter.js'
 import type { Frame, FrameStream } from './stream-adapter.js'
 import type { SyncComponents } from './types.js'
 
@@ -74,7 +75,7 @@ export class SyncServer {
     const onAbort = (): void => { stream.abort(new SyncTimeoutError('sync response aborted')) }
     deadline.addEventListener('abort', onAbort, { once: true })
     try {
-      const request = await this.readRequest(stream)
+      const request = await readRequestFrame(stream, { protocol: 'sync', timeoutMs: this.requestTimeoutMs, decode: decodeRequest, log: this.components.log })
       if (request === undefined) {
         await stream.writeAll([encodeError('invalid')])
       } else {
@@ -93,24 +94,6 @@ export class SyncServer {
     } finally {
       deadline.removeEventListener('abort', onAbort)
       this.active--
-    }
-  }
-
-  /** The request, or undefined when it is malformed; times out like any read. */
-  private async readRequest (stream: FrameStream): Promise<SummaryRequest | RangeRequest | undefined> {
-    const timer = setTimeout(() => { stream.abort(new SyncTimeoutError('no sync request received')) }, this.requestTimeoutMs)
-    let frame: Uint8Array | undefined
-    try {
-      frame = await stream.read()
-    } finally {
-      clearTimeout(timer)
-    }
-    if (frame === undefined) return undefined
-    try {
-      return decodeRequest(frame)
-    } catch (err) {
-      this.components.log?.debug({ err }, 'sync: invalid request')
-      return undefined
     }
   }
 
