@@ -2,32 +2,18 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import { dataDirPaths } from '../../src/data-dir.js'
-import { encodeCDEventData, toCloudEventAttributes } from '../../src/events/index.js'
-import type { CDEvent } from '../../src/events/types.js'
 import { MAX_INBOUND_DATA_LENGTH, MAX_RECORD_BYTES } from '../../src/p2p/index.js'
-import { encodeDsseMaterial } from '../../src/signing/dsse.js'
-import { BadSignatureError, decodeDsseMaterial, loadOrCreateIdentity, openSignedRecord, signCloudEvent } from '../../src/signing/index.js'
+import { BadSignatureError, loadOrCreateIdentity, openSignedRecord } from '../../src/signing/index.js'
 import type { Signer } from '../../src/signing/index.js'
 import { sha256Hex, startP2PNode } from '../helpers/p2p.js'
 import type { TestNode } from '../helpers/p2p.js'
 import { artifactPublished, digestsOf, E2E_NETWORK, pipelineRunFinished, publishAll, startNodes, waitFor, waitForMesh } from '../helpers/nodes.js'
 import type { E2eNode } from '../helpers/nodes.js'
+import { signRecord, signRecordAs } from '../helpers/records.js'
 
 const ORIGIN_SOURCE = 'https://ci.origin.example/jenkins'
 const SCOPED_SOURCE = 'https://ci.scoped.example/zuul'
 const ARTIFACT_TOPIC = `cdgossip/${E2E_NETWORK}/artifact.published`
-
-function sign (cdevent: CDEvent, signer: Signer, sequence: number): Uint8Array {
-  return signCloudEvent({ attributes: toCloudEventAttributes(cdevent), data: encodeCDEventData(cdevent), sequence }, signer).bytes
-}
-
-/** A record signed by `actual` whose envelope names `claimed` as the signer (keyid). */
-function signAs (cdevent: CDEvent, actual: Signer, claimed: string, sequence: number): Uint8Array {
-  const fields = JSON.parse(Buffer.from(sign(cdevent, actual, sequence)).toString('utf8')) as Record<string, string>
-  const envelope = decodeDsseMaterial(fields.dssematerial, { canonical: true })
-  fields.dssematerial = encodeDsseMaterial({ ...envelope, signatures: envelope.signatures.map((s) => ({ ...s, keyid: claimed })) })
-  return Buffer.from(JSON.stringify(fields), 'utf8')
-}
 
 /** The same record with one byte of its CDEvent data changed; the base64 is re-encoded, so it still decodes. */
 function flipDataByte (record: Uint8Array): Uint8Array {
@@ -72,15 +58,15 @@ describe('forged and misfiled records from hostile peers', () => {
     const stranger: Signer = { privateKey: strangerKey, peerId: peerIdFromPrivateKey(strangerKey).toString() }
     const forgeries: Record<string, Uint8Array> = {
       // (a) signed by an unknown key, claiming to be the trusted origin
-      forger: signAs(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), stranger, origin.peerId, 7),
+      forger: signRecordAs(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), stranger, origin.peerId, 7),
       // (b) a genuine signature of a trusted community, for a source outside its trust entry,
       // pushed by that community's own node (its libp2p key is the signing key): not a forgery,
       // the victim's own policy refuses it, so it is Ignored and costs no score (issue #13)
-      impostor: sign(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), scoped, 1),
+      impostor: signRecord(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), scoped, 1),
       // (c) the origin's genuine record with one data byte changed
       tamperer: flipDataByte(genuine),
       // (d) a genuine pipelinerun.finished record gossiped on the artifact.published topic
-      misfiler: sign(pipelineRunFinished({ source: `${ORIGIN_SOURCE}/build` }), originSigner, 1),
+      misfiler: signRecord(pipelineRunFinished({ source: `${ORIGIN_SOURCE}/build` }), originSigner, 1),
       // (e) over the record limit, under gossipsub's frame limit: it reaches the validator
       bloater: new Uint8Array(MAX_RECORD_BYTES + 1024).fill(0x7b)
     }
@@ -125,7 +111,7 @@ describe('forged and misfiled records from hostile peers', () => {
     const forwarder = await startP2PNode({ name: 'forwarder', network: E2E_NETWORK, classes: ['artifact.published'], targetConnections: 1 })
     await forwarder.service.dial(victim.address())
     await waitFor(() => forwarder.service.meshPeers('artifact.published').includes(victim.peerId), { message: 'the forwarder to mesh with the victim' })
-    const outOfScope = sign(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), scoped, 2)
+    const outOfScope = signRecord(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), scoped, 2)
     forgeries.forwarded = outOfScope
     await forwarder.service.libp2p.services.pubsub.publish(ARTIFACT_TOPIC, outOfScope)
     await waitFor(() => victim.node.p2p.counters().received['ignore:CDG_UNTRUSTED_FORWARDED'] === 1, { message: 'the victim to drop the forwarded record' })

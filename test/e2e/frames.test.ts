@@ -1,41 +1,21 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import { dataDirPaths } from '../../src/data-dir.js'
-import { encodeCDEventData, toCloudEventAttributes } from '../../src/events/index.js'
-import type { CDEvent } from '../../src/events/types.js'
 import { encodeRecordFrame, FRAME_MAGIC, MAX_FRAME_BYTES } from '../../src/p2p/index.js'
-import { encodeDsseMaterial } from '../../src/signing/dsse.js'
-import { decodeDsseMaterial, loadOrCreateIdentity, signCloudEvent } from '../../src/signing/index.js'
+import { loadOrCreateIdentity } from '../../src/signing/index.js'
 import type { Signer } from '../../src/signing/index.js'
 import { sha256Hex, startP2PNode } from '../helpers/p2p.js'
 import type { TestNode } from '../helpers/p2p.js'
 import { allEvents, artifactPublished, E2E_NETWORK, publishAll, startNodes, waitFor } from '../helpers/nodes.js'
 import type { E2eNode } from '../helpers/nodes.js'
 import type { NodeInfo } from '../../src/api/types.js'
+import { signRecord, signRecordAs } from '../helpers/records.js'
+import { newSigner } from '../signing/fixtures.js'
 
 const CLASS = 'artifact.published'
 const TOPIC = `cdgossip/${E2E_NETWORK}/${CLASS}`
 const ORIGIN_SOURCE = 'https://ci.origin.example/jenkins'
 /** a source the origin signs for that the victim's trust entry for it does not cover */
 const OTHER_SOURCE = 'https://builds.origin.example/tekton'
-
-function sign (cdevent: CDEvent, signer: Signer, sequence: number): Uint8Array {
-  return signCloudEvent({ attributes: toCloudEventAttributes(cdevent), data: encodeCDEventData(cdevent), sequence }, signer).bytes
-}
-
-/** A record signed by `actual` whose envelope names `claimed` as the signer (keyid). */
-function signAs (cdevent: CDEvent, actual: Signer, claimed: string, sequence: number): Uint8Array {
-  const fields = JSON.parse(Buffer.from(sign(cdevent, actual, sequence)).toString('utf8')) as Record<string, string>
-  const envelope = decodeDsseMaterial(fields.dssematerial, { canonical: true })
-  fields.dssematerial = encodeDsseMaterial({ ...envelope, signatures: envelope.signatures.map((s) => ({ ...s, keyid: claimed })) })
-  return Buffer.from(JSON.stringify(fields), 'utf8')
-}
-
-async function randomSigner (): Promise<Signer> {
-  const privateKey = await generateKeyPair('Ed25519')
-  return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() }
-}
 
 /** origin – victim; the victim trusts the origin for ORIGIN_SOURCE only and keeps every artifact. */
 async function originAndVictim (): Promise<[E2eNode, E2eNode, Signer]> {
@@ -113,12 +93,12 @@ describe('record frames on the wire', () => {
   it('rejects a frame carrying one forgery (nothing of it stored, the sender punished) and malformed or oversize frames', async () => {
     const [origin, victim, originSigner] = await originAndVictim()
     const forger = await attach(victim, 'forger')
-    const stranger = await randomSigner()
+    const stranger = await newSigner()
     const genuine = [
-      sign(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), originSigner, 1),
-      sign(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), originSigner, 2)
+      signRecord(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), originSigner, 1),
+      signRecord(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), originSigner, 2)
     ]
-    const forged = signAs(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), stranger, origin.peerId, 3)
+    const forged = signRecordAs(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), stranger, origin.peerId, 3)
     const pubsub = forger.service.libp2p.services.pubsub
     await pubsub.publish(TOPIC, encodeRecordFrame([...genuine, forged]))
     await waitFor(() => victim.node.p2p.counters().received['reject:CDG_BAD_SIGNATURE'] === 1, { message: 'the victim to reject the frame' })
@@ -149,8 +129,8 @@ describe('record frames on the wire', () => {
   it('stores a frame\'s trusted record, ledgers its policy-refused one without punishing the sender, and still takes a single unframed record', async () => {
     const [, victim, originSigner] = await originAndVictim()
     const peer = await attach(victim, 'peer')
-    const trusted = sign(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), originSigner, 1)
-    const refused = sign(artifactPublished({ source: `${OTHER_SOURCE}/release` }), originSigner, 2)
+    const trusted = signRecord(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), originSigner, 1)
+    const refused = signRecord(artifactPublished({ source: `${OTHER_SOURCE}/release` }), originSigner, 2)
     await peer.service.libp2p.services.pubsub.publish(TOPIC, encodeRecordFrame([trusted, refused]))
     await waitFor(async () => (await heldDigests(victim)).has(sha256Hex(trusted)), { message: 'the victim to store the trusted record' })
     await waitFor(async () => (await nodeInfo(victim)).refusals.sequences === 1, { message: 'the victim to ledger the refused record' })
@@ -161,7 +141,7 @@ describe('record frames on the wire', () => {
     expect(await victim.node.sync.requestGap(originSigner.peerId, CLASS, 2, 2)).toBe(0)
 
     // a node from before frames sends each record as its own message
-    const single = sign(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), originSigner, 3)
+    const single = signRecord(artifactPublished({ source: `${ORIGIN_SOURCE}/release` }), originSigner, 3)
     await peer.service.libp2p.services.pubsub.publish(TOPIC, single)
     await waitFor(async () => (await heldDigests(victim)).has(sha256Hex(single)), { message: 'the victim to store the unframed record' })
     expect(victim.node.p2p.counters().received).toEqual({ stored: 2, 'ignore:CDG_UNTRUSTED_FORWARDED': 1 })

@@ -1,21 +1,17 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
-import { encodeCDEventData, toCloudEventAttributes } from '../../src/events/index.js'
-import type { CDEvent, SignedEvent } from '../../src/events/types.js'
+import type { SignedEvent } from '../../src/events/types.js'
 import { ReceivePipeline } from '../../src/pipeline/index.js'
-import { inlineVerifier, signCloudEvent } from '../../src/signing/index.js'
+import { inlineVerifier } from '../../src/signing/index.js'
 import type { Signer } from '../../src/signing/index.js'
 import type { EventStore } from '../../src/store/index.js'
 import { artifactPublished } from '../helpers/nodes.js'
 import { openStore } from '../store/fixtures.js'
+import { signRecord } from '../helpers/records.js'
 
 const CLASS = 'artifact.published'
 const CONTEXT = { expectedClass: CLASS, from: 'peer', via: 'gossip' } as const
-
-function sign (cdevent: CDEvent, signer: Signer, sequence: number): Uint8Array {
-  return signCloudEvent({ attributes: toCloudEventAttributes(cdevent), data: encodeCDEventData(cdevent), sequence }, signer).bytes
-}
 
 /** The pipeline over a real store, trusting and keeping everything; counts the store's batch writes. */
 function pipelineOver (store: EventStore): { pipeline: ReceivePipeline, writes: number[], stored: string[] } {
@@ -44,7 +40,7 @@ describe('ReceivePipeline.receiveFrame', () => {
     const signer: Signer = { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() }
     const { store } = await openStore()
     const { pipeline, writes, stored } = pipelineOver(store)
-    const records = [1, 2, 3].map((seq) => sign(artifactPublished(), signer, seq))
+    const records = [1, 2, 3].map((seq) => signRecord(artifactPublished(), signer, seq))
     const outcomes = await pipeline.receiveFrame(records, CONTEXT)
     expect(outcomes.map((o) => o.status)).toEqual(['stored', 'stored', 'stored'])
     expect(writes).toEqual([3])
@@ -63,10 +59,10 @@ describe('ReceivePipeline.receiveFrame', () => {
     const { store } = await openStore()
     const { pipeline } = pipelineOver(store)
     const first = artifactPublished()
-    await pipeline.receive(sign(first, signer, 1), CONTEXT)
+    await pipeline.receive(signRecord(first, signer, 1), CONTEXT)
     // the same (source, id), other content: an equivocation signed by the origin itself
-    const contradiction = sign({ ...first, subject: { ...first.subject, id: `${first.subject.id}-other` } }, signer, 3)
-    const fine = sign(artifactPublished(), signer, 2)
+    const contradiction = signRecord({ ...first, subject: { ...first.subject, id: `${first.subject.id}-other` } }, signer, 3)
+    const fine = signRecord(artifactPublished(), signer, 2)
     await expect(pipeline.receiveFrame([fine, contradiction], CONTEXT)).rejects.toMatchObject({ code: 'CDG_CONFLICTING_EVENT' })
     const held = await store.getBySourceAndId(first.context.source, first.context.id)
     expect(held?.event.sequence).toBe(1)
