@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { parseCloudEventJson, verifyCloudEvent } from '../../src/signing/index.js'
 import type { EventView } from '../../src/events/event-view.js'
 import type { PublishReceipt } from '../../src/api/types.js'
+import { MAX_FRAME_RECORDS } from '../../src/p2p/index.js'
 import { UNTRUSTED_RELAY_BURST } from '../../src/pipeline/relay-budget.js'
 import { artifactPublished, connected, digestsOf, pipelineRunFinished, publishAll, startNodes, waitFor } from '../helpers/nodes.js'
 import type { E2eNode } from '../helpers/nodes.js'
@@ -151,7 +152,10 @@ describe('federation over a relay: A – B – C', () => {
     }
     await waitFor(() => counted().relayed + counted().limited === total, { timeout: 30_000, message: 'B to validate every record' })
     const { relayed, limited } = counted()
-    expect(relayed).toBeGreaterThanOrEqual(UNTRUSTED_RELAY_BURST)
+    // A's burst travels in frames, and a frame is forwarded whole or not at all: the budget's last
+    // frame may not fit in what is left of it, so the records forwarded fall short of the burst by
+    // less than one frame (the refill during the test may add a little)
+    expect(relayed).toBeGreaterThan(UNTRUSTED_RELAY_BURST - MAX_FRAME_RECORDS)
     expect(limited).toBeGreaterThan(0)
     expect(b.node.p2p.libp2p.services.pubsub.getScore(a.peerId)).toBeGreaterThanOrEqual(0)
     // C got exactly what B forwarded, by gossip
