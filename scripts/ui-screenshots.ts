@@ -38,7 +38,7 @@ const digestOf = (demo: RunningDemo, eventClass: string): string => {
 /** One picture per view; a new view adds a line. */
 const SHOTS: readonly Shot[] = [
   { file: 'live', community: 'tekton', path: () => '/live', ready: 'tr.event' },
-  { file: 'event', community: 'tekton', path: demo => `/event/${digestOf(demo, 'testsuiterun.finished')}`, ready: 'ul.links, p.notice' },
+  { file: 'event', community: 'tekton', path: demo => `/event/${digestOf(demo, 'testsuiterun.finished')}`, ready: 'pre.cdevent' },
   { file: 'node', community: 'opnfv', path: () => '/node', ready: 'table.list' },
   // onap holds opnfv's finished test run but not its start: the chain shows that link unresolved
   { file: 'chain', community: 'onap', path: demo => `/chain/${demo.chainId}`, ready: '.trace-canvas[data-rendered]' },

@@ -6,6 +6,7 @@ import {
   serviceDeployed, startNodes, waitFor, waitForMesh
 } from '../helpers/nodes.js'
 import type { ConfigureContext, E2eNode } from '../helpers/nodes.js'
+import { IDENTIFY_RESYNC_MS } from '../../src/p2p/sync/index.js'
 
 /** Trust every other node of the group for any source, and keep the given classes (none: no subscription). */
 function trustAllAndSubscribe (classes: string[], start: 'now' | 'beginning' = 'now') {
@@ -200,5 +201,34 @@ describe('catch-up sync: never lose an event', () => {
     const sets = await Promise.all(nodes.map(async (n) => (await digestsOf(n.node)).sort()))
     for (const set of sets) expect(set).toEqual([...all].sort())
     for (const n of nodes) expect(sequenceProblems(await allEvents(n.node))).toEqual([])
+  })
+  it('(f) a peer that reconnects soon after its last session is still asked, once it is due', async () => {
+    // the periodic round is an hour away (E2E_SYNC_INTERVAL_SECONDS): only connect-time sync can help
+    // a and b each keep a connection to c (which holds nothing of a's), so neither redials the other
+    // when their own link is cut; b dials a directly
+    const [, a, b] = await startNodes(3, {
+      topology: { bootstrap: [[], [0], [0]] },
+      configure: (config, context) => {
+        trustAllAndSubscribe(context.index === 0 ? [] : ['artifact.*'])(config, context)
+        config.p2p.targetConnections = 1
+      }
+    }) as [E2eNode, E2eNode, E2eNode]
+    await b.node.p2p.dial(a.address())
+    await waitFor(() => connected(a, b) && connected(b, a), { message: 'b to connect to a' })
+    await waitForMesh([a, b], 'artifact.published')
+    const first = (await publishAll(a.node, artifacts(1, 'https://ci.a.example/r'))).map(r => r.digest)
+    await waitFor(async () => await holdsAll(b, first), { message: 'b to hold the first event' })
+
+    // apart for a moment, well inside IDENTIFY_RESYNC_MS of b's connect-time session: a stores an
+    // event nobody hears (as a node does that acknowledged it and crashed before gossiping it)
+    await b.node.p2p.libp2p.hangUp(a.node.p2p.libp2p.peerId)
+    await waitFor(() => !connected(a, b) && !connected(b, a), { message: 'a and b apart' })
+    const lonely = (await publishAll(a.node, artifacts(1, 'https://ci.a.example/r'))).map(r => r.digest)
+    await b.node.p2p.dial(a.address())
+    await waitFor(() => connected(a, b) && connected(b, a), { message: 'a and b together again' })
+
+    // the identify came too soon after the last session to start one at once; one follows when due
+    expect(IDENTIFY_RESYNC_MS).toBeLessThan(10_000)
+    await waitFor(async () => await holdsAll(b, lonely), { timeout: 20_000, message: 'b to fetch what a stored while apart' })
   })
 })

@@ -81,6 +81,8 @@ export class SyncService {
   private readonly floors: PairFloors
   private readonly sessions = new Map<string, Promise<void>>()
   private readonly tasks = new Set<Promise<unknown>>()
+  /** peers that identified while not yet due (resync spacing or backoff): their session, when due */
+  private readonly deferred = new Map<string, ReturnType<typeof setTimeout>>()
   private readonly counters: Counters = { fetched: 0, duplicates: 0, relayed: 0, refused: 0, rejected: 0 }
   private status: Status = { kind: 'stopped' }
   private transition: Promise<void> | undefined
@@ -165,6 +167,8 @@ export class SyncService {
     this.status = { kind: 'stopped' }
     controller.abort()
     clearInterval(timer)
+    for (const pending of this.deferred.values()) clearTimeout(pending)
+    this.deferred.clear()
     this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
     try {
       await this.components.libp2p.unhandle(SYNC_PROTOCOL)
@@ -305,12 +309,38 @@ export class SyncService {
     const record = this.peers.get(peerId.toString())
     record.supported = protocols.includes(SYNC_PROTOCOL)
     if (!record.supported || this.status.kind !== 'started') return
-    if (record.lastAttemptAt !== undefined && Date.now() - record.lastAttemptAt < IDENTIFY_RESYNC_MS) return
+    // A peer that comes back soon after its last session, or while backed off, is not asked now,
+    // but when it is due: a node restarted after a crash may hold records nobody else has (ones it
+    // acknowledged but had not gossiped yet), and the periodic round may be far away.
+    const now = Date.now()
+    const due = Math.max(record.lastAttemptAt === undefined ? 0 : record.lastAttemptAt + IDENTIFY_RESYNC_MS, record.backoffUntil)
+    if (due > now) {
+      this.deferSession(peerId, due - now)
+      return
+    }
+    this.sessionOrRound(peerId)
+  }
+
+  private sessionOrRound (peer: PeerId): void {
     if (this.sessions.size >= this.init.maxConcurrentSessions) {
       this.roundPending = true
       return
     }
-    this.startSession(peerId)
+    this.startSession(peer)
+  }
+
+  /** One pending session per peer, dropped if the peer is no longer connected when it is due. */
+  private deferSession (peer: PeerId, delayMs: number): void {
+    const id = peer.toString()
+    if (this.deferred.has(id)) return
+    const timer = setTimeout(() => {
+      this.deferred.delete(id)
+      if (this.status.kind !== 'started') return
+      if (!this.components.libp2p.getPeers().some(p => p.equals(peer))) return
+      this.sessionOrRound(peer)
+    }, delayMs)
+    timer.unref()
+    this.deferred.set(id, timer)
   }
 
   private runRound (): void {
