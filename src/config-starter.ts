@@ -36,8 +36,8 @@ export const STARTER_DOCS: Readonly<Record<string, string>> = Object.freeze({
   'hooks.bodyLimit': 'largest webhook body in bytes (1024..67108864)',
   sources: "Tools whose webhooks this node turns into signed CDEvents; the same fields as POST /v1/sources.\nThe secret is read from a file (mode 0600) or an environment variable, never written here:\n  - name: github-myorg\n    kind: github          # github, gitlab, gerrit, jenkins, nexus, harbor, cdevents, generic\n    secretFile: /etc/cdgossip/github-webhook-secret\n  - name: nexus\n    kind: nexus\n    secretEnv: NEXUS_WEBHOOK_SECRET\n    settings: { url: https://nexus.example.org }\nSources added with `cdgossip source add` are kept in the store, not here.",
   community: 'This node as one of several nodes of one community (README, Communities with several nodes).',
-  'community.manifest': 'the signed manifest chain `cdgossip community export` writes, listing this node (path relative to the data dir)',
-  'community.heartbeatMs': 'how often the community\'s nodes tell each other they are alive (100..60000); the webhook/trigger lease moves after three missed',
+  'community.manifest': 'the signed manifest chain `cdgossip community export` writes, listing this node, a path relative to the data dir:\n  manifest: community.json',
+  'community.heartbeatMs': 'how often the community\'s nodes tell each other they are alive (100..60000); the webhook/trigger lease moves to another node after three are missed',
   log: 'Logging: JSON lines on stdout.',
   'log.level': 'fatal, error, warn, info, debug, trace or silent',
   'log.pretty': 'human-readable lines instead of JSON (default: when stdout is a terminal)'

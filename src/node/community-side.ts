@@ -15,6 +15,13 @@ export interface CommunitySideParts {
   delivery: { start: () => Promise<void>, stop: () => Promise<void> }
 }
 
+/**
+ * How soon after a delivery the holder tells its siblings, besides the heartbeat: a node that takes
+ * the lease over after a crash repeats only what was delivered in this window (and a request in
+ * flight), not a whole heartbeat interval's worth. Deliveries within it share one message.
+ */
+export const PROGRESS_DELAY_MS = 50
+
 /** One heartbeat: the sender's lease state and every delivery it knows of (DeliveredSets). */
 interface Heartbeat {
   holding: boolean
@@ -37,6 +44,10 @@ export class CommunitySide {
   private delivering = false
   /** lease changes apply one at a time, in order */
   private applying: Promise<void> = Promise.resolve()
+  /** one heartbeat on the way at a time (siblings accept few streams); `again`: send once more after it */
+  private sending: Promise<void> | undefined
+  private again = false
+  private progressTimer: NodeJS.Timeout | undefined
 
   constructor (parts: CommunitySideParts) {
     this.parts = parts
@@ -52,12 +63,17 @@ export class CommunitySide {
     })
     this.timer = setInterval(() => { this.tick() }, this.parts.heartbeatMs)
     this.timer.unref()
+    this.parts.delivered.onHandled(() => { this.progressSoon() })
   }
 
   /** Says goodbye (a sibling may take the lease at once), stops delivering and serving. */
   async stop (): Promise<void> {
     clearInterval(this.timer)
     this.timer = undefined
+    clearTimeout(this.progressTimer)
+    this.progressTimer = undefined
+    this.again = false
+    await this.sending
     await this.applying
     if (this.delivering) {
       this.delivering = false
@@ -84,7 +100,30 @@ export class CommunitySide {
       }).catch(err => { this.parts.log.error({ err }, 'could not start or stop delivery for the sink lease') })
     }
     this.parts.delivered.save().catch(err => { this.parts.log.warn({ err }, 'could not save the community delivery progress') })
-    void this.broadcast({ holding, leaving: false, delivered: this.parts.delivered.toWire() })
+    this.sendState()
+  }
+
+  private progressSoon (): void {
+    if (this.progressTimer !== undefined || this.timer === undefined) return
+    this.progressTimer = setTimeout(() => {
+      this.progressTimer = undefined
+      this.sendState()
+    }, PROGRESS_DELAY_MS)
+    this.progressTimer.unref()
+  }
+
+  /** This node's lease state and delivery progress to every sibling, one send at a time. */
+  private sendState (): void {
+    if (this.sending !== undefined) {
+      this.again = true
+      return
+    }
+    this.sending = this.broadcast({ holding: this.delivering, leaving: false, delivered: this.parts.delivered.toWire() }).finally(() => {
+      this.sending = undefined
+      if (!this.again || this.timer === undefined) return
+      this.again = false
+      this.sendState()
+    })
   }
 
   private async broadcast (heartbeat: Heartbeat): Promise<void> {

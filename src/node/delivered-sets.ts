@@ -24,6 +24,7 @@ export class DeliveredSets {
   private readonly section: StateSection<DeliveredWire[string]>
   private readonly sets = new Map<string, Map<string, IntervalSet>>()
   private readonly dirty = new Set<string>()
+  private listener: (() => void) | undefined
 
   constructor (section: StateSection<DeliveredWire[string]>) {
     this.section = section
@@ -38,6 +39,12 @@ export class DeliveredSets {
   handled (subscriptionId: string, event: Pick<SignedEvent, 'origin' | 'eventClass' | 'sequence'>): void {
     this.pairSet(subscriptionId, pairKey(event.origin, event.eventClass))?.add(event.sequence)
     this.dirty.add(subscriptionId)
+    this.listener?.()
+  }
+
+  /** Told after each handled record (the community side tells the siblings soon after). */
+  onHandled (listener: () => void): void {
+    this.listener = listener
   }
 
   /** Whether some node of the community (this one included) handled `event` for the subscription. */
