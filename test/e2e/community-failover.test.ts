@@ -15,6 +15,7 @@ import { createRootKey, writeCommunityChain } from '../helpers/community.js'
 import { E2E_NETWORK, artifactPublished, startNodes, tempDataDir, waitFor } from '../helpers/nodes.js'
 import type { RootKey } from '../helpers/community.js'
 import { ApiClient } from '../../src/cli/client.js'
+import { runCli } from '../cli/cli-helpers.js'
 
 const HEARTBEAT_MS = 200
 
@@ -158,6 +159,16 @@ describe.skipIf(!BUILT)('a community of two node processes', () => {
       return true
     }, { timeout: 20_000, message: 'one node to hold the sink lease and the other to know it' })
     const standby = holder === nodes[0] ? nodes[1] as typeof holder : nodes[0] as typeof holder
+    const dirOf = (peerId: string): string => peerId === a.peerId ? a.dir : b.dir
+    // what `cdgossip status` tells the operator of each node about the lease
+    const leaseRows = async (node: typeof holder): Promise<string[]> => {
+      const token = fs.readFileSync(path.join(dirOf(node.peerId), 'api-token'), 'utf8').trim()
+      const { code, stdout } = await runCli(['status', '--api-url', node.node.api.baseUrl, '--token', token])
+      expect(code).toBe(0)
+      return stdout.split('\n').filter(line => /^(sink lease|lease holder|live siblings) /.test(line)).map(line => line.replace(/\s+/g, ' ').trim())
+    }
+    expect(await leaseRows(holder)).toEqual(['sink lease held here: runs webhooks and triggers', 'live siblings 1 of 1'])
+    expect(await leaseRows(standby)).toEqual(['sink lease standby: another node holds it', `lease holder ${holder.peerId}`, 'live siblings 1 of 1'])
 
     const before = ['lease-1', 'lease-2', 'lease-3']
     for (const id of before) expect(await publish(standby.node.api, artifactPublished({ id }))).toBeDefined()
@@ -168,6 +179,7 @@ describe.skipIf(!BUILT)('a community of two node processes', () => {
     holder.node.child.kill('SIGKILL')
     await holder.node.exited
     await waitFor(async () => (await lease(standby.node.api))?.holding === true, { timeout: 20_000, message: 'the standby to take the lease over' })
+    expect(await leaseRows(standby)).toEqual(['sink lease held here: runs webhooks and triggers', 'live siblings 0 of 1'])
 
     const after = ['lease-4', 'lease-5', 'lease-6']
     for (const id of after) expect(await publish(standby.node.api, artifactPublished({ id }))).toBeDefined()

@@ -211,6 +211,11 @@ async function cmdStatus (args: string[], out: Out): Promise<number> {
     ['events stored', String(body.store.events)],
     ['sync gaps', String(body.sync?.gaps ?? 0)]
   ]
+  const community = body.community as StatusCommunity | undefined
+  if (community !== undefined) {
+    rows.push(['community', `${community.name} (${community.id})`], ['community nodes', community.nodes.join(' ')])
+    if (community.lease !== undefined) rows.push(...leaseRows(community.lease, community.nodes.length - 1))
+  }
   const refusals = body.refusals as StatusRefusals | undefined
   rows.push(['refused by policy', refusals === undefined || refusals.sequences === 0
     ? '0'
@@ -234,6 +239,25 @@ async function cmdStatus (args: string[], out: Out): Promise<number> {
     ])))
   }
   return EXIT.OK
+}
+
+interface StatusCommunity {
+  id: string
+  name: string
+  nodes: string[]
+  lease?: StatusLease
+}
+
+interface StatusLease { holding: boolean, holder?: string, live: string[] }
+
+/** Who runs the community's webhooks and triggers, as this node sees it, and how many siblings it hears. */
+function leaseRows (lease: StatusLease, siblings: number): string[][] {
+  const state = lease.holding ? 'held here: runs webhooks and triggers' : lease.holder === undefined ? 'no holder heard yet' : 'standby: another node holds it'
+  return [
+    ['sink lease', state],
+    ...(lease.holding || lease.holder === undefined ? [] : [['lease holder', lease.holder]]),
+    ['live siblings', `${lease.live.length} of ${siblings}`]
+  ]
 }
 
 interface StatusRefusals {
