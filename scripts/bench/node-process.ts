@@ -29,7 +29,7 @@ export const BENCH_NETWORK = 'bench'
 const START_TIMEOUT_MS = 30_000
 /** A graceful stop (API closes, LevelDB flushes) longer than this is cut short with SIGKILL. */
 const STOP_TIMEOUT_MS = 15_000
-/** stdout/stderr kept for error messages */
+/** stdout/stderr kept for error messages (the nodes log at info) */
 const OUTPUT_TAIL = 4000
 
 export interface NodeProcessConfig {
@@ -98,7 +98,8 @@ export class NodeProcess {
       subscriptions: (config.subscribe ?? []).length === 0
         ? []
         : [{ id: 'bench', classes: config.subscribe, filter: {}, includeUntrusted: false, start: { kind: 'now' }, sink: { type: 'store' } }],
-      log: { level: 'silent' }
+      // the default level, as operators run it: what the node logs per request or event is part of its cost
+      log: { level: 'info' }
     }
     await writeFile(dataDirPaths(this.dataDir).config, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 })
   }
@@ -122,7 +123,7 @@ export class NodeProcess {
     this.output = ''
     const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, CDGOSSIP_BIN, 'start', '--data-dir', this.dataDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CDGOSSIP_LOG_LEVEL: 'silent' }
+      env: { ...process.env, CDGOSSIP_LOG_LEVEL: 'info' }
     })
     this.child = child
     trackChild(child)

@@ -79,9 +79,15 @@ export async function buildApi (components: ApiComponents, init: ApiInit): Promi
   checkInit(init, bodyLimit)
   const { node } = components
 
+  const log = apiLogger(components.log, init.logLevel)
   const app: FastifyInstance = Fastify({
     // a pino Logger is a FastifyBaseLogger; only pino's generic parameters differ
-    loggerInstance: apiLogger(components.log, init.logLevel) as FastifyBaseLogger,
+    loggerInstance: log as FastifyBaseLogger,
+    // Fastify's own request logging writes two info lines per request: at the default level a node
+    // taking single publishes wrote ~4,500 lines a second and published ~20 % fewer events
+    // (measured on 2 cores). Refusals and failures are logged by the error handler (info, error);
+    // completed requests are logged below, at debug.
+    disableRequestLogging: true,
     bodyLimit
   })
   app.setValidatorCompiler(createValidatorCompiler())
@@ -92,12 +98,13 @@ export async function buildApi (components: ApiComponents, init: ApiInit): Promi
   app.removeContentTypeParser('text/plain')
   app.addSchema(ERROR_SCHEMA)
   const { observeRequest } = components
-  if (observeRequest !== undefined) {
-    // on the root before any route, so it covers every route, 401s and 404s included
-    app.addHook('onResponse', async (request, reply) => {
-      observeRequest({ method: request.method, route: request.routeOptions.url, statusCode: reply.statusCode, durationSeconds: reply.elapsedTime / 1000 })
-    })
-  }
+  // on the root before any route, so it covers every route, 401s and 404s included
+  app.addHook('onResponse', async (request, reply) => {
+    if (log.isLevelEnabled('debug')) {
+      request.log.debug({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed')
+    }
+    observeRequest?.({ method: request.method, route: request.routeOptions.url, statusCode: reply.statusCode, durationSeconds: reply.elapsedTime / 1000 })
+  })
 
   await registerOpenApi(app, init.version)
   await app.register(healthRoutes)
