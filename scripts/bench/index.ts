@@ -1,5 +1,5 @@
 import '../../src/polyfill.js'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,7 +15,7 @@ import { cleanupAll, killChildrenSync } from './resources.js'
 import { brokerInfo } from './rabbitmq.js'
 import { natsInfo } from './nats.js'
 import { withTarget } from './targets.js'
-import { machineInfo, renderMarkdown, sourceInfo, type BenchRun } from './report.js'
+import { keepHandWritten, machineInfo, renderMarkdown, sourceInfo, type BenchRun } from './report.js'
 
 /**
  * `npm run bench` (= build, then `node dist/scripts/bench/index.js`): the whole benchmark in one
@@ -173,7 +173,8 @@ async function main (): Promise<number> {
   log(`raw results: ${path.relative(process.cwd(), path.join(RESULTS_DIR, 'results.json'))}`)
   const markdown = renderMarkdown(run)
   if ((parts.length === ALL.length && !quick) || values.markdown === true) {
-    await writeFile(MARKDOWN, markdown)
+    const previous = await readFile(MARKDOWN, 'utf8').catch(() => undefined)
+    await writeFile(MARKDOWN, keepHandWritten(markdown, previous))
     log(`wrote ${path.relative(process.cwd(), MARKDOWN)}`)
   } else {
     process.stdout.write('\n' + markdown)

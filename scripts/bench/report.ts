@@ -162,3 +162,16 @@ export function renderMarkdown (run: BenchRun): string {
   )
   return lines.join('\n')
 }
+
+/**
+ * The line after which BENCHMARKS.md is written by hand (A/B runs, what a round changed): a full
+ * run regenerates everything above it and keeps everything from it on.
+ */
+export const HAND_WRITTEN_MARKER = '<!-- hand-written below: `npm run bench` rewrites what is above this line and keeps what follows -->'
+
+/** `generated`, followed by the hand-written part of `previous` (the marker and all after it), if it has one. */
+export function keepHandWritten (generated: string, previous: string | undefined): string {
+  const at = previous?.indexOf(HAND_WRITTEN_MARKER) ?? -1
+  if (previous === undefined || at < 0) return generated
+  return `${generated.trimEnd()}\n\n${previous.slice(at)}`
+}
