@@ -43,11 +43,14 @@ export async function * gatherReady (source: AsyncIterable<Piece>, maxBytes: num
       }
       let failure: { err: unknown } | undefined
       let ended = false
+      // one timer per chunk, not per piece: every piece of a chunk is raced against the same turn's end
+      let turnEnd: Promise<typeof NOT_READY> | undefined
       while (gathered.byteLength < maxBytes) {
         pending = iterator.next()
         let ready: IteratorResult<Piece> | typeof NOT_READY
         try {
-          ready = await Promise.race([pending, nextTurn()])
+          turnEnd ??= nextTurn()
+          ready = await Promise.race([pending, turnEnd])
         } catch (err) {
           failure = { err }
           break
