@@ -10,7 +10,7 @@ import { round } from './stats.js'
  * mapped back to their TypeScript source through dist's source maps.
  */
 
-interface CallFrame {
+export interface CallFrame {
   functionName: string
   url: string
   lineNumber: number
@@ -89,11 +89,13 @@ async function sourceMapFor (file: string): Promise<SourceMap | undefined> {
   return map
 }
 
-async function locationOf (frame: CallFrame, repoRoot: string): Promise<string> {
+/** Where a frame's code is: TypeScript source through dist's source maps, else the file (or URL) and line. */
+export async function locationOf (frame: CallFrame, repoRoot: string): Promise<string> {
   const url = frame.url
   if (url === '') return ''
-  if (!url.startsWith('file://')) return `${url}:${frame.lineNumber + 1}`
-  const file = fileURLToPath(url)
+  // ES modules report file:// URLs, CommonJS modules plain paths
+  if (!url.startsWith('file://') && !path.isAbsolute(url)) return `${url}:${frame.lineNumber + 1}`
+  const file = url.startsWith('file://') ? fileURLToPath(url) : url
   const rel = path.relative(repoRoot, file)
   if (rel.startsWith('dist/')) {
     const map = await sourceMapFor(file)

@@ -1,4 +1,8 @@
 import '../../src/polyfill.js'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createContext, DEFAULT_OPTIONS, removeContext } from './context.js'
 import { DeliveryTracker } from './delivery.js'
@@ -9,6 +13,8 @@ import { Payloads, runPrefix } from './payloads.js'
 import { cleanupAll } from './resources.js'
 import { cpuOf } from './proc-cpu.js'
 import { CdgossipTarget } from './publish-targets.js'
+import { formatTopSites, readAllocationProfile, summarizeAllocations } from './heap-profile.js'
+import { waitUntil } from './stats.js'
 
 /**
  * CPU per delivered event for a fixed amount of federation work: A, B and C as in the federation
@@ -17,8 +23,35 @@ import { CdgossipTarget } from './publish-targets.js'
  * On a shared, loaded machine wall-clock rates swing several-fold from run to run; CPU for a
  * fixed piece of work moves far less, which is what A/B runs of two builds need:
  * `CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js node dist/scripts/bench/node-cpu.js [--events N] [--batch B]`
- * (`--batch B`: publish requests of B events, 4 in flight, instead of single events with 32).
+ * (`--batch B`: publish requests of B events, 4 in flight, instead of single events with 32;
+ * `--alloc`: also the V8 heap bytes each node allocated per delivered event over the same work,
+ * with the `--top K` functions allocating most at B, from alloc-sampler.ts preloaded into the nodes).
  */
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const ALLOC_SAMPLER = new URL('./alloc-sampler.js', import.meta.url).href
+
+/** Toggles the alloc sampler in each node (start, then stop and write). */
+function toggleSampling (nodes: NodeProcess[]): void {
+  for (const n of nodes) if (n.pid !== undefined) process.kill(n.pid, 'SIGUSR2')
+}
+
+/** Bytes per delivered event at each node, and B's heaviest sites, from the written profiles. */
+async function allocationReport (dir: string, nodes: NodeProcess[], delivered: number, top: number): Promise<{ perEvent: Record<string, number>, topAtB: string[] }> {
+  const files = (pid: number | undefined): string => `alloc.${pid ?? 0}.heapprofile`
+  await waitUntil(async () => {
+    const present = new Set(await readdir(dir))
+    return nodes.every(n => present.has(files(n.pid)))
+  }, { timeoutMs: 60_000, intervalMs: 200, message: 'every node wrote its allocation profile' })
+  const perEvent: Record<string, number> = {}
+  let topAtB: string[] = []
+  for (const n of nodes) {
+    const summary = await summarizeAllocations(await readAllocationProfile(path.join(dir, files(n.pid))), REPO_ROOT)
+    perEvent[n.name] = Math.round(summary.totalBytes / delivered)
+    if (n.name === 'B') topAtB = formatTopSites(summary, delivered, top)
+  }
+  return { perEvent, topAtB }
+}
 
 /** CPU seconds of a node process so far (0 once it is gone). */
 async function cpuSeconds (node: NodeProcess): Promise<number> {
@@ -26,11 +59,14 @@ async function cpuSeconds (node: NodeProcess): Promise<number> {
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { events: { type: 'string' }, batch: { type: 'string' } } })
+  const { values } = parseArgs({ options: { events: { type: 'string' }, batch: { type: 'string' }, alloc: { type: 'boolean' }, top: { type: 'string' } } })
   const total = Number(values.events ?? 8000)
   const batch = Number(values.batch ?? 1)
   const ctx = await createContext('/tmp', { ...DEFAULT_OPTIONS, noBaseline: true }, line => { console.error(line) })
-  const nodes = await startFederation(ctx, 'node-cpu')
+  const allocDir = values.alloc === true ? await mkdtemp(path.join(os.tmpdir(), 'cdgossip-node-alloc-')) : undefined
+  // the node processes inherit this environment: the sampler writes its profiles there
+  if (allocDir !== undefined) process.env.CDGOSSIP_ALLOC_DIR = allocDir
+  const nodes = await startFederation(ctx, 'node-cpu', () => allocDir === undefined ? [] : ['--import', ALLOC_SAMPLER])
   let tracker = new DeliveryTracker(['B', 'C'])
   const watchers = await watchSubscribers(nodes, () => tracker)
   try {
@@ -39,6 +75,7 @@ async function main (): Promise<void> {
     await warmup(async p => await target.publish(p), payloads, tracker)
     tracker = new DeliveryTracker(['B', 'C'])
     const all = [nodes.a, nodes.b, nodes.c]
+    if (allocDir !== undefined) toggleSampling(all)
     const before = await Promise.all(all.map(cpuSeconds))
     const started = performance.now()
     await closedLoop({
@@ -59,6 +96,7 @@ async function main (): Promise<void> {
     const drained = await tracker.drain(300_000)
     const seconds = (performance.now() - started) / 1000
     const after = await Promise.all(all.map(cpuSeconds))
+    if (allocDir !== undefined) toggleSampling(all)
     const cpu = after.map((a, i) => a - (before[i] as number))
     const delivered = tracker.deliveredEverywhere()
     const sum = cpu.reduce((s, c) => s + c, 0)
@@ -71,10 +109,16 @@ async function main (): Promise<void> {
       cpuMsPerEvent: Number((sum * 1000 / delivered).toFixed(3)),
       cpuMsPerEventByNode: { A: Number((cpu[0] as number * 1000 / delivered).toFixed(3)), B: Number((cpu[1] as number * 1000 / delivered).toFixed(3)), C: Number((cpu[2] as number * 1000 / delivered).toFixed(3)) }
     }))
+    if (allocDir !== undefined) {
+      const { perEvent, topAtB } = await allocationReport(allocDir, all, delivered, Number(values.top ?? 15))
+      console.log(JSON.stringify({ heapBytesPerDeliveredEvent: perEvent }))
+      for (const line of topAtB) console.log(line)
+    }
   } finally {
     for (const w of watchers) w.close()
     await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
     await removeContext(ctx)
+    if (allocDir !== undefined) await rm(allocDir, { recursive: true, force: true })
   }
 }
 

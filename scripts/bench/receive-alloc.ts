@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -12,6 +13,9 @@ import { signCloudEvent, sharedVerifier } from '../../src/signing/index.js'
 import { createEventStore } from '../../src/store/index.js'
 import { Workload } from './workload.js'
 import { classOf } from './payloads.js'
+import { formatTopSites, summarizeAllocations } from './heap-profile.js'
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
 /**
  * V8 heap bytes allocated per received record by the receive path (verify → validate → trust →
@@ -76,23 +80,12 @@ async function main (): Promise<void> {
   const ms = performance.now() - started
   const { profile } = await session.post('HeapProfiler.stopSampling')
   session.disconnect()
-  let total = 0
-  const bySite = new Map<string, number>()
-  const walk = (node: typeof profile.head): void => {
-    total += node.selfSize
-    const { functionName, url, lineNumber } = node.callFrame
-    const site = `${functionName === '' ? '(anonymous)' : functionName} ${url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${lineNumber + 1}`
-    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize)
-    node.children.forEach(walk)
-  }
-  walk(profile.head)
+  const allocations = await summarizeAllocations(profile, REPO_ROOT)
   const measured = n - warm
   await store.stop()
   await rm(dir, { recursive: true, force: true })
-  console.log(JSON.stringify({ mode, records: measured, eventClass, heapBytesPerRecord: Math.round(total / measured), recordsPerSecond: Math.round(measured / ms * 1000) }))
-  if (values.top !== undefined) {
-    for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) console.log(`${String(Math.round(bytes / measured)).padStart(7)} B  ${site}`)
-  }
+  console.log(JSON.stringify({ mode, records: measured, eventClass, heapBytesPerRecord: Math.round(allocations.totalBytes / measured), recordsPerSecond: Math.round(measured / ms * 1000) }))
+  if (values.top !== undefined) for (const line of formatTopSites(allocations, measured, Number(values.top))) console.log(line)
 }
 
 main().then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1) })

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
+import v8 from 'node:v8'
 import type { BenchOptions, Figure, PartResult } from './context.js'
 import { CATCHUP_FLOOR, describeRecipe, FEDERATION_FLOOR, floorPerEventUs, type FloorCosts } from './efficiency.js'
 import { ratio } from './stats.js'
@@ -10,6 +11,12 @@ export interface MachineInfo {
   ramGiB: number
   os: string
   node: string
+  /**
+   * V8's heap limit in MiB, which V8 sizes from the RAM (a quarter, up to ~4 GiB) unless
+   * --max-old-space-size sets it: the larger it is, the more garbage the old generation gathers
+   * between full collections, which shows in every node's resident set
+   */
+  heapLimitMiB?: number
   /** 1-minute load average when the run started and ended: other work on the box skews figures */
   loadAverage?: { start: number, end?: number }
 }
@@ -50,6 +57,7 @@ export function machineInfo (): MachineInfo {
     ramGiB: Math.round(os.totalmem() / 1024 ** 3 * 10) / 10,
     os: `${os.type()} ${os.release()} (${os.arch()})`,
     node: process.version,
+    heapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / 1024 ** 2),
     loadAverage: { start: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 }
   }
 }
@@ -116,7 +124,7 @@ export function renderMarkdown (run: BenchRun): string {
     `Measured by \`${run.command}\` on ${run.date.slice(0, 10)} (${run.date})${run.source === undefined ? '' : ` at commit ${run.source.commit}${run.source.dirty ? ' with uncommitted changes in src/' : ''}`}; the whole run took ${run.durationSeconds} s.`,
     '',
     `- Machine: ${run.machine.cpu}, ${run.machine.cores} cores, ${run.machine.ramGiB} GiB RAM, ${run.machine.os}`,
-    `- Node.js ${run.machine.node}`,
+    `- Node.js ${run.machine.node}${run.machine.heapLimitMiB === undefined ? '' : `, V8 heap limit ${run.machine.heapLimitMiB.toLocaleString('en-US')} MiB (sized from the RAM; the node processes get the same unless CDGOSSIP_BENCH_NODE_FLAGS sets --max-old-space-size)`}`,
     `- Baseline: ${baselineLine(run.baseline)}`,
     `- Second baseline: ${baselineLine(run.nats)}`,
     `- Load average (1 min) at start ${run.machine.loadAverage?.start ?? '?'}, at end ${run.machine.loadAverage?.end ?? '?'}: other work on the machine skews every figure.`,
