@@ -63,6 +63,17 @@ describe('parseDateTime', () => {
     }
   })
 
+  it('parses a string read again by the next check once, and never mixes up strings', () => {
+    const first = parseDateTime('2023-03-20T14:27:05.315384Z')
+    expect(parseDateTime('2023-03-20T14:27:05.315384Z')).toBe(first)
+    expect(Object.isFrozen(first)).toBe(true)
+    // more strings in turn than are remembered, valid and invalid mixed: each still gets its own verdict
+    const mixed = [...VALID, ...INVALID.filter((v): v is string => typeof v === 'string')]
+    for (let round = 0; round < 3; round++) {
+      for (const value of mixed) expect(dateTimeToEpochMs(value), value).toBe(VALID.includes(value) ? new Date(value.toUpperCase()).getTime() : undefined)
+    }
+  })
+
   it('reads years 0..99 as written, which Date.UTC does not', () => {
     expect(dateTimeToEpochMs('0050-06-01T00:00:00Z')).toBe(new Date('0050-06-01T00:00:00Z').getTime())
     expect(dateTimeToEpochMs('0050-06-01T00:00:00Z')).not.toBe(Date.UTC(50, 5, 1))
