@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createPeerScoreParams, createPeerScoreThresholds, validatePeerScoreParams, validatePeerScoreThresholds, validateTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
 import { describe, expect, it } from 'vitest'
 import {
@@ -6,12 +8,17 @@ import {
   MAX_RECORD_BYTES,
   MAX_KNOWN_TOPICS,
   DECODE_RPC_LIMITS,
+  IDONTWANT_MIN_BYTES,
+  MAX_FRAME_BYTES,
   SCORE_THRESHOLDS,
   TOPIC_SCORE_PARAMS,
   TopicAllowList,
   messageId,
   topicForClass
 } from '../../src/p2p/index.js'
+import { gossipsubOptions } from '../../src/p2p/gossip-options.js'
+import { artifactPublished } from '../helpers/nodes.js'
+import { signRecord } from '../helpers/records.js'
 
 describe('gossip parameters', () => {
   it('are accepted by gossipsub\'s own validation', () => {
@@ -34,6 +41,15 @@ describe('gossip parameters', () => {
     expect(MAX_INBOUND_DATA_LENGTH).toBeGreaterThan(MAX_RECORD_BYTES)
     for (const limit of Object.values(DECODE_RPC_LIMITS)) expect(Number.isFinite(limit)).toBe(true)
     expect(DECODE_RPC_LIMITS.maxSubscriptions).toBeGreaterThanOrEqual(MAX_KNOWN_TOPICS)
+  })
+
+  it('send IDONTWANT for frames of many records, not for a single record', async () => {
+    const privateKey = await generateKeyPair('Ed25519')
+    const record = signRecord(artifactPublished(), { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() }, 1)
+    const options = gossipsubOptions({ heartbeatIntervalMs: 1000, ipColocationWeight: 0 })
+    expect(options.idontwantMinDataSize).toBe(IDONTWANT_MIN_BYTES)
+    expect(record.byteLength * 4).toBeLessThan(IDONTWANT_MIN_BYTES)
+    expect(IDONTWANT_MIN_BYTES * 4).toBeLessThan(MAX_FRAME_BYTES)
   })
 
   it('name a message by the sha256 of its bytes', () => {
