@@ -25,7 +25,8 @@ import { waitUntil } from './stats.js'
  * `CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js node dist/scripts/bench/node-cpu.js [--events N] [--batch B]`
  * (`--batch B`: publish requests of B events, 4 in flight, instead of single events with 32;
  * `--alloc`: also the V8 heap bytes each node allocated per delivered event over the same work,
- * with the `--top K` functions allocating most at B, from alloc-sampler.ts preloaded into the nodes).
+ * with the `--top K` functions allocating most at node `--at A|B|C` (default B), from alloc-sampler.ts
+ * preloaded into the nodes).
  */
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -36,21 +37,21 @@ function toggleSampling (nodes: NodeProcess[]): void {
   for (const n of nodes) if (n.pid !== undefined) process.kill(n.pid, 'SIGUSR2')
 }
 
-/** Bytes per delivered event at each node, and B's heaviest sites, from the written profiles. */
-async function allocationReport (dir: string, nodes: NodeProcess[], delivered: number, top: number): Promise<{ perEvent: Record<string, number>, topAtB: string[] }> {
+/** Bytes per delivered event at each node, and the heaviest sites at node `at`, from the written profiles. */
+async function allocationReport (dir: string, nodes: NodeProcess[], delivered: number, top: number, at: string): Promise<{ perEvent: Record<string, number>, topSites: string[] }> {
   const files = (pid: number | undefined): string => `alloc.${pid ?? 0}.heapprofile`
   await waitUntil(async () => {
     const present = new Set(await readdir(dir))
     return nodes.every(n => present.has(files(n.pid)))
   }, { timeoutMs: 60_000, intervalMs: 200, message: 'every node wrote its allocation profile' })
   const perEvent: Record<string, number> = {}
-  let topAtB: string[] = []
+  let topSites: string[] = []
   for (const n of nodes) {
     const summary = await summarizeAllocations(await readAllocationProfile(path.join(dir, files(n.pid))), REPO_ROOT)
     perEvent[n.name] = Math.round(summary.totalBytes / delivered)
-    if (n.name === 'B') topAtB = formatTopSites(summary, delivered, top)
+    if (n.name === at) topSites = formatTopSites(summary, delivered, top)
   }
-  return { perEvent, topAtB }
+  return { perEvent, topSites }
 }
 
 /** CPU seconds of a node process so far (0 once it is gone). */
@@ -59,7 +60,7 @@ async function cpuSeconds (node: NodeProcess): Promise<number> {
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { events: { type: 'string' }, batch: { type: 'string' }, alloc: { type: 'boolean' }, top: { type: 'string' } } })
+  const { values } = parseArgs({ options: { events: { type: 'string' }, batch: { type: 'string' }, alloc: { type: 'boolean' }, top: { type: 'string' }, at: { type: 'string' } } })
   const total = Number(values.events ?? 8000)
   const batch = Number(values.batch ?? 1)
   const ctx = await createContext('/tmp', { ...DEFAULT_OPTIONS, noBaseline: true }, line => { console.error(line) })
@@ -110,9 +111,9 @@ async function main (): Promise<void> {
       cpuMsPerEventByNode: { A: Number((cpu[0] as number * 1000 / delivered).toFixed(3)), B: Number((cpu[1] as number * 1000 / delivered).toFixed(3)), C: Number((cpu[2] as number * 1000 / delivered).toFixed(3)) }
     }))
     if (allocDir !== undefined) {
-      const { perEvent, topAtB } = await allocationReport(allocDir, all, delivered, Number(values.top ?? 15))
+      const { perEvent, topSites } = await allocationReport(allocDir, all, delivered, Number(values.top ?? 15), values.at ?? 'B')
       console.log(JSON.stringify({ heapBytesPerDeliveredEvent: perEvent }))
-      for (const line of topAtB) console.log(line)
+      for (const line of topSites) console.log(line)
     }
   } finally {
     for (const w of watchers) w.close()
