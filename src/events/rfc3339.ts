@@ -49,9 +49,10 @@ export interface DateTime {
 
 /**
  * The last few strings parsed and what they gave. A received record's time and timestamp are read
- * by the record's own checks, the schema's date-time format, the CloudEvent consistency check, the
- * store's time index and every live stream's filter: five or six parses of the same one or two
- * strings, each a regex match of eleven captures. With this they are parsed once.
+ * by the record's own checks, the CloudEvent consistency check, the store's time index and every
+ * live stream's filter: five or six parses of the same one or two strings, each a regex match of
+ * eleven captures. With this they are parsed once. (The schemas' `date-time` format is
+ * ajv-formats' own: schema validation keeps the official verdicts, see the differential test.)
  */
 const RECENT_SIZE = 4
 const recentInputs: string[] = []
