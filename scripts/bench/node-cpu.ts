@@ -7,11 +7,11 @@ import { parseArgs } from 'node:util'
 import { createContext, DEFAULT_OPTIONS, removeContext } from './context.js'
 import { DeliveryTracker } from './delivery.js'
 import { startFederation, warmup, watchSubscribers } from './federation-bench.js'
-import { closedLoop } from './http-load.js'
+import { closedLoop, openLoop } from './http-load.js'
 import type { NodeProcess } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
 import { cleanupAll } from './resources.js'
-import { cpuOf } from './proc-cpu.js'
+import { contextSwitchesOf, cpuOf } from './proc-cpu.js'
 import { CdgossipTarget } from './publish-targets.js'
 import { formatTopSites, readAllocationProfile, summarizeAllocations } from './heap-profile.js'
 import { waitUntil } from './stats.js'
@@ -24,9 +24,12 @@ import { waitUntil } from './stats.js'
  * fixed piece of work moves far less, which is what A/B runs of two builds need:
  * `CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js node dist/scripts/bench/node-cpu.js [--events N] [--batch B]`
  * (`--batch B`: publish requests of B events, 4 in flight, instead of single events with 32;
+ * `--rate R`: single events sent open loop at R per second instead, the federation part's
+ * fixed-rate phase, where nothing queues long enough to share a write or a message;
  * `--alloc`: also the V8 heap bytes each node allocated per delivered event over the same work,
  * with the `--top K` functions allocating most at node `--at A|B|C` (default B), from alloc-sampler.ts
- * preloaded into the nodes).
+ * preloaded into the nodes). Also reported: context switches per delivered event at each node
+ * (every thread), the handoffs that per-event CPU at a moderate rate mostly pays for on a VM.
  */
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -54,15 +57,57 @@ async function allocationReport (dir: string, nodes: NodeProcess[], delivered: n
   return { perEvent, topSites }
 }
 
+/** The fixed amount of publishing: closed loop (single events or batches) or open loop at a rate. */
+async function publishAll (target: CdgossipTarget, payloads: Payloads, tracker: DeliveryTracker, total: number, batch: number, rate: number | undefined): Promise<void> {
+  const sendOne = async (): Promise<void> => {
+    const sentAt = performance.now()
+    const key = await target.publish(payloads.next())
+    tracker.accepted(key, sentAt, performance.now())
+  }
+  if (rate !== undefined) {
+    await openLoop({ total, ratePerSec: rate, maxInFlight: 256, maxMs: total / rate * 1000 + 60_000, send: sendOne })
+    return
+  }
+  await closedLoop({
+    total: Math.ceil(total / batch),
+    inFlight: batch === 1 ? DEFAULT_OPTIONS.inFlight : 4,
+    maxMs: 600_000,
+    send: async () => {
+      if (batch === 1) {
+        await sendOne()
+        return
+      }
+      const sentAt = performance.now()
+      const { body, items } = payloads.batch(batch)
+      for (const key of await target.publishBatch(body, items)) tracker.accepted(key, sentAt, performance.now())
+    }
+  })
+}
+
+/** Per delivered event, rounded, for each node. */
+function perEvent (values: number[], delivered: number, digits: number): Record<string, number> {
+  const [A, B, C] = values.map(v => Number((v / delivered).toFixed(digits)))
+  return { A: A as number, B: B as number, C: C as number }
+}
+
 /** CPU seconds of a node process so far (0 once it is gone). */
 async function cpuSeconds (node: NodeProcess): Promise<number> {
   return (await cpuOf(node.pid ?? 0) ?? 0) / 1000
 }
 
+/** Context switches of a node process's threads so far (0 once it is gone). */
+async function switchesOf (node: NodeProcess): Promise<number> {
+  return await contextSwitchesOf(node.pid ?? 0) ?? 0
+}
+
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { events: { type: 'string' }, batch: { type: 'string' }, alloc: { type: 'boolean' }, top: { type: 'string' }, at: { type: 'string' } } })
+  const { values } = parseArgs({ options: { events: { type: 'string' }, batch: { type: 'string' }, rate: { type: 'string' }, alloc: { type: 'boolean' }, top: { type: 'string' }, at: { type: 'string' } } })
   const total = Number(values.events ?? 8000)
   const batch = Number(values.batch ?? 1)
+  const rate = values.rate === undefined ? undefined : Number(values.rate)
+  if (!Number.isInteger(total) || total < 1 || !Number.isInteger(batch) || batch < 1) throw new Error('--events and --batch take positive integers')
+  if (rate !== undefined && !(rate > 0)) throw new Error('--rate takes events per second, above 0')
+  if (rate !== undefined && batch !== 1) throw new Error('--rate sends single events: leave out --batch')
   const ctx = await createContext('/tmp', { ...DEFAULT_OPTIONS, noBaseline: true }, line => { console.error(line) })
   const allocDir = values.alloc === true ? await mkdtemp(path.join(os.tmpdir(), 'cdgossip-node-alloc-')) : undefined
   // the node processes inherit this environment: the sampler writes its profiles there
@@ -78,25 +123,13 @@ async function main (): Promise<void> {
     const all = [nodes.a, nodes.b, nodes.c]
     if (allocDir !== undefined) toggleSampling(all)
     const before = await Promise.all(all.map(cpuSeconds))
+    const switchesBefore = await Promise.all(all.map(switchesOf))
     const started = performance.now()
-    await closedLoop({
-      total: Math.ceil(total / batch),
-      inFlight: batch === 1 ? DEFAULT_OPTIONS.inFlight : 4,
-      maxMs: 600_000,
-      send: async () => {
-        const sentAt = performance.now()
-        if (batch === 1) {
-          const key = await target.publish(payloads.next())
-          tracker.accepted(key, sentAt, performance.now())
-          return
-        }
-        const { body, items } = payloads.batch(batch)
-        for (const key of await target.publishBatch(body, items)) tracker.accepted(key, sentAt, performance.now())
-      }
-    })
+    await publishAll(target, payloads, tracker, total, batch, rate)
     const drained = await tracker.drain(300_000)
     const seconds = (performance.now() - started) / 1000
     const after = await Promise.all(all.map(cpuSeconds))
+    const switches = (await Promise.all(all.map(switchesOf))).map((s, i) => s - (switchesBefore[i] as number))
     if (allocDir !== undefined) toggleSampling(all)
     const cpu = after.map((a, i) => a - (before[i] as number))
     const delivered = tracker.deliveredEverywhere()
@@ -104,11 +137,13 @@ async function main (): Promise<void> {
     console.log(JSON.stringify({
       events: total,
       batch,
+      ...(rate === undefined ? {} : { rate }),
       delivered,
       drained,
       deliveredPerSecond: Math.round(delivered / seconds),
       cpuMsPerEvent: Number((sum * 1000 / delivered).toFixed(3)),
-      cpuMsPerEventByNode: { A: Number((cpu[0] as number * 1000 / delivered).toFixed(3)), B: Number((cpu[1] as number * 1000 / delivered).toFixed(3)), C: Number((cpu[2] as number * 1000 / delivered).toFixed(3)) }
+      cpuMsPerEventByNode: perEvent(cpu.map(c => c * 1000), delivered, 3),
+      contextSwitchesPerEventByNode: perEvent(switches, delivered, 2)
     }))
     if (allocDir !== undefined) {
       const { perEvent, topSites } = await allocationReport(allocDir, all, delivered, Number(values.top ?? 15), values.at ?? 'B')

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 
 /**
  * CPU time of whole processes (every thread: the event loop, verify workers, LevelDB's
@@ -92,4 +92,34 @@ export function cpuDelta (before: ReadonlyMap<string, number>, after: ReadonlyAr
 /** `A 370 ms, B 430 ms, …` for the report. */
 export function describeCpu (usage: CpuUsage): string {
   return Object.entries(usage.byProcess).map(([name, ms]) => `${name} ${Math.round(ms)} ms`).join(', ')
+}
+
+/**
+ * Context switches (voluntary + involuntary) in one /proc/<pid>/task/<tid>/status text, or
+ * undefined when it lacks them. Each is a thread going to sleep or being preempted: a handoff to
+ * a LevelDB or verify thread, a wait for the socket. On a VM that wakes an idle vCPU through the
+ * hypervisor, each costs tens to hundreds of µs, which CPU time per event at light load mostly is.
+ */
+export function parseContextSwitches (status: string): number | undefined {
+  const voluntary = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1]
+  const involuntary = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1]
+  if (voluntary === undefined || involuntary === undefined) return undefined
+  return Number(voluntary) + Number(involuntary)
+}
+
+/** Context switches of every thread of `pid` so far (threads that already ended are not counted), or undefined when it is gone. */
+export async function contextSwitchesOf (pid: number): Promise<number | undefined> {
+  let tids: string[]
+  try {
+    tids = await readdir(`/proc/${pid}/task`)
+  } catch {
+    return undefined
+  }
+  let total = 0
+  for (const tid of tids) {
+    try {
+      total += parseContextSwitches(await readFile(`/proc/${pid}/task/${tid}/status`, 'utf8')) ?? 0
+    } catch { /* the thread ended between the listing and the read */ }
+  }
+  return total
 }

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { CLOCK_TICKS_PER_SEC, CpuMeter, cpuDelta, cpuOf, parseProcStat } from '../../scripts/bench/proc-cpu.js'
+import { CLOCK_TICKS_PER_SEC, CpuMeter, contextSwitchesOf, cpuDelta, cpuOf, parseContextSwitches, parseProcStat } from '../../scripts/bench/proc-cpu.js'
 
 /** A /proc/<pid>/stat line with `utime` and `stime` in ticks and the given command name. */
 function statLine (comm: string, utime: number, stime: number): string {
@@ -32,6 +33,18 @@ describe('parseProcStat', () => {
   })
 })
 
+describe('parseContextSwitches', () => {
+  it('adds the voluntary and involuntary switches of a task status', () => {
+    const status = 'Name:\tnode\nState:\tS (sleeping)\nThreads:\t11\nvoluntary_ctxt_switches:\t1200\nnonvoluntary_ctxt_switches:\t34\n'
+    expect(parseContextSwitches(status)).toBe(1234)
+  })
+
+  it('refuses a status without both counts', () => {
+    expect(parseContextSwitches('Name:\tnode\nvoluntary_ctxt_switches:\t1200\n')).toBeUndefined()
+    expect(parseContextSwitches('')).toBeUndefined()
+  })
+})
+
 describe('cpuDelta', () => {
   it('subtracts per process and leaves out processes missing from either reading', () => {
     const before = new Map([['A', 100], ['B', 50], ['gone', 10]])
@@ -54,5 +67,17 @@ describe('reading /proc', () => {
   it('answers undefined for a process that does not exist', async () => {
     // pid_max is at most 2^22 on Linux
     expect(await cpuOf(2 ** 22 + 1)).toBeUndefined()
+    expect(await contextSwitchesOf(2 ** 22 + 1)).toBeUndefined()
+  })
+
+  it('counts a thread going to sleep, and sums every thread of the process', async () => {
+    // read synchronously: /proc/thread-self is the thread that reads, here the test's own
+    const own = (): number => parseContextSwitches(readFileSync('/proc/thread-self/status', 'utf8')) as number
+    const before = own()
+    // this thread blocks in epoll until the timer fires: a voluntary switch
+    await new Promise(resolve => { setTimeout(resolve, 20) })
+    const after = own()
+    expect(after).toBeGreaterThan(before)
+    expect(await contextSwitchesOf(process.pid)).toBeGreaterThanOrEqual(after)
   })
 })
