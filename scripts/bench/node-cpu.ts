@@ -85,7 +85,7 @@ async function publishAll (target: CdgossipTarget, payloads: Payloads, tracker: 
 }
 
 /** Per delivered event, rounded, for each node. */
-function perEvent (values: number[], delivered: number, digits: number): Record<string, number> {
+function perDelivered (values: number[], delivered: number, digits: number): Record<string, number> {
   const [A, B, C] = values.map(v => Number((v / delivered).toFixed(digits)))
   return { A: A as number, B: B as number, C: C as number }
 }
@@ -142,8 +142,8 @@ async function main (): Promise<void> {
       drained,
       deliveredPerSecond: Math.round(delivered / seconds),
       cpuMsPerEvent: Number((sum * 1000 / delivered).toFixed(3)),
-      cpuMsPerEventByNode: perEvent(cpu.map(c => c * 1000), delivered, 3),
-      contextSwitchesPerEventByNode: perEvent(switches, delivered, 2)
+      cpuMsPerEventByNode: perDelivered(cpu.map(c => c * 1000), delivered, 3),
+      contextSwitchesPerEventByNode: perDelivered(switches, delivered, 2)
     }))
     if (allocDir !== undefined) {
       const { perEvent, topSites } = await allocationReport(allocDir, all, delivered, Number(values.top ?? 15), values.at ?? 'B')

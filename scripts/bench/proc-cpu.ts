@@ -98,7 +98,7 @@ export function describeCpu (usage: CpuUsage): string {
  * Context switches (voluntary + involuntary) in one /proc/<pid>/task/<tid>/status text, or
  * undefined when it lacks them. Each is a thread going to sleep or being preempted: a handoff to
  * a LevelDB or verify thread, a wait for the socket. On a VM that wakes an idle vCPU through the
- * hypervisor, each costs tens to hundreds of µs, which CPU time per event at light load mostly is.
+ * hypervisor, each costs tens to hundreds of µs: at light load, most of a node's CPU per event.
  */
 export function parseContextSwitches (status: string): number | undefined {
   const voluntary = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1]
