@@ -4,6 +4,17 @@ import { createLogger } from '../logger.js'
 import { createNode } from '../node.js'
 import { ED25519_LIBRARY } from '../signing/index.js'
 
+/**
+ * The runtime line of the start banner. Node 20 still runs a node, but it gets no security fixes
+ * and, measured on the same build, spends more CPU per event than Node 24 (BENCHMARKS.md,
+ * "Round 5"): an operator should hear it from the node, not find it in a README.
+ */
+export function runtimeLine (version: string): string {
+  const major = Number(/^v(\d+)\./.exec(version)?.[1])
+  const advice = major <= 20 ? '   (end of life since April 2026, no security fixes: run Node.js 24, which is also faster)' : ''
+  return `  node.js   ${version}${advice}`
+}
+
 /** Exit code after a second SIGINT/SIGTERM: 128 + SIGINT, what a shell reports for Ctrl-C. */
 export const EXIT_INTERRUPTED = 130
 
@@ -49,6 +60,7 @@ export async function runNode (config: Readonly<NodeConfig>, out: (line: string)
   out(`  data dir  ${config.dataDir}`)
   // libsodium is the fast path; the fallback verifies at half the speed and is less strict (README)
   out(`  ed25519   ${ED25519_LIBRARY === 'libsodium' ? 'libsodium' : 'node:crypto (no prebuilt libsodium addon for this platform)'}`)
+  out(runtimeLine(process.version))
   out('Stop with Ctrl-C (SIGINT) or SIGTERM.')
 
   if (signalled === undefined) await new Promise<void>(resolve => { wake = resolve })

@@ -122,6 +122,7 @@ describe.skipIf(!BUILT)(BUILT ? TITLE : `${TITLE} ${SKIP_REASON}`, () => {
       expect(a.stdout).toMatch(new RegExp(`p2p +/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${aPeerId}`))
       expect(a.stdout).toContain(`data dir  ${a.dataDir}`)
       expect(a.stdout).toContain(`ed25519   ${ED25519_LIBRARY}`)
+      expect(a.stdout).toContain(`node.js   ${process.version}`)
       // the token itself is never printed
       expect(a.stdout).not.toContain(a.token)
       expect(a.stderr).toBe('')
