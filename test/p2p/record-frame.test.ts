@@ -60,41 +60,56 @@ describe('record frames', () => {
 })
 
 describe('FrameSender', () => {
-  it('sends a lone record at once, and frames the records that came while a send was in flight, within the bounds', async () => {
+  it('sends a lone record alone, and frames the records of one turn and those that came while a send was in flight, within the bounds', async () => {
     const sent: Array<{ topic: string, message: Uint8Array }> = []
-    const sender = new FrameSender(async (topic, message) => { sent.push({ topic, message }); return 3 })
+    let inFlight: Array<Promise<number>> = []
+    const sender = new FrameSender(async (topic, message) => {
+      sent.push({ topic, message })
+      // while the first message of topic t is being sent, more records come for it
+      if (sent.length === 2) inFlight = [sender.send('t', lateA), sender.send('t', lateB)]
+      return 3
+    })
     expect(await sender.send('t', recordOfSize(10))).toBe(3)
     expect(sent).toHaveLength(1)
     expect(isRecordFrame(sent[0]?.message as Uint8Array)).toBe(false)
 
-    // one turn's worth: the first goes alone, the rest wait for it and share frames
+    // one turn's worth (a group commit): all share frames, the first included
     const burst = Array.from({ length: MAX_FRAME_RECORDS + 6 }, (_, i) => recordOfSize(100 + i))
     const large = recordOfSize(MAX_FRAME_BYTES)
     const other = recordOfSize(20)
+    const lateA = recordOfSize(30)
+    const lateB = recordOfSize(31)
     const results = await Promise.all([...[...burst, large].map(async (r) => await sender.send('t', r)), sender.send('u', other)])
+    expect(await Promise.all(inFlight)).toEqual([3, 3])
     expect(results.every((n) => n === 3)).toBe(true)
     const messages = sent.slice(1)
     const onT = messages.filter((m) => m.topic === 't').map((m) => m.message)
     expect(messages.filter((m) => m.topic === 'u').map((m) => m.message)).toEqual([other])
-    expect(onT[0]).toEqual(burst[0])
-    expect(decodeRecordFrame(onT[1] as Uint8Array)).toEqual(burst.slice(1, 1 + MAX_FRAME_RECORDS))
-    expect(decodeRecordFrame(onT[2] as Uint8Array)).toEqual(burst.slice(1 + MAX_FRAME_RECORDS))
+    expect(decodeRecordFrame(onT[0] as Uint8Array)).toEqual(burst.slice(0, MAX_FRAME_RECORDS))
+    expect(decodeRecordFrame(onT[1] as Uint8Array)).toEqual(burst.slice(MAX_FRAME_RECORDS))
     // too large to share a frame: alone, as it is
-    expect(Buffer.from(onT[3] as Uint8Array).equals(large)).toBe(true)
+    expect(Buffer.from(onT[2] as Uint8Array).equals(large)).toBe(true)
+    // the two that came while the first message was sent: together, after the turn's records
+    expect(decodeRecordFrame(onT[3] as Uint8Array)).toEqual([lateA, lateB])
     expect(onT).toHaveLength(4)
   })
 
   it('fails the records of a message whose send failed, and goes on with the next', async () => {
     let fail = true
+    let second: Promise<number> | undefined
     const sender = new FrameSender(async () => {
       if (fail) {
         fail = false
+        // comes while the failing message is being sent: the next message
+        second = sender.send('t', recordOfSize(6))
         throw new Error('no peers')
       }
       return 1
     })
-    const [first, second] = await Promise.allSettled([sender.send('t', recordOfSize(5)), sender.send('t', recordOfSize(6))])
+    const [first, third] = await Promise.allSettled([sender.send('t', recordOfSize(5)), sender.send('t', recordOfSize(7))])
     expect(first).toMatchObject({ status: 'rejected', reason: { message: 'no peers' } })
-    expect(second).toEqual({ status: 'fulfilled', value: 1 })
+    // the record of the same turn shared the failed message
+    expect(third).toMatchObject({ status: 'rejected', reason: { message: 'no peers' } })
+    expect(await second).toBe(1)
   })
 })
