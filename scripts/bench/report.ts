@@ -97,7 +97,7 @@ function floorSection (c: FloorCosts): string[] {
   return [
     '## The per-event floor',
     '',
-    'Each operation an event cannot do without, measured alone in this run on records of the bench workload (process CPU time, µs per event). Efficiency = floor ÷ (CPU of every process of the scenario ÷ events delivered).',
+    'Each operation an event cannot do without, measured alone in this run on records of the bench workload (process CPU time, µs per event; the fastest of several passes, since other work on the machine only slows a pass down). Efficiency = floor ÷ (CPU of every process of the scenario ÷ events delivered).',
     '',
     '| operation | µs |',
     '|---|---:|',
