@@ -21,7 +21,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
  * V8 heap bytes allocated per received record by the receive path (verify → validate → trust →
  * store), measured with the sampling heap profiler counting collected objects too, on a real
  * store in a temp dir: `node dist/scripts/bench/receive-alloc.js [--records N] [--mode single|frame] [--top K]`
- * (`--top` lists the K functions allocating most, bytes per record).
+ * (`--top` lists the K functions allocating most, bytes per record). `--cpu` reports CPU per record
+ * instead (all threads: this one, the verify workers, LevelDB's), without the sampler.
  * `single` hands each record to receive() (64 at a time, as a gossip burst arrives); `frame`
  * hands them to receiveFrame() 64 at a time. The libp2p stack's own allocations (protobuf,
  * Noise, gossipsub's caches) are not in this figure: it is the part cdgossip's code decides.
@@ -30,7 +31,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const BURST = 64
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { records: { type: 'string' }, mode: { type: 'string' }, top: { type: 'string' } } })
+  const { values } = parseArgs({ options: { records: { type: 'string' }, mode: { type: 'string' }, top: { type: 'string' }, cpu: { type: 'boolean' } } })
   const n = Number(values.records ?? 6400)
   const mode = values.mode ?? 'frame'
   if (mode !== 'single' && mode !== 'frame') throw new Error('--mode is single or frame')
@@ -72,20 +73,33 @@ async function main (): Promise<void> {
   const warm = Math.floor(n / 10)
   await receiveAll(records.slice(0, warm))
 
-  const session = new Session()
-  session.connect()
-  await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
-  const started = performance.now()
-  await receiveAll(records.slice(warm))
-  const ms = performance.now() - started
-  const { profile } = await session.post('HeapProfiler.stopSampling')
-  session.disconnect()
-  const allocations = await summarizeAllocations(profile, REPO_ROOT)
   const measured = n - warm
-  await store.stop()
-  await rm(dir, { recursive: true, force: true })
-  console.log(JSON.stringify({ mode, records: measured, eventClass, heapBytesPerRecord: Math.round(allocations.totalBytes / measured), recordsPerSecond: Math.round(measured / ms * 1000) }))
-  if (values.top !== undefined) for (const line of formatTopSites(allocations, measured, Number(values.top))) console.log(line)
+  try {
+    if (values.cpu === true) {
+      // no sampler: it would slow the very path being timed
+      const before = process.cpuUsage()
+      const started = performance.now()
+      await receiveAll(records.slice(warm))
+      const ms = performance.now() - started
+      const used = process.cpuUsage(before)
+      console.log(JSON.stringify({ mode, records: measured, eventClass, cpuUsPerRecord: Math.round((used.user + used.system) / measured), recordsPerSecond: Math.round(measured / ms * 1000) }))
+      return
+    }
+    const session = new Session()
+    session.connect()
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+    const started = performance.now()
+    await receiveAll(records.slice(warm))
+    const ms = performance.now() - started
+    const { profile } = await session.post('HeapProfiler.stopSampling')
+    session.disconnect()
+    const allocations = await summarizeAllocations(profile, REPO_ROOT)
+    console.log(JSON.stringify({ mode, records: measured, eventClass, heapBytesPerRecord: Math.round(allocations.totalBytes / measured), recordsPerSecond: Math.round(measured / ms * 1000) }))
+    if (values.top !== undefined) for (const line of formatTopSites(allocations, measured, Number(values.top))) console.log(line)
+  } finally {
+    await store.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
 main().then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1) })
