@@ -27,7 +27,7 @@ const CRYPTO_RECORDS = 2000
  * only ever slows a pass down (one run here measured Ed25519 signing at 47.5 µs, the run before at
  * 20.5), and a floor inflated that way would flatter the efficiency it divides.
  */
-export const FLOOR_PASSES = 5
+const FLOOR_PASSES = 5
 /** Passes of the LevelDB writes, each into a fresh database (a pass costs ~0.5 s). */
 const STORE_PASSES = 3
 /** Records appended in batches of 100, and singly. */
