@@ -29,7 +29,8 @@ import { waitUntil } from './stats.js'
  * `--alloc`: also the V8 heap bytes each node allocated per delivered event over the same work,
  * with the `--top K` functions allocating most at node `--at A|B|C` (default B), from alloc-sampler.ts
  * preloaded into the nodes). Also reported: context switches per delivered event at each node
- * (every thread), the handoffs that per-event CPU at a moderate rate mostly pays for on a VM.
+ * (every thread), the handoffs that per-event CPU at a moderate rate mostly pays for on a VM, and
+ * each node's peak RSS (VmHWM) over its life so far.
  */
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -131,6 +132,7 @@ async function main (): Promise<void> {
     const after = await Promise.all(all.map(cpuSeconds))
     const switches = (await Promise.all(all.map(switchesOf))).map((s, i) => s - (switchesBefore[i] as number))
     if (allocDir !== undefined) toggleSampling(all)
+    const peaks = await Promise.all(all.map(async n => (await n.memory())?.peakRssMiB ?? 0))
     const cpu = after.map((a, i) => a - (before[i] as number))
     const delivered = tracker.deliveredEverywhere()
     const sum = cpu.reduce((s, c) => s + c, 0)
@@ -143,7 +145,8 @@ async function main (): Promise<void> {
       deliveredPerSecond: Math.round(delivered / seconds),
       cpuMsPerEvent: Number((sum * 1000 / delivered).toFixed(3)),
       cpuMsPerEventByNode: perDelivered(cpu.map(c => c * 1000), delivered, 3),
-      contextSwitchesPerEventByNode: perDelivered(switches, delivered, 2)
+      contextSwitchesPerEventByNode: perDelivered(switches, delivered, 2),
+      peakRssMiBByNode: { A: peaks[0], B: peaks[1], C: peaks[2] }
     }))
     if (allocDir !== undefined) {
       const { perEvent, topSites } = await allocationReport(allocDir, all, delivered, Number(values.top ?? 15), values.at ?? 'B')
