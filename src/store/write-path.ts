@@ -63,17 +63,15 @@ function putBytesOp (sublevel: Sub<Uint8Array>, key: string, value: Uint8Array):
 
 const AS_BYTES = { valueEncoding: 'view' } as const
 
-/** Writes `ops` as one atomic LevelDB batch. */
+/**
+ * Writes `ops` as one atomic LevelDB batch. Nothing between opening the batch and writing it can
+ * throw: the keys are strings and the values text or bytes, which is all `put` checks.
+ */
 async function commitOps (st: OpenState, ops: PutOp[]): Promise<void> {
   const batch = st.db.batch()
-  try {
-    for (const op of ops) {
-      if (typeof op.value === 'string') batch.put(op.key, op.value)
-      else batch.put<string, Uint8Array>(op.key, op.value, AS_BYTES)
-    }
-  } catch (err) {
-    await batch.close()
-    throw err
+  for (const op of ops) {
+    if (typeof op.value === 'string') batch.put(op.key, op.value)
+    else batch.put<string, Uint8Array>(op.key, op.value, AS_BYTES)
   }
   await batch.write()
 }
