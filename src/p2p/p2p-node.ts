@@ -104,8 +104,8 @@ export class P2PService {
   }
 
   /**
-   * Gossip one record (already stored by the caller) on its class's topic, alone or, when it comes
-   * while the topic's previous message is still being sent, in the next frame (FrameSender). Best effort: with no
+   * Gossip one record (already stored by the caller) on its class's topic, alone or in a frame with
+   * the topic's other records of its turn, or, under load, of its flush (FrameSender). Best effort: with no
    * subscribed peer it resolves `{ recipients: 0 }` (sync repairs later). A topic we have not
    * joined is published through gossipsub's fanout, which with floodPublish still reaches every
    * known subscriber, and without receiving that class's traffic.

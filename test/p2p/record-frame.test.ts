@@ -1,11 +1,23 @@
 import { describe, expect, it } from 'vitest'
 import { decodeRecordFrame, encodeRecordFrame, FRAME_MAGIC, isRecordFrame, MAX_FRAME_BYTES, MAX_FRAME_RECORDS, MalformedFrameError } from '../../src/p2p/index.js'
-import { FrameSender } from '../../src/p2p/frame-sender.js'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { BUSY_RECORDS, BUSY_WINDOW_MS, FrameSender } from '../../src/p2p/frame-sender.js'
 
 function recordOfSize (size: number, fill = 0x2e): Uint8Array {
   const bytes = new Uint8Array(size).fill(fill)
   bytes[0] = 0x7b // a wire record is a JSON object
   return bytes
+}
+
+/** A clock for FrameSender that moves `step` ms each time it is read: each record comes `step` ms after the one before. */
+function steppingClock (step: number): { now: () => number, advance: (ms: number) => void } {
+  let t = 0
+  return { now: () => (t += step), advance: (ms) => { t += ms } }
+}
+
+/** Lets the event loop run a few turns: long enough for a record that waits for nothing but its turn to be sent. */
+async function someTurns (): Promise<void> {
+  for (let i = 0; i < 5; i++) await nextTurn()
 }
 
 /** A frame with the given header count and record lengths, whatever the bounds say. */
@@ -68,7 +80,7 @@ describe('FrameSender', () => {
       // while the first message of topic t is being sent, more records come for it
       if (sent.length === 2) inFlight = [sender.send('t', lateA), sender.send('t', lateB)]
       return 3
-    })
+    }, { now: steppingClock(BUSY_WINDOW_MS).now, flushDelay: async () => { throw new Error('no record waits for a flush at light load') } })
     expect(await sender.send('t', recordOfSize(10))).toBe(3)
     expect(sent).toHaveLength(1)
     expect(isRecordFrame(sent[0]?.message as Uint8Array)).toBe(false)
@@ -92,6 +104,54 @@ describe('FrameSender', () => {
     // the two that came while the first message was sent: together, after the turn's records
     expect(decodeRecordFrame(onT[3] as Uint8Array)).toEqual([lateA, lateB])
     expect(onT).toHaveLength(4)
+  })
+
+  it('under load, holds every topic\'s records for one shared flush; at light load, sends each record at the end of its turn', async () => {
+    const sent: Array<{ topic: string, message: Uint8Array }> = []
+    const clock = steppingClock(1)
+    let flushes = 0
+    let flushNow = (): void => {}
+    const sender = new FrameSender(async (topic, message) => {
+      sent.push({ topic, message })
+      return 2
+    }, {
+      now: clock.now,
+      flushDelay: async () => {
+        flushes++
+        await new Promise<void>(resolve => { flushNow = resolve })
+      }
+    })
+
+    // 1 ms apart, each awaited: until BUSY_RECORDS have come within the window, each goes alone at once
+    for (let i = 0; i < BUSY_RECORDS - 1; i++) expect(await sender.send('t', recordOfSize(10 + i))).toBe(2)
+    expect(sent).toHaveLength(BUSY_RECORDS - 1)
+    expect(flushes).toBe(0)
+
+    // the load is now over the threshold: records of two topics, in different turns, wait for one flush
+    const t1 = recordOfSize(40)
+    const t2 = recordOfSize(41)
+    const u1 = recordOfSize(42)
+    const waiting = [sender.send('t', t1)]
+    await nextTurn()
+    waiting.push(sender.send('u', u1))
+    await nextTurn()
+    waiting.push(sender.send('t', t2))
+    await someTurns()
+    expect(sent).toHaveLength(BUSY_RECORDS - 1)
+    expect(flushes).toBe(1)
+    flushNow()
+    expect(await Promise.all(waiting)).toEqual([2, 2, 2])
+    const flushed = sent.slice(BUSY_RECORDS - 1)
+    expect(flushed.map(m => m.topic).sort()).toEqual(['t', 'u'])
+    expect(decodeRecordFrame(flushed.find(m => m.topic === 't')?.message as Uint8Array)).toEqual([t1, t2])
+    expect(flushed.find(m => m.topic === 'u')?.message).toEqual(u1)
+
+    // the load falls away: the next record goes at the end of its turn again
+    clock.advance(BUSY_WINDOW_MS)
+    const late = recordOfSize(50)
+    expect(await sender.send('u', late)).toBe(2)
+    expect(sent.at(-1)?.message).toEqual(late)
+    expect(flushes).toBe(1)
   })
 
   it('fails the records of a message whose send failed, and goes on with the next', async () => {
