@@ -5,11 +5,13 @@ import { encodeRecordFrame, FRAME_ENTRY_BYTES, frameSize, MAX_FRAME_BYTES, MAX_F
 export type SendMessage = (topic: string, message: Uint8Array) => Promise<number>
 
 /**
- * A node is under load while it hands gossip this many records within BUSY_WINDOW_MS (200
+ * A node is under load while it hands gossip this many records within BUSY_WINDOW_MS (100
  * records/s). Below that (light load, and the 50 events/s of the bench's light phase) no record
- * waits for a flush.
+ * waits for a flush. From there up, a flush saves the most: at 150 events/s a receiver used ~28 %
+ * less CPU per event with it (BENCHMARKS.md, round 8), where each record had cost it several
+ * thread wake-ups.
  */
-export const BUSY_RECORDS = 20
+export const BUSY_RECORDS = 10
 export const BUSY_WINDOW_MS = 100
 /**
  * Under load, frames leave on a shared clock of this period: the records every topic gathered
