@@ -162,6 +162,8 @@ describe('a new subscription', () => {
     }) as [E2eNode, E2eNode]
     await b.node.sync.syncNow()
     const published = await publishAll(a.node, Array.from({ length: 10 }, () => pipelineRunFinished({ source: `${A_SOURCE}/build` })))
+    // a burst of ten is paced (FrameSender): it has left A, to no one, before B subscribes
+    await waitFor(async () => (await nodeInfo(a)).counters['gossip.published'] === published.length, { message: 'A to gossip the 10 runs' })
 
     const { status } = await b.api().request('POST', '/v1/subscriptions', { json: { classes: ['pipelinerun.*'], start: { kind: 'beginning' } } })
     expect(status).toBe(201)
