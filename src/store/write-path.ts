@@ -46,19 +46,14 @@ interface PutOp {
   value: string | Uint8Array
 }
 
-/** A put into a text-valued sublevel (the indexes, the arrival facts). */
-function putOp (sublevel: Sub<string>, key: string, value: string): PutOp {
+/** A put into a sublevel that stores its values as they are: text (the indexes, the arrival facts) or bytes (the records). */
+function putOp<V extends string | Uint8Array> (sublevel: Sub<V>, key: string, value: V): PutOp {
   return { key: sublevel.prefixKey(key, 'utf8'), value }
 }
 
 /** A put into a JSON-valued sublevel: the text its `json` encoding would store. */
 function putJsonOp<V> (sublevel: Sub<V>, key: string, value: V): PutOp {
   return { key: sublevel.prefixKey(key, 'utf8'), value: JSON.stringify(value) }
-}
-
-/** A put into the records sublevel, whose values are bytes. */
-function putBytesOp (sublevel: Sub<Uint8Array>, key: string, value: Uint8Array): PutOp {
-  return { key: sublevel.prefixKey(key, 'utf8'), value }
 }
 
 const AS_BYTES = { valueEncoding: 'view' } as const
@@ -363,7 +358,7 @@ function isAlias (event: SignedEvent, kept: SignedEvent, aliasWithin: (heldOrigi
 function putAlias (st: OpenState, ops: PutOp[], alias: PendingAlias, receivedAtMs: number): number {
   const { event, kept } = alias
   const value = encodeStoredValue(event, { counter: parseInt(kept.cursor, 36), receivedAtMs, trusted: kept.trusted })
-  ops.push(putBytesOp(st.records, event.digest, value))
+  ops.push(putOp(st.records, event.digest, value))
   ops.push(putOp(st.bySequence, sequencePrefix(event.origin, event.eventClass) + sequenceKey(event.sequence), event.digest))
   return value.length
 }
@@ -381,7 +376,7 @@ function putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: n
   const context = event.cdevent.context
   const put = (sublevel: Sub<string>, key: string, v: string): void => { ops.push(putOp(sublevel, key, v)) }
   const index = (sublevel: Sub<string>, key: string): void => { put(sublevel, key, '') }
-  ops.push(putBytesOp(st.records, event.digest, value))
+  ops.push(putOp(st.records, event.digest, value))
   put(st.arrival, ck, encodeFacts(facts))
   put(st.bySourceId, sourceIdKey(context.source, context.id), event.digest)
   put(st.bySequence, sequencePrefix(event.origin, event.eventClass) + sequenceKey(event.sequence), event.digest)
