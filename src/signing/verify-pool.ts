@@ -7,10 +7,11 @@ import { ED25519_SIGNATURE_BYTES, ED25519_SPKI_PREFIX_BYTES, SODIUM_MODULE_PATH,
  * Ed25519 verification off the main thread. Verifying is the costliest step of receiving a record
  * (~50 µs with libsodium, ~105 µs with node:crypto, three times a signature), and the main
  * thread also parses, validates, stores and delivers; on a node with more than one core, worker
- * threads verify while the main thread does the rest. Requests made in the same turn of the event loop travel to a
- * worker as one packed buffer, so the messaging costs a few µs per record, not one round trip each;
- * a turn with only a few requests is verified where it is, as the round trip would cost as much,
- * and of a larger turn the calling thread verifies its share while the workers verify the rest.
+ * threads verify while the main thread does the rest. Requests made in the same turn of the event
+ * loop travel to a worker as one packed buffer, so the messaging costs a few µs per record, not one
+ * round trip each. A turn with fewer requests than two gossip frames hold is verified where it is,
+ * as the round trip would cost more CPU than it saves; of a larger turn the calling thread verifies
+ * its share while the workers verify the rest.
  */
 export interface SignatureVerifier {
   /** whether `signature` is `publicKey`'s Ed25519 signature of `message` */
@@ -28,12 +29,17 @@ export const inlineVerifier: SignatureVerifier = {
 const MAX_BATCH = 256
 /**
  * Fewer requests than this in one turn are verified on the calling thread. Handing a batch to a
- * worker costs a postMessage each way and a thread wake-up, ~60 µs of main-thread time measured
- * under gossip at 500 events/s, where most turns carry one record: more than verifying it here
- * costs (~50 µs with libsodium), and the machine pays the verification on top. Sync pages and
- * gossip bursts fill batches far past this and still run on the workers.
+ * worker costs a postMessage each way and a thread wake-up on both sides: ~60 µs of main-thread
+ * time measured under gossip at 500 events/s, and at saturation, where a turn holds a frame or
+ * two of gossip (up to 64 records each), B's main thread spent more time posting batches (303 ms)
+ * than its worker spent verifying them (76 ms). The offload buys wall time only when a core is
+ * idle, and costs CPU always. So a turn's requests go to the workers from two full frames up:
+ * sync pages (windows of 256 records) and a gossip backlog, which piles several frames into one
+ * turn when the main thread falls behind, which is when a second core helps. BENCHMARKS.md,
+ * round 9, has the measurements: with 8 here, CPU per event at saturation was 5–7 % higher and
+ * the catch-up rate the same.
  */
-export const DEFAULT_MIN_POOL_BATCH = 8
+export const DEFAULT_MIN_POOL_BATCH = 128
 /** Verifying keys a worker keeps; a node hears from a handful of origins. */
 const WORKER_KEY_CACHE = 1024
 

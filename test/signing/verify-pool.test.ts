@@ -6,6 +6,8 @@ import { ed25519KeyFromPeerId } from '../../src/signing/keys.js'
 import type { SignatureVerifier, Signer } from '../../src/signing/index.js'
 import { envelopeOf, fieldsOf, newSigner, reencode, sign, toDssematerial } from './fixtures.js'
 import { isCdgossipError } from '../../src/errors.js'
+import { MAX_FRAME_RECORDS } from '../../src/p2p/record-frame.js'
+import { RECORD_WINDOW } from '../../src/p2p/sync/sync-client.js'
 
 let alice: Signer
 let bob: Signer
@@ -47,7 +49,8 @@ function movedToBob (): Uint8Array {
 
 describe('openSignedRecordWith a worker pool', () => {
   it('opens genuine records exactly as openSignedRecord does, and refuses forged ones', async () => {
-    const pool = new VerifyPool(2)
+    // small batches too, so that both workers get several
+    const pool = new VerifyPool(2, { minBatch: 8 })
     const records = Array.from({ length: 600 }, (_, i) => sign(i % 2 === 0 ? alice : bob, { id: `event-${i}` }, undefined, i + 1))
     const forged = Array.from({ length: 300 }, () => movedToBob())
     // all at once: several batches, two workers
@@ -92,6 +95,21 @@ describe('openSignedRecordWith a worker pool', () => {
     expect(await Promise.all(burst.map(async (sig) => workersOnly.verify(publicKey, message, sig)))).toEqual(burst.map((_, i) => i % 2 === 0))
     expect(workersOnly.verifiedHere).toBe(0)
     expect(() => new VerifyPool(1, { callerShare: 1 })).toThrow(RangeError)
+  })
+
+  it('by default verifies a gossip frame on the calling thread and sends a sync window to the workers', async () => {
+    const pool = new VerifyPool(1)
+    const record = openSignedRecord(sign(alice).bytes)
+    const { publicKey, message, signature } = signatureParts(record.attributes.dssematerial, alice)
+    const verifyMany = async (count: number): Promise<boolean[]> => await Promise.all(Array.from({ length: count }, async () => pool.verify(publicKey, message, signature)))
+    // one full frame, the most a turn of gossip holds unless the main thread has fallen behind
+    expect(await verifyMany(MAX_FRAME_RECORDS)).toEqual(new Array(MAX_FRAME_RECORDS).fill(true))
+    expect(pool.batchesSent).toBe(0)
+    expect(pool.verifiedHere).toBe(MAX_FRAME_RECORDS)
+    // a window of a sync page: the worker verifies its part while this thread verifies the rest
+    expect(await verifyMany(RECORD_WINDOW)).toEqual(new Array(RECORD_WINDOW).fill(true))
+    expect(pool.batchesSent).toBe(1)
+    expect(pool.verifiedHere).toBe(MAX_FRAME_RECORDS + RECORD_WINDOW / 2)
   })
 
   it('verifies on the calling thread when a worker dies with batches in hand, and starts a fresh one for the next batch', async () => {
