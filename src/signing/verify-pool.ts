@@ -190,11 +190,12 @@ export class VerifyPool implements SignatureVerifier {
       this.verifyHere(requests)
       return
     }
-    // The calling thread takes its share of a burst (a frame, a sync page) while the workers
-    // verify the rest: with one worker per core but one, every core verifies. Sent first, so the
-    // workers start while this thread works.
+    // The calling thread takes its share of a burst (a sync window, a gossip backlog) while the
+    // workers verify the rest, split evenly between them: with one worker per core but one, every
+    // core verifies. Sent first, so the workers start while this thread works.
     const here = Math.floor(requests.length * this.callerShare)
-    for (let i = here; i < requests.length; i += MAX_BATCH) this.send(requests.slice(i, Math.min(i + MAX_BATCH, requests.length)))
+    const share = Math.min(MAX_BATCH, Math.ceil((requests.length - here) / this.lanes.length))
+    for (let i = here; i < requests.length; i += share) this.send(requests.slice(i, Math.min(i + share, requests.length)))
     this.verifyHere(requests.slice(0, here))
   }
 

@@ -112,6 +112,17 @@ describe('openSignedRecordWith a worker pool', () => {
     expect(pool.verifiedHere).toBe(MAX_FRAME_RECORDS + RECORD_WINDOW / 2)
   })
 
+  it('splits a burst evenly between the calling thread and every worker', async () => {
+    const pool = new VerifyPool(3)
+    const record = openSignedRecord(sign(alice).bytes)
+    const { publicKey, message, signature } = signatureParts(record.attributes.dssematerial, alice)
+    const burst = await Promise.all(Array.from({ length: RECORD_WINDOW }, async () => pool.verify(publicKey, message, signature)))
+    expect(burst).toEqual(new Array(RECORD_WINDOW).fill(true))
+    // a quarter here, and a quarter for each of the three workers: not three quarters for one
+    expect(pool.verifiedHere).toBe(RECORD_WINDOW / 4)
+    expect(pool.batchesSent).toBe(3)
+  })
+
   it('verifies on the calling thread when a worker dies with batches in hand, and starts a fresh one for the next batch', async () => {
     let started = 0
     // a worker that exits at once, before answering anything
