@@ -99,9 +99,7 @@ describe('openSignedRecordWith a worker pool', () => {
 
   it('by default verifies a gossip frame on the calling thread and sends a sync window to the workers', async () => {
     const pool = new VerifyPool(1)
-    const record = openSignedRecord(sign(alice).bytes)
-    const { publicKey, message, signature } = signatureParts(record.attributes.dssematerial, alice)
-    const verifyMany = async (count: number): Promise<boolean[]> => await Promise.all(Array.from({ length: count }, async () => pool.verify(publicKey, message, signature)))
+    const verifyMany = async (count: number): Promise<boolean[]> => await verifyInOneTurn(pool, count)
     // one full frame, the most a turn of gossip holds unless the main thread has fallen behind
     expect(await verifyMany(MAX_FRAME_RECORDS)).toEqual(new Array(MAX_FRAME_RECORDS).fill(true))
     expect(pool.batchesSent).toBe(0)
@@ -114,9 +112,7 @@ describe('openSignedRecordWith a worker pool', () => {
 
   it('splits a burst evenly between the calling thread and every worker', async () => {
     const pool = new VerifyPool(3)
-    const record = openSignedRecord(sign(alice).bytes)
-    const { publicKey, message, signature } = signatureParts(record.attributes.dssematerial, alice)
-    const burst = await Promise.all(Array.from({ length: RECORD_WINDOW }, async () => pool.verify(publicKey, message, signature)))
+    const burst = await verifyInOneTurn(pool, RECORD_WINDOW)
     expect(burst).toEqual(new Array(RECORD_WINDOW).fill(true))
     // a quarter here, and a quarter for each of the three workers: not three quarters for one
     expect(pool.verifiedHere).toBe(RECORD_WINDOW / 4)
@@ -150,6 +146,13 @@ describe('openSignedRecordWith a worker pool', () => {
     expect(pool.batchesSent).toBe(2)
   })
 })
+
+/** `count` requests for one genuine signature of alice's, all made in the same turn. */
+async function verifyInOneTurn (pool: VerifyPool, count: number): Promise<boolean[]> {
+  const record = openSignedRecord(sign(alice).bytes)
+  const { publicKey, message, signature } = signatureParts(record.attributes.dssematerial, alice)
+  return await Promise.all(Array.from({ length: count }, async () => await pool.verify(publicKey, message, signature)))
+}
 
 function signatureParts (dssematerial: string, signer: Signer): { publicKey: KeyObject, message: Uint8Array, signature: Uint8Array } {
   const envelope = decodeDsseMaterial(dssematerial)
