@@ -158,6 +158,33 @@ export class NodeProcess {
     this.client = new HttpClient(this.apiUrl, this.token, 128)
   }
 
+  /** Resolves once the running node has printed a line matching `pattern` (checked in what it printed since start). */
+  async waitForOutput (pattern: RegExp, timeoutMs: number): Promise<void> {
+    const child = this.child
+    if (child === undefined) throw new Error(`${this.name} is not running`)
+    let seen = this.output
+    if (pattern.test(seen)) return
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { finish(new Error(`${this.name} printed nothing matching ${String(pattern)} within ${timeoutMs} ms:\n${this.output}`)) }, timeoutMs)
+      const onData = (chunk: Buffer): void => {
+        seen = (seen + chunk.toString('utf8')).slice(-OUTPUT_TAIL)
+        if (pattern.test(seen)) finish()
+      }
+      const onExit = (): void => { finish(new Error(`${this.name} exited while waiting for ${String(pattern)}:\n${this.output}`)) }
+      const finish = (err?: Error): void => {
+        clearTimeout(timer)
+        child.stdout?.off('data', onData)
+        child.stderr?.off('data', onData)
+        child.off('exit', onExit)
+        if (err === undefined) resolve()
+        else reject(err)
+      }
+      child.stdout?.on('data', onData)
+      child.stderr?.on('data', onData)
+      child.once('exit', onExit)
+    })
+  }
+
   async memory (): Promise<NodeMemory | undefined> {
     const pid = this.pid
     if (pid === undefined || !this.running) return undefined

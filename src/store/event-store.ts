@@ -45,8 +45,8 @@ type Status =
  *
  * This class is the facade: it owns the lifecycle and hands each call to the part that does it,
  * with the open state: layout.ts (layout, open, recovery, migration), write-path.ts (appends,
- * group commit), point-reads.ts, query-planner.ts (queries, arrival-order reads),
- * sequence-index.ts, sections.ts.
+ * group commit), held-ids.ts (the filter in front of the uniqueness index), point-reads.ts,
+ * query-planner.ts (queries, arrival-order reads), sequence-index.ts, sections.ts.
  */
 export class EventStore {
   private readonly log: Logger | undefined
@@ -103,6 +103,7 @@ export class EventStore {
       // Let writes already queued finish: each batch is all written or not at all.
       await this.writes.settled()
       try {
+        await status.open.heldIds.stop()
         await status.open.db.close()
       } catch (err) {
         throw new StoreError('close', err)
@@ -133,6 +134,15 @@ export class EventStore {
    */
   async appendBatch (items: StoreItem[]): Promise<AppendOutcome[]> {
     return this.writes.appendBatch(items)
+  }
+
+  /**
+   * Resolves once the in-memory filter of held (source, id) keys covers the whole store
+   * (held-ids.ts), which it builds in the background after start(). Appends are as correct
+   * before that, only each of them reads the uniqueness index.
+   */
+  async heldIdsScanned (): Promise<void> {
+    await this.require().heldIds.whenScanned()
   }
 
   // ---------------------------------------------------------------- point reads

@@ -4,6 +4,7 @@ import { counterFromKey, hourKey } from './keys.js'
 import { decodeFacts } from './record.js'
 import { decodeHourSpan, encodeHourSpan, noteArrival } from './arrival-summary.js'
 import { addTraceIndex } from './trace-index.js'
+import { HeldIdFilter } from './held-ids.js'
 import type { ArrivalSummary } from './arrival-summary.js'
 import type { SequenceState } from './types.js'
 import type { StoreStats } from '../contracts/state-section.js'
@@ -47,6 +48,8 @@ export interface OpenState {
   arrival: Sub<string>
   /** (source, id) → digest */
   bySourceId: Sub<string>
+  /** the (source, id) keys `bySourceId` may hold, in memory (held-ids.ts) */
+  heldIds: HeldIdFilter
   /** (origin, class, sequence) → digest */
   bySequence: Sub<string>
   /** (origin, class) → SequenceState */
@@ -114,6 +117,7 @@ export async function openLayout (path: string, options: LayoutOptions, log: Log
       records: db.sublevel<string, Uint8Array>('rec', { keyEncoding: 'utf8', valueEncoding: 'view' }),
       arrival: index('arr'),
       bySourceId: index('sid'),
+      heldIds: new HeldIdFilter(),
       bySequence: index('seq'),
       sequenceStates: db.sublevel<string, SequenceState>('seqstate', { keyEncoding: 'utf8', valueEncoding: 'json' }),
       byType: index('type'),
@@ -137,6 +141,7 @@ export async function openLayout (path: string, options: LayoutOptions, log: Log
       sequences: new Map()
     }
     await recover(st, log)
+    st.heldIds.startScan(st.bySourceId, st.totals.events, log)
     return st
   } catch (err) {
     await db.close().catch(noop)

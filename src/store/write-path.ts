@@ -73,6 +73,8 @@ async function commitOps (st: OpenState, ops: PutOp[]): Promise<void> {
 
 interface Pending {
   event: SignedEvent
+  /** its key in the uniqueness index */
+  sidKey: string
   trusted: boolean
   counter: number
   /** what the call is told; `highestBefore` is filled in once the write's order is final */
@@ -180,8 +182,8 @@ async function appendLocked (st: OpenState, calls: StoreItem[][]): Promise<Array
   const sidKeys = items.map((item) => sourceIdKey(item.event.cdevent.context.source, item.event.cdevent.context.id))
   const seqKeys = items.map((item) => sequencePrefix(item.event.origin, item.event.eventClass) + sequenceKey(item.event.sequence))
   // (source, id) comes from the same bytes as the digest, so its entry also answers "held?":
-  // this digest means a duplicate, another digest a conflict. One read on the common path.
-  const sidHeld = await levelCall('read', async () => st.bySourceId.getMany(sidKeys))
+  // this digest means a duplicate, another digest a conflict. No read for a new one.
+  const sidHeld = await readHeldSourceIds(st, sidKeys)
   // A sequence entry can only exist at or below the highest sequence held for its (origin, class).
   const seqHeld = new Map<string, string>()
   const seqToCheck = items.flatMap(({ event }, i) =>
@@ -258,7 +260,7 @@ async function appendLocked (st: OpenState, calls: StoreItem[][]): Promise<Array
       }
       counter++
       const stored: StoredEvent = { event: item.event, cursor: encodeCursor(counter), receivedAt, trusted: item.trusted === true }
-      const entry: Pending = { event: item.event, trusted: stored.trusted, counter, outcome: { status: 'stored', stored, highestBefore: 0 } }
+      const entry: Pending = { event: item.event, sidKey, trusted: stored.trusted, counter, outcome: { status: 'stored', stored, highestBefore: 0 } }
       pendingByDigest.set(digest, entry)
       pendingSid.set(sidKey, digest)
       pendingSeq.set(seqKey, digest)
@@ -309,6 +311,7 @@ async function appendLocked (st: OpenState, calls: StoreItem[][]): Promise<Array
     const totals: Totals = { events: st.totals.events + pending.length, bytes: st.totals.bytes + bytes }
     ops.push(putJsonOp(st.meta, 'totals', totals))
     await levelCall('append', async () => { await commitOps(st, ops) })
+    for (const entry of pending) st.heldIds.add(entry.sidKey)
     st.totals = totals
     st.counter = counter
     st.lastReceivedMs = receivedAtMs
@@ -321,6 +324,20 @@ async function appendLocked (st: OpenState, calls: StoreItem[][]): Promise<Array
     at += call.length
     return conflicts[c] ?? outcomes.slice(from, at) as AppendOutcome[]
   })
+}
+
+/**
+ * The digest each (source, id) key is held under, undefined when not held. Only the keys the
+ * in-memory filter cannot rule out are read (held-ids.ts): for a new event, none.
+ */
+async function readHeldSourceIds (st: OpenState, sidKeys: string[]): Promise<Array<string | undefined>> {
+  const toRead: number[] = []
+  for (let i = 0; i < sidKeys.length; i++) if (st.heldIds.mightHold(sidKeys[i] as string)) toRead.push(i)
+  const held = new Array<string | undefined>(sidKeys.length).fill(undefined)
+  if (toRead.length === 0) return held
+  const values = await levelCall('read', async () => st.bySourceId.getMany(toRead.map((i) => sidKeys[i] as string)))
+  toRead.forEach((at, n) => { held[at] = values[n] })
+  return held
 }
 
 /**
@@ -369,16 +386,15 @@ function putAlias (st: OpenState, ops: PutOp[], alias: PendingAlias, receivedAtM
  * span, which the caller writes once per hour.
  */
 function putRecord (st: OpenState, ops: PutOp[], entry: Pending, receivedAtMs: number, touchedHours: ArrivalSummary): number {
-  const { event, trusted, counter } = entry
+  const { event, sidKey, trusted, counter } = entry
   const facts = factsOf(event, trusted, receivedAtMs)
   const ck = cursorKey(counter)
   const value = encodeStoredValue(event, { counter, receivedAtMs, trusted })
-  const context = event.cdevent.context
   const put = (sublevel: Sub<string>, key: string, v: string): void => { ops.push(putOp(sublevel, key, v)) }
   const index = (sublevel: Sub<string>, key: string): void => { put(sublevel, key, '') }
   ops.push(putOp(st.records, event.digest, value))
   put(st.arrival, ck, encodeFacts(facts))
-  put(st.bySourceId, sourceIdKey(context.source, context.id), event.digest)
+  put(st.bySourceId, sidKey, event.digest)
   put(st.bySequence, sequencePrefix(event.origin, event.eventClass) + sequenceKey(event.sequence), event.digest)
   index(st.byType, valuePrefix(facts.type) + ck)
   index(st.byClass, valuePrefix(facts.eventClass) + ck)
