@@ -158,26 +158,28 @@ export class NodeProcess {
     this.client = new HttpClient(this.apiUrl, this.token, 128)
   }
 
-  /** Resolves once the running node has printed a line matching `pattern` (checked in what it printed since start). */
-  async waitForOutput (pattern: RegExp, timeoutMs: number): Promise<void> {
+  /** The first match of `pattern` in what the running node printed since start, once it is there. */
+  async waitForOutput (pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
     const child = this.child
     if (child === undefined) throw new Error(`${this.name} is not running`)
     let seen = this.output
-    if (pattern.test(seen)) return
-    await new Promise<void>((resolve, reject) => {
+    const already = pattern.exec(seen)
+    if (already !== null) return already
+    return await new Promise<RegExpExecArray>((resolve, reject) => {
       const timer = setTimeout(() => { finish(new Error(`${this.name} printed nothing matching ${String(pattern)} within ${timeoutMs} ms:\n${this.output}`)) }, timeoutMs)
       const onData = (chunk: Buffer): void => {
         seen = (seen + chunk.toString('utf8')).slice(-OUTPUT_TAIL)
-        if (pattern.test(seen)) finish()
+        const match = pattern.exec(seen)
+        if (match !== null) finish(match)
       }
       const onExit = (): void => { finish(new Error(`${this.name} exited while waiting for ${String(pattern)}:\n${this.output}`)) }
-      const finish = (err?: Error): void => {
+      const finish = (outcome: RegExpExecArray | Error): void => {
         clearTimeout(timer)
         child.stdout?.off('data', onData)
         child.stderr?.off('data', onData)
         child.off('exit', onExit)
-        if (err === undefined) resolve()
-        else reject(err)
+        if (outcome instanceof Error) reject(outcome)
+        else resolve(outcome)
       }
       child.stdout?.on('data', onData)
       child.stderr?.on('data', onData)

@@ -34,6 +34,8 @@ const QUERIES_PER_SHAPE = 100
 const WARMUP_QUERIES = 10
 /** The node builds its filter of held (source, id) keys in ~2 s per million records here. */
 const FILTER_SCAN_TIMEOUT_MS = 120_000
+/** The node's JSON log line when that filter is built (src/store/held-ids.ts). */
+const FILTER_BUILT_LINE = /"keys":(\d+),"ms":(\d+),"msg":"event store: uniqueness filter built"/
 /** The community's CI tools: source-prefix queries select one of them. */
 const SOURCES = [
   'https://ci.community-a.example.org/jenkins',
@@ -197,12 +199,15 @@ export async function runQuery (ctx: BenchContext): Promise<PartResult> {
 
   const results: Array<{ shape: string, latencyMs: LatencySummary, avgResults: number, avgResponseKiB: number }> = []
   const all: number[] = []
+  let filterScan = { keys: 0, ms: 0 }
   try {
     await node.configure({})
     await node.start()
     // queries are measured on a node in its steady state: not while it builds its in-memory
     // filter of held (source, id) keys from the store (src/store/held-ids.ts)
-    await node.waitForOutput(/uniqueness filter built/, FILTER_SCAN_TIMEOUT_MS)
+    const built = await node.waitForOutput(FILTER_BUILT_LINE, FILTER_SCAN_TIMEOUT_MS)
+    filterScan = { keys: Number(built[1]), ms: Number(built[2]) }
+    log(`  the node built its filter of ${filterScan.keys.toLocaleString('en-US')} held (source, id) keys in ${filterScan.ms} ms`)
     const client = node.api()
     const get = async (q: string): Promise<{ ms: number, text: string }> => {
       const t = performance.now()
@@ -278,13 +283,13 @@ export async function runQuery (ctx: BenchContext): Promise<PartResult> {
   ]
   const notes = [
     `Store of ${n.toLocaleString('en-US')} records${n === ISSUE_EVENTS ? '' : ` (the issue asks for ${ISSUE_EVENTS.toLocaleString('en-US')})`} (\`--query-events\` changes it), filled directly through EventStore.appendBatch in calls of ${FILL_BATCH} records, each record validated and signed in one of ${FILL_LANES} worker threads (${fill.eventsPerSec} records/s, ${(fill.ms / 1000).toFixed(0)} s), event times spread over 30 days, 4 CI sources, ${SUBJECT_POOL} artifact subjects, then compacted once (${(compactMs / 1000).toFixed(0)} s) as LevelDB would have done while the store grew. Average wire record ${fill.recordBytes} B (≈ 1 KB CDEvent, base64 in the signed CloudEvent).`,
-    `A node process then serves it; one request at a time, ${QUERIES_PER_SHAPE} per shape after a warm-up pass of ${WARMUP_QUERIES} per shape, default page size (100), latency to the full response body. Per shape (p50 / p99 ms, results per page): ${results.map(r => `${r.shape}: ${r.latencyMs.p50} / ${r.latencyMs.p99} (${r.avgResults})`).join('; ')}.`,
+    `A node process then serves it, once it has built its in-memory filter of the store's ${filterScan.keys.toLocaleString('en-US')} (source, id) keys (a background scan of ${filterScan.ms} ms from the store's opening; src/store/held-ids.ts); one request at a time, ${QUERIES_PER_SHAPE} per shape after a warm-up pass of ${WARMUP_QUERIES} per shape, default page size (100), latency to the full response body. Per shape (p50 / p99 ms, results per page): ${results.map(r => `${r.shape}: ${r.latencyMs.p50} / ${r.latencyMs.p99} (${r.avgResults})`).join('; ')}.`,
     `Disk: ${(disk.allocated / 1024 ** 2).toFixed(1)} MiB allocated (${(disk.apparent / 1024 ** 2).toFixed(1)} MiB apparent) after the node closed the store = ${Math.round(perEvent)} B per event (record, ten indexes, LevelDB with its default Snappy compression).`
   ]
   return {
     name: 'query',
     figures,
-    raw: { fill: { ...fill, chainIds: fill.chainIds.length }, compactMs, shapes: results, overall, disk, bytesPerEvent: round(perEvent, 0) },
+    raw: { fill: { ...fill, chainIds: fill.chainIds.length }, compactMs, filterScan, shapes: results, overall, disk, bytesPerEvent: round(perEvent, 0) },
     notes,
     durationMs: performance.now() - started
   }
