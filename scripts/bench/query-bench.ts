@@ -34,8 +34,11 @@ const QUERIES_PER_SHAPE = 100
 const WARMUP_QUERIES = 10
 /** The node builds its filter of held (source, id) keys in ~2 s per million records here. */
 const FILTER_SCAN_TIMEOUT_MS = 120_000
-/** The node's JSON log line when that filter is built (src/store/held-ids.ts). */
-const FILTER_BUILT_LINE = /"keys":(\d+),"ms":(\d+),"msg":"event store: uniqueness filter built"/
+/**
+ * The node's JSON log line when the filter of its event store is built (src/store/held-ids.ts);
+ * the store of records fetched for traces logs the same under another component.
+ */
+const FILTER_BUILT_LINE = /"component":"store","keys":(\d+),"ms":(\d+),"msg":"event store: uniqueness filter built"/
 /** The community's CI tools: source-prefix queries select one of them. */
 const SOURCES = [
   'https://ci.community-a.example.org/jenkins',
