@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
  * Which (source, id) keys the store may hold, kept in memory so that an append of a new event
  * does not read the uniqueness index first. It is a Bloom filter: "no" is certain, "maybe" is
  * checked by the read as before. Nearly every append carries a new (source, id), so nearly every
- * append skips the read: publish and federation gained ~5-14 % (BENCHMARKS.md, "Round 10").
+ * append skips the read: publish and federation gained 4-14 % (BENCHMARKS.md, "Round 10").
  *
  * The filter is built when the store opens, by scanning the index in the background; until that
  * scan ends every key is a "maybe", so an append is as correct as before, only not faster. Keys
@@ -13,10 +13,14 @@ import type { Logger } from 'pino'
  * added twice only fills the filter a little sooner.
  */
 
-/** Bits per key at a layer's capacity: with 7 probes, about 1 % false "maybe"s when full. */
+/**
+ * Bits per key at a layer's capacity, at least: with 7 probes, at most about 1 % false "maybe"s
+ * when full. A layer's bits are rounded up to a power of two, so a layer has 10 to 20 bits a key:
+ * a store of a million records holds 2–4 MiB of filter.
+ */
 const BITS_PER_KEY = 10
 const PROBES = 7
-/** The first layer's capacity in keys, at least: 64 Ki keys, 80 KiB. */
+/** The first layer's capacity in keys, at least: 64 Ki keys, 128 KiB. */
 export const MIN_LAYER_KEYS = 65_536
 /** Keys read per native call while scanning. */
 const SCAN_CHUNK = 256
