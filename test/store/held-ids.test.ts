@@ -141,6 +141,23 @@ describe('EventStore with its held-id filter', () => {
     expect((await store.append(held, { trusted: true })).status).toBe('duplicate')
   })
 
+  it('knows the keys committed while its scan ran, which the scan itself cannot see', async () => {
+    const store = await reopened()
+    // several scan chunks' worth, so the scan is still running when the appends below commit
+    await store.appendBatch(Array.from({ length: 3000 }, (_, i) => ({ event: makeEvent({ sequence: i + 1 }), trusted: true })))
+    await store.stop()
+    await store.start()
+    const during = Array.from({ length: 5 }, (_, i) => makeEvent({ sequence: 3001 + i, source: '/ci/during', id: `run-${i}` }))
+    for (const event of during) expect((await store.append(event, { trusted: true })).status).toBe('stored')
+    await store.heldIdsScanned()
+
+    for (const event of during) expect((await store.append(event, { trusted: true })).status).toBe('duplicate')
+    const taken = makeEvent({ sequence: 3006, source: '/ci/during', id: 'run-0', content: { other: true } })
+    const err = await store.append(taken, { trusted: true }).catch((e: unknown) => e)
+    expect((err as { code: string }).code).toBe('CDG_CONFLICTING_EVENT')
+    expect((await store.stats()).events).toBe(3005)
+  })
+
   it('does not read the uniqueness index for new events once the scan has ended', async () => {
     const store = await reopened()
     await store.append(makeEvent({ sequence: 1, origin: ORIGIN_A }), { trusted: true })
