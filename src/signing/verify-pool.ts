@@ -34,10 +34,9 @@ const MAX_BATCH = 256
  * two of gossip (up to 64 records each), a receiving node's main thread spent more time posting
  * batches (303 ms) than its worker spent verifying them (76 ms). The offload buys wall time only
  * when a core is idle, and costs CPU always. So a turn's requests go to the workers from two full
- * frames up:
- * sync pages (windows of 256 records), and a gossip backlog, which piles several frames into one
- * turn once the main thread falls behind: then a second core helps. BENCHMARKS.md, round 9: with
- * 8 here, CPU per event at saturation was 3–8 % higher, and the catch-up rate the same.
+ * frames up: sync pages (windows of 256 records), and a gossip backlog, which piles several frames
+ * into one turn once the main thread falls behind: then a second core helps. BENCHMARKS.md,
+ * round 9: with 8 here, CPU per event at saturation was 3–8 % higher, and the catch-up rate the same.
  */
 export const DEFAULT_MIN_POOL_BATCH = 128
 /** Verifying keys a worker keeps; a node hears from a handful of origins. */

@@ -99,13 +99,12 @@ describe('openSignedRecordWith a worker pool', () => {
 
   it('by default verifies a gossip frame on the calling thread and sends a sync window to the workers', async () => {
     const pool = new VerifyPool(1)
-    const verifyMany = async (count: number): Promise<boolean[]> => await verifyInOneTurn(pool, count)
     // one full frame, the most a turn of gossip holds unless the main thread has fallen behind
-    expect(await verifyMany(MAX_FRAME_RECORDS)).toEqual(new Array(MAX_FRAME_RECORDS).fill(true))
+    expect(await verifyInOneTurn(pool, MAX_FRAME_RECORDS)).toEqual(new Array(MAX_FRAME_RECORDS).fill(true))
     expect(pool.batchesSent).toBe(0)
     expect(pool.verifiedHere).toBe(MAX_FRAME_RECORDS)
     // a window of a sync page: the worker verifies its part while this thread verifies the rest
-    expect(await verifyMany(RECORD_WINDOW)).toEqual(new Array(RECORD_WINDOW).fill(true))
+    expect(await verifyInOneTurn(pool, RECORD_WINDOW)).toEqual(new Array(RECORD_WINDOW).fill(true))
     expect(pool.batchesSent).toBe(1)
     expect(pool.verifiedHere).toBe(MAX_FRAME_RECORDS + RECORD_WINDOW / 2)
   })
