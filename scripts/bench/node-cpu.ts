@@ -3,7 +3,6 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { createContext, DEFAULT_OPTIONS, removeContext } from './context.js'
 import { DeliveryTracker } from './delivery.js'
 import { startFederation, warmup, watchSubscribers } from './federation-bench.js'
@@ -11,7 +10,9 @@ import { closedLoop, openLoop } from './http-load.js'
 import type { NodeProcess } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
 import { cleanupAll } from './resources.js'
-import { contextSwitchesOf, cpuOf } from './proc-cpu.js'
+import { UsageError, exitWith, positiveIntegerOption, scriptArgs } from './script-args.js'
+import { THREAD_KINDS, contextSwitchesOf, cpuOf, threadCpuDelta, threadCpuOf } from './proc-cpu.js'
+import type { ThreadCpu, ThreadKind } from './proc-cpu.js'
 import { CdgossipTarget } from './publish-targets.js'
 import { formatTopSites, readAllocationProfile, summarizeAllocations } from './heap-profile.js'
 import { waitUntil } from './stats.js'
@@ -29,9 +30,19 @@ import { waitUntil } from './stats.js'
  * `--alloc`: also the V8 heap bytes each node allocated per delivered event over the same work,
  * with the `--top K` functions allocating most at node `--at A|B|C` (default B), from alloc-sampler.ts
  * preloaded into the nodes). Also reported: context switches per delivered event at each node
- * (every thread), the handoffs that per-event CPU at a moderate rate mostly pays for on a VM, and
- * each node's peak RSS (VmHWM) over its life so far.
+ * (every thread), the handoffs that per-event CPU at a moderate rate mostly pays for on a VM,
+ * each node's CPU per event by kind of thread (event loop, LevelDB's threads, V8's helpers, the
+ * verify worker; proc-cpu.ts), and each node's peak RSS (VmHWM) over its life so far.
  */
+
+const USAGE = `usage: node dist/scripts/bench/node-cpu.js [options]
+  --events N      events published at A (default 8000)
+  --batch B       publish requests of B events, 4 in flight (default 1: single events, 32 in flight)
+  --rate R        single events open loop at R per second instead of a closed loop
+  --alloc         also V8 heap bytes allocated per delivered event at each node
+  --top K         with --alloc: the K functions allocating most (default 15)
+  --at A|B|C      with --alloc: the node those functions are listed for (default B)
+environment: CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js runs the nodes from another build`
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const ALLOC_SAMPLER = new URL('./alloc-sampler.js', import.meta.url).href
@@ -96,19 +107,33 @@ async function cpuSeconds (node: NodeProcess): Promise<number> {
   return (await cpuOf(node.pid ?? 0) ?? 0) / 1000
 }
 
+/** CPU ms so far of a node process's threads by kind (all 0 once it is gone). */
+async function threadCpu (node: NodeProcess): Promise<ThreadCpu> {
+  return await threadCpuOf(node.pid ?? 0) ?? { main: 0, libuv: 0, v8: 0, verify: 0, other: 0 }
+}
+
+/** ms per delivered event by kind of thread, kinds that used no CPU left out. */
+function perDeliveredByThread (cpu: ThreadCpu, delivered: number): Partial<Record<ThreadKind, number>> {
+  const out: Partial<Record<ThreadKind, number>> = {}
+  for (const kind of THREAD_KINDS) if (cpu[kind] > 0) out[kind] = Number((cpu[kind] / delivered).toFixed(3))
+  return out
+}
+
 /** Context switches of a node process's threads so far (0 once it is gone). */
 async function switchesOf (node: NodeProcess): Promise<number> {
   return await contextSwitchesOf(node.pid ?? 0) ?? 0
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { events: { type: 'string' }, batch: { type: 'string' }, rate: { type: 'string' }, alloc: { type: 'boolean' }, top: { type: 'string' }, at: { type: 'string' } } })
-  const total = Number(values.events ?? 8000)
-  const batch = Number(values.batch ?? 1)
+  const values = scriptArgs(USAGE, { events: { type: 'string' }, batch: { type: 'string' }, rate: { type: 'string' }, alloc: { type: 'boolean' }, top: { type: 'string' }, at: { type: 'string' } })
+  const total = positiveIntegerOption(values.events, '--events', 8000)
+  const batch = positiveIntegerOption(values.batch, '--batch', 1)
   const rate = values.rate === undefined ? undefined : Number(values.rate)
-  if (!Number.isInteger(total) || total < 1 || !Number.isInteger(batch) || batch < 1) throw new Error('--events and --batch take positive integers')
-  if (rate !== undefined && !(rate > 0)) throw new Error('--rate takes events per second, above 0')
-  if (rate !== undefined && batch !== 1) throw new Error('--rate sends single events: leave out --batch')
+  const top = positiveIntegerOption(values.top, '--top', 15)
+  const at = values.at ?? 'B'
+  if (rate !== undefined && !(rate > 0)) throw new UsageError('--rate takes events per second, above 0')
+  if (rate !== undefined && batch !== 1) throw new UsageError('--rate sends single events: leave out --batch')
+  if (!['A', 'B', 'C'].includes(at)) throw new UsageError('--at names node A, B or C')
   const ctx = await createContext('/tmp', { ...DEFAULT_OPTIONS, noBaseline: true }, line => { console.error(line) })
   const allocDir = values.alloc === true ? await mkdtemp(path.join(os.tmpdir(), 'cdgossip-node-alloc-')) : undefined
   // the node processes inherit this environment: the sampler writes its profiles there
@@ -125,17 +150,20 @@ async function main (): Promise<void> {
     if (allocDir !== undefined) toggleSampling(all)
     const before = await Promise.all(all.map(cpuSeconds))
     const switchesBefore = await Promise.all(all.map(switchesOf))
+    const threadsBefore = await Promise.all(all.map(threadCpu))
     const started = performance.now()
     await publishAll(target, payloads, tracker, total, batch, rate)
     const drained = await tracker.drain(300_000)
     const seconds = (performance.now() - started) / 1000
     const after = await Promise.all(all.map(cpuSeconds))
     const switches = (await Promise.all(all.map(switchesOf))).map((s, i) => s - (switchesBefore[i] as number))
+    const threadsAfter = await Promise.all(all.map(threadCpu))
     if (allocDir !== undefined) toggleSampling(all)
     const peaks = await Promise.all(all.map(async n => (await n.memory())?.peakRssMiB ?? 0))
     const cpu = after.map((a, i) => a - (before[i] as number))
     const delivered = tracker.deliveredEverywhere()
     const sum = cpu.reduce((s, c) => s + c, 0)
+    const threads = threadsAfter.map((t, i) => perDeliveredByThread(threadCpuDelta(threadsBefore[i] as ThreadCpu, t), delivered))
     console.log(JSON.stringify({
       events: total,
       batch,
@@ -145,11 +173,12 @@ async function main (): Promise<void> {
       deliveredPerSecond: Math.round(delivered / seconds),
       cpuMsPerEvent: Number((sum * 1000 / delivered).toFixed(3)),
       cpuMsPerEventByNode: perDelivered(cpu.map(c => c * 1000), delivered, 3),
+      cpuMsPerEventByThread: { A: threads[0], B: threads[1], C: threads[2] },
       contextSwitchesPerEventByNode: perDelivered(switches, delivered, 2),
       peakRssMiBByNode: { A: peaks[0], B: peaks[1], C: peaks[2] }
     }))
     if (allocDir !== undefined) {
-      const { perEvent, topSites } = await allocationReport(allocDir, all, delivered, Number(values.top ?? 15), values.at ?? 'B')
+      const { perEvent, topSites } = await allocationReport(allocDir, all, delivered, top, at)
       console.log(JSON.stringify({ heapBytesPerDeliveredEvent: perEvent }))
       for (const line of topSites) console.log(line)
     }
@@ -161,8 +190,4 @@ async function main (): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), async (err: unknown) => {
-  console.error(err)
-  await cleanupAll(line => { console.error(line) })
-  process.exit(1)
-})
+exitWith(main(), USAGE, async () => { await cleanupAll(line => { console.error(line) }) })

@@ -123,3 +123,58 @@ export async function contextSwitchesOf (pid: number): Promise<number | undefine
   }
   return total
 }
+
+/**
+ * What a node's threads do, told apart by the names Node.js gives them (24 names them; 20 calls
+ * every thread `node`, so there all but `main` count as `other`):
+ * - `main`: the event loop (the thread whose id is the process id);
+ * - `libuv`: libuv's thread pool, which runs LevelDB's reads and writes, and LevelDB's compaction
+ *   thread, which inherits the name of the pool thread that started it;
+ * - `v8`: V8's helpers (concurrent and parallel GC, background compilation);
+ * - `verify`: the signature verify worker (src/signing/verify-pool.ts names it).
+ */
+export type ThreadKind = 'main' | 'libuv' | 'v8' | 'verify' | 'other'
+
+export const THREAD_KINDS: readonly ThreadKind[] = ['main', 'libuv', 'v8', 'verify', 'other']
+
+/** The kind of thread `tid` of process `pid`, from its /proc comm (at most 15 characters). */
+export function threadKind (pid: number, tid: number, comm: string): ThreadKind {
+  if (tid === pid) return 'main'
+  if (comm.startsWith('libuv-worker')) return 'libuv'
+  if (comm.startsWith('V8Worker')) return 'v8'
+  if (comm.startsWith('cdgossip-verify')) return 'verify'
+  return 'other'
+}
+
+export type ThreadCpu = Record<ThreadKind, number>
+
+/**
+ * CPU ms so far of `pid`'s live threads, summed by kind, or undefined when the process is gone.
+ * A thread that has already ended is not counted: read it over windows its threads outlive.
+ */
+export async function threadCpuOf (pid: number): Promise<ThreadCpu | undefined> {
+  let tids: string[]
+  try {
+    tids = await readdir(`/proc/${pid}/task`)
+  } catch {
+    return undefined
+  }
+  const byKind: ThreadCpu = { main: 0, libuv: 0, v8: 0, verify: 0, other: 0 }
+  for (const tid of tids) {
+    try {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const cpu = parseProcStat(stat)
+      if (cpu === undefined) continue
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      byKind[threadKind(pid, Number(tid), comm)] += cpu.cpuMs
+    } catch { /* the thread ended between the listing and the read */ }
+  }
+  return byKind
+}
+
+/** `later` minus `earlier`, kind by kind. */
+export function threadCpuDelta (earlier: ThreadCpu, later: ThreadCpu): ThreadCpu {
+  const delta: ThreadCpu = { main: 0, libuv: 0, v8: 0, verify: 0, other: 0 }
+  for (const kind of THREAD_KINDS) delta[kind] = later[kind] - earlier[kind]
+  return delta
+}

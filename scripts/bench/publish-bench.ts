@@ -7,6 +7,7 @@ import { AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
 import { declareStream, deleteStream, JetStreamPublisher } from './nats.js'
 import { rate, ratio, summarize, type LatencySummary } from './stats.js'
 import { CdgossipTarget, NatsTarget, RabbitTarget, type PublishTarget } from './publish-targets.js'
+import { CpuMeter, threadCpuDelta, threadCpuOf, type CpuUsage, type ThreadCpu } from './proc-cpu.js'
 
 /**
  * Figure 1: publish throughput of one node: events/s accepted (HTTP 202 = validated, signed,
@@ -86,18 +87,58 @@ async function warmup (target: PublishTarget, payloads: Payloads): Promise<void>
   if (loop.failed > 0) throw new Error(`warm-up publishes failed: ${loop.firstError ?? ''}`)
 }
 
-interface SystemRun { single: ThroughputResult, batch: ThroughputResult, peakRssMiB?: number }
+/** CPU of the system's server process (the node, the broker, nats-server) and of the bench client over one phase. */
+interface PhaseCpu { usage: CpuUsage, threads?: ThreadCpu }
 
-/** Warm-up, then single events and batches through `target`, with the same payload seed for every system. */
-async function measureSystem (target: PublishTarget, options: BenchContext['options'], log: BenchContext['log']): Promise<{ single: ThroughputResult, batch: ThroughputResult }> {
+interface SystemRun { single: ThroughputResult, batch: ThroughputResult, cpu: { single: PhaseCpu, batch: PhaseCpu }, peakRssMiB?: number }
+
+/** Runs `phase` with the CPU of `server` (and, for a cdgossip node, of each kind of its threads) and of this process metered. */
+async function metered<T> (server: number, threads: boolean, phase: () => Promise<T>): Promise<[T, PhaseCpu]> {
+  const meter = new CpuMeter({ server, bench: process.pid })
+  const threadsBefore = threads ? await threadCpuOf(server) : undefined
+  await meter.start()
+  const result = await phase()
+  const usage = await meter.stop()
+  const threadsAfter = threadsBefore === undefined ? undefined : await threadCpuOf(server)
+  return [result, { usage, ...(threadsBefore !== undefined && threadsAfter !== undefined ? { threads: threadCpuDelta(threadsBefore, threadsAfter) } : {}) }]
+}
+
+/**
+ * Warm-up, then single events and batches through `target`, with the same payload seed for every
+ * system; the CPU of `server` (its pid) and of the bench client is metered over each phase.
+ */
+async function measureSystem (target: PublishTarget, server: { pid: number, threads: boolean }, options: BenchContext['options'], log: BenchContext['log']): Promise<Omit<SystemRun, 'peakRssMiB'>> {
   const payloads = new Payloads({ seed: 11, idPrefix: runPrefix('pub') })
   const maxMs = options.measureSeconds * 1000
   await warmup(target, payloads)
-  const single = await measureSingle(target, payloads, { inFlight: options.inFlight, maxMs })
+  const [single, singleCpu] = await metered(server.pid, server.threads, async () => await measureSingle(target, payloads, { inFlight: options.inFlight, maxMs }))
   log(`  ${target.system} single: ${single.eventsPerSec} events/s (${single.events} in ${Math.round(single.elapsedMs)} ms, p99 accept ${single.latencyMs.p99} ms)`)
-  const batch = await measureBatch(target, payloads, { inFlight: 4, batchSize: options.batchSize, maxMs })
+  const [batch, batchCpu] = await metered(server.pid, server.threads, async () => await measureBatch(target, payloads, { inFlight: 4, batchSize: options.batchSize, maxMs }))
   log(`  ${target.system} batch:  ${batch.eventsPerSec} events/s (${batch.events} in ${Math.round(batch.elapsedMs)} ms)`)
-  return { single, batch }
+  return { single, batch, cpu: { single: singleCpu, batch: batchCpu } }
+}
+
+/** µs per accepted event, rounded. */
+function perEventUs (ms: number | undefined, events: number): number | undefined {
+  return ms === undefined || events === 0 ? undefined : Math.round(ms * 1000 / events)
+}
+
+/**
+ * `server 212 µs (event loop 150, LevelDB 50, V8 helpers 12), bench 60 µs`: CPU per accepted
+ * event of one phase, by process, and for a cdgossip node by kind of thread.
+ */
+export function describePhaseCpu (cpu: PhaseCpu, events: number, serverName: string): string {
+  const server = perEventUs(cpu.usage.byProcess.server, events)
+  const bench = perEventUs(cpu.usage.byProcess.bench, events)
+  const t = cpu.threads
+  const split = t === undefined || t.libuv + t.v8 === 0
+    ? ''
+    : ` (event loop ${perEventUs(t.main, events) ?? 0}, LevelDB ${perEventUs(t.libuv, events) ?? 0}, V8 helpers ${perEventUs(t.v8, events) ?? 0}${t.other > 0 ? `, other ${perEventUs(t.other, events) ?? 0}` : ''})`
+  return `${serverName} ${server ?? '?'} µs${split}, bench client ${bench ?? '?'} µs`
+}
+
+function describeSystemCpu (run: SystemRun, serverName: string): string {
+  return `single ${describePhaseCpu(run.cpu.single, run.single.events, serverName)}; batches ${describePhaseCpu(run.cpu.batch, run.batch.events, serverName)}`
 }
 
 export async function runPublish (ctx: BenchContext): Promise<PartResult> {
@@ -111,7 +152,7 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
   let cdg: SystemRun
   try {
     await node.start()
-    cdg = { ...await measureSystem(new CdgossipTarget(node.api()), options, log), peakRssMiB: (await node.memory())?.peakRssMiB }
+    cdg = { ...await measureSystem(new CdgossipTarget(node.api()), { pid: node.pid ?? -1, threads: true }, options, log), peakRssMiB: (await node.memory())?.peakRssMiB }
   } finally {
     await node.stop()
   }
@@ -122,7 +163,7 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
     await AmqpConsumer.declare(broker.url, exchange, 'store')
     const publisher = await AmqpPublisher.open(broker.url, exchange)
     try {
-      return { ...await measureSystem(new RabbitTarget(publisher), options, log), peakRssMiB: (await broker.memory())?.peakRssMiB, version: broker.version }
+      return { ...await measureSystem(new RabbitTarget(publisher), { pid: broker.pid, threads: false }, options, log), peakRssMiB: (await broker.memory())?.peakRssMiB, version: broker.version }
     } finally {
       await publisher.close()
       await deleteTopology(broker.url, exchange, ['store'])
@@ -136,7 +177,7 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
     await declareStream(server.url, ['store'])
     const publisher = await JetStreamPublisher.open(server.url)
     try {
-      return { ...await measureSystem(new NatsTarget(publisher), options, log), peakRssMiB: (await server.memory())?.peakRssMiB }
+      return { ...await measureSystem(new NatsTarget(publisher), { pid: server.pid, threads: false }, options, log), peakRssMiB: (await server.memory())?.peakRssMiB }
     } finally {
       await publisher.close()
       await deleteStream(server.url)
@@ -146,6 +187,10 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
   if ('skipped' in nats) notes.push(nats.skipped)
 
   notes.push(`Single: one event per request, ${options.inFlight} requests in flight; batch: ${options.batchSize} events per request (a JSON array), 4 in flight; ${options.measureSeconds} s each after ${WARMUP_EVENTS} warm-up events. The node has no peers here, so "gossiped" is a publish to zero peers (the federation figures cover real gossip). RabbitMQ and NATS JetStream do no validation or signing; JetStream publishes resolve on the stream's ack (stored in its file storage), with ${options.inFlight} (single) and ${options.batchSize} × 4 (batch) acks outstanding.`)
+  notes.push(`CPU per accepted event (user + system of every thread, from /proc, over each ${options.measureSeconds} s phase): cdgossip ${describeSystemCpu(cdg, 'node')}` +
+    (base === undefined ? '' : `; RabbitMQ ${describeSystemCpu(base, 'broker')}`) +
+    (js === undefined ? '' : `; NATS JetStream ${describeSystemCpu(js, 'server')}`) +
+    '. The node\'s CPU is split by kind of thread where Node.js names its threads (24 does, 20 does not): its event loop, LevelDB (libuv\'s pool, which runs the reads and writes, and the compaction thread), V8\'s GC and compiler helpers.')
   const figures: Figure[] = [
     {
       id: 'publish.single',

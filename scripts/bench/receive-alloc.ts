@@ -4,7 +4,6 @@ import { Session } from 'node:inspector/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { encodeCDEventData, toCloudEventAttributes } from '../../src/events/index.js'
@@ -14,6 +13,7 @@ import { createEventStore } from '../../src/store/index.js'
 import { Workload } from './workload.js'
 import { classOf } from './payloads.js'
 import { formatTopSites, summarizeAllocations } from './heap-profile.js'
+import { UsageError, exitWith, positiveIntegerOption, scriptArgs } from './script-args.js'
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -30,11 +30,19 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
 const BURST = 64
 
+const USAGE = `usage: node dist/scripts/bench/receive-alloc.js [options]
+  --records N          records received (default 6400; the first tenth warms up)
+  --mode single|frame  each record alone, or frames of ${BURST} (default frame)
+  --top K              also the K functions allocating most, bytes per record
+  --cpu                CPU per record instead of allocations (no sampler)`
+
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { records: { type: 'string' }, mode: { type: 'string' }, top: { type: 'string' }, cpu: { type: 'boolean' } } })
-  const n = Number(values.records ?? 6400)
+  const values = scriptArgs(USAGE, { records: { type: 'string' }, mode: { type: 'string' }, top: { type: 'string' }, cpu: { type: 'boolean' } })
+  const n = positiveIntegerOption(values.records, '--records', 6400)
+  const top = values.top === undefined ? undefined : positiveIntegerOption(values.top, '--top', 1)
   const mode = values.mode ?? 'frame'
-  if (mode !== 'single' && mode !== 'frame') throw new Error('--mode is single or frame')
+  if (mode !== 'single' && mode !== 'frame') throw new UsageError('--mode is single or frame')
+  if (n < 10) throw new UsageError('--records takes at least 10 (a tenth warms up)')
 
   const privateKey = await generateKeyPair('Ed25519')
   const signer = { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() }
@@ -95,11 +103,11 @@ async function main (): Promise<void> {
     session.disconnect()
     const allocations = await summarizeAllocations(profile, REPO_ROOT)
     console.log(JSON.stringify({ mode, records: measured, eventClass, heapBytesPerRecord: Math.round(allocations.totalBytes / measured), recordsPerSecond: Math.round(measured / ms * 1000) }))
-    if (values.top !== undefined) for (const line of formatTopSites(allocations, measured, Number(values.top))) console.log(line)
+    if (top !== undefined) for (const line of formatTopSites(allocations, measured, top)) console.log(line)
   } finally {
     await store.stop()
     await rm(dir, { recursive: true, force: true })
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1) })
+exitWith(main(), USAGE)

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { CLOCK_TICKS_PER_SEC, CpuMeter, contextSwitchesOf, cpuDelta, cpuOf, parseContextSwitches, parseProcStat } from '../../scripts/bench/proc-cpu.js'
+import { Worker } from 'node:worker_threads'
+import { CLOCK_TICKS_PER_SEC, CpuMeter, contextSwitchesOf, cpuDelta, cpuOf, parseContextSwitches, parseProcStat, threadCpuDelta, threadCpuOf, threadKind } from '../../scripts/bench/proc-cpu.js'
 
 /** A /proc/<pid>/stat line with `utime` and `stime` in ticks and the given command name. */
 function statLine (comm: string, utime: number, stime: number): string {
@@ -79,5 +80,46 @@ describe('reading /proc', () => {
     const after = own()
     expect(after).toBeGreaterThan(before)
     expect(await contextSwitchesOf(process.pid)).toBeGreaterThanOrEqual(after)
+  })
+})
+
+describe('CPU by kind of thread', () => {
+  it('tells the event loop by its id and the other threads by the names Node.js gives them', () => {
+    expect(threadKind(4242, 4242, 'MainThread')).toBe('main')
+    // Node.js 20 calls every thread `node`: only the event loop is told apart there
+    expect(threadKind(4242, 4242, 'node')).toBe('main')
+    expect(threadKind(4242, 4250, 'node')).toBe('other')
+    expect(threadKind(4242, 4243, 'libuv-worker')).toBe('libuv')
+    expect(threadKind(4242, 4244, 'V8Worker')).toBe('v8')
+    expect(threadKind(4242, 4245, 'cdgossip-verify')).toBe('verify')
+    expect(threadKind(4242, 4246, 'DelayedTaskSche')).toBe('other')
+  })
+
+  it('subtracts kind by kind', () => {
+    expect(threadCpuDelta({ main: 10, libuv: 5, v8: 2, verify: 0, other: 1 }, { main: 40, libuv: 15, v8: 2, verify: 3, other: 1 }))
+      .toEqual({ main: 30, libuv: 10, v8: 0, verify: 3, other: 0 })
+  })
+
+  it('charges CPU burnt on the event loop to main and CPU burnt in a worker to another kind', async () => {
+    const before = await threadCpuOf(process.pid)
+    burnCpu(60)
+    // a worker named as the verify pool names its thread, burning ~60 ms before it answers
+    const worker = new Worker('const s = process.cpuUsage(); while (true) { const u = process.cpuUsage(s); if (u.user + u.system >= 60000) break } require("node:worker_threads").parentPort.postMessage("done"); setInterval(() => {}, 1000)', { eval: true, name: 'cdgossip-verify' })
+    try {
+      await new Promise(resolve => worker.once('message', resolve))
+      const after = await threadCpuOf(process.pid)
+      if (before === undefined || after === undefined) throw new Error('no /proc reading of this process')
+      const delta = threadCpuDelta(before, after)
+      // /proc counts in 10 ms ticks
+      expect(delta.main).toBeGreaterThanOrEqual(50)
+      // Node.js 24 names the worker's thread; 20 does not, and it counts as other
+      expect(delta.verify + delta.other).toBeGreaterThanOrEqual(50)
+    } finally {
+      await worker.terminate()
+    }
+  })
+
+  it('answers undefined for a process that does not exist', async () => {
+    expect(await threadCpuOf(2 ** 22 + 1)).toBeUndefined()
   })
 })

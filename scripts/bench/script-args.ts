@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util'
+import type { ParseArgsConfig } from 'node:util'
+
+/**
+ * Command-line handling shared by the bench's single-purpose scripts (node-cpu, receive-alloc):
+ * `--help` prints the usage, and a wrong option or value is one line and the usage on stderr with
+ * exit code 2, not a stack trace.
+ */
+
+/** A wrong option or value; `exitOnUsageError` reports it with the usage. */
+export class UsageError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+/**
+ * The script's option values, parsed strictly from process.argv. On `--help` (or `-h`) it prints
+ * `usage` and exits 0; an unknown option or a missing value is a UsageError.
+ */
+const HELP = { help: { type: 'boolean', short: 'h' } } as const
+
+type Values<O extends Options> = ReturnType<typeof parseArgs<{ options: O & typeof HELP, strict: true }>>['values']
+
+export function scriptArgs<O extends Options> (usage: string, options: O): Values<O> {
+  const config = { args: process.argv.slice(2), strict: true as const, options: { ...options, ...HELP } }
+  let values: Values<O>
+  try {
+    values = parseArgs(config).values
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  if ((values as { help?: boolean }).help === true) {
+    process.stdout.write(usage + '\n')
+    process.exit(0)
+  }
+  return values
+}
+
+/** The option's value as an integer >= 1, `fallback` when absent; anything else is a UsageError. */
+export function positiveIntegerOption (value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${name} takes a positive integer, got ${JSON.stringify(value)}`)
+  return n
+}
+
+/**
+ * The end of a script's `main()`: exit 0, or report the error and exit non-zero. A UsageError
+ * is one line and the usage (exit 2); anything else is printed whole after `cleanup` (exit 1).
+ */
+export function exitWith (main: Promise<void>, usage: string, cleanup: () => Promise<void> = async () => {}): void {
+  main.then(() => process.exit(0), async (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n${usage}\n`)
+      process.exit(2)
+    }
+    console.error(err)
+    await cleanup()
+    process.exit(1)
+  })
+}
