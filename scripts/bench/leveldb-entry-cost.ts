@@ -1,0 +1,80 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { Level } from 'level'
+import { UsageError, exitWith, positiveIntegerOption, scriptArgs } from './script-args.js'
+
+/**
+ * LevelDB alone, with the store's shape but none of its code: what one more index entry per
+ * record costs, and whether keying records by arrival order instead of by digest would spare
+ * compaction work. Writes N records (2 KB values, as the bench workload's) with K index entries
+ * each, B records per batch, into a fresh LevelDB with the store's cache and write buffer, and
+ * reports the process's CPU per record (every thread: the batch calls on libuv's pool and the
+ * compactions, up to the close, which waits for a running one).
+ * `--keys digest`: records under their sha256, as the store keys them; `--keys arrival`: under an
+ * arrival counter, plus the digest → counter entry that reads by digest would then need.
+ */
+
+const USAGE = `usage: node dist/scripts/bench/leveldb-entry-cost.js [options]
+  --records N          records written (default 200000)
+  --batch B            records per batch (default 10)
+  --index-entries K    index entries per record besides the record (default 15, as the store's)
+  --keys digest|arrival  what records are keyed by (default digest)`
+
+/** The store's LevelDB settings (src/store/layout.ts). */
+const CACHE_SIZE = 32 * 1024 * 1024
+const WRITE_BUFFER_SIZE = 16 * 1024 * 1024
+const VALUE_BYTES = 2100
+
+async function main (): Promise<void> {
+  const values = scriptArgs(USAGE, { records: { type: 'string' }, batch: { type: 'string' }, 'index-entries': { type: 'string' }, keys: { type: 'string' } })
+  const records = positiveIntegerOption(values.records, '--records', 200_000)
+  const batch = positiveIntegerOption(values.batch, '--batch', 10)
+  const indexEntries = values['index-entries'] === '0' ? 0 : positiveIntegerOption(values['index-entries'], '--index-entries', 15)
+  const keys = values.keys ?? 'digest'
+  if (keys !== 'digest' && keys !== 'arrival') throw new UsageError('--keys is digest or arrival')
+
+  // base64 of random bytes: about as compressible as a record's data_base64 and signature
+  const bodies = Array.from({ length: 64 }, () => Buffer.from(randomBytes(VALUE_BYTES).toString('base64').slice(0, VALUE_BYTES)))
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cdgossip-leveldb-cost-'))
+  try {
+    const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view', cacheSize: CACHE_SIZE, writeBufferSize: WRITE_BUFFER_SIZE })
+    await db.open()
+    const empty = new Uint8Array(0)
+    const cpu0 = process.cpuUsage()
+    const started = performance.now()
+    for (let first = 0; first < records; first += batch) {
+      const chained = db.batch()
+      for (let n = first; n < Math.min(records, first + batch); n++) {
+        const digest = createHash('sha256').update(String(n)).digest('hex')
+        const cursor = n.toString(36).padStart(11, '0')
+        const kind = String(n % 8)
+        if (keys === 'arrival') {
+          chained.put(`!rec!${cursor}`, bodies[n % bodies.length] as Uint8Array)
+          chained.put(`!dig!${digest}`, Buffer.from(cursor))
+        } else {
+          chained.put(`!rec!${digest}`, bodies[n % bodies.length] as Uint8Array)
+        }
+        // index keys as the store's: a value part, then the arrival cursor
+        for (let i = 0; i < indexEntries; i++) chained.put(`!ix${i}!https://ci.example.org/${kind}/value\x00${cursor}`, empty)
+      }
+      await chained.write()
+    }
+    await db.close()
+    const used = process.cpuUsage(cpu0)
+    const ms = performance.now() - started
+    console.log(JSON.stringify({
+      records,
+      batch,
+      indexEntries,
+      keys,
+      cpuUsPerRecord: Number(((used.user + used.system) / records).toFixed(1)),
+      recordsPerSecond: Math.round(records / ms * 1000)
+    }))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+exitWith(main(), USAGE)
