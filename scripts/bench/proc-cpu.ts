@@ -107,14 +107,19 @@ export function parseContextSwitches (status: string): number | undefined {
   return Number(voluntary) + Number(involuntary)
 }
 
-/** Context switches of every thread of `pid` so far (threads that already ended are not counted), or undefined when it is gone. */
-export async function contextSwitchesOf (pid: number): Promise<number | undefined> {
-  let tids: string[]
+/** The ids of `pid`'s live threads, or undefined when the process is gone. */
+async function threadIdsOf (pid: number): Promise<string[] | undefined> {
   try {
-    tids = await readdir(`/proc/${pid}/task`)
+    return await readdir(`/proc/${pid}/task`)
   } catch {
     return undefined
   }
+}
+
+/** Context switches of every thread of `pid` so far (threads that already ended are not counted), or undefined when it is gone. */
+export async function contextSwitchesOf (pid: number): Promise<number | undefined> {
+  const tids = await threadIdsOf(pid)
+  if (tids === undefined) return undefined
   let total = 0
   for (const tid of tids) {
     try {
@@ -153,12 +158,8 @@ export type ThreadCpu = Record<ThreadKind, number>
  * A thread that has already ended is not counted: read it over windows its threads outlive.
  */
 export async function threadCpuOf (pid: number): Promise<ThreadCpu | undefined> {
-  let tids: string[]
-  try {
-    tids = await readdir(`/proc/${pid}/task`)
-  } catch {
-    return undefined
-  }
+  const tids = await threadIdsOf(pid)
+  if (tids === undefined) return undefined
   const byKind: ThreadCpu = { main: 0, libuv: 0, v8: 0, verify: 0, other: 0 }
   for (const tid of tids) {
     try {
