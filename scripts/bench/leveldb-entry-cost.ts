@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { Level } from 'level'
-import { UsageError, exitWith, positiveIntegerOption, scriptArgs } from './script-args.js'
+import { UsageError, exitWith, integerOption, scriptArgs } from './script-args.js'
 
 /**
  * LevelDB alone, with the store's shape but none of its code: what one more index entry per
@@ -29,9 +29,9 @@ const VALUE_BYTES = 2100
 
 async function main (): Promise<void> {
   const values = scriptArgs(USAGE, { records: { type: 'string' }, batch: { type: 'string' }, 'index-entries': { type: 'string' }, keys: { type: 'string' } })
-  const records = positiveIntegerOption(values.records, '--records', 200_000)
-  const batch = positiveIntegerOption(values.batch, '--batch', 10)
-  const indexEntries = values['index-entries'] === '0' ? 0 : positiveIntegerOption(values['index-entries'], '--index-entries', 15)
+  const records = integerOption(values.records, '--records', 200_000)
+  const batch = integerOption(values.batch, '--batch', 10)
+  const indexEntries = integerOption(values['index-entries'], '--index-entries', 15, 0)
   const keys = values.keys ?? 'digest'
   if (keys !== 'digest' && keys !== 'arrival') throw new UsageError('--keys is digest or arrival')
 

@@ -10,8 +10,8 @@ import { closedLoop, openLoop } from './http-load.js'
 import type { NodeProcess } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
 import { cleanupAll } from './resources.js'
-import { UsageError, exitWith, positiveIntegerOption, scriptArgs } from './script-args.js'
-import { THREAD_KINDS, contextSwitchesOf, cpuOf, threadCpuDelta, threadCpuOf } from './proc-cpu.js'
+import { UsageError, exitWith, integerOption, scriptArgs } from './script-args.js'
+import { THREAD_KINDS, contextSwitchesOf, cpuOf, noThreadCpu, threadCpuDelta, threadCpuOf } from './proc-cpu.js'
 import type { ThreadCpu, ThreadKind } from './proc-cpu.js'
 import { CdgossipTarget } from './publish-targets.js'
 import { formatTopSites, readAllocationProfile, summarizeAllocations } from './heap-profile.js'
@@ -109,7 +109,7 @@ async function cpuSeconds (node: NodeProcess): Promise<number> {
 
 /** CPU ms so far of a node process's threads by kind (all 0 once it is gone). */
 async function threadCpu (node: NodeProcess): Promise<ThreadCpu> {
-  return await threadCpuOf(node.pid ?? 0) ?? { main: 0, libuv: 0, v8: 0, verify: 0, other: 0 }
+  return await threadCpuOf(node.pid ?? 0) ?? noThreadCpu()
 }
 
 /** ms per delivered event by kind of thread, kinds that used no CPU left out. */
@@ -126,10 +126,10 @@ async function switchesOf (node: NodeProcess): Promise<number> {
 
 async function main (): Promise<void> {
   const values = scriptArgs(USAGE, { events: { type: 'string' }, batch: { type: 'string' }, rate: { type: 'string' }, alloc: { type: 'boolean' }, top: { type: 'string' }, at: { type: 'string' } })
-  const total = positiveIntegerOption(values.events, '--events', 8000)
-  const batch = positiveIntegerOption(values.batch, '--batch', 1)
+  const total = integerOption(values.events, '--events', 8000)
+  const batch = integerOption(values.batch, '--batch', 1)
   const rate = values.rate === undefined ? undefined : Number(values.rate)
-  const top = positiveIntegerOption(values.top, '--top', 15)
+  const top = integerOption(values.top, '--top', 15)
   const at = values.at ?? 'B'
   if (rate !== undefined && !(rate > 0)) throw new UsageError('--rate takes events per second, above 0')
   if (rate !== undefined && batch !== 1) throw new UsageError('--rate sends single events: leave out --batch')

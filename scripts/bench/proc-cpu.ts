@@ -153,6 +153,11 @@ export function threadKind (pid: number, tid: number, comm: string): ThreadKind 
 
 export type ThreadCpu = Record<ThreadKind, number>
 
+/** A reading of no CPU in any kind of thread. */
+export function noThreadCpu (): ThreadCpu {
+  return { main: 0, libuv: 0, v8: 0, verify: 0, other: 0 }
+}
+
 /**
  * CPU ms so far of `pid`'s live threads, summed by kind, or undefined when the process is gone.
  * A thread that has already ended is not counted: read it over windows its threads outlive.
@@ -160,7 +165,7 @@ export type ThreadCpu = Record<ThreadKind, number>
 export async function threadCpuOf (pid: number): Promise<ThreadCpu | undefined> {
   const tids = await threadIdsOf(pid)
   if (tids === undefined) return undefined
-  const byKind: ThreadCpu = { main: 0, libuv: 0, v8: 0, verify: 0, other: 0 }
+  const byKind = noThreadCpu()
   for (const tid of tids) {
     try {
       const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8')
@@ -175,7 +180,7 @@ export async function threadCpuOf (pid: number): Promise<ThreadCpu | undefined> 
 
 /** `later` minus `earlier`, kind by kind. */
 export function threadCpuDelta (earlier: ThreadCpu, later: ThreadCpu): ThreadCpu {
-  const delta: ThreadCpu = { main: 0, libuv: 0, v8: 0, verify: 0, other: 0 }
+  const delta = noThreadCpu()
   for (const kind of THREAD_KINDS) delta[kind] = later[kind] - earlier[kind]
   return delta
 }

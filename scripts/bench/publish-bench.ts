@@ -124,8 +124,9 @@ function perEventUs (ms: number | undefined, events: number): number | undefined
 }
 
 /**
- * `server 212 µs (event loop 150, LevelDB 50, V8 helpers 12), bench 60 µs`: CPU per accepted
- * event of one phase, by process, and for a cdgossip node by kind of thread.
+ * `node 212 µs (event loop 150, LevelDB 50, V8 helpers 12), bench client 60 µs`: CPU per accepted
+ * event of one phase, by process, and for a cdgossip node by kind of thread (kinds that used none
+ * beyond the three always shown are left out).
  */
 export function describePhaseCpu (cpu: PhaseCpu, events: number, serverName: string): string {
   const server = perEventUs(cpu.usage.byProcess.server, events)
@@ -133,7 +134,8 @@ export function describePhaseCpu (cpu: PhaseCpu, events: number, serverName: str
   const t = cpu.threads
   const split = t === undefined || t.libuv + t.v8 === 0
     ? ''
-    : ` (event loop ${perEventUs(t.main, events) ?? 0}, LevelDB ${perEventUs(t.libuv, events) ?? 0}, V8 helpers ${perEventUs(t.v8, events) ?? 0}${t.other > 0 ? `, other ${perEventUs(t.other, events) ?? 0}` : ''})`
+    : ` (event loop ${perEventUs(t.main, events) ?? 0}, LevelDB ${perEventUs(t.libuv, events) ?? 0}, V8 helpers ${perEventUs(t.v8, events) ?? 0}` +
+      `${t.verify > 0 ? `, verify worker ${perEventUs(t.verify, events) ?? 0}` : ''}${t.other > 0 ? `, other ${perEventUs(t.other, events) ?? 0}` : ''})`
   return `${serverName} ${server ?? '?'} µs${split}, bench client ${bench ?? '?'} µs`
 }
 

@@ -13,7 +13,7 @@ import { createEventStore } from '../../src/store/index.js'
 import { Workload } from './workload.js'
 import { classOf } from './payloads.js'
 import { formatTopSites, summarizeAllocations } from './heap-profile.js'
-import { UsageError, exitWith, positiveIntegerOption, scriptArgs } from './script-args.js'
+import { UsageError, exitWith, integerOption, scriptArgs } from './script-args.js'
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -38,11 +38,11 @@ const USAGE = `usage: node dist/scripts/bench/receive-alloc.js [options]
 
 async function main (): Promise<void> {
   const values = scriptArgs(USAGE, { records: { type: 'string' }, mode: { type: 'string' }, top: { type: 'string' }, cpu: { type: 'boolean' } })
-  const n = positiveIntegerOption(values.records, '--records', 6400)
-  const top = values.top === undefined ? undefined : positiveIntegerOption(values.top, '--top', 1)
+  // a tenth of the records warms up, so at least 10
+  const n = integerOption(values.records, '--records', 6400, 10)
+  const top = values.top === undefined ? undefined : integerOption(values.top, '--top', 1)
   const mode = values.mode ?? 'frame'
   if (mode !== 'single' && mode !== 'frame') throw new UsageError('--mode is single or frame')
-  if (n < 10) throw new UsageError('--records takes at least 10 (a tenth warms up)')
 
   const privateKey = await generateKeyPair('Ed25519')
   const signer = { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() }

@@ -40,11 +40,13 @@ export function scriptArgs<O extends Options> (usage: string, options: O): Value
   return values
 }
 
-/** The option's value as an integer >= 1, `fallback` when absent; anything else is a UsageError. */
-export function positiveIntegerOption (value: string | undefined, name: string, fallback: number): number {
+/** The option's value as an integer >= `min` (1 unless given), `fallback` when absent; anything else is a UsageError. */
+export function integerOption (value: string | undefined, name: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${name} takes a positive integer, got ${JSON.stringify(value)}`)
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`${name} takes ${min === 1 ? 'a positive integer' : `an integer of at least ${min}`}, got ${JSON.stringify(value)}`)
+  }
   return n
 }
 

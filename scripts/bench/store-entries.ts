@@ -8,7 +8,7 @@ import { loadOrCreateIdentity, signCloudEvent } from '../../src/signing/index.js
 import { createEventStore } from '../../src/store/index.js'
 import type { StoreItem } from '../../src/store/index.js'
 import { Workload } from './workload.js'
-import { exitWith, positiveIntegerOption, scriptArgs } from './script-args.js'
+import { exitWith, integerOption, scriptArgs } from './script-args.js'
 
 /**
  * What the store writes per record of the bench workload, by sublevel: entries and bytes (key and
@@ -44,7 +44,7 @@ function formatTallies (tallies: ReadonlyMap<string, SublevelTally>, records: nu
 
 async function main (): Promise<void> {
   const values = scriptArgs(USAGE, { records: { type: 'string' } })
-  const records = positiveIntegerOption(values.records, '--records', 2000)
+  const records = integerOption(values.records, '--records', 2000)
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cdgossip-store-entries-'))
   try {
     const signer = await loadOrCreateIdentity(path.join(dir, 'key'))

@@ -1,18 +1,23 @@
 import { describe, expect, it } from 'vitest'
-import { UsageError, positiveIntegerOption } from '../../scripts/bench/script-args.js'
+import { UsageError, integerOption } from '../../scripts/bench/script-args.js'
 import { describePhaseCpu } from '../../scripts/bench/publish-bench.js'
 
-describe('positiveIntegerOption', () => {
+describe('integerOption', () => {
   it('takes the fallback when the option is absent and the number when it is a positive integer', () => {
-    expect(positiveIntegerOption(undefined, '--events', 8000)).toBe(8000)
-    expect(positiveIntegerOption('250', '--events', 8000)).toBe(250)
+    expect(integerOption(undefined, '--events', 8000)).toBe(8000)
+    expect(integerOption('250', '--events', 8000)).toBe(250)
   })
 
   it('refuses anything else as a usage error naming the option', () => {
     for (const bad of ['0', '-3', '2.5', '1e3', 'x', '', ' 7', '99999999999999999999']) {
-      expect(() => positiveIntegerOption(bad, '--events', 1)).toThrow(UsageError)
+      expect(() => integerOption(bad, '--events', 1)).toThrow(UsageError)
     }
-    expect(() => positiveIntegerOption('x', '--batch', 1)).toThrow('--batch takes a positive integer, got "x"')
+    expect(() => integerOption('x', '--batch', 1)).toThrow('--batch takes a positive integer, got "x"')
+  })
+
+  it('takes a lower minimum when given one, and names it when the value is below', () => {
+    expect(integerOption('0', '--index-entries', 15, 0)).toBe(0)
+    expect(() => integerOption('9', '--records', 6400, 10)).toThrow('--records takes an integer of at least 10, got "9"')
   })
 })
 
@@ -23,6 +28,8 @@ describe('describePhaseCpu', () => {
     const threads = { main: 1590, libuv: 720, v8: 250, verify: 0, other: 10 }
     expect(describePhaseCpu({ usage, threads }, 10_000, 'node'))
       .toBe('node 257 µs (event loop 159, LevelDB 72, V8 helpers 25, other 1), bench client 76 µs')
+    expect(describePhaseCpu({ usage, threads: { ...threads, verify: 40, other: 0 } }, 10_000, 'node'))
+      .toBe('node 257 µs (event loop 159, LevelDB 72, V8 helpers 25, verify worker 4), bench client 76 µs')
   })
 
   it('leaves the split out where the threads are not named (Node.js 20: all but the event loop are other) or not read', () => {
