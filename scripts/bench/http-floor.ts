@@ -26,14 +26,16 @@ const SERVE = '--serve'
 
 async function serve (): Promise<void> {
   const app = Fastify({ disableRequestLogging: true, bodyLimit: DEFAULT_BODY_LIMIT })
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.headers.authorization !== `Bearer ${TOKEN}`) await reply.code(401).send()
+  app.addHook('onRequest', async (request) => {
+    if (request.headers.authorization !== `Bearer ${TOKEN}`) throw Object.assign(new Error('unauthorized'), { statusCode: 401 })
   })
   let stored = 0
   app.post('/v1/events', async (request, reply) => {
-    if (typeof request.body !== 'object' || request.body === null) return await reply.code(400).send()
+    if (typeof request.body !== 'object' || request.body === null) throw Object.assign(new Error('not a JSON object'), { statusCode: 400 })
     stored++
-    return await reply.code(202).send({ status: 'stored', digest: 'ab'.repeat(32), cursor: stored.toString(36).padStart(11, '0'), class: 'pipelinerun.finished', sequence: stored, gossiped: true })
+    // answered as the node's route answers: the code set, the receipt returned
+    reply.code(202)
+    return { status: 'stored', digest: 'ab'.repeat(32), cursor: stored.toString(36).padStart(11, '0'), class: 'pipelinerun.finished', sequence: stored, gossiped: true }
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
