@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { UsageError, integerOption } from './script-args.js'
 import { DEFAULT_OPTIONS, createContext, removeContext, type BenchContext, type BenchOptions, type PartResult } from './context.js'
 import { runPublish } from './publish-bench.js'
 import { runFederation } from './federation-bench.js'
@@ -57,30 +58,32 @@ environment:
   RABBITMQ_SERVER=path/to/rabbitmq-server       the broker start script to use
   NATS_SERVER=path/to/nats-server               the nats-server binary to use`
 
-function positiveInt (value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${value}`)
-  return n
+/** The options and parts asked for; an unknown option or a missing value is a UsageError. */
+function parseBenchArgs () {
+  try {
+    return parseArgs({
+      args: process.argv.slice(2),
+      allowPositionals: true,
+      options: {
+        'no-baseline': { type: 'boolean' },
+        seconds: { type: 'string' },
+        'catchup-events': { type: 'string' },
+        'catchup-rounds': { type: 'string' },
+        'query-events': { type: 'string' },
+        'scale-nodes': { type: 'string' },
+        markdown: { type: 'boolean' },
+        quick: { type: 'boolean' },
+        'max-minutes': { type: 'string' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    })
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
 }
 
 async function main (): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: process.argv.slice(2),
-    allowPositionals: true,
-    options: {
-      'no-baseline': { type: 'boolean' },
-      seconds: { type: 'string' },
-      'catchup-events': { type: 'string' },
-      'catchup-rounds': { type: 'string' },
-      'query-events': { type: 'string' },
-      'scale-nodes': { type: 'string' },
-      markdown: { type: 'boolean' },
-      quick: { type: 'boolean' },
-      'max-minutes': { type: 'string' },
-      help: { type: 'boolean', short: 'h' }
-    }
-  })
+  const { values, positionals } = parseBenchArgs()
   if (values.help === true) {
     process.stdout.write(USAGE + '\n')
     return 0
@@ -97,12 +100,12 @@ async function main (): Promise<number> {
     ...(quick ? { measureSeconds: 2, catchupEvents: 5000, catchupRounds: 1, queryEvents: 20_000, scaleEvents: 60 } : {}),
     noBaseline: values['no-baseline'] === true
   }
-  options.measureSeconds = positiveInt(values.seconds, '--seconds', options.measureSeconds)
-  options.catchupEvents = positiveInt(values['catchup-events'], '--catchup-events', options.catchupEvents)
-  options.catchupRounds = positiveInt(values['catchup-rounds'], '--catchup-rounds', options.catchupRounds)
-  options.queryEvents = positiveInt(values['query-events'], '--query-events', options.queryEvents)
-  options.scaleNodes = positiveInt(values['scale-nodes'], '--scale-nodes', options.scaleNodes)
-  const maxMinutes = positiveInt(values['max-minutes'], '--max-minutes', DEFAULT_MAX_MINUTES)
+  options.measureSeconds = integerOption(values.seconds, '--seconds', options.measureSeconds)
+  options.catchupEvents = integerOption(values['catchup-events'], '--catchup-events', options.catchupEvents)
+  options.catchupRounds = integerOption(values['catchup-rounds'], '--catchup-rounds', options.catchupRounds)
+  options.queryEvents = integerOption(values['query-events'], '--query-events', options.queryEvents)
+  options.scaleNodes = integerOption(values['scale-nodes'], '--scale-nodes', options.scaleNodes)
+  const maxMinutes = integerOption(values['max-minutes'], '--max-minutes', DEFAULT_MAX_MINUTES)
 
   const t0 = performance.now()
   const machine = machineInfo()
@@ -185,6 +188,11 @@ async function main (): Promise<number> {
 }
 
 main().then(code => { process.exitCode = code }, async (err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`error: ${err.message}\n${USAGE}\n`)
+    process.exitCode = 2
+    return
+  }
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`)
   await cleanupAll(line => { process.stderr.write(line + '\n') })
   process.exitCode = 1

@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises'
+import { VERIFY_WORKER_NAME } from '../../src/signing/index.js'
 
 /**
  * CPU time of whole processes (every thread: the event loop, verify workers, LevelDB's
@@ -136,7 +137,7 @@ export async function contextSwitchesOf (pid: number): Promise<number | undefine
  * - `libuv`: libuv's thread pool, which runs LevelDB's reads and writes, and LevelDB's compaction
  *   thread, which inherits the name of the pool thread that started it;
  * - `v8`: V8's helpers (concurrent and parallel GC, background compilation);
- * - `verify`: the signature verify worker (src/signing/verify-pool.ts names it).
+ * - `verify`: the signature verify workers (VERIFY_WORKER_NAME, src/signing/verify-pool.ts).
  */
 export type ThreadKind = 'main' | 'libuv' | 'v8' | 'verify' | 'other'
 
@@ -147,7 +148,7 @@ export function threadKind (pid: number, tid: number, comm: string): ThreadKind 
   if (tid === pid) return 'main'
   if (comm.startsWith('libuv-worker')) return 'libuv'
   if (comm.startsWith('V8Worker')) return 'v8'
-  if (comm.startsWith('cdgossip-verify')) return 'verify'
+  if (comm.startsWith(VERIFY_WORKER_NAME)) return 'verify'
   return 'other'
 }
 

@@ -2,12 +2,13 @@ import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
 
 /**
- * Command-line handling shared by the bench's single-purpose scripts (node-cpu, receive-alloc):
+ * Command-line handling shared by the bench's scripts (index, node-cpu, receive-alloc, http-floor,
+ * store-entries, leveldb-entry-cost):
  * `--help` prints the usage, and a wrong option or value is one line and the usage on stderr with
  * exit code 2, not a stack trace.
  */
 
-/** A wrong option or value; `exitOnUsageError` reports it with the usage. */
+/** A wrong option or value; `exitWith` reports it with the usage. */
 export class UsageError extends Error {
   constructor (message: string) {
     super(message)
@@ -17,14 +18,14 @@ export class UsageError extends Error {
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
-/**
- * The script's option values, parsed strictly from process.argv. On `--help` (or `-h`) it prints
- * `usage` and exits 0; an unknown option or a missing value is a UsageError.
- */
 const HELP = { help: { type: 'boolean', short: 'h' } } as const
 
 type Values<O extends Options> = ReturnType<typeof parseArgs<{ options: O & typeof HELP, strict: true }>>['values']
 
+/**
+ * The script's option values, parsed strictly from process.argv. On `--help` (or `-h`) it prints
+ * `usage` and exits 0; an unknown option or a missing value is a UsageError.
+ */
 export function scriptArgs<O extends Options> (usage: string, options: O): Values<O> {
   const config = { args: process.argv.slice(2), strict: true as const, options: { ...options, ...HELP } }
   let values: Values<O>

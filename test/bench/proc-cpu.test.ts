@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { Worker } from 'node:worker_threads'
+import { VERIFY_WORKER_NAME } from '../../src/signing/index.js'
 import { CLOCK_TICKS_PER_SEC, CpuMeter, contextSwitchesOf, cpuDelta, cpuOf, parseContextSwitches, parseProcStat, threadCpuDelta, threadCpuOf, threadKind } from '../../scripts/bench/proc-cpu.js'
 
 /** A /proc/<pid>/stat line with `utime` and `stime` in ticks and the given command name. */
@@ -91,7 +92,7 @@ describe('CPU by kind of thread', () => {
     expect(threadKind(4242, 4250, 'node')).toBe('other')
     expect(threadKind(4242, 4243, 'libuv-worker')).toBe('libuv')
     expect(threadKind(4242, 4244, 'V8Worker')).toBe('v8')
-    expect(threadKind(4242, 4245, 'cdgossip-verify')).toBe('verify')
+    expect(threadKind(4242, 4245, VERIFY_WORKER_NAME)).toBe('verify')
     expect(threadKind(4242, 4246, 'DelayedTaskSche')).toBe('other')
   })
 
@@ -104,7 +105,7 @@ describe('CPU by kind of thread', () => {
     const before = await threadCpuOf(process.pid)
     burnCpu(60)
     // a worker named as the verify pool names its thread, burning ~60 ms before it answers
-    const worker = new Worker('const s = process.cpuUsage(); while (true) { const u = process.cpuUsage(s); if (u.user + u.system >= 60000) break } require("node:worker_threads").parentPort.postMessage("done"); setInterval(() => {}, 1000)', { eval: true, name: 'cdgossip-verify' })
+    const worker = new Worker('const s = process.cpuUsage(); while (true) { const u = process.cpuUsage(s); if (u.user + u.system >= 60000) break } require("node:worker_threads").parentPort.postMessage("done"); setInterval(() => {}, 1000)', { eval: true, name: VERIFY_WORKER_NAME })
     try {
       await new Promise(resolve => worker.once('message', resolve))
       const after = await threadCpuOf(process.pid)
