@@ -37,12 +37,6 @@ const LIGHT_SECONDS = 5
  * growing); that transient is reported as its own figure, the fixed-rate figures are steady state.
  */
 const RAMP_SECONDS = 2
-/**
- * Measured fixed-rate windows, back to back; the latency figures come from the window with the
- * median p99. On two shared cores one GC pause or compaction landing in a window moves its p99
- * by tens of milliseconds; three windows show that spread, and the median does not hang on it.
- */
-const FIXED_WINDOWS = 3
 /** Warm-up rounds (one event of each class) until both subscribers receive one. */
 const WARMUP_ROUNDS = 15
 const WARMUP_ROUND_MS = 2000
@@ -84,10 +78,10 @@ async function settle (loop: LoopResult, tracker: DeliveryTracker): Promise<Phas
   return { loop, delivery: tracker.summary(1), drained }
 }
 
-/** FIXED_WINDOWS measured windows at `ratePerSec`, each tracked on its own. */
-async function fixedRateWindows (target: PublishTarget, payloads: Payloads, ratePerSec: number, seconds: number, track: (tracker: DeliveryTracker) => void): Promise<{ median: PhaseResult, windows: PhaseResult[] }> {
+/** `count` measured windows at `ratePerSec`, each tracked on its own. */
+async function fixedRateWindows (target: PublishTarget, payloads: Payloads, ratePerSec: number, seconds: number, count: number, track: (tracker: DeliveryTracker) => void): Promise<{ median: PhaseResult, windows: PhaseResult[] }> {
   const windows: PhaseResult[] = []
-  for (let i = 0; i < FIXED_WINDOWS; i++) {
+  for (let i = 0; i < count; i++) {
     const tracker = new DeliveryTracker(['B', 'C'])
     track(tracker)
     windows.push(await fixedRatePhase(target, payloads, tracker, ratePerSec, seconds))
@@ -173,7 +167,7 @@ async function baselinePhases (target: PublishTarget, subscribe: (arrived: (inde
   const light = await fixedRatePhase(target, payloads, tr, options.lightRate, LIGHT_SECONDS)
   tr = new DeliveryTracker(['B', 'C'])
   const ramp = await fixedRatePhase(target, payloads, tr, options.fixedRate, RAMP_SECONDS)
-  const { median: fixed, windows: fixedWindows } = await fixedRateWindows(target, payloads, options.fixedRate, options.measureSeconds, t => { tr = t })
+  const { median: fixed, windows: fixedWindows } = await fixedRateWindows(target, payloads, options.fixedRate, options.measureSeconds, options.fixedWindows, t => { tr = t })
   for (const w of fixedWindows) log(`  ${target.system} ${options.fixedRate}/s: accept→C p50 ${w.delivery.acceptToSubscriberMs.p50} p99 ${w.delivery.acceptToSubscriberMs.p99} ms; send→C p99 ${w.delivery.sendToSubscriberMs.p99} ms`)
   tr = new DeliveryTracker(['B', 'C'])
   const { phase: saturation, cpu } = await meteredSaturation(target, payloads, tr, options.inFlight, options.measureSeconds, pids)
@@ -217,7 +211,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
     tracker = new DeliveryTracker(['B', 'C'])
     const ramp = await fixedRatePhase(target, payloads, tracker, options.fixedRate, RAMP_SECONDS)
     log(`  cdgossip first ${RAMP_SECONDS} s at ${options.fixedRate}/s: 202→C p50 ${ramp.delivery.acceptToSubscriberMs.p50} p99 ${ramp.delivery.acceptToSubscriberMs.p99} ms`)
-    const { median: fixed, windows: fixedWindows } = await fixedRateWindows(target, payloads, options.fixedRate, options.measureSeconds, t => { tracker = t })
+    const { median: fixed, windows: fixedWindows } = await fixedRateWindows(target, payloads, options.fixedRate, options.measureSeconds, options.fixedWindows, t => { tracker = t })
     for (const w of fixedWindows) log(`  cdgossip ${options.fixedRate}/s: 202→C p50 ${w.delivery.acceptToSubscriberMs.p50} p99 ${w.delivery.acceptToSubscriberMs.p99} max ${w.delivery.acceptToSubscriberMs.max} ms, delivered ${w.delivery.deliveredEverywhere}/${w.delivery.accepted}`)
     tracker = new DeliveryTracker(['B', 'C'])
     const pids = { A: nodes.a.pid ?? -1, B: nodes.b.pid ?? -1, C: nodes.c.pid ?? -1, bench: process.pid }
@@ -277,7 +271,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
 
   notes.push(
     `Three cdgossip nodes, each its own process (\`node bin/cdgossip.js start\`), production gossip timing (1 s heartbeat): A publishes over REST, B and C trust A and subscribe to \`*\`; B dials A, C dials A and B. "Available at C" = the record's frame arrives on C's SSE stream (GET /v1/stream).`,
-    `Light load: ${options.lightRate} events/s open loop for ${LIGHT_SECONDS} s (latency without queueing). Fixed rate: ${options.fixedRate} events/s open loop, ${RAMP_SECONDS} s reported apart as the step up from light load, then ${FIXED_WINDOWS} windows of ${options.measureSeconds} s measured back to back (steady state); the fixed-rate figures come from the window with the median p99, except the max, which is over all windows. Saturation: ${options.inFlight} publish requests in flight for ${options.measureSeconds} s; delivered throughput = events held by both B and C / (last arrival at B or C − first send).`,
+    `Light load: ${options.lightRate} events/s open loop for ${LIGHT_SECONDS} s (latency without queueing). Fixed rate: ${options.fixedRate} events/s open loop, ${RAMP_SECONDS} s reported apart as the step up from light load, then ${options.fixedWindows} windows of ${options.measureSeconds} s measured back to back (steady state); the fixed-rate figures come from the window with the median p99, except the max, which is over all windows. Saturation: ${options.inFlight} publish requests in flight for ${options.measureSeconds} s; delivered throughput = events held by both B and C / (last arrival at B or C − first send).`,
     'Latency "202→C" starts at the HTTP 202 (RabbitMQ: the publisher confirm; a RabbitMQ consumer often has the message before its confirm, hence near-zero or negative values); "send→C" starts when the publish request leaves the client and is the like-for-like comparison.',
     `NATS JetStream: one nats-server, one stream with file storage for \`cdevents.>\`, publishes resolving on the stream's ack, durable pull consumers community-b and community-c (explicit ack of every message, up to ${CONSUMER_PREFETCH} messages pulled ahead), each on its own connection; keys are stream sequences.`,
     `RabbitMQ: one broker, durable topic exchange, persistent messages, publisher confirms, durable queues community-b and community-c bound with \`#\`, one consumer connection per community (prefetch ${CONSUMER_PREFETCH}, acks every ${ACK_EVERY} messages).`
@@ -290,7 +284,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
   const jss = js?.saturation.delivery
   const worstOf = (windows: PhaseResult[]): number => Math.max(...windows.map(w => w.delivery.acceptToSubscriberMs.max))
   const p99s = (windows: PhaseResult[]): string => windows.map(w => `${w.delivery.acceptToSubscriberMs.p99} ms`).join(', ')
-  notes.push(`202→C p99 of the ${FIXED_WINDOWS} fixed-rate windows, in order: cdgossip ${p99s(cdg.fixedWindows)}${base === undefined ? '' : `; RabbitMQ ${p99s(base.fixedWindows)}`}${js === undefined ? '' : `; NATS JetStream ${p99s(js.fixedWindows)}`}.`)
+  notes.push(`202→C p99 of the ${options.fixedWindows} fixed-rate windows, in order: cdgossip ${p99s(cdg.fixedWindows)}${base === undefined ? '' : `; RabbitMQ ${p99s(base.fixedWindows)}`}${js === undefined ? '' : `; NATS JetStream ${p99s(js.fixedWindows)}`}.`)
   const efficiency = cdg.cpu === undefined ? undefined : efficiencyOf(floorUs, cdg.cpu.totalMs, s.deliveredEverywhere)
   const cpuText = (r: SystemResult): string => r.cpu === undefined ? '?' : `${describeCpu(r.cpu)} for ${r.saturation.delivery.deliveredEverywhere} events`
   notes.push(
@@ -359,7 +353,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
     },
     {
       id: 'federation.fixed.p99',
-      label: `E2E latency p99 at ${options.fixedRate}/s, 202→C (median of ${FIXED_WINDOWS} windows)`,
+      label: `E2E latency p99 at ${options.fixedRate}/s, 202→C (median of ${options.fixedWindows} windows)`,
       unit: 'ms',
       cdgossip: f.acceptToSubscriberMs.p99,
       baseline: bf?.acceptToSubscriberMs.p99,

@@ -45,6 +45,7 @@ parts: ${ALL.join(', ')} (default: all, in that order)
 options:
   --no-baseline          skip RabbitMQ and NATS even when installed
   --seconds S            seconds per throughput/latency measurement (default ${DEFAULT_OPTIONS.measureSeconds})
+  --fixed-windows N      measured windows at ${DEFAULT_OPTIONS.fixedRate} events/s, the p99 figure is their median (default ${DEFAULT_OPTIONS.fixedWindows})
   --catchup-events N     events the restarted node misses (default ${DEFAULT_OPTIONS.catchupEvents})
   --catchup-rounds N     catch-up rounds per system, the figure is their median (default ${DEFAULT_OPTIONS.catchupRounds})
   --query-events N       records in the query store (default ${DEFAULT_OPTIONS.queryEvents})
@@ -67,6 +68,7 @@ function parseBenchArgs () {
       options: {
         'no-baseline': { type: 'boolean' },
         seconds: { type: 'string' },
+        'fixed-windows': { type: 'string' },
         'catchup-events': { type: 'string' },
         'catchup-rounds': { type: 'string' },
         'query-events': { type: 'string' },
@@ -101,6 +103,7 @@ async function main (): Promise<number> {
     noBaseline: values['no-baseline'] === true
   }
   options.measureSeconds = integerOption(values.seconds, '--seconds', options.measureSeconds)
+  options.fixedWindows = integerOption(values['fixed-windows'], '--fixed-windows', options.fixedWindows)
   options.catchupEvents = integerOption(values['catchup-events'], '--catchup-events', options.catchupEvents)
   options.catchupRounds = integerOption(values['catchup-rounds'], '--catchup-rounds', options.catchupRounds)
   options.queryEvents = integerOption(values['query-events'], '--query-events', options.queryEvents)
