@@ -3,8 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
-import { UsageError, integerOption } from './script-args.js'
+import { UsageError, integerOption, scriptArgsWithPositionals } from './script-args.js'
 import { DEFAULT_OPTIONS, createContext, removeContext, type BenchContext, type BenchOptions, type PartResult } from './context.js'
 import { runPublish } from './publish-bench.js'
 import { runFederation } from './federation-bench.js'
@@ -59,37 +58,22 @@ environment:
   RABBITMQ_SERVER=path/to/rabbitmq-server       the broker start script to use
   NATS_SERVER=path/to/nats-server               the nats-server binary to use`
 
-/** The options and parts asked for; an unknown option or a missing value is a UsageError. */
-function parseBenchArgs () {
-  try {
-    return parseArgs({
-      args: process.argv.slice(2),
-      allowPositionals: true,
-      options: {
-        'no-baseline': { type: 'boolean' },
-        seconds: { type: 'string' },
-        'fixed-windows': { type: 'string' },
-        'catchup-events': { type: 'string' },
-        'catchup-rounds': { type: 'string' },
-        'query-events': { type: 'string' },
-        'scale-nodes': { type: 'string' },
-        markdown: { type: 'boolean' },
-        quick: { type: 'boolean' },
-        'max-minutes': { type: 'string' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    })
-  } catch (err) {
-    throw new UsageError((err as Error).message)
-  }
-}
+/** The bench's options; its positional arguments are the parts to run. */
+const BENCH_OPTIONS = {
+  'no-baseline': { type: 'boolean' },
+  seconds: { type: 'string' },
+  'fixed-windows': { type: 'string' },
+  'catchup-events': { type: 'string' },
+  'catchup-rounds': { type: 'string' },
+  'query-events': { type: 'string' },
+  'scale-nodes': { type: 'string' },
+  markdown: { type: 'boolean' },
+  quick: { type: 'boolean' },
+  'max-minutes': { type: 'string' }
+} as const
 
 async function main (): Promise<number> {
-  const { values, positionals } = parseBenchArgs()
-  if (values.help === true) {
-    process.stdout.write(USAGE + '\n')
-    return 0
-  }
+  const { values, positionals } = scriptArgsWithPositionals(USAGE, BENCH_OPTIONS)
   const unknown = positionals.filter(p => !(p in PARTS) && p !== 'all')
   if (unknown.length > 0) {
     process.stderr.write(`unknown part(s): ${unknown.join(', ')}\n${USAGE}\n`)

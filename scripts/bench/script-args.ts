@@ -24,21 +24,30 @@ type Values<O extends Options> = ReturnType<typeof parseArgs<{ options: O & type
 
 /**
  * The script's option values, parsed strictly from process.argv. On `--help` (or `-h`) it prints
- * `usage` and exits 0; an unknown option or a missing value is a UsageError.
+ * `usage` and exits 0; an unknown option, a missing value or a positional argument is a UsageError.
  */
 export function scriptArgs<O extends Options> (usage: string, options: O): Values<O> {
-  const config = { args: process.argv.slice(2), strict: true as const, options: { ...options, ...HELP } }
-  let values: Values<O>
+  return parseScriptArgs(usage, options, false).values
+}
+
+/** scriptArgs for a script that also takes positional arguments (the main bench's parts). */
+export function scriptArgsWithPositionals<O extends Options> (usage: string, options: O): { values: Values<O>, positionals: string[] } {
+  return parseScriptArgs(usage, options, true)
+}
+
+function parseScriptArgs<O extends Options> (usage: string, options: O, allowPositionals: boolean): { values: Values<O>, positionals: string[] } {
+  const config = { args: process.argv.slice(2), strict: true as const, allowPositionals, options: { ...options, ...HELP } }
+  let parsed: { values: Values<O>, positionals: string[] }
   try {
-    values = parseArgs(config).values
+    parsed = parseArgs(config)
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
-  if ((values as { help?: boolean }).help === true) {
+  if ((parsed.values as { help?: boolean }).help === true) {
     process.stdout.write(usage + '\n')
     process.exit(0)
   }
-  return values
+  return parsed
 }
 
 /** The option's value as an integer >= `min` (1 unless given), `fallback` when absent; anything else is a UsageError. */

@@ -1,6 +1,29 @@
-import { describe, expect, it } from 'vitest'
-import { UsageError, integerOption } from '../../scripts/bench/script-args.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { UsageError, integerOption, scriptArgs, scriptArgsWithPositionals } from '../../scripts/bench/script-args.js'
 import { describePhaseCpu } from '../../scripts/bench/publish-bench.js'
+
+describe('scriptArgs', () => {
+  const argv = process.argv
+  const withArgs = (...args: string[]): void => { process.argv = [argv[0] as string, 'script.js', ...args] }
+  afterEach(() => { process.argv = argv })
+  const OPTIONS = { seconds: { type: 'string' }, quick: { type: 'boolean' } } as const
+
+  it('parses the options, and the positionals where the script takes them', () => {
+    withArgs('federation', '--seconds', '4', 'query', '--quick')
+    expect(scriptArgsWithPositionals('usage', OPTIONS)).toEqual({ values: { seconds: '4', quick: true }, positionals: ['federation', 'query'] })
+    withArgs('--seconds', '4')
+    expect(scriptArgs('usage', OPTIONS)).toEqual({ seconds: '4' })
+  })
+
+  it('reports an unknown option, a missing value or an unexpected positional as a usage error', () => {
+    for (const args of [['--bogus'], ['--seconds'], ['extra']]) {
+      withArgs(...args)
+      expect(() => scriptArgs('usage', OPTIONS)).toThrow(UsageError)
+    }
+    withArgs('--bogus', 'federation')
+    expect(() => scriptArgsWithPositionals('usage', OPTIONS)).toThrow(UsageError)
+  })
+})
 
 describe('integerOption', () => {
   it('takes the fallback when the option is absent and the number when it is a positive integer', () => {
