@@ -2,6 +2,7 @@ import '../../src/polyfill.js'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { createContext, DEFAULT_OPTIONS, removeContext } from './context.js'
 import { DeliveryTracker } from './delivery.js'
@@ -11,8 +12,8 @@ import type { NodeProcess } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
 import { cleanupAll } from './resources.js'
 import { UsageError, exitWith, integerOption, scriptArgs } from './script-args.js'
-import { THREAD_KINDS, contextSwitchesOf, cpuOf, noThreadCpu, threadCpuDelta, threadCpuOf } from './proc-cpu.js'
-import type { ThreadCpu, ThreadKind } from './proc-cpu.js'
+import { THREAD_KINDS, contextSwitchesOf, cpuOf, noThreadCpu, threadCpuDelta, threadCpuOf, timelineIntervals } from './proc-cpu.js'
+import type { ThreadCpu, ThreadKind, TimelineReading } from './proc-cpu.js'
 import { CdgossipTarget } from './publish-targets.js'
 import { formatTopSites, readAllocationProfile, summarizeAllocations } from './heap-profile.js'
 import { waitUntil } from './stats.js'
@@ -33,6 +34,8 @@ import { waitUntil } from './stats.js'
  * (every thread), the handoffs that per-event CPU at a moderate rate mostly pays for on a VM,
  * each node's CPU per event by kind of thread (event loop, LevelDB's threads, V8's helpers, the
  * verify worker; proc-cpu.ts), and each node's peak RSS (VmHWM) over its life so far.
+ * `--timeline S`: also, for every S seconds of the run, the events delivered per second and the
+ * CPU the three nodes used per second by kind of thread, to see what comes in bursts.
  */
 
 const USAGE = `usage: node dist/scripts/bench/node-cpu.js [options]
@@ -42,6 +45,7 @@ const USAGE = `usage: node dist/scripts/bench/node-cpu.js [options]
   --alloc         also V8 heap bytes allocated per delivered event at each node
   --top K         with --alloc: the K functions allocating most (default 15)
   --at A|B|C      with --alloc: the node those functions are listed for (default B)
+  --timeline S    also delivered events and the nodes' CPU by kind of thread for every S seconds
 environment: CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js runs the nodes from another build`
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -112,6 +116,26 @@ async function threadCpu (node: NodeProcess): Promise<ThreadCpu> {
   return await threadCpuOf(node.pid ?? 0) ?? noThreadCpu()
 }
 
+/**
+ * Readings of the delivered count and every node's CPU by kind of thread, at the start, every
+ * `everyMs` and once `work` has settled (whatever its outcome, which the caller awaits itself).
+ */
+async function recordTimeline (nodes: NodeProcess[], tracker: DeliveryTracker, everyMs: number, work: Promise<unknown>): Promise<TimelineReading[]> {
+  const started = performance.now()
+  const read = async (): Promise<TimelineReading> => {
+    const threads = await Promise.all(nodes.map(threadCpu))
+    return { atMs: performance.now() - started, delivered: tracker.deliveredEverywhere(), threads }
+  }
+  let done = false
+  const settled = work.then(() => { done = true }, () => { done = true })
+  const readings = [await read()]
+  while (!done) {
+    await Promise.race([sleep(everyMs), settled])
+    readings.push(await read())
+  }
+  return readings
+}
+
 /** ms per delivered event by kind of thread, kinds that used no CPU left out. */
 function perDeliveredByThread (cpu: ThreadCpu, delivered: number): Partial<Record<ThreadKind, number>> {
   const out: Partial<Record<ThreadKind, number>> = {}
@@ -125,12 +149,13 @@ async function switchesOf (node: NodeProcess): Promise<number> {
 }
 
 async function main (): Promise<void> {
-  const values = scriptArgs(USAGE, { events: { type: 'string' }, batch: { type: 'string' }, rate: { type: 'string' }, alloc: { type: 'boolean' }, top: { type: 'string' }, at: { type: 'string' } })
+  const values = scriptArgs(USAGE, { events: { type: 'string' }, batch: { type: 'string' }, rate: { type: 'string' }, alloc: { type: 'boolean' }, top: { type: 'string' }, at: { type: 'string' }, timeline: { type: 'string' } })
   const total = integerOption(values.events, '--events', 8000)
   const batch = integerOption(values.batch, '--batch', 1)
   const rate = values.rate === undefined ? undefined : Number(values.rate)
   const top = integerOption(values.top, '--top', 15)
   const at = values.at ?? 'B'
+  const timelineSeconds = values.timeline === undefined ? undefined : integerOption(values.timeline, '--timeline', 1)
   if (rate !== undefined && !(rate > 0)) throw new UsageError('--rate takes events per second, above 0')
   if (rate !== undefined && batch !== 1) throw new UsageError('--rate sends single events: leave out --batch')
   if (!['A', 'B', 'C'].includes(at)) throw new UsageError('--at names node A, B or C')
@@ -152,8 +177,12 @@ async function main (): Promise<void> {
     const switchesBefore = await Promise.all(all.map(switchesOf))
     const threadsBefore = await Promise.all(all.map(threadCpu))
     const started = performance.now()
-    await publishAll(target, payloads, tracker, total, batch, rate)
-    const drained = await tracker.drain(300_000)
+    const work = (async () => {
+      await publishAll(target, payloads, tracker, total, batch, rate)
+      return await tracker.drain(300_000)
+    })()
+    const timeline = timelineSeconds === undefined ? undefined : recordTimeline(all, tracker, timelineSeconds * 1000, work)
+    const drained = await work
     const seconds = (performance.now() - started) / 1000
     const after = await Promise.all(all.map(cpuSeconds))
     const switches = (await Promise.all(all.map(switchesOf))).map((s, i) => s - (switchesBefore[i] as number))
@@ -177,6 +206,7 @@ async function main (): Promise<void> {
       contextSwitchesPerEventByNode: perDelivered(switches, delivered, 2),
       peakRssMiBByNode: { A: peaks[0], B: peaks[1], C: peaks[2] }
     }))
+    if (timeline !== undefined) console.log(JSON.stringify({ timeline: timelineIntervals(await timeline) }))
     if (allocDir !== undefined) {
       const { perEvent, topSites } = await allocationReport(allocDir, all, delivered, top, at)
       console.log(JSON.stringify({ heapBytesPerDeliveredEvent: perEvent }))

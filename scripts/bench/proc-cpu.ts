@@ -185,3 +185,46 @@ export function threadCpuDelta (earlier: ThreadCpu, later: ThreadCpu): ThreadCpu
   for (const kind of THREAD_KINDS) delta[kind] = later[kind] - earlier[kind]
   return delta
 }
+
+/** One reading of a timeline: ms since it started, events delivered so far, each process's CPU so far by kind of thread. */
+export interface TimelineReading {
+  atMs: number
+  delivered: number
+  threads: readonly ThreadCpu[]
+}
+
+/** What happened between two consecutive readings, summed over the processes. */
+export interface TimelineInterval {
+  fromS: number
+  toS: number
+  deliveredPerSecond: number
+  /** CPU ms per second of wall time, by kind of thread (1000 = one core) */
+  cpuMsPerSecond: ThreadCpu
+}
+
+/**
+ * The intervals between consecutive readings. Averages over a whole run hide what comes in
+ * bursts (LevelDB's compactions, V8 compiling the hot path): this shows when the CPU went where.
+ */
+export function timelineIntervals (readings: readonly TimelineReading[]): TimelineInterval[] {
+  const intervals: TimelineInterval[] = []
+  for (let i = 1; i < readings.length; i++) {
+    const from = readings[i - 1] as TimelineReading
+    const to = readings[i] as TimelineReading
+    const seconds = (to.atMs - from.atMs) / 1000
+    if (!(seconds > 0)) continue
+    const cpu = noThreadCpu()
+    to.threads.forEach((later, p) => {
+      const delta = threadCpuDelta(from.threads[p] ?? later, later)
+      for (const kind of THREAD_KINDS) cpu[kind] += delta[kind]
+    })
+    for (const kind of THREAD_KINDS) cpu[kind] = Math.round(cpu[kind] / seconds)
+    intervals.push({
+      fromS: Number((from.atMs / 1000).toFixed(1)),
+      toS: Number((to.atMs / 1000).toFixed(1)),
+      deliveredPerSecond: Math.round((to.delivered - from.delivered) / seconds),
+      cpuMsPerSecond: cpu
+    })
+  }
+  return intervals
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { Worker } from 'node:worker_threads'
 import { VERIFY_WORKER_NAME } from '../../src/signing/index.js'
-import { CLOCK_TICKS_PER_SEC, CpuMeter, contextSwitchesOf, cpuDelta, cpuOf, parseContextSwitches, parseProcStat, threadCpuDelta, threadCpuOf, threadKind } from '../../scripts/bench/proc-cpu.js'
+import { CLOCK_TICKS_PER_SEC, CpuMeter, contextSwitchesOf, cpuDelta, cpuOf, noThreadCpu, parseContextSwitches, parseProcStat, threadCpuDelta, threadCpuOf, threadKind, timelineIntervals } from '../../scripts/bench/proc-cpu.js'
 
 /** A /proc/<pid>/stat line with `utime` and `stime` in ticks and the given command name. */
 function statLine (comm: string, utime: number, stime: number): string {
@@ -122,5 +122,27 @@ describe('CPU by kind of thread', () => {
 
   it('answers undefined for a process that does not exist', async () => {
     expect(await threadCpuOf(2 ** 22 + 1)).toBeUndefined()
+  })
+})
+
+describe('timelineIntervals', () => {
+  const cpu = (main: number, libuv: number): ReturnType<typeof noThreadCpu> => ({ ...noThreadCpu(), main, libuv })
+
+  it('gives each interval its delivered rate and the CPU per second of all processes, by kind', () => {
+    const intervals = timelineIntervals([
+      { atMs: 0, delivered: 0, threads: [cpu(100, 10), cpu(200, 20)] },
+      { atMs: 2000, delivered: 3000, threads: [cpu(1100, 110), cpu(1200, 120)] },
+      { atMs: 4000, delivered: 4000, threads: [cpu(1600, 1110), cpu(1700, 1120)] }
+    ])
+    expect(intervals).toEqual([
+      { fromS: 0, toS: 2, deliveredPerSecond: 1500, cpuMsPerSecond: { ...cpu(1000, 100) } },
+      { fromS: 2, toS: 4, deliveredPerSecond: 500, cpuMsPerSecond: { ...cpu(500, 1000) } }
+    ])
+  })
+
+  it('skips a reading taken at the same instant as the one before, and gives nothing for fewer than two', () => {
+    const reading = { atMs: 1000, delivered: 5, threads: [cpu(1, 1)] }
+    expect(timelineIntervals([reading, { ...reading }])).toEqual([])
+    expect(timelineIntervals([reading])).toEqual([])
   })
 })
