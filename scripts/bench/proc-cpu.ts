@@ -216,7 +216,8 @@ export function timelineIntervals (readings: readonly TimelineReading[]): Timeli
     const cpu = noThreadCpu()
     to.threads.forEach((later, p) => {
       const delta = threadCpuDelta(from.threads[p] ?? later, later)
-      for (const kind of THREAD_KINDS) cpu[kind] += delta[kind]
+      // a process gone by the later reading reads 0: it counts as using none, not as negative
+      for (const kind of THREAD_KINDS) cpu[kind] += Math.max(delta[kind], 0)
     })
     for (const kind of THREAD_KINDS) cpu[kind] = Math.round(cpu[kind] / seconds)
     intervals.push({

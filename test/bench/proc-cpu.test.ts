@@ -140,6 +140,14 @@ describe('timelineIntervals', () => {
     ])
   })
 
+  it('counts a process that is gone by the later reading (all zeros) as using no CPU', () => {
+    const intervals = timelineIntervals([
+      { atMs: 0, delivered: 0, threads: [cpu(100, 10), cpu(200, 20)] },
+      { atMs: 1000, delivered: 10, threads: [cpu(600, 60), noThreadCpu()] }
+    ])
+    expect(intervals[0]?.cpuMsPerSecond).toEqual(cpu(500, 50))
+  })
+
   it('skips a reading taken at the same instant as the one before, and gives nothing for fewer than two', () => {
     const reading = { atMs: 1000, delivered: 5, threads: [cpu(1, 1)] }
     expect(timelineIntervals([reading, { ...reading }])).toEqual([])
