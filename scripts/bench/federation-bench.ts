@@ -4,7 +4,7 @@ import { dirFor, withBroker, withNats } from './context.js'
 import { cpuPerEventUs, describeRecipe, efficiencyOf, FEDERATION_FLOOR, floorPerEventUs } from './efficiency.js'
 import { floorNote, floorOf } from './floor.js'
 import { declareStream, deleteStream, JetStreamConsumer, JetStreamPublisher } from './nats.js'
-import { CpuMeter, describeCpu, type CpuUsage } from './proc-cpu.js'
+import { CpuMeter, describeCpu, describeThreadSplit, threadCpuDelta, threadCpuOfAll, type CpuUsage, type ThreadCpu } from './proc-cpu.js'
 import { describeBreakdown, memoryBreakdownOf, type MemoryBreakdown } from './memory-breakdown.js'
 import { DeliveryTracker, type DeliverySummary } from './delivery.js'
 import { NodeProcess, type NodeMemory } from './node-process.js'
@@ -57,6 +57,8 @@ export interface SystemResult {
   memory: Record<string, NodeMemory | undefined>
   /** CPU of every process during the saturation phase */
   cpu?: CpuUsage
+  /** cdgossip: the nodes' CPU during the saturation phase by kind of thread, summed over A, B and C */
+  threads?: ThreadCpu
   /** where each node's memory is right after the saturation phase */
   breakdown?: Record<string, MemoryBreakdown | undefined>
   extra?: Record<string, unknown>
@@ -175,12 +177,19 @@ async function baselinePhases (target: PublishTarget, subscribe: (arrived: (inde
   return { lightRate: light, ramp, fixedRate: fixed, fixedWindows, saturation, cpu }
 }
 
-/** The saturation phase with the CPU every process in `pids` used during it (drain included). */
-async function meteredSaturation (target: PublishTarget, payloads: Payloads, tracker: DeliveryTracker, inFlight: number, seconds: number, pids: Record<string, number>): Promise<{ phase: PhaseResult, cpu: CpuUsage }> {
+/**
+ * The saturation phase with the CPU every process in `pids` used during it (drain included), and
+ * that of the `nodes`' threads by kind: whether LevelDB compacted or V8 compiled in the phase
+ * moves its figures (BENCHMARKS.md, round 13).
+ */
+async function meteredSaturation (target: PublishTarget, payloads: Payloads, tracker: DeliveryTracker, inFlight: number, seconds: number, pids: Record<string, number>, nodes: readonly number[] = []): Promise<{ phase: PhaseResult, cpu: CpuUsage, threads?: ThreadCpu }> {
   const meter = new CpuMeter(pids)
+  const threadsBefore = nodes.length === 0 ? undefined : await threadCpuOfAll(nodes)
   await meter.start()
   const phase = await saturationPhase(target, payloads, tracker, inFlight, seconds)
-  return { phase, cpu: await meter.stop() }
+  const cpu = await meter.stop()
+  const threadsAfter = threadsBefore === undefined ? undefined : await threadCpuOfAll(nodes)
+  return { phase, cpu, ...(threadsBefore !== undefined && threadsAfter !== undefined ? { threads: threadCpuDelta(threadsBefore, threadsAfter) } : {}) }
 }
 
 /** CPU per event held by both B and C in the saturation phase. */
@@ -215,13 +224,13 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
     for (const w of fixedWindows) log(`  cdgossip ${options.fixedRate}/s: 202→C p50 ${w.delivery.acceptToSubscriberMs.p50} p99 ${w.delivery.acceptToSubscriberMs.p99} max ${w.delivery.acceptToSubscriberMs.max} ms, delivered ${w.delivery.deliveredEverywhere}/${w.delivery.accepted}`)
     tracker = new DeliveryTracker(['B', 'C'])
     const pids = { A: nodes.a.pid ?? -1, B: nodes.b.pid ?? -1, C: nodes.c.pid ?? -1, bench: process.pid }
-    const { phase: saturation, cpu } = await meteredSaturation(target, payloads, tracker, options.inFlight, options.measureSeconds, pids)
+    const { phase: saturation, cpu, threads } = await meteredSaturation(target, payloads, tracker, options.inFlight, options.measureSeconds, pids, [pids.A, pids.B, pids.C])
     log(`  cdgossip saturation: accepted ${saturation.delivery.acceptedPerSec}/s, delivered at B and C ${saturation.delivery.deliveredPerSec}/s, 202→C p99 ${saturation.delivery.acceptToSubscriberMs.p99} ms (drained: ${String(saturation.drained)}), CPU ${saturationCpuUs(cpu, saturation)} µs per delivered event (${describeCpu(cpu)})`)
     const memory = { A: await nodes.a.memory(), B: await nodes.b.memory(), C: await nodes.c.memory() }
     log(`  peak RSS A ${memory.A?.peakRssMiB ?? '?'} MiB, B ${memory.B?.peakRssMiB ?? '?'} MiB, C ${memory.C?.peakRssMiB ?? '?'} MiB`)
     const breakdown = { A: await memoryBreakdownOf(nodes.a.api()), B: await memoryBreakdownOf(nodes.b.api()), C: await memoryBreakdownOf(nodes.c.api()) }
     for (const [name, m] of Object.entries(breakdown)) log(`  ${describeBreakdown(name, m)}`)
-    cdg = { lightRate: light, ramp, fixedRate: fixed, fixedWindows, saturation, memory, cpu, breakdown, extra: { warmupRounds: rounds, sse: watchers.map(w => ({ received: w.received, overflows: w.overflows, reconnects: w.reconnects })) } }
+    cdg = { lightRate: light, ramp, fixedRate: fixed, fixedWindows, saturation, memory, cpu, ...(threads === undefined ? {} : { threads }), breakdown, extra: { warmupRounds: rounds, sse: watchers.map(w => ({ received: w.received, overflows: w.overflows, reconnects: w.reconnects })) } }
   } finally {
     for (const w of watchers) w.close()
     await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
@@ -288,7 +297,7 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
   const efficiency = cdg.cpu === undefined ? undefined : efficiencyOf(floorUs, cdg.cpu.totalMs, s.deliveredEverywhere)
   const cpuText = (r: SystemResult): string => r.cpu === undefined ? '?' : `${describeCpu(r.cpu)} for ${r.saturation.delivery.deliveredEverywhere} events`
   notes.push(
-    `CPU per delivered event: user + system time of every process (each node with its verify workers and LevelDB threads, the broker or server, and the bench client with its HTTP, SSE and AMQP/NATS clients) from /proc/<pid>/stat over the saturation phase including its drain, divided by the events held by both B and C. Saturation phase: cdgossip ${cpuText(cdg)}${base === undefined ? '' : `; RabbitMQ ${cpuText(base)}`}${js === undefined ? '' : `; NATS JetStream ${cpuText(js)}`}.`,
+    `CPU per delivered event: user + system time of every process (each node with its verify workers and LevelDB threads, the broker or server, and the bench client with its HTTP, SSE and AMQP/NATS clients) from /proc/<pid>/stat over the saturation phase including its drain, divided by the events held by both B and C. Saturation phase: cdgossip ${cpuText(cdg)}${base === undefined ? '' : `; RabbitMQ ${cpuText(base)}`}${js === undefined ? '' : `; NATS JetStream ${cpuText(js)}`}.${cdg.threads === undefined ? '' : ` The three nodes together, µs per delivered event by kind of thread: ${describeThreadSplit(cdg.threads, s.deliveredEverywhere)}; LevelDB's share rises when a compaction falls in the phase (BENCHMARKS.md, round 13).`}`,
     `Efficiency floor of one federated event: ${describeRecipe(FEDERATION_FLOOR)} = ${floorUs} µs (see "The per-event floor"). ${floorNote(await floor)}`
   )
   const peakNode = Math.max(...Object.values(cdg.memory).map(m => m?.peakRssMiB ?? 0))

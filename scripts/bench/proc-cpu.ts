@@ -186,6 +186,30 @@ export function threadCpuDelta (earlier: ThreadCpu, later: ThreadCpu): ThreadCpu
   return delta
 }
 
+/**
+ * CPU ms so far of the threads of every process in `pids`, summed by kind; undefined when any of
+ * them is gone (a sum missing a process would read as less work).
+ */
+export async function threadCpuOfAll (pids: readonly number[]): Promise<ThreadCpu | undefined> {
+  const readings = await Promise.all(pids.map(threadCpuOf))
+  const sum = noThreadCpu()
+  for (const reading of readings) {
+    if (reading === undefined) return undefined
+    for (const kind of THREAD_KINDS) sum[kind] += reading[kind]
+  }
+  return sum
+}
+
+/**
+ * `event loop 150, LevelDB 50, V8 helpers 12, verify worker 3`: CPU µs per event by kind of
+ * thread, the verify worker and other threads only when they used any.
+ */
+export function describeThreadSplit (threads: ThreadCpu, events: number): string {
+  const us = (ms: number): number => events === 0 ? 0 : Math.round(ms * 1000 / events)
+  return `event loop ${us(threads.main)}, LevelDB ${us(threads.libuv)}, V8 helpers ${us(threads.v8)}` +
+    `${threads.verify > 0 ? `, verify worker ${us(threads.verify)}` : ''}${threads.other > 0 ? `, other ${us(threads.other)}` : ''}`
+}
+
 /** One reading of a timeline: ms since it started, events delivered so far, each process's CPU so far by kind of thread. */
 export interface TimelineReading {
   atMs: number

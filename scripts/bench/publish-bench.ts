@@ -7,7 +7,7 @@ import { AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
 import { declareStream, deleteStream, JetStreamPublisher } from './nats.js'
 import { rate, ratio, summarize, type LatencySummary } from './stats.js'
 import { CdgossipTarget, NatsTarget, RabbitTarget, type PublishTarget } from './publish-targets.js'
-import { CpuMeter, threadCpuDelta, threadCpuOf, type CpuUsage, type ThreadCpu } from './proc-cpu.js'
+import { CpuMeter, describeThreadSplit, threadCpuDelta, threadCpuOf, type CpuUsage, type ThreadCpu } from './proc-cpu.js'
 
 /**
  * Figure 1: publish throughput of one node: events/s accepted (HTTP 202 = validated, signed,
@@ -132,10 +132,7 @@ export function describePhaseCpu (cpu: PhaseCpu, events: number, serverName: str
   const server = perEventUs(cpu.usage.byProcess.server, events)
   const bench = perEventUs(cpu.usage.byProcess.bench, events)
   const t = cpu.threads
-  const split = t === undefined || t.libuv + t.v8 === 0
-    ? ''
-    : ` (event loop ${perEventUs(t.main, events) ?? 0}, LevelDB ${perEventUs(t.libuv, events) ?? 0}, V8 helpers ${perEventUs(t.v8, events) ?? 0}` +
-      `${t.verify > 0 ? `, verify worker ${perEventUs(t.verify, events) ?? 0}` : ''}${t.other > 0 ? `, other ${perEventUs(t.other, events) ?? 0}` : ''})`
+  const split = t === undefined || t.libuv + t.v8 === 0 ? '' : ` (${describeThreadSplit(t, events)})`
   return `${serverName} ${server ?? '?'} µs${split}, bench client ${bench ?? '?'} µs`
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { Worker } from 'node:worker_threads'
 import { VERIFY_WORKER_NAME } from '../../src/signing/index.js'
-import { CLOCK_TICKS_PER_SEC, CpuMeter, contextSwitchesOf, cpuDelta, cpuOf, noThreadCpu, parseContextSwitches, parseProcStat, threadCpuDelta, threadCpuOf, threadKind, timelineIntervals } from '../../scripts/bench/proc-cpu.js'
+import { CLOCK_TICKS_PER_SEC, CpuMeter, contextSwitchesOf, cpuDelta, cpuOf, describeThreadSplit, noThreadCpu, parseContextSwitches, parseProcStat, threadCpuDelta, threadCpuOf, threadCpuOfAll, threadKind, timelineIntervals } from '../../scripts/bench/proc-cpu.js'
 
 /** A /proc/<pid>/stat line with `utime` and `stime` in ticks and the given command name. */
 function statLine (comm: string, utime: number, stime: number): string {
@@ -122,6 +122,34 @@ describe('CPU by kind of thread', () => {
 
   it('answers undefined for a process that does not exist', async () => {
     expect(await threadCpuOf(2 ** 22 + 1)).toBeUndefined()
+  })
+})
+
+describe('threadCpuOfAll', () => {
+  it('sums the processes kind by kind', async () => {
+    burnCpu(30)
+    const one = await threadCpuOf(process.pid)
+    const twice = await threadCpuOfAll([process.pid, process.pid])
+    if (one === undefined || twice === undefined) throw new Error('no /proc reading of this process')
+    // the second reading of the pair comes later, so it holds at least as much
+    expect(twice.main).toBeGreaterThanOrEqual(2 * one.main)
+    expect(twice.main).toBeGreaterThan(0)
+  })
+
+  it('answers undefined when any process is gone, rather than a sum missing it', async () => {
+    expect(await threadCpuOfAll([process.pid, 2 ** 22 + 1])).toBeUndefined()
+  })
+})
+
+describe('describeThreadSplit', () => {
+  it('gives µs per event by kind, the verify worker and other threads only when they used any', () => {
+    const threads = { main: 1590, libuv: 720, v8: 250, verify: 0, other: 0 }
+    expect(describeThreadSplit(threads, 10_000)).toBe('event loop 159, LevelDB 72, V8 helpers 25')
+    expect(describeThreadSplit({ ...threads, verify: 40, other: 10 }, 10_000)).toBe('event loop 159, LevelDB 72, V8 helpers 25, verify worker 4, other 1')
+  })
+
+  it('says 0 rather than dividing by no events', () => {
+    expect(describeThreadSplit({ main: 5, libuv: 0, v8: 0, verify: 0, other: 0 }, 0)).toBe('event loop 0, LevelDB 0, V8 helpers 0')
   })
 })
 
