@@ -13,14 +13,18 @@ import { UsageError, exitWith, integerOption, scriptArgs } from './script-args.j
  * reports the process's CPU per record (every thread: the batch calls on libuv's pool and the
  * compactions, up to the close, which waits for a running one).
  * `--keys digest`: records under their sha256, as the store keys them; `--keys arrival`: under an
- * arrival counter, plus the digest → counter entry that reads by digest would then need.
+ * arrival counter, plus the digest → counter entry that reads by digest would then need;
+ * `--keys split`: under an arrival counter in a LevelDB of their own (same settings), the index
+ * entries and the digest → counter entry in the other. Alone, keys in arrival order append at
+ * the end of the key space, so LevelDB can move their files down the levels instead of rewriting
+ * them; in one database every flush also holds index keys from the whole key space.
  */
 
 const USAGE = `usage: node dist/scripts/bench/leveldb-entry-cost.js [options]
   --records N          records written (default 200000)
   --batch B            records per batch (default 10)
   --index-entries K    index entries per record besides the record (default 15, as the store's)
-  --keys digest|arrival  what records are keyed by (default digest)`
+  --keys digest|arrival|split  what records are keyed by, split: by arrival in a LevelDB of their own (default digest)`
 
 /** The store's LevelDB settings (src/store/layout.ts). */
 const CACHE_SIZE = 32 * 1024 * 1024
@@ -33,24 +37,33 @@ async function main (): Promise<void> {
   const batch = integerOption(values.batch, '--batch', 10)
   const indexEntries = integerOption(values['index-entries'], '--index-entries', 15, 0)
   const keys = values.keys ?? 'digest'
-  if (keys !== 'digest' && keys !== 'arrival') throw new UsageError('--keys is digest or arrival')
+  if (keys !== 'digest' && keys !== 'arrival' && keys !== 'split') throw new UsageError('--keys is digest, arrival or split')
 
   // base64 of random bytes: about as compressible as a record's data_base64 and signature
   const bodies = Array.from({ length: 64 }, () => Buffer.from(randomBytes(VALUE_BYTES).toString('base64').slice(0, VALUE_BYTES)))
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cdgossip-leveldb-cost-'))
   try {
-    const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view', cacheSize: CACHE_SIZE, writeBufferSize: WRITE_BUFFER_SIZE })
-    await db.open()
+    const open = async (where: string): Promise<Level<string, Uint8Array>> => {
+      const db = new Level<string, Uint8Array>(where, { keyEncoding: 'utf8', valueEncoding: 'view', cacheSize: CACHE_SIZE, writeBufferSize: WRITE_BUFFER_SIZE })
+      await db.open()
+      return db
+    }
+    const db = await open(path.join(dir, 'main'))
+    const recordsDb = keys === 'split' ? await open(path.join(dir, 'records')) : undefined
     const empty = new Uint8Array(0)
     const cpu0 = process.cpuUsage()
     const started = performance.now()
     for (let first = 0; first < records; first += batch) {
       const chained = db.batch()
+      const recordsBatch = recordsDb?.batch()
       for (let n = first; n < Math.min(records, first + batch); n++) {
         const digest = createHash('sha256').update(String(n)).digest('hex')
         const cursor = n.toString(36).padStart(11, '0')
         const kind = String(n % 8)
-        if (keys === 'arrival') {
+        if (recordsBatch !== undefined) {
+          recordsBatch.put(cursor, bodies[n % bodies.length] as Uint8Array)
+          chained.put(`!dig!${digest}`, Buffer.from(cursor))
+        } else if (keys === 'arrival') {
           chained.put(`!rec!${cursor}`, bodies[n % bodies.length] as Uint8Array)
           chained.put(`!dig!${digest}`, Buffer.from(cursor))
         } else {
@@ -59,9 +72,11 @@ async function main (): Promise<void> {
         // index keys as the store's: a value part, then the arrival cursor
         for (let i = 0; i < indexEntries; i++) chained.put(`!ix${i}!https://ci.example.org/${kind}/value\x00${cursor}`, empty)
       }
+      // the records first: an index entry must never name a record that is not there yet
+      await recordsBatch?.write()
       await chained.write()
     }
-    await db.close()
+    await Promise.all([db.close(), recordsDb?.close()])
     const used = process.cpuUsage(cpu0)
     const ms = performance.now() - started
     console.log(JSON.stringify({
