@@ -4,7 +4,7 @@ import { dirFor, withBroker, withNats } from './context.js'
 import { cpuPerEventUs, describeRecipe, efficiencyOf, FEDERATION_FLOOR, floorPerEventUs } from './efficiency.js'
 import { floorNote, floorOf } from './floor.js'
 import { declareStream, deleteStream, JetStreamConsumer, JetStreamPublisher } from './nats.js'
-import { CpuMeter, describeCpu, describeThreadSplit, threadCpuDelta, threadCpuOfAll, type CpuUsage, type ThreadCpu } from './proc-cpu.js'
+import { describeCpu, describeThreadSplit, meterPhase, type CpuUsage, type ThreadCpu } from './proc-cpu.js'
 import { describeBreakdown, memoryBreakdownOf, type MemoryBreakdown } from './memory-breakdown.js'
 import { DeliveryTracker, type DeliverySummary } from './delivery.js'
 import { NodeProcess, type NodeMemory } from './node-process.js'
@@ -183,13 +183,8 @@ async function baselinePhases (target: PublishTarget, subscribe: (arrived: (inde
  * moves its figures (BENCHMARKS.md, round 13).
  */
 async function meteredSaturation (target: PublishTarget, payloads: Payloads, tracker: DeliveryTracker, inFlight: number, seconds: number, pids: Record<string, number>, nodes: readonly number[] = []): Promise<{ phase: PhaseResult, cpu: CpuUsage, threads?: ThreadCpu }> {
-  const meter = new CpuMeter(pids)
-  const threadsBefore = nodes.length === 0 ? undefined : await threadCpuOfAll(nodes)
-  await meter.start()
-  const phase = await saturationPhase(target, payloads, tracker, inFlight, seconds)
-  const cpu = await meter.stop()
-  const threadsAfter = threadsBefore === undefined ? undefined : await threadCpuOfAll(nodes)
-  return { phase, cpu, ...(threadsBefore !== undefined && threadsAfter !== undefined ? { threads: threadCpuDelta(threadsBefore, threadsAfter) } : {}) }
+  const { result: phase, usage: cpu, threads } = await meterPhase(pids, nodes, async () => await saturationPhase(target, payloads, tracker, inFlight, seconds))
+  return { phase, cpu, ...(threads === undefined ? {} : { threads }) }
 }
 
 /** CPU per event held by both B and C in the saturation phase. */

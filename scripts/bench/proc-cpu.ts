@@ -201,6 +201,21 @@ export async function threadCpuOfAll (pids: readonly number[]): Promise<ThreadCp
 }
 
 /**
+ * What `phase` returned, the CPU every process in `pids` used during it, and the CPU the threads
+ * of the processes in `threadsOf` used during it by kind, summed (absent with none, or when one
+ * of them is gone by the end).
+ */
+export async function meterPhase<T> (pids: Record<string, number>, threadsOf: readonly number[], phase: () => Promise<T>): Promise<{ result: T, usage: CpuUsage, threads?: ThreadCpu }> {
+  const meter = new CpuMeter(pids)
+  const before = threadsOf.length === 0 ? undefined : await threadCpuOfAll(threadsOf)
+  await meter.start()
+  const result = await phase()
+  const usage = await meter.stop()
+  const after = before === undefined ? undefined : await threadCpuOfAll(threadsOf)
+  return { result, usage, ...(before !== undefined && after !== undefined ? { threads: threadCpuDelta(before, after) } : {}) }
+}
+
+/**
  * `event loop 150, LevelDB 50, V8 helpers 12, verify worker 3`: CPU µs per event by kind of
  * thread, the verify worker and other threads only when they used any.
  */

@@ -7,7 +7,7 @@ import { AmqpConsumer, AmqpPublisher, deleteTopology } from './rabbitmq.js'
 import { declareStream, deleteStream, JetStreamPublisher } from './nats.js'
 import { rate, ratio, summarize, type LatencySummary } from './stats.js'
 import { CdgossipTarget, NatsTarget, RabbitTarget, type PublishTarget } from './publish-targets.js'
-import { CpuMeter, describeThreadSplit, threadCpuDelta, threadCpuOf, type CpuUsage, type ThreadCpu } from './proc-cpu.js'
+import { describeThreadSplit, meterPhase, type CpuUsage, type ThreadCpu } from './proc-cpu.js'
 
 /**
  * Figure 1: publish throughput of one node: events/s accepted (HTTP 202 = validated, signed,
@@ -94,13 +94,8 @@ interface SystemRun { single: ThroughputResult, batch: ThroughputResult, cpu: { 
 
 /** Runs `phase` with the CPU of `server` (and, for a cdgossip node, of each kind of its threads) and of this process metered. */
 async function metered<T> (server: number, threads: boolean, phase: () => Promise<T>): Promise<[T, PhaseCpu]> {
-  const meter = new CpuMeter({ server, bench: process.pid })
-  const threadsBefore = threads ? await threadCpuOf(server) : undefined
-  await meter.start()
-  const result = await phase()
-  const usage = await meter.stop()
-  const threadsAfter = threadsBefore === undefined ? undefined : await threadCpuOf(server)
-  return [result, { usage, ...(threadsBefore !== undefined && threadsAfter !== undefined ? { threads: threadCpuDelta(threadsBefore, threadsAfter) } : {}) }]
+  const { result, usage, threads: split } = await meterPhase({ server, bench: process.pid }, threads ? [server] : [], phase)
+  return [result, { usage, ...(split === undefined ? {} : { threads: split }) }]
 }
 
 /**

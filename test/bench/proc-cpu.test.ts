@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { Worker } from 'node:worker_threads'
 import { VERIFY_WORKER_NAME } from '../../src/signing/index.js'
-import { CLOCK_TICKS_PER_SEC, CpuMeter, contextSwitchesOf, cpuDelta, cpuOf, describeThreadSplit, noThreadCpu, parseContextSwitches, parseProcStat, threadCpuDelta, threadCpuOf, threadCpuOfAll, threadKind, timelineIntervals } from '../../scripts/bench/proc-cpu.js'
+import { CLOCK_TICKS_PER_SEC, CpuMeter, contextSwitchesOf, cpuDelta, cpuOf, describeThreadSplit, noThreadCpu, parseContextSwitches, meterPhase, parseProcStat, threadCpuDelta, threadCpuOf, threadCpuOfAll, threadKind, timelineIntervals } from '../../scripts/bench/proc-cpu.js'
 
 /** A /proc/<pid>/stat line with `utime` and `stime` in ticks and the given command name. */
 function statLine (comm: string, utime: number, stime: number): string {
@@ -138,6 +138,21 @@ describe('threadCpuOfAll', () => {
 
   it('answers undefined when any process is gone, rather than a sum missing it', async () => {
     expect(await threadCpuOfAll([process.pid, 2 ** 22 + 1])).toBeUndefined()
+  })
+})
+
+describe('meterPhase', () => {
+  it('returns what the phase returned with the CPU it used, by process and by kind of thread', async () => {
+    const { result, usage, threads } = await meterPhase({ self: process.pid }, [process.pid], async () => { burnCpu(60); return 'done' })
+    expect(result).toBe('done')
+    // /proc counts in 10 ms ticks
+    expect(usage.byProcess.self).toBeGreaterThanOrEqual(50)
+    expect(threads?.main).toBeGreaterThanOrEqual(50)
+  })
+
+  it('leaves the threads out when asked for none', async () => {
+    const metered = await meterPhase({ self: process.pid }, [], async () => 1)
+    expect(metered).not.toHaveProperty('threads')
   })
 })
 
