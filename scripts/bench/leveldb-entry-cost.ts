@@ -18,13 +18,17 @@ import { UsageError, exitWith, integerOption, scriptArgs } from './script-args.j
  * entries and the digest → counter entry in the other. Alone, keys in arrival order append at
  * the end of the key space, so LevelDB can move their files down the levels instead of rewriting
  * them; in one database every flush also holds index keys from the whole key space.
+ * `--sync-records` (with split) writes the records' batches with `sync`: LevelDB makes no promise
+ * about the order in which two databases' unsynced writes survive a power loss, so only a synced
+ * records batch guarantees that the index database never outlives a record it names.
  */
 
 const USAGE = `usage: node dist/scripts/bench/leveldb-entry-cost.js [options]
   --records N          records written (default 200000)
   --batch B            records per batch (default 10)
   --index-entries K    index entries per record besides the record (default 15, as the store's)
-  --keys digest|arrival|split  what records are keyed by, split: by arrival in a LevelDB of their own (default digest)`
+  --keys digest|arrival|split  what records are keyed by, split: by arrival in a LevelDB of their own (default digest)
+  --sync-records       with --keys split: write the records' batches with sync (fdatasync before the index batch)`
 
 /** The store's LevelDB settings (src/store/layout.ts). */
 const CACHE_SIZE = 32 * 1024 * 1024
@@ -32,12 +36,14 @@ const WRITE_BUFFER_SIZE = 16 * 1024 * 1024
 const VALUE_BYTES = 2100
 
 async function main (): Promise<void> {
-  const values = scriptArgs(USAGE, { records: { type: 'string' }, batch: { type: 'string' }, 'index-entries': { type: 'string' }, keys: { type: 'string' } })
+  const values = scriptArgs(USAGE, { records: { type: 'string' }, batch: { type: 'string' }, 'index-entries': { type: 'string' }, keys: { type: 'string' }, 'sync-records': { type: 'boolean' } })
   const records = integerOption(values.records, '--records', 200_000)
   const batch = integerOption(values.batch, '--batch', 10)
   const indexEntries = integerOption(values['index-entries'], '--index-entries', 15, 0)
   const keys = values.keys ?? 'digest'
   if (keys !== 'digest' && keys !== 'arrival' && keys !== 'split') throw new UsageError('--keys is digest, arrival or split')
+  const syncRecords = values['sync-records'] === true
+  if (syncRecords && keys !== 'split') throw new UsageError('--sync-records needs --keys split')
 
   // base64 of random bytes: about as compressible as a record's data_base64 and signature
   const bodies = Array.from({ length: 64 }, () => Buffer.from(randomBytes(VALUE_BYTES).toString('base64').slice(0, VALUE_BYTES)))
@@ -73,7 +79,7 @@ async function main (): Promise<void> {
         for (let i = 0; i < indexEntries; i++) chained.put(`!ix${i}!https://ci.example.org/${kind}/value\x00${cursor}`, empty)
       }
       // the records first: an index entry must never name a record that is not there yet
-      await recordsBatch?.write()
+      await recordsBatch?.write({ sync: syncRecords })
       await chained.write()
     }
     await Promise.all([db.close(), recordsDb?.close()])
@@ -84,6 +90,7 @@ async function main (): Promise<void> {
       batch,
       indexEntries,
       keys,
+      syncRecords,
       cpuUsPerRecord: Number(((used.user + used.system) / records).toFixed(1)),
       recordsPerSecond: Math.round(records / ms * 1000)
     }))
