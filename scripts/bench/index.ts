@@ -45,6 +45,7 @@ options:
   --no-baseline          skip RabbitMQ and NATS even when installed
   --seconds S            seconds per throughput/latency measurement (default ${DEFAULT_OPTIONS.measureSeconds})
   --fixed-windows N      measured windows at ${DEFAULT_OPTIONS.fixedRate} events/s, the p99 figure is their median (default ${DEFAULT_OPTIONS.fixedWindows})
+  --in-flight N          publish requests in flight for single publishes and the saturation phase, every system alike (default ${DEFAULT_OPTIONS.inFlight})
   --catchup-events N     events the restarted node misses (default ${DEFAULT_OPTIONS.catchupEvents})
   --catchup-rounds N     catch-up rounds per system, the figure is their median (default ${DEFAULT_OPTIONS.catchupRounds})
   --query-events N       records in the query store (default ${DEFAULT_OPTIONS.queryEvents})
@@ -63,6 +64,7 @@ const BENCH_OPTIONS = {
   'no-baseline': { type: 'boolean' },
   seconds: { type: 'string' },
   'fixed-windows': { type: 'string' },
+  'in-flight': { type: 'string' },
   'catchup-events': { type: 'string' },
   'catchup-rounds': { type: 'string' },
   'query-events': { type: 'string' },
@@ -88,6 +90,7 @@ async function main (): Promise<number> {
   }
   options.measureSeconds = integerOption(values.seconds, '--seconds', options.measureSeconds)
   options.fixedWindows = integerOption(values['fixed-windows'], '--fixed-windows', options.fixedWindows)
+  options.inFlight = integerOption(values['in-flight'], '--in-flight', options.inFlight)
   options.catchupEvents = integerOption(values['catchup-events'], '--catchup-events', options.catchupEvents)
   options.catchupRounds = integerOption(values['catchup-rounds'], '--catchup-rounds', options.catchupRounds)
   options.queryEvents = integerOption(values['query-events'], '--query-events', options.queryEvents)
