@@ -29,9 +29,10 @@ import type { EventPage, EventQuery, StoredEvent } from './types.js'
  */
 export const DEFAULT_MAX_SCAN = 2000
 /**
- * A since/until query first collects the event-time index range; when the range holds at most
- * this many entries the page is exact and cheap, else it falls back to an arrival-ordered scan
- * bounded to where the arrival summary says records of the window can be.
+ * When the arrival-ordered scan of a since/until query falls short (the window's records lie
+ * scattered over more of the arrival order than one call examines), the query collects the
+ * window's event-time index range instead, if it holds at most this many entries, and answers
+ * exactly from it.
  */
 export const DEFAULT_TIME_RANGE_COLLECT = 2000
 
@@ -105,6 +106,20 @@ export function scanKeyRange (prefix: string, after: number, upTo: number | unde
   return prefix === '' ? { gt } : { gt, lt: prefixEnd(prefix) }
 }
 
+/**
+ * Whether a since/until query should read the event-time index after its arrival-ordered scan
+ * gave `page`. The scan runs first, bounded to where the arrival summary says the window's records
+ * can be: for a window of recent or backfilled records, which arrive together, it fills the page
+ * at once. Collecting the window's event-time range first would read up to `timeRangeCollect` keys
+ * only to find most windows too large (a day of a busy store is tens of thousands). Only a scan
+ * that stopped at its bound with the page short of `limit` (the window's records scattered over
+ * the arrival order) is worth the time index; a selective index is already cheaper than it.
+ */
+export function timeIndexWorthReading (f: QueryFilter, index: IndexChoice, page: EventPage, limit: number): boolean {
+  return (f.sinceMs !== undefined || f.untilMs !== undefined) && !index.selective &&
+    page.next !== undefined && page.events.length < limit
+}
+
 /** Key range of the event-time index holding the filter's since/until window, both ends inclusive. */
 export function timeKeyRange (f: QueryFilter): { gte?: string, lt?: string } {
   const range: { gte?: string, lt?: string } = {}
@@ -128,12 +143,10 @@ export async function query (opened: Opened, limits: QueryLimits, q: EventQuery)
   const range = arrivalRange(st.arrivalByHour, filter, after)
   if (range === undefined) return { events: [] }
   const index = chooseIndex(filter)
-  if ((filter.sinceMs !== undefined || filter.untilMs !== undefined) && !index.selective) {
-    const page = await queryTimeRange(st, limits.timeRangeCollect, filter, range.after, limit)
-    if (page !== undefined) return page
-  }
   const sub = index.index === undefined ? undefined : st[index.index]
-  return scan(st, sub, index.prefix, filter, range.after, limit, limits.maxScan, range.upTo)
+  const page = await scan(st, sub, index.prefix, filter, range.after, limit, limits.maxScan, range.upTo)
+  if (!timeIndexWorthReading(filter, index, page, limit)) return page
+  return await queryTimeRange(st, limits.timeRangeCollect, filter, range.after, limit) ?? page
 }
 
 /** Up to `limit` records in arrival order strictly after `cursor` (from the beginning when absent). */
@@ -240,8 +253,9 @@ async function scan (st: OpenState, sub: Sub<string> | undefined, prefix: string
 }
 
 /**
- * since/until without a selective index: if the event-time range holds at most `collect`
- * entries, collect it, sort by arrival and answer exactly; undefined when it holds more.
+ * since/until without a selective index, whose records lie scattered in arrival order: if the
+ * event-time range holds at most `collect` entries, collect it, sort by arrival and answer
+ * exactly; undefined when it holds more.
  */
 async function queryTimeRange (st: OpenState, collect: number, filter: QueryFilter, after: number, limit: number): Promise<EventPage | undefined> {
   const keys = await levelCall('query', async () => st.byTime.keys({ ...timeKeyRange(filter), limit: collect + 1 }).all())

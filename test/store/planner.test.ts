@@ -1,9 +1,10 @@
 import { describe, it, expect } from 'vitest'
 import { decodeHourSpan, encodeHourSpan, noteArrival, windowArrivals } from '../../src/store/arrival-summary.js'
 import { cursorKey, originClassPrefix, summaryHour, timeKey, valuePrefix } from '../../src/store/keys.js'
-import { arrivalRange, chooseIndex, scanKeyRange, timeKeyRange } from '../../src/store/query-planner.js'
+import { arrivalRange, chooseIndex, scanKeyRange, timeIndexWorthReading, timeKeyRange } from '../../src/store/query-planner.js'
 import type { ArrivalSummary, HourSpan } from '../../src/store/arrival-summary.js'
 import type { QueryFilter } from '../../src/store/query-language.js'
+import type { EventPage, StoredEvent } from '../../src/store/types.js'
 
 /**
  * The store's pure planners, without LevelDB: which index a query scans, where in the arrival
@@ -148,6 +149,29 @@ describe('arrivalRange', () => {
     expect(arrivalRange(summary, { sinceMs: window.untilMs, untilMs: window.sinceMs }, 0)).toBeUndefined()
     // a single instant is a window, not an inverted one
     expect(arrivalRange(summary, { sinceMs: window.sinceMs, untilMs: window.sinceMs }, 0)).toEqual({ after: 4, upTo: 20 })
+  })
+})
+
+describe('timeIndexWorthReading', () => {
+  const window: QueryFilter = { sinceMs: ms('2024-05-01T10:00:00Z'), untilMs: ms('2024-05-01T10:59:59Z') }
+  const byClass = chooseIndex({ eventClass: 'build.finished' })
+  // only the page's shape matters: how many events, and whether it says where to go on
+  const page = (events: number, next?: string): EventPage => ({ events: new Array<StoredEvent>(events), ...(next === undefined ? {} : { next }) })
+
+  it('reads the event-time index only after a scan of a window stopped at its bound with the page short', () => {
+    expect(timeIndexWorthReading(window, byClass, page(3, 'c'), 10)).toBe(true)
+    expect(timeIndexWorthReading({ untilMs: window.untilMs }, chooseIndex({}), page(0, 'c'), 10)).toBe(true)
+  })
+
+  it('keeps the scan\'s page when it is full or the window is exhausted', () => {
+    expect(timeIndexWorthReading(window, byClass, page(10, 'c'), 10)).toBe(false)
+    expect(timeIndexWorthReading(window, byClass, page(3), 10)).toBe(false)
+    expect(timeIndexWorthReading(window, byClass, page(0), 10)).toBe(false)
+  })
+
+  it('never reads it without a window, or behind a selective index', () => {
+    expect(timeIndexWorthReading({ eventClass: 'build.finished' }, byClass, page(3, 'c'), 10)).toBe(false)
+    expect(timeIndexWorthReading({ ...window, subject: 'svc-a' }, chooseIndex({ subject: 'svc-a' }), page(3, 'c'), 10)).toBe(false)
   })
 })
 

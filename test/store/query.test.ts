@@ -215,6 +215,26 @@ describe('EventStore since/until windows too large to collect', () => {
     }
   })
 
+  it('answers a small window scattered over the arrival order exactly in one call, from the event-time index', async () => {
+    const { store } = await openStore(small)
+    const events = daysOfEvents(6, 30, shuffled)
+    await store.appendBatch(events.map((event) => ({ event, trusted: true })))
+    const since = T0 + 2 * DAY
+    const until = since + 3 * HOUR
+    const expected = inWindow(events, undefined, since, until)
+    expect(expected.length).toBeGreaterThan(1)
+    expect(expected.length).toBeLessThanOrEqual(small.timeRangeCollect)
+    // the window's records lie further apart in arrival order than one call's scan reaches
+    const arrivals = expected.map((e) => events.indexOf(e))
+    expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThan(small.maxScan)
+    const all = await store.query({ since: iso(since), until: iso(until), limit: 10 })
+    expect(ids(all.events)).toEqual(idsOf(expected))
+    expect(all.next).toBeUndefined()
+    const first = await store.query({ since: iso(since), until: iso(until), limit: 2 })
+    expect(ids(first.events)).toEqual(idsOf(expected.slice(0, 2)))
+    expect(first.next).toBeDefined()
+  })
+
   it('ends the pages where the window ends, without pages of the records after it', async () => {
     const { store } = await openStore(small)
     const events = daysOfEvents(20, 30)
