@@ -29,7 +29,13 @@ export class HttpClient {
   }
 
   async request (method: string, path: string, body?: Buffer, contentType = 'application/json'): Promise<HttpResult> {
-    return await new Promise<HttpResult>((resolve, reject) => {
+    const { status, bytes } = await this.requestBytes(method, path, body, contentType)
+    return { status, text: bytes.toString('utf8') }
+  }
+
+  /** The response body as bytes: for a caller that only counts or measures it, no string on the V8 heap. */
+  async requestBytes (method: string, path: string, body?: Buffer, contentType = 'application/json'): Promise<{ status: number, bytes: Buffer }> {
+    return await new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { authorization: `Bearer ${this.token}` }
       if (body !== undefined) {
         headers['content-type'] = contentType
@@ -54,7 +60,7 @@ export class HttpClient {
           }
           chunks.push(chunk)
         })
-        res.on('end', () => { resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }) })
+        res.on('end', () => { resolve({ status: res.statusCode ?? 0, bytes: Buffer.concat(chunks) }) })
         res.on('error', reject)
       })
       req.on('timeout', () => { req.destroy(new Error(`${method} ${path} timed out after ${REQUEST_TIMEOUT_MS} ms`)) })

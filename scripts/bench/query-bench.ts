@@ -8,6 +8,7 @@ import { EventStore } from '../../src/store/index.js'
 import type { BenchContext, Figure, PartResult } from './context.js'
 import { dirFor } from './context.js'
 import { NodeProcess } from './node-process.js'
+import type { QueryClientJob, ShapeTimings } from './query-client-worker.js'
 import type { FillBatch, FillJob } from './query-fill-worker.js'
 import { onCleanup } from './resources.js'
 import { rate, round, summarize, type LatencySummary } from './stats.js'
@@ -162,6 +163,28 @@ async function diskUsage (dir: string): Promise<{ allocated: number, apparent: n
   return { allocated, apparent }
 }
 
+/** Runs the queries one at a time from a worker thread (query-client-worker.ts), each shape's timings to `onShape` as it ends. */
+async function measureQueries (job: QueryClientJob, onShape: (timings: ShapeTimings) => void): Promise<void> {
+  const worker = new Worker(new URL('./query-client-worker.js', import.meta.url), { workerData: job, name: 'query-client' })
+  const unregister = onCleanup('query client', async () => { await worker.terminate() })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let shapes = 0
+      worker.on('message', (timings: ShapeTimings) => {
+        shapes++
+        onShape(timings)
+      })
+      worker.on('error', reject)
+      worker.on('exit', (code) => {
+        if (code === 0 && shapes === job.shapes.length) resolve()
+        else reject(new Error(`query client worker exited (${code}) after ${shapes} of ${job.shapes.length} shapes`))
+      })
+    })
+  } finally {
+    unregister()
+  }
+}
+
 interface Shape {
   name: string
   /** builds the i-th query string */
@@ -211,32 +234,22 @@ export async function runQuery (ctx: BenchContext): Promise<PartResult> {
     const built = await node.waitForOutput(FILTER_BUILT_LINE, FILTER_SCAN_TIMEOUT_MS)
     filterScan = { keys: Number(built[1]), ms: Number(built[2]) }
     log(`  the node built its filter of ${filterScan.keys.toLocaleString('en-US')} held (source, id) keys in ${filterScan.ms} ms`)
-    const client = node.api()
-    const get = async (q: string): Promise<{ ms: number, text: string }> => {
-      const t = performance.now()
-      const res = await client.request('GET', `/v1/events${q === '' ? '' : `?${q}`}`)
-      const ms = performance.now() - t
-      if (res.status !== 200) throw new Error(`GET /v1/events?${q}: HTTP ${res.status} ${res.text.slice(0, 300)}`)
-      return { ms, text: res.text }
-    }
     // one warm-up pass over every shape first: the node has just opened a cold store
-    for (const shape of shapes(fill)) for (let i = 0; i < WARMUP_QUERIES; i++) await get(shape.query(QUERIES_PER_SHAPE + i))
-    for (const shape of shapes(fill)) {
-      const latencies: number[] = []
-      let resultCount = 0
-      let responseBytes = 0
-      for (let i = 0; i < QUERIES_PER_SHAPE; i++) {
-        const { ms, text } = await get(shape.query(i))
-        latencies.push(ms)
-        all.push(ms)
-        // each event view has one top-level cursor
-        resultCount += (text.match(/"cursor":/g) ?? []).length
-        responseBytes += text.length
-      }
-      const latencyMs = summarize(latencies)
-      results.push({ shape: shape.name, latencyMs, avgResults: round(resultCount / QUERIES_PER_SHAPE, 1), avgResponseKiB: round(responseBytes / QUERIES_PER_SHAPE / 1024, 1) })
-      log(`  ${shape.name}: p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms (${round(resultCount / QUERIES_PER_SHAPE, 1)} results)`)
+    const job: QueryClientJob = {
+      apiUrl: node.apiUrl,
+      token: node.token,
+      shapes: shapes(fill).map((shape) => ({
+        name: shape.name,
+        warmup: Array.from({ length: WARMUP_QUERIES }, (_, i) => shape.query(QUERIES_PER_SHAPE + i)),
+        measured: Array.from({ length: QUERIES_PER_SHAPE }, (_, i) => shape.query(i))
+      }))
     }
+    await measureQueries(job, ({ name, latencies, resultCount, responseBytes }) => {
+      all.push(...latencies)
+      const latencyMs = summarize(latencies)
+      results.push({ shape: name, latencyMs, avgResults: round(resultCount / QUERIES_PER_SHAPE, 1), avgResponseKiB: round(responseBytes / QUERIES_PER_SHAPE / 1024, 1) })
+      log(`  ${name}: p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms (${round(resultCount / QUERIES_PER_SHAPE, 1)} results)`)
+    })
   } finally {
     await node.stop()
   }
@@ -286,7 +299,7 @@ export async function runQuery (ctx: BenchContext): Promise<PartResult> {
   ]
   const notes = [
     `Store of ${n.toLocaleString('en-US')} records${n === ISSUE_EVENTS ? '' : ` (the issue asks for ${ISSUE_EVENTS.toLocaleString('en-US')})`} (\`--query-events\` changes it), filled directly through EventStore.appendBatch in calls of ${FILL_BATCH} records, each record validated and signed in one of ${FILL_LANES} worker threads (${fill.eventsPerSec} records/s, ${(fill.ms / 1000).toFixed(0)} s), event times spread over 30 days, 4 CI sources, ${SUBJECT_POOL} artifact subjects, then compacted once (${(compactMs / 1000).toFixed(0)} s) as LevelDB would have done while the store grew. Average wire record ${fill.recordBytes} B (≈ 1 KB CDEvent, base64 in the signed CloudEvent).`,
-    `A node process then serves it, once it has built its in-memory filter of the store's ${filterScan.keys.toLocaleString('en-US')} (source, id) keys (a background scan of ${filterScan.ms} ms from the store's opening; src/store/held-ids.ts); one request at a time, ${QUERIES_PER_SHAPE} per shape after a warm-up pass of ${WARMUP_QUERIES} per shape, default page size (100), latency to the full response body. Per shape (p50 / p99 ms, results per page): ${results.map(r => `${r.shape}: ${r.latencyMs.p50} / ${r.latencyMs.p99} (${r.avgResults})`).join('; ')}.`,
+    `A node process then serves it, once it has built its in-memory filter of the store's ${filterScan.keys.toLocaleString('en-US')} (source, id) keys (a background scan of ${filterScan.ms} ms from the store's opening; src/store/held-ids.ts); one request at a time from a worker thread of the bench (a V8 heap of its own, so the fill's garbage does not pause the client), ${QUERIES_PER_SHAPE} per shape after a warm-up pass of ${WARMUP_QUERIES} per shape, default page size (100), latency to the full response body. Per shape (p50 / p99 ms, results per page): ${results.map(r => `${r.shape}: ${r.latencyMs.p50} / ${r.latencyMs.p99} (${r.avgResults})`).join('; ')}.`,
     `Disk: ${(disk.allocated / 1024 ** 2).toFixed(1)} MiB allocated (${(disk.apparent / 1024 ** 2).toFixed(1)} MiB apparent) after the node closed the store = ${Math.round(perEvent)} B per event (record, ten indexes, LevelDB with its default Snappy compression).`
   ]
   return {
