@@ -29,10 +29,8 @@ import type { EventPage, EventQuery, StoredEvent } from './types.js'
  */
 export const DEFAULT_MAX_SCAN = 2000
 /**
- * When the arrival-ordered scan of a since/until query falls short (the window's records lie
- * scattered over more of the arrival order than one call examines), the query collects the
- * window's event-time index range instead, if it holds at most this many entries, and answers
- * exactly from it.
+ * The most event-time index entries a since/until query collects to answer exactly: a window of
+ * at most this many records is sorted by arrival and paged from memory (see windowPlan).
  */
 export const DEFAULT_TIME_RANGE_COLLECT = 2000
 
@@ -107,17 +105,26 @@ export function scanKeyRange (prefix: string, after: number, upTo: number | unde
 }
 
 /**
- * Whether a since/until query should read the event-time index after its arrival-ordered scan
- * gave `page`. The scan runs first, bounded to where the arrival summary says the window's records
- * can be: for a window of recent or backfilled records, which arrive together, it fills the page
- * at once. Collecting the window's event-time range first would read up to `timeRangeCollect` keys
- * only to find most windows too large (a day of a busy store is tens of thousands). Only a scan
- * that stopped at its bound with the page short of `limit` (the window's records scattered over
- * the arrival order) is worth the time index; a selective index is already cheaper than it.
+ * How a since/until query without a selective index (subject, chain) reads:
+ * - `collect-first`: the arrival summary puts the window's records within `2 × collect` arrivals,
+ *   so the window is small. Its event-time range (keys only, at most `collect + 1`) is cheaper to
+ *   read than its arrivals' facts; a range that still holds more than `collect` is scanned. The
+ *   summary counts whole hours of event time while a window may cover parts of them, hence twice.
+ * - `scan-first`: the window spans more arrivals (a day of a busy store is tens of thousands), so
+ *   reading its time range would mostly find it too large. The arrival-ordered scan between the
+ *   summary's bounds runs first: for records that arrived together, as live and synced ones do, it
+ *   fills the page at once. Only when it stops at its bound with the page short (the window's
+ *   records scattered over the arrival order) is the time range collected after all.
+ * - `scan`: no window, or a selective index that is cheaper than the time range.
  */
-export function timeIndexWorthReading (f: QueryFilter, index: IndexChoice, page: EventPage, limit: number): boolean {
-  return (f.sinceMs !== undefined || f.untilMs !== undefined) && !index.selective &&
-    page.next !== undefined && page.events.length < limit
+export function windowPlan (f: QueryFilter, index: IndexChoice, range: ArrivalRange, collect: number): 'scan' | 'collect-first' | 'scan-first' {
+  if ((f.sinceMs === undefined && f.untilMs === undefined) || index.selective) return 'scan'
+  return range.upTo !== undefined && range.upTo - range.after <= 2 * collect ? 'collect-first' : 'scan-first'
+}
+
+/** A post-filtered scan that stopped at its bound before filling the page. */
+export function fellShort (page: EventPage, limit: number): boolean {
+  return page.next !== undefined && page.events.length < limit
 }
 
 /** Key range of the event-time index holding the filter's since/until window, both ends inclusive. */
@@ -143,9 +150,14 @@ export async function query (opened: Opened, limits: QueryLimits, q: EventQuery)
   const range = arrivalRange(st.arrivalByHour, filter, after)
   if (range === undefined) return { events: [] }
   const index = chooseIndex(filter)
+  const plan = windowPlan(filter, index, range, limits.timeRangeCollect)
+  if (plan === 'collect-first') {
+    const exact = await queryTimeRange(st, limits.timeRangeCollect, filter, range.after, limit)
+    if (exact !== undefined) return exact
+  }
   const sub = index.index === undefined ? undefined : st[index.index]
   const page = await scan(st, sub, index.prefix, filter, range.after, limit, limits.maxScan, range.upTo)
-  if (!timeIndexWorthReading(filter, index, page, limit)) return page
+  if (plan !== 'scan-first' || !fellShort(page, limit)) return page
   return await queryTimeRange(st, limits.timeRangeCollect, filter, range.after, limit) ?? page
 }
 
@@ -253,9 +265,8 @@ async function scan (st: OpenState, sub: Sub<string> | undefined, prefix: string
 }
 
 /**
- * since/until without a selective index, whose records lie scattered in arrival order: if the
- * event-time range holds at most `collect` entries, collect it, sort by arrival and answer
- * exactly; undefined when it holds more.
+ * since/until without a selective index (windowPlan): if the event-time range holds at most
+ * `collect` entries, collect it, sort by arrival and answer exactly; undefined when it holds more.
  */
 async function queryTimeRange (st: OpenState, collect: number, filter: QueryFilter, after: number, limit: number): Promise<EventPage | undefined> {
   const keys = await levelCall('query', async () => st.byTime.keys({ ...timeKeyRange(filter), limit: collect + 1 }).all())

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { decodeHourSpan, encodeHourSpan, noteArrival, windowArrivals } from '../../src/store/arrival-summary.js'
 import { cursorKey, originClassPrefix, summaryHour, timeKey, valuePrefix } from '../../src/store/keys.js'
-import { arrivalRange, chooseIndex, scanKeyRange, timeIndexWorthReading, timeKeyRange } from '../../src/store/query-planner.js'
+import { arrivalRange, chooseIndex, fellShort, scanKeyRange, timeKeyRange, windowPlan } from '../../src/store/query-planner.js'
 import type { ArrivalSummary, HourSpan } from '../../src/store/arrival-summary.js'
 import type { QueryFilter } from '../../src/store/query-language.js'
 import type { EventPage, StoredEvent } from '../../src/store/types.js'
@@ -152,26 +152,40 @@ describe('arrivalRange', () => {
   })
 })
 
-describe('timeIndexWorthReading', () => {
+describe('windowPlan', () => {
   const window: QueryFilter = { sinceMs: ms('2024-05-01T10:00:00Z'), untilMs: ms('2024-05-01T10:59:59Z') }
   const byClass = chooseIndex({ eventClass: 'build.finished' })
+
+  it('collects the event-time range first when the window lies within twice the collect bound of arrivals', () => {
+    expect(windowPlan(window, byClass, { after: 100, upTo: 300 }, 100)).toBe('collect-first')
+    expect(windowPlan({ untilMs: window.untilMs }, chooseIndex({}), { after: 0, upTo: 200 }, 100)).toBe('collect-first')
+  })
+
+  it('scans first when the window spans more arrivals, or runs to the end of the store', () => {
+    expect(windowPlan(window, byClass, { after: 100, upTo: 301 }, 100)).toBe('scan-first')
+    expect(windowPlan({ sinceMs: window.sinceMs }, byClass, { after: 100 }, 100)).toBe('scan-first')
+  })
+
+  it('only scans without a window, or behind a selective index', () => {
+    expect(windowPlan({ eventClass: 'build.finished' }, byClass, { after: 0, upTo: 10 }, 100)).toBe('scan')
+    expect(windowPlan({ ...window, subject: 'svc-a' }, chooseIndex({ subject: 'svc-a' }), { after: 0, upTo: 10 }, 100)).toBe('scan')
+    expect(windowPlan({ ...window, chainId: 'c-1' }, chooseIndex({ chainId: 'c-1' }), { after: 0 }, 100)).toBe('scan')
+  })
+})
+
+describe('fellShort', () => {
   // only the page's shape matters: how many events, and whether it says where to go on
   const page = (events: number, next?: string): EventPage => ({ events: new Array<StoredEvent>(events), ...(next === undefined ? {} : { next }) })
 
-  it('reads the event-time index only after a scan of a window stopped at its bound with the page short', () => {
-    expect(timeIndexWorthReading(window, byClass, page(3, 'c'), 10)).toBe(true)
-    expect(timeIndexWorthReading({ untilMs: window.untilMs }, chooseIndex({}), page(0, 'c'), 10)).toBe(true)
+  it('is a page that says where to go on without being full', () => {
+    expect(fellShort(page(3, 'c'), 10)).toBe(true)
+    expect(fellShort(page(0, 'c'), 10)).toBe(true)
   })
 
-  it('keeps the scan\'s page when it is full or the window is exhausted', () => {
-    expect(timeIndexWorthReading(window, byClass, page(10, 'c'), 10)).toBe(false)
-    expect(timeIndexWorthReading(window, byClass, page(3), 10)).toBe(false)
-    expect(timeIndexWorthReading(window, byClass, page(0), 10)).toBe(false)
-  })
-
-  it('never reads it without a window, or behind a selective index', () => {
-    expect(timeIndexWorthReading({ eventClass: 'build.finished' }, byClass, page(3, 'c'), 10)).toBe(false)
-    expect(timeIndexWorthReading({ ...window, subject: 'svc-a' }, chooseIndex({ subject: 'svc-a' }), page(3, 'c'), 10)).toBe(false)
+  it('is not a full page, nor the last one', () => {
+    expect(fellShort(page(10, 'c'), 10)).toBe(false)
+    expect(fellShort(page(3), 10)).toBe(false)
+    expect(fellShort(page(0), 10)).toBe(false)
   })
 })
 
