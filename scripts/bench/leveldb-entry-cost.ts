@@ -78,7 +78,8 @@ async function main (): Promise<void> {
         // index keys as the store's: a value part, then the arrival cursor
         for (let i = 0; i < indexEntries; i++) chained.put(`!ix${i}!https://ci.example.org/${kind}/value\x00${cursor}`, empty)
       }
-      // the records first: an index entry must never name a record that is not there yet
+      // the records first: after a crash of the process no index entry names a missing record;
+      // after a power loss only a synced records batch ensures that (--sync-records)
       await recordsBatch?.write({ sync: syncRecords })
       await chained.write()
     }
