@@ -135,8 +135,9 @@ export function gossipsubOptions (tuning: GossipTuning): Partial<GossipsubOpts> 
     msgIdToStrFn: (id) => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex'),
     emitSelf: false,
     floodPublish: true,
-    // a validator's verdict must be known before the message is forwarded or dispatched
-    asyncValidation: false,
+    // verdicts are reported by topic-validation.ts once the receive path has run: a copy arriving
+    // meanwhile is not sent back to the peer it came from
+    asyncValidation: true,
     // we want to know when nobody heard a publish (the record is stored; sync repairs)
     allowPublishToZeroTopicPeers: false,
     // republishing a record already seen is a no-op, not a failure

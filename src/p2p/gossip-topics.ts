@@ -19,8 +19,11 @@ export interface TopicSet {
   control: ReadonlyMap<string, TopicValidatorFn>
 }
 
-/** Join exactly the topics of `classes` and leave every other; each joined topic is allowed, scored and validated first. */
-export function applyTopics (pubsub: GossipSub, allowList: TopicAllowList, set: TopicSet): void {
+/**
+ * Join exactly the topics of `classes` and leave every other; each joined topic is allowed, scored
+ * and given its validator in `validators` (run by topic-validation.ts) before it is announced.
+ */
+export function applyTopics (pubsub: GossipSub, allowList: TopicAllowList, validators: Map<string, TopicValidatorFn>, set: TopicSet): void {
   const wanted = new Map<string, EventClass>()
   for (const eventClass of set.classes) {
     wanted.set(topicForClass(set.network, eventClass), eventClass)
@@ -28,7 +31,7 @@ export function applyTopics (pubsub: GossipSub, allowList: TopicAllowList, set: 
   for (const topic of pubsub.getTopics()) {
     if (wanted.has(topic) || set.control.has(topic)) continue
     pubsub.unsubscribe(topic)
-    pubsub.topicValidators.delete(topic)
+    validators.delete(topic)
   }
   const joined = new Set(pubsub.getTopics())
   for (const [topic, eventClass] of wanted) {
@@ -38,7 +41,7 @@ export function applyTopics (pubsub: GossipSub, allowList: TopicAllowList, set: 
     // counters already earned keep decaying instead of vanishing
     pubsub.score.params.topics[topic] ??= { ...TOPIC_SCORE_PARAMS }
     // the validator is in place before the subscription is announced
-    pubsub.topicValidators.set(topic, createTopicValidator({
+    validators.set(topic, createTopicValidator({
       receiveRecord: set.components.receiveRecord.bind(set.components),
       receiveFrame: set.components.receiveFrame.bind(set.components),
       counters: set.counters,
@@ -51,7 +54,7 @@ export function applyTopics (pubsub: GossipSub, allowList: TopicAllowList, set: 
     allowList.addOwn(topic)
     // a forged manifest costs its forwarder score like a forged record
     pubsub.score.params.topics[topic] ??= { ...TOPIC_SCORE_PARAMS }
-    pubsub.topicValidators.set(topic, validator)
+    validators.set(topic, validator)
     pubsub.subscribe(topic)
   }
 }

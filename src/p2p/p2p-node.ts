@@ -12,6 +12,7 @@ import { peerExchangeProtocol, servePeerExchange } from './peer-exchange.js'
 import { NotStartedError, RecordTooLargeError } from './errors.js'
 import { MAX_RECORD_BYTES } from './gossip-options.js'
 import { TopicAllowList, topicForClass } from './topic-allow-list.js'
+import { runTopicValidators } from './topic-validation.js'
 import type { GossipCounters, PeerInfo } from './types.js'
 import type { EventClass } from '../events/types.js'
 import type { GossipSub } from '@chainsafe/libp2p-gossipsub'
@@ -28,6 +29,9 @@ export type P2PStatus = 'stopped' | 'starting' | 'started' | 'stopping'
 interface Running extends UpkeepRun {
   pubsub: GossipSub
   allowList: TopicAllowList
+  /** topic → its validator, run by topic-validation.ts */
+  validators: Map<string, TopicValidatorFn>
+  stopValidating: () => void
   watchdog: ReturnType<typeof setInterval>
   detach: () => void
   unhandleExchange: () => Promise<void>
@@ -45,7 +49,7 @@ type State =
  * the application. Each start() builds a fresh libp2p node (nothing is persisted but the key the
  * caller holds); `libp2p` is valid only while started. The parts live beside it, one job each:
  * libp2p-node.ts builds the node, connection-upkeep.ts keeps it connected (dial-guards.ts,
- * connection-warnings.ts), gossip-topics.ts joins the topics.
+ * connection-warnings.ts), gossip-topics.ts joins the topics, topic-validation.ts runs their validators.
  */
 export class P2PService {
   readonly peerId: string
@@ -245,6 +249,7 @@ export class P2PService {
       const allowList = new TopicAllowList(this.network)
       installAllowList(pubsub, allowList)
       installFrameWatch(pubsub, (peer) => { this.onOversizeFrame(peer) })
+      const validators = new Map<string, TopicValidatorFn>()
       const exchangePeers = new Set<string>()
       const detach = this.upkeep.attach(libp2p, controller.signal, exchangePeers, () => this.state.code === 'started' ? this.state.running : undefined)
       await libp2p.start()
@@ -253,6 +258,8 @@ export class P2PService {
         libp2p,
         pubsub,
         allowList,
+        validators,
+        stopValidating: runTopicValidators(pubsub, validators, this.components.log),
         controller,
         suspects: new Set(),
         sweeping: false,
@@ -291,6 +298,7 @@ export class P2PService {
     const { running } = this.state
     this.state = { code: 'stopping' }
     clearInterval(running.watchdog)
+    running.stopValidating()
     running.controller.abort()
     this.upkeep.stopping(running)
     running.detach()
@@ -305,7 +313,7 @@ export class P2PService {
   }
 
   private applyTopics (running: Running): void {
-    applyTopics(running.pubsub, running.allowList, {
+    applyTopics(running.pubsub, running.allowList, running.validators, {
       network: this.network,
       classes: [...this.classes, ...this.settings.relayClasses],
       components: this.components,
