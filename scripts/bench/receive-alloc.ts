@@ -14,6 +14,7 @@ import { Workload } from './workload.js'
 import { classOf } from './payloads.js'
 import { formatTopSites, summarizeAllocations } from './heap-profile.js'
 import { UsageError, exitWith, integerOption, scriptArgs } from './script-args.js'
+import { describeThreadSplit, threadCpuDelta, threadCpuOf } from './proc-cpu.js'
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -22,7 +23,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
  * store), measured with the sampling heap profiler counting collected objects too, on a real
  * store in a temp dir: `node dist/scripts/bench/receive-alloc.js [--records N] [--mode single|frame] [--top K]`
  * (`--top` lists the K functions allocating most, bytes per record). `--cpu` reports CPU per record
- * instead (all threads: this one, the verify workers, LevelDB's), without the sampler.
+ * instead (all threads: this one, the verify workers, LevelDB's, and that sum split by kind of
+ * thread where Linux names them), without the sampler.
  * `single` hands each record to receive() (64 at a time, as a gossip burst arrives); `frame`
  * hands them to receiveFrame() 64 at a time. The libp2p stack's own allocations (protobuf,
  * Noise, gossipsub's caches) are not in this figure: it is the part cdgossip's code decides.
@@ -85,12 +87,16 @@ async function main (): Promise<void> {
   try {
     if (values.cpu === true) {
       // no sampler: it would slow the very path being timed
+      const threadsBefore = await threadCpuOf(process.pid)
       const before = process.cpuUsage()
       const started = performance.now()
       await receiveAll(records.slice(warm))
       const ms = performance.now() - started
       const used = process.cpuUsage(before)
-      console.log(JSON.stringify({ mode, records: measured, eventClass, cpuUsPerRecord: Math.round((used.user + used.system) / measured), recordsPerSecond: Math.round(measured / ms * 1000) }))
+      const threadsAfter = await threadCpuOf(process.pid)
+      // by kind of thread from /proc (Linux, Node.js 24 names them): where the CPU goes
+      const threads = threadsBefore === undefined || threadsAfter === undefined ? undefined : describeThreadSplit(threadCpuDelta(threadsBefore, threadsAfter), measured)
+      console.log(JSON.stringify({ mode, records: measured, eventClass, cpuUsPerRecord: Math.round((used.user + used.system) / measured), recordsPerSecond: Math.round(measured / ms * 1000), ...(threads === undefined ? {} : { threads }) }))
       return
     }
     const session = new Session()
