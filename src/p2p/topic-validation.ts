@@ -26,7 +26,8 @@ import type { Logger } from 'pino'
  *
  * The cache keeps a message for 5 heartbeats (5 s). A check that ends later still stores the
  * record, but gossipsub no longer holds the message to forward: peers downstream get it through
- * sync. At saturation in the bench, checks end within ~0.5 s (BENCHMARKS.md, "Round 15").
+ * sync. At saturation in the bench, records reach the receivers within a second of their publish
+ * (BENCHMARKS.md, "Round 15").
  *
  * Returns the function that stops listening; verdicts still due after it are dropped (the message
  * is then neither forwarded nor penalised, as for a node that stopped).
