@@ -1,19 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import { connect, FORGED_PREFIX, record, sha256Hex, startP2PNode, waitFor, waitForMesh, type TestNode } from '../helpers/p2p.js'
-import type { PeerId } from '@libp2p/interface'
+import { TopicValidatorResult, type PeerId } from '@libp2p/interface'
 import type { ReceiveContext, ReceiveOutcome } from '../../src/p2p/index.js'
 
 const PIPELINE = 'pipelinerun.finished'
 
 /**
- * What gossipsub receives and sends, seen from inside: it has no public count of either. Two of
- * its private methods are wrapped (and must exist, or the test fails here rather than pass blind).
+ * What gossipsub receives, sends and is told, seen from inside: it has no public count of what it
+ * receives or sends. Two of its private methods are wrapped (they must exist, or the test fails
+ * here rather than pass blind), and its public `reportMessageValidationResult`.
  */
 interface GossipTraffic {
   /** [sender peer ID, message bytes] of every message received, duplicates included */
   received: Array<[string, Uint8Array]>
   /** [receiver peer ID, message bytes] of every message sent */
   sent: Array<[string, Uint8Array]>
+  /** every verdict reported, in order */
+  verdicts: TopicValidatorResult[]
 }
 
 type RpcMessage = { data?: Uint8Array }
@@ -26,9 +29,15 @@ function watchTraffic (node: TestNode): GossipTraffic {
   const pubsub = node.service.libp2p.services.pubsub as unknown as GossipInternals
   expect(typeof pubsub.handleReceivedMessage).toBe('function')
   expect(typeof pubsub.sendRpc).toBe('function')
-  const traffic: GossipTraffic = { received: [], sent: [] }
+  const traffic: GossipTraffic = { received: [], sent: [], verdicts: [] }
   const receive = pubsub.handleReceivedMessage.bind(pubsub)
   const send = pubsub.sendRpc.bind(pubsub)
+  const gossipsub = node.service.libp2p.services.pubsub
+  const report = gossipsub.reportMessageValidationResult.bind(gossipsub)
+  gossipsub.reportMessageValidationResult = (msgId, propagationSource, verdict) => {
+    report(msgId, propagationSource, verdict)
+    traffic.verdicts.push(verdict)
+  }
   pubsub.handleReceivedMessage = async (from, message) => {
     if (message.data !== undefined) traffic.received.push([from.toString(), message.data])
     await receive(from, message)
@@ -80,9 +89,8 @@ describe('topic validation after gossipsub caches a message', () => {
     expect(c.records.stored.size).toBe(0)
 
     checkAtC.release()
-    await waitFor(() => c.records.stored.has(sha256Hex(bytes)), { message: 'C to store the record' })
-    // C's verdict is reported in the turn its check ends; one more turn to be sure it was
-    await new Promise((resolve) => setImmediate(resolve))
+    await waitFor(() => atC.verdicts.length === 1, { message: 'C to report its verdict' })
+    expect(atC.verdicts).toEqual([TopicValidatorResult.Accept])
     // A sent it, B sent it meanwhile: C forwards it to neither, and checked it once
     expect(atC.sent.filter(([, data]) => sameBytes(data, bytes))).toEqual([])
     expect(c.records.callsFor(sha256Hex(bytes))).toBe(1)
@@ -108,8 +116,10 @@ describe('topic validation after gossipsub caches a message', () => {
     expect(atB.sent.filter(([, data]) => sameBytes(data, good) || sameBytes(data, forged))).toEqual([])
     checkAtB.release()
     await waitFor(() => c.records.stored.has(sha256Hex(good)), { message: 'C to get the record through B' })
+    await waitFor(() => atB.verdicts.length === 2, { message: 'B to report both verdicts' })
+    expect([...atB.verdicts].sort()).toEqual([TopicValidatorResult.Accept, TopicValidatorResult.Reject].sort())
     expect(atB.sent.filter(([, data]) => sameBytes(data, good)).map(([to]) => to)).toEqual([c.service.peerId])
-    // the forgery arrived first and was refused first: it went nowhere
+    // the forgery was refused: it went nowhere
     expect(atB.sent.filter(([, data]) => sameBytes(data, forged))).toEqual([])
     expect(c.records.callsFor(sha256Hex(forged))).toBe(0)
   })
