@@ -150,13 +150,17 @@ async function compactStore (storePath: string): Promise<number> {
   return round(performance.now() - t0, 0)
 }
 
-/** Bytes allocated on disk under `dir` (what `du` reports). */
-async function diskUsage (dir: string): Promise<{ allocated: number, apparent: number }> {
+/** Bytes allocated on disk under `dir` (what `du` reports); a file removed meanwhile (a live LevelDB compacting) counts for nothing. */
+export async function diskUsage (dir: string): Promise<{ allocated: number, apparent: number }> {
   let allocated = 0
   let apparent = 0
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile()) continue
-    const s = await stat(path.join(entry.parentPath, entry.name))
+    const s = await stat(path.join(entry.parentPath, entry.name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined
+      throw err
+    })
+    if (s === undefined) continue
     allocated += s.blocks * 512
     apparent += s.size
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseMemoryMetrics } from '../../scripts/bench/memory-breakdown.js'
+import { bytesPerThousandEvents, growthSlope, parseLiveReading, parseMemoryMetrics } from '../../scripts/bench/memory-breakdown.js'
+import type { LiveMemory } from '../../scripts/bench/memory-breakdown.js'
 
 const MIB = 1024 * 1024
 
@@ -23,5 +24,53 @@ describe('parseMemoryMetrics', () => {
 
   it('has no breakdown without the process metrics', () => {
     expect(parseMemoryMetrics('cdgossip_events_stored_total 5\n')).toBeUndefined()
+  })
+})
+
+describe('parseLiveReading', () => {
+  it('reads what live-heap-probe writes, in MiB', () => {
+    const text = JSON.stringify({ reading: 3, heapUsed: 40 * MIB, heapTotal: 60 * MIB, rss: 150 * MIB, external: 8 * MIB })
+    expect(parseLiveReading(text)).toEqual({ reading: 3, liveHeapMiB: 40, heapTotalMiB: 60, rssMiB: 150, externalMiB: 8, otherMiB: 82 })
+  })
+
+  it('splits the resident set where Linux does', () => {
+    const text = JSON.stringify({ reading: 1, heapUsed: 40 * MIB, heapTotal: 60 * MIB, rss: 150 * MIB, external: 8 * MIB, rssAnon: 100 * MIB, rssFile: 50 * MIB })
+    expect(parseLiveReading(text)).toMatchObject({ rssAnonMiB: 100, rssFileMiB: 50 })
+  })
+
+  it('has no reading for a missing, partial or foreign file', () => {
+    expect(parseLiveReading(undefined)).toBeUndefined()
+    expect(parseLiveReading('{"reading":1,"heapUs')).toBeUndefined()
+    expect(parseLiveReading('null')).toBeUndefined()
+    expect(parseLiveReading(JSON.stringify({ reading: 1, heapUsed: '40', heapTotal: 1, rss: 1, external: 1 }))).toBeUndefined()
+    expect(parseLiveReading(JSON.stringify({ reading: 1, heapUsed: -1, heapTotal: 1, rss: 1, external: 1 }))).toBeUndefined()
+    expect(parseLiveReading(JSON.stringify({ reading: 1, heapUsed: 1, rss: 1, external: 1 }))).toBeUndefined()
+  })
+})
+
+describe('live heap growth', () => {
+  const at = (liveHeapMiB: number): LiveMemory => ({ reading: 1, liveHeapMiB, heapTotalMiB: 0, rssMiB: 0, externalMiB: 0, otherMiB: 0 })
+
+  it('is the difference of two readings per 1,000 events', () => {
+    expect(bytesPerThousandEvents(at(40), at(41), 1024 * 1024)).toBe(1000)
+    expect(bytesPerThousandEvents(at(41), at(40), 1024)).toBe(-1024 * 1000)
+    expect(() => bytesPerThousandEvents(at(40), at(41), 0)).toThrow(RangeError)
+  })
+
+  it('has a least-squares slope over several readings', () => {
+    const points = [
+      { events: 0, liveHeapMiB: 40.2 },
+      { events: 100_000, liveHeapMiB: 40.8 },
+      { events: 200_000, liveHeapMiB: 42.2 },
+      { events: 300_000, liveHeapMiB: 42.8 }
+    ]
+    // the fitted line rises 0.92 MiB per 100,000 events (rounding may land on either side)
+    expect(growthSlope(points)).toBeCloseTo(0.92 * MIB / 100, -1)
+    expect(growthSlope([{ events: 5, liveHeapMiB: 40 }, { events: 10, liveHeapMiB: 40 }])).toBe(0)
+  })
+
+  it('has no slope from one reading or from readings at one event count', () => {
+    expect(growthSlope([{ events: 5, liveHeapMiB: 40 }])).toBeUndefined()
+    expect(growthSlope([{ events: 5, liveHeapMiB: 40 }, { events: 5, liveHeapMiB: 41 }])).toBeUndefined()
   })
 })
