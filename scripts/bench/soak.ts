@@ -15,7 +15,7 @@ import { diskUsage } from './query-bench.js'
 import { CdgossipTarget } from './publish-targets.js'
 import { cleanupAll } from './resources.js'
 import { exitWith, integerOption, scriptArgs } from './script-args.js'
-import { round, waitUntil } from './stats.js'
+import { round, summarize, waitUntil } from './stats.js'
 import { dataDirPaths } from '../../src/data-dir.js'
 
 /**
@@ -25,7 +25,8 @@ import { dataDirPaths } from '../../src/data-dir.js'
  * keeps is read from its live heap: each node runs live-heap-probe.ts, which on a signal collects
  * all garbage and writes the heap used right after. Read before and after the load (each after
  * the nodes sat idle for a while), the difference per event is what a node running for weeks
- * would accumulate. The same reading every --sample seconds under load gives its slope.
+ * would accumulate. The same reading every --sample seconds under load gives its slope, and A's
+ * publish latency over each such stretch shows a stall.
  */
 
 const USAGE = `usage: node dist/scripts/bench/soak.js [options]
@@ -62,6 +63,8 @@ interface LiveSample {
   minute: number
   /** events held by both B and C when the readings were asked for */
   delivered: number
+  /** A's publish latency (send to HTTP 202) since the previous sample, ms: a stall shows in its max */
+  acceptMs: { p50: number, p99: number, max: number }
   byNode: Record<string, LiveMemory & { storeMiB: number, tableFiles: number }>
 }
 
@@ -91,6 +94,7 @@ async function main (): Promise<void> {
     const total = rate * minutes * 60
     console.error(`${total} events at ${rate}/s for ${minutes} min`)
     const startedAt = performance.now()
+    let acceptMs: number[] = []
     const load = openLoop({
       total,
       ratePerSec: rate,
@@ -99,7 +103,9 @@ async function main (): Promise<void> {
       send: async () => {
         const sentAt = performance.now()
         const key = await target.publish(payloads.next())
-        tracker.accepted(key, sentAt, performance.now())
+        const acceptedAt = performance.now()
+        tracker.accepted(key, sentAt, acceptedAt)
+        acceptMs.push(acceptedAt - sentAt)
       }
     })
     const samples: LiveSample[] = []
@@ -110,9 +116,11 @@ async function main (): Promise<void> {
       await Promise.race([sleep(sampleSeconds * 1000), settled])
       if (done) break
       const delivered = tracker.deliveredEverywhere()
+      const { p50, p99, max } = summarize(acceptMs)
+      acceptMs = []
       const live = await readLiveMemory(all, liveDir, ++reading)
       const disk = await Promise.all(all.map(storeOnDisk))
-      const sample = { minute: round((performance.now() - startedAt) / 60_000, 2), delivered, byNode: Object.fromEntries(all.map((n, i) => [n.name, { ...live[i] as LiveMemory, ...disk[i] as { storeMiB: number, tableFiles: number } }])) }
+      const sample = { minute: round((performance.now() - startedAt) / 60_000, 2), delivered, acceptMs: { p50, p99, max }, byNode: Object.fromEntries(all.map((n, i) => [n.name, { ...live[i] as LiveMemory, ...disk[i] as { storeMiB: number, tableFiles: number } }])) }
       samples.push(sample)
       console.error(JSON.stringify(sample))
     }
