@@ -5,10 +5,13 @@ import path from 'node:path'
 /**
  * Preloaded into a node process (`node --import <this file> bin/cdgossip.js start`) by `soak`:
  * on each SIGUSR2 it runs full garbage collections through the inspector (as DevTools' "collect
- * garbage" does) and then writes `live.<pid>.json` into CDGOSSIP_LIVE_DIR: a reading number and
- * the heap used right after, which is the live heap, with the heap V8 keeps for it, the resident
+ * garbage" does) and then writes `live.<pid>.json` into CDGOSSIP_LIVE_DIR: a reading number, how
+ * long the collections held the main thread, and the heap used right after, which is the live heap, with the heap V8 keeps for it, the resident
  * set (on Linux split into anonymous memory and mapped files' pages) and external memory.
  * Without CDGOSSIP_LIVE_DIR it does nothing. Bench tooling only: nothing in src/ loads it.
+ *
+ * A reading is not free: the collections hold the node's main thread for most of a second here
+ * (BENCHMARKS.md, round 17), so publish latency measured across a reading is the probe's own.
  */
 
 /** Two passes: objects the first frees can hold others that only the second sees unreachable. */
@@ -44,10 +47,12 @@ if (dir !== undefined && dir !== '') {
   let chain: Promise<void> = Promise.resolve()
   process.on('SIGUSR2', () => {
     chain = chain.then(async () => {
+      const start = performance.now()
       for (let i = 0; i < PASSES; i++) await session.post('HeapProfiler.collectGarbage')
+      const collectMs = performance.now() - start
       const m = process.memoryUsage()
       reading++
-      writeFileSync(path.join(dir, `live.${process.pid}.json`), JSON.stringify({ reading, heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, external: m.external, ...residentSplit() }))
+      writeFileSync(path.join(dir, `live.${process.pid}.json`), JSON.stringify({ reading, collectMs, heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, external: m.external, ...residentSplit() }))
     }).catch((err: unknown) => { process.stderr.write(`live-heap-probe: ${String(err)}\n`) })
   })
 }

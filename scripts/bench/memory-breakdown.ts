@@ -64,6 +64,8 @@ export function describeBreakdown (name: string, m: MemoryBreakdown | undefined)
 export interface LiveMemory {
   /** which SIGUSR2 this answers, counted from 1 */
   reading: number
+  /** how long the forced collections held the node's main thread, ms */
+  collectMs?: number
   liveHeapMiB: number
   /** the heap V8 keeps committed after those collections */
   heapTotalMiB: number
@@ -86,13 +88,14 @@ export function parseLiveReading (text: string | undefined): LiveMemory | undefi
     return undefined
   }
   if (typeof value !== 'object' || value === null) return undefined
-  const { reading, heapUsed, heapTotal, rss, external, rssAnon, rssFile } = value as Record<string, unknown>
+  const { reading, collectMs, heapUsed, heapTotal, rss, external, rssAnon, rssFile } = value as Record<string, unknown>
   const numbers = [reading, heapUsed, heapTotal, rss, external]
   if (!numbers.every(n => typeof n === 'number' && Number.isFinite(n) && n >= 0)) return undefined
   const [r, used, total, resident, ext] = numbers as number[]
   const mib = (bytes: number): number => round(bytes / MIB, 1)
   return {
     reading: r as number,
+    ...(typeof collectMs === 'number' && Number.isFinite(collectMs) ? { collectMs: round(collectMs) } : {}),
     liveHeapMiB: mib(used as number),
     heapTotalMiB: mib(total as number),
     rssMiB: mib(resident as number),

@@ -5,6 +5,10 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createContext, DEFAULT_OPTIONS, removeContext } from './context.js'
 import { DeliveryTracker } from './delivery.js'
+import { latencyWindows } from './latency-windows.js'
+import type { TimedSend } from './latency-windows.js'
+import { parseLevelDbLog } from './leveldb-log.js'
+import type { LevelDbActivity, Span } from './leveldb-log.js'
 import { startFederation, warmup, watchSubscribers } from './federation-bench.js'
 import { openLoop } from './http-load.js'
 import { bytesPerThousandEvents, growthSlope, parseLiveReading } from './memory-breakdown.js'
@@ -15,7 +19,7 @@ import { diskUsage } from './query-bench.js'
 import { CdgossipTarget } from './publish-targets.js'
 import { cleanupAll } from './resources.js'
 import { exitWith, integerOption, scriptArgs } from './script-args.js'
-import { round, summarize, waitUntil } from './stats.js'
+import { round, waitUntil } from './stats.js'
 import { dataDirPaths } from '../../src/data-dir.js'
 
 /**
@@ -25,23 +29,34 @@ import { dataDirPaths } from '../../src/data-dir.js'
  * keeps is read from its live heap: each node runs live-heap-probe.ts, which on a signal collects
  * all garbage and writes the heap used right after. Read before and after the load (each after
  * the nodes sat idle for a while), the difference per event is what a node running for weeks
- * would accumulate. The same reading every --sample seconds under load gives its slope, and A's
- * publish latency over each such stretch shows a stall.
+ * would accumulate. The same reading every --sample seconds under load gives its slope.
+ *
+ * A's publish latency is reported per window of the load, beside what could stall a publish in
+ * it: the readings themselves (full collections on every node at once) and each store's flushes,
+ * compactions and waiting writes, from LevelDB's own LOG. `--sample 0` takes no reading under
+ * load, so its windows show a node's latency with nothing of the soak's own in the way.
  */
 
 const USAGE = `usage: node dist/scripts/bench/soak.js [options]
   --minutes M     minutes of load (default 20)
   --rate R        single events per second published at A, open loop (default 200)
-  --sample S      seconds between live-heap readings under load (default 60)
+  --sample S      seconds between live-heap readings under load (default 60; 0: none under load)
+  --window S      seconds per window of A's publish latency (default 60)
   --idle S        seconds the nodes sit idle before each live-heap reading (default 20)
 environment: CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js runs the nodes from another build`
 
 const PROBE = new URL('./live-heap-probe.js', import.meta.url).href
 
-/** Signals every node's probe and waits for the reading it writes. */
-async function readLiveMemory (nodes: readonly NodeProcess[], dir: string, reading: number): Promise<LiveMemory[]> {
+/** Epoch milliseconds, to the fraction: the clock LevelDB's LOG lines are read into. */
+function now (): number {
+  return performance.timeOrigin + performance.now()
+}
+
+/** Signals every node's probe and waits for the reading it writes; `spans` gets when it ran. */
+async function readLiveMemory (nodes: readonly NodeProcess[], dir: string, reading: number, spans: Span[] = []): Promise<LiveMemory[]> {
+  const start = now()
   for (const n of nodes) if (n.pid !== undefined) process.kill(n.pid, 'SIGUSR2')
-  return await Promise.all(nodes.map(async n => {
+  const readings = await Promise.all(nodes.map(async n => {
     const file = path.join(dir, `live.${n.pid ?? 0}.json`)
     let live: LiveMemory | undefined
     await waitUntil(async () => {
@@ -50,6 +65,15 @@ async function readLiveMemory (nodes: readonly NodeProcess[], dir: string, readi
     }, { timeoutMs: 60_000, intervalMs: 100, message: `node ${n.name}'s live-heap reading ${reading}` })
     return live as LiveMemory
   }))
+  spans.push({ start, end: now() })
+  return readings
+}
+
+/** What a node's store did in the background, from LevelDB's LOG (and LOG.old, which precedes it). */
+async function storeActivity (node: NodeProcess): Promise<LevelDbActivity> {
+  const dir = dataDirPaths(node.dataDir).store
+  const logs = await Promise.all(['LOG.old', 'LOG'].map(async name => await readFile(path.join(dir, name), 'utf8').catch(() => '')))
+  return parseLevelDbLog(logs.join('\n'))
 }
 
 /** A node's store on disk: LevelDB keeps every table file open (up to 1,000), with its index in memory. */
@@ -63,16 +87,15 @@ interface LiveSample {
   minute: number
   /** events held by both B and C when the readings were asked for */
   delivered: number
-  /** A's publish latency (send to HTTP 202) since the previous sample, ms: a stall shows in its max */
-  acceptMs: { p50: number, p99: number, max: number }
   byNode: Record<string, LiveMemory & { storeMiB: number, tableFiles: number }>
 }
 
 async function main (): Promise<void> {
-  const values = scriptArgs(USAGE, { minutes: { type: 'string' }, rate: { type: 'string' }, sample: { type: 'string' }, idle: { type: 'string' } })
+  const values = scriptArgs(USAGE, { minutes: { type: 'string' }, rate: { type: 'string' }, sample: { type: 'string' }, window: { type: 'string' }, idle: { type: 'string' } })
   const minutes = integerOption(values.minutes, '--minutes', 20)
   const rate = integerOption(values.rate, '--rate', 200)
-  const sampleSeconds = integerOption(values.sample, '--sample', 60)
+  const sampleSeconds = integerOption(values.sample, '--sample', 60, 0)
+  const windowSeconds = integerOption(values.window, '--window', 60)
   const idleSeconds = integerOption(values.idle, '--idle', 20, 0)
   const ctx = await createContext('/tmp', { ...DEFAULT_OPTIONS, noBaseline: true }, line => { console.error(line) })
   const liveDir = await mkdtemp(path.join(os.tmpdir(), 'cdgossip-soak-live-'))
@@ -94,7 +117,9 @@ async function main (): Promise<void> {
     const total = rate * minutes * 60
     console.error(`${total} events at ${rate}/s for ${minutes} min`)
     const startedAt = performance.now()
-    let acceptMs: number[] = []
+    const loadStart = now()
+    const sends: TimedSend[] = []
+    const readingSpans: Span[] = []
     const load = openLoop({
       total,
       ratePerSec: rate,
@@ -105,22 +130,20 @@ async function main (): Promise<void> {
         const key = await target.publish(payloads.next())
         const acceptedAt = performance.now()
         tracker.accepted(key, sentAt, acceptedAt)
-        acceptMs.push(acceptedAt - sentAt)
+        sends.push({ at: performance.timeOrigin + sentAt, ms: acceptedAt - sentAt })
       }
     })
     const samples: LiveSample[] = []
     let reading = 1
     let done = false
     const settled = load.then(() => { done = true }, () => { done = true })
-    while (!done) {
+    while (!done && sampleSeconds > 0) {
       await Promise.race([sleep(sampleSeconds * 1000), settled])
       if (done) break
       const delivered = tracker.deliveredEverywhere()
-      const { p50, p99, max } = summarize(acceptMs)
-      acceptMs = []
-      const live = await readLiveMemory(all, liveDir, ++reading)
+      const live = await readLiveMemory(all, liveDir, ++reading, readingSpans)
       const disk = await Promise.all(all.map(storeOnDisk))
-      const sample = { minute: round((performance.now() - startedAt) / 60_000, 2), delivered, acceptMs: { p50, p99, max }, byNode: Object.fromEntries(all.map((n, i) => [n.name, { ...live[i] as LiveMemory, ...disk[i] as { storeMiB: number, tableFiles: number } }])) }
+      const sample = { minute: round((performance.now() - startedAt) / 60_000, 2), delivered, byNode: Object.fromEntries(all.map((n, i) => [n.name, { ...live[i] as LiveMemory, ...disk[i] as { storeMiB: number, tableFiles: number } }])) }
       samples.push(sample)
       console.error(JSON.stringify(sample))
     }
@@ -128,6 +151,8 @@ async function main (): Promise<void> {
     const drained = await tracker.drain(120_000)
     const delivered = tracker.deliveredEverywhere()
     const peaks = await Promise.all(all.map(async n => (await n.memory())?.peakRssMiB))
+    const activity = await Promise.all(all.map(storeActivity))
+    const latency = latencyWindows(sends, { start: loadStart, windowMs: windowSeconds * 1000, readings: readingSpans, stores: Object.fromEntries(all.map((n, i) => [n.name, activity[i] as LevelDbActivity])) })
     await sleep(idleSeconds * 1000)
     const after = await readLiveMemory(all, liveDir, ++reading)
 
@@ -152,6 +177,7 @@ async function main (): Promise<void> {
           peakRssMiB: peaks[i]
         }]
       })),
+      latency,
       samples
     }))
   } finally {

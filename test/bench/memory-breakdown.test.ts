@@ -33,6 +33,11 @@ describe('parseLiveReading', () => {
     expect(parseLiveReading(text)).toEqual({ reading: 3, liveHeapMiB: 40, heapTotalMiB: 60, rssMiB: 150, externalMiB: 8, otherMiB: 82 })
   })
 
+  it('keeps how long the collections took, when the probe says', () => {
+    const text = JSON.stringify({ reading: 2, collectMs: 123.456, heapUsed: 40 * MIB, heapTotal: 60 * MIB, rss: 150 * MIB, external: 8 * MIB })
+    expect(parseLiveReading(text)?.collectMs).toBe(123.46)
+  })
+
   it('splits the resident set where Linux does', () => {
     const text = JSON.stringify({ reading: 1, heapUsed: 40 * MIB, heapTotal: 60 * MIB, rss: 150 * MIB, external: 8 * MIB, rssAnon: 100 * MIB, rssFile: 50 * MIB })
     expect(parseLiveReading(text)).toMatchObject({ rssAnonMiB: 100, rssFileMiB: 50 })
