@@ -23,6 +23,11 @@ export const CDGOSSIP_BIN = process.env.CDGOSSIP_BENCH_BIN ?? fileURLToPath(new 
  * `--max-semi-space-size=4` to see what a V8 setting does to a node's memory and CPU.
  */
 export const NODE_FLAGS: readonly string[] = (process.env.CDGOSSIP_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(f => f !== '')
+/**
+ * A shared library preloaded into every node process and into nothing else (CDGOSSIP_BENCH_NODE_PRELOAD,
+ * given to them as LD_PRELOAD), e.g. jemalloc, to compare allocators without changing the bench client's.
+ */
+const NODE_PRELOAD = process.env.CDGOSSIP_BENCH_NODE_PRELOAD ?? ''
 /** Gossip network of every bench node: topics are `cdgossip/bench/<class>`. */
 export const BENCH_NETWORK = 'bench'
 /** Start (REST up, p2p listening) must take less than this. */
@@ -123,7 +128,7 @@ export class NodeProcess {
     this.output = ''
     const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, CDGOSSIP_BIN, 'start', '--data-dir', this.dataDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CDGOSSIP_LOG_LEVEL: 'info' }
+      env: { ...process.env, CDGOSSIP_LOG_LEVEL: 'info', ...(NODE_PRELOAD === '' ? {} : { LD_PRELOAD: NODE_PRELOAD }) }
     })
     this.child = child
     trackChild(child)
