@@ -113,7 +113,7 @@ async function saturationPhase (target: PublishTarget, payloads: Payloads, track
 }
 
 /** Sends rounds of one-of-each-class until every subscriber got a round (meshes formed). */
-export async function warmup (publish: (p: Payload) => Promise<string>, payloads: Payloads, tracker: DeliveryTracker): Promise<number> {
+async function warmup (publish: (p: Payload) => Promise<string>, payloads: Payloads, tracker: DeliveryTracker): Promise<number> {
   for (let round = 1; round <= WARMUP_ROUNDS; round++) {
     const keys = await Promise.all(payloads.warmup().map(publish))
     try {
@@ -131,7 +131,7 @@ export interface FederationNodes {
 }
 
 /** Starts A, B and C as processes (optionally with extra node flags such as --cpu-prof). */
-export async function startFederation (ctx: BenchContext, name: string, nodeArgs: (node: string) => string[] = () => []): Promise<FederationNodes> {
+async function startFederation (ctx: BenchContext, name: string, nodeArgs: (node: string) => string[] = () => []): Promise<FederationNodes> {
   const a = await NodeProcess.create('A', dirFor(ctx, name, 'a'))
   const b = await NodeProcess.create('B', dirFor(ctx, name, 'b'))
   const c = await NodeProcess.create('C', dirFor(ctx, name, 'c'))
@@ -147,12 +147,51 @@ export async function startFederation (ctx: BenchContext, name: string, nodeArgs
 }
 
 /** SSE watchers on B and C feeding `tracker` (subscriber 0 = B, 1 = C). */
-export async function watchSubscribers (nodes: FederationNodes, tracker: () => DeliveryTracker): Promise<SseWatcher[]> {
+async function watchSubscribers (nodes: FederationNodes, tracker: () => DeliveryTracker): Promise<SseWatcher[]> {
   const watchers = [nodes.b, nodes.c].map((n, i) => new SseWatcher(n.apiUrl, n.token, (digest, at) => { tracker().arrived(i, digest, at) }))
   // not awaited: the node sends the stream's headers with its first frame (a record, or the
   // heartbeat 15 s later); the warm-up's deliveries prove the streams are live
   for (const w of watchers) w.start().catch(() => {})
   return watchers
+}
+
+/** A started federation after its warm-up, as `withWarmFederation` hands it to its caller. */
+export interface WarmFederation {
+  nodes: FederationNodes
+  /** publishes at A */
+  target: CdgossipTarget
+  /** the payloads, past the warm-up's */
+  payloads: Payloads
+  /** warm-up rounds until both subscribers got one */
+  warmupRounds: number
+  watchers: readonly SseWatcher[]
+  /** where B's and C's deliveries go: a fresh one after the warm-up; a phase may set its own */
+  tracker: DeliveryTracker
+}
+
+/**
+ * Starts A, B and C, watches B's and C's streams, warms the meshes up (a publish before they form
+ * reaches nobody), runs `run`, and stops everything whether it succeeded or not.
+ */
+export async function withWarmFederation<T> (ctx: BenchContext, name: string, options: { seed: number, label: string, nodeArgs?: (node: string) => string[] }, run: (federation: WarmFederation) => Promise<T>): Promise<T> {
+  const nodes = await startFederation(ctx, name, options.nodeArgs)
+  const federation: WarmFederation = {
+    nodes,
+    target: new CdgossipTarget(nodes.a.api()),
+    payloads: new Payloads({ seed: options.seed, idPrefix: runPrefix(options.label) }),
+    warmupRounds: 0,
+    watchers: [],
+    tracker: new DeliveryTracker(['B', 'C'])
+  }
+  try {
+    federation.watchers = await watchSubscribers(nodes, () => federation.tracker)
+    federation.warmupRounds = await warmup(async p => await federation.target.publish(p), federation.payloads, federation.tracker)
+    federation.tracker = new DeliveryTracker(['B', 'C'])
+    return await run(federation)
+  } finally {
+    for (const w of federation.watchers) w.close()
+    await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
+  }
 }
 
 /**
@@ -200,36 +239,26 @@ export async function runFederation (ctx: BenchContext): Promise<PartResult> {
   const floor = floorOf(ctx)
   const floorUs = floorPerEventUs(await floor, FEDERATION_FLOOR)
   log('federation: cdgossip A → B, C (three processes)')
-  const nodes = await startFederation(ctx, 'federation')
-  let cdg: SystemResult
-  let tracker = new DeliveryTracker(['B', 'C'])
-  const watchers = await watchSubscribers(nodes, () => tracker)
-  try {
-    const target = new CdgossipTarget(nodes.a.api())
-    const payloads = new Payloads({ seed: 21, idPrefix: runPrefix('fed') })
-    const rounds = await warmup(async p => await target.publish(p), payloads, tracker)
-    log(`  meshes ready after ${rounds} warm-up round(s)`)
-    tracker = new DeliveryTracker(['B', 'C'])
-    const light = await fixedRatePhase(target, payloads, tracker, options.lightRate, LIGHT_SECONDS)
+  const cdg = await withWarmFederation(ctx, 'federation', { seed: 21, label: 'fed' }, async (federation): Promise<SystemResult> => {
+    const { nodes, target, payloads } = federation
+    log(`  meshes ready after ${federation.warmupRounds} warm-up round(s)`)
+    const light = await fixedRatePhase(target, payloads, federation.tracker, options.lightRate, LIGHT_SECONDS)
     log(`  cdgossip ${options.lightRate}/s: 202→C p50 ${light.delivery.acceptToSubscriberMs.p50} p99 ${light.delivery.acceptToSubscriberMs.p99} max ${light.delivery.acceptToSubscriberMs.max} ms`)
-    tracker = new DeliveryTracker(['B', 'C'])
-    const ramp = await fixedRatePhase(target, payloads, tracker, options.fixedRate, RAMP_SECONDS)
+    federation.tracker = new DeliveryTracker(['B', 'C'])
+    const ramp = await fixedRatePhase(target, payloads, federation.tracker, options.fixedRate, RAMP_SECONDS)
     log(`  cdgossip first ${RAMP_SECONDS} s at ${options.fixedRate}/s: 202→C p50 ${ramp.delivery.acceptToSubscriberMs.p50} p99 ${ramp.delivery.acceptToSubscriberMs.p99} ms`)
-    const { median: fixed, windows: fixedWindows } = await fixedRateWindows(target, payloads, options.fixedRate, options.measureSeconds, options.fixedWindows, t => { tracker = t })
+    const { median: fixed, windows: fixedWindows } = await fixedRateWindows(target, payloads, options.fixedRate, options.measureSeconds, options.fixedWindows, t => { federation.tracker = t })
     for (const w of fixedWindows) log(`  cdgossip ${options.fixedRate}/s: 202→C p50 ${w.delivery.acceptToSubscriberMs.p50} p99 ${w.delivery.acceptToSubscriberMs.p99} max ${w.delivery.acceptToSubscriberMs.max} ms, delivered ${w.delivery.deliveredEverywhere}/${w.delivery.accepted}`)
-    tracker = new DeliveryTracker(['B', 'C'])
+    federation.tracker = new DeliveryTracker(['B', 'C'])
     const pids = { A: nodes.a.pid ?? -1, B: nodes.b.pid ?? -1, C: nodes.c.pid ?? -1, bench: process.pid }
-    const { phase: saturation, cpu, threads } = await meteredSaturation(target, payloads, tracker, options.inFlight, options.measureSeconds, pids, [pids.A, pids.B, pids.C])
+    const { phase: saturation, cpu, threads } = await meteredSaturation(target, payloads, federation.tracker, options.inFlight, options.measureSeconds, pids, [pids.A, pids.B, pids.C])
     log(`  cdgossip saturation: accepted ${saturation.delivery.acceptedPerSec}/s, delivered at B and C ${saturation.delivery.deliveredPerSec}/s, 202→C p99 ${saturation.delivery.acceptToSubscriberMs.p99} ms (drained: ${String(saturation.drained)}), CPU ${saturationCpuUs(cpu, saturation)} µs per delivered event (${describeCpu(cpu)})`)
     const memory = { A: await nodes.a.memory(), B: await nodes.b.memory(), C: await nodes.c.memory() }
     log(`  peak RSS A ${memory.A?.peakRssMiB ?? '?'} MiB, B ${memory.B?.peakRssMiB ?? '?'} MiB, C ${memory.C?.peakRssMiB ?? '?'} MiB`)
     const breakdown = { A: await memoryBreakdownOf(nodes.a.api()), B: await memoryBreakdownOf(nodes.b.api()), C: await memoryBreakdownOf(nodes.c.api()) }
     for (const [name, m] of Object.entries(breakdown)) log(`  ${describeBreakdown(name, m)}`)
-    cdg = { lightRate: light, ramp, fixedRate: fixed, fixedWindows, saturation, memory, cpu, ...(threads === undefined ? {} : { threads }), breakdown, extra: { warmupRounds: rounds, sse: watchers.map(w => ({ received: w.received, overflows: w.overflows, reconnects: w.reconnects })) } }
-  } finally {
-    for (const w of watchers) w.close()
-    await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
-  }
+    return { lightRate: light, ramp, fixedRate: fixed, fixedWindows, saturation, memory, cpu, ...(threads === undefined ? {} : { threads }), breakdown, extra: { warmupRounds: federation.warmupRounds, sse: federation.watchers.map(w => ({ received: w.received, overflows: w.overflows, reconnects: w.reconnects })) } }
+  })
 
   log('federation: RabbitMQ baseline (exchange → queues community-b, community-c)')
   const rabbit = await withBroker(ctx, 'federation', async (broker) => {

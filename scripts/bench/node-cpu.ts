@@ -5,16 +5,16 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { createContext, DEFAULT_OPTIONS, removeContext } from './context.js'
-import { DeliveryTracker } from './delivery.js'
-import { startFederation, warmup, watchSubscribers } from './federation-bench.js'
+import type { DeliveryTracker } from './delivery.js'
+import { withWarmFederation } from './federation-bench.js'
 import { closedLoop, openLoop } from './http-load.js'
 import type { NodeProcess } from './node-process.js'
-import { Payloads, runPrefix } from './payloads.js'
+import type { Payloads } from './payloads.js'
 import { cleanupAll } from './resources.js'
 import { UsageError, exitWith, integerOption, scriptArgs } from './script-args.js'
 import { THREAD_KINDS, contextSwitchesOf, cpuOf, noThreadCpu, threadCpuDelta, threadCpuOf, timelineIntervals } from './proc-cpu.js'
 import type { ThreadCpu, ThreadKind, TimelineReading } from './proc-cpu.js'
-import { CdgossipTarget } from './publish-targets.js'
+import type { CdgossipTarget } from './publish-targets.js'
 import { formatTopSites, readAllocationProfile, summarizeAllocations } from './heap-profile.js'
 import { waitUntil } from './stats.js'
 
@@ -163,58 +163,51 @@ async function main (): Promise<void> {
   const allocDir = values.alloc === true ? await mkdtemp(path.join(os.tmpdir(), 'cdgossip-node-alloc-')) : undefined
   // the node processes inherit this environment: the sampler writes its profiles there
   if (allocDir !== undefined) process.env.CDGOSSIP_ALLOC_DIR = allocDir
-  const nodes = await startFederation(ctx, 'node-cpu', () => allocDir === undefined ? [] : ['--import', ALLOC_SAMPLER])
-  let tracker = new DeliveryTracker(['B', 'C'])
-  const watchers = await watchSubscribers(nodes, () => tracker)
   try {
-    const target = new CdgossipTarget(nodes.a.api())
-    const payloads = new Payloads({ seed: 21, idPrefix: runPrefix('cpu') })
-    await warmup(async p => await target.publish(p), payloads, tracker)
-    tracker = new DeliveryTracker(['B', 'C'])
-    const all = [nodes.a, nodes.b, nodes.c]
-    if (allocDir !== undefined) toggleSampling(all)
-    const before = await Promise.all(all.map(cpuSeconds))
-    const switchesBefore = await Promise.all(all.map(switchesOf))
-    const threadsBefore = await Promise.all(all.map(threadCpu))
-    const started = performance.now()
-    const work = (async () => {
-      await publishAll(target, payloads, tracker, total, batch, rate)
-      return await tracker.drain(300_000)
-    })()
-    const timeline = timelineSeconds === undefined ? undefined : recordTimeline(all, tracker, timelineSeconds * 1000, work)
-    const drained = await work
-    const seconds = (performance.now() - started) / 1000
-    const after = await Promise.all(all.map(cpuSeconds))
-    const switches = (await Promise.all(all.map(switchesOf))).map((s, i) => s - (switchesBefore[i] as number))
-    const threadsAfter = await Promise.all(all.map(threadCpu))
-    if (allocDir !== undefined) toggleSampling(all)
-    const peaks = await Promise.all(all.map(async n => (await n.memory())?.peakRssMiB ?? 0))
-    const cpu = after.map((a, i) => a - (before[i] as number))
-    const delivered = tracker.deliveredEverywhere()
-    const sum = cpu.reduce((s, c) => s + c, 0)
-    const threads = threadsAfter.map((t, i) => perDeliveredByThread(threadCpuDelta(threadsBefore[i] as ThreadCpu, t), delivered))
-    console.log(JSON.stringify({
-      events: total,
-      batch,
-      ...(rate === undefined ? {} : { rate }),
-      delivered,
-      drained,
-      deliveredPerSecond: Math.round(delivered / seconds),
-      cpuMsPerEvent: Number((sum * 1000 / delivered).toFixed(3)),
-      cpuMsPerEventByNode: perDelivered(cpu.map(c => c * 1000), delivered, 3),
-      cpuMsPerEventByThread: { A: threads[0], B: threads[1], C: threads[2] },
-      contextSwitchesPerEventByNode: perDelivered(switches, delivered, 2),
-      peakRssMiBByNode: { A: peaks[0], B: peaks[1], C: peaks[2] }
-    }))
-    if (timeline !== undefined) console.log(JSON.stringify({ timeline: timelineIntervals(await timeline) }))
-    if (allocDir !== undefined) {
-      const { perEvent, topSites } = await allocationReport(allocDir, all, delivered, top, at)
-      console.log(JSON.stringify({ heapBytesPerDeliveredEvent: perEvent }))
-      for (const line of topSites) console.log(line)
-    }
+    await withWarmFederation(ctx, 'node-cpu', { seed: 21, label: 'cpu', nodeArgs: () => allocDir === undefined ? [] : ['--import', ALLOC_SAMPLER] }, async ({ nodes, target, payloads, tracker }) => {
+      const all = [nodes.a, nodes.b, nodes.c]
+      if (allocDir !== undefined) toggleSampling(all)
+      const before = await Promise.all(all.map(cpuSeconds))
+      const switchesBefore = await Promise.all(all.map(switchesOf))
+      const threadsBefore = await Promise.all(all.map(threadCpu))
+      const started = performance.now()
+      const work = (async () => {
+        await publishAll(target, payloads, tracker, total, batch, rate)
+        return await tracker.drain(300_000)
+      })()
+      const timeline = timelineSeconds === undefined ? undefined : recordTimeline(all, tracker, timelineSeconds * 1000, work)
+      const drained = await work
+      const seconds = (performance.now() - started) / 1000
+      const after = await Promise.all(all.map(cpuSeconds))
+      const switches = (await Promise.all(all.map(switchesOf))).map((s, i) => s - (switchesBefore[i] as number))
+      const threadsAfter = await Promise.all(all.map(threadCpu))
+      if (allocDir !== undefined) toggleSampling(all)
+      const peaks = await Promise.all(all.map(async n => (await n.memory())?.peakRssMiB ?? 0))
+      const cpu = after.map((a, i) => a - (before[i] as number))
+      const delivered = tracker.deliveredEverywhere()
+      const sum = cpu.reduce((s, c) => s + c, 0)
+      const threads = threadsAfter.map((t, i) => perDeliveredByThread(threadCpuDelta(threadsBefore[i] as ThreadCpu, t), delivered))
+      console.log(JSON.stringify({
+        events: total,
+        batch,
+        ...(rate === undefined ? {} : { rate }),
+        delivered,
+        drained,
+        deliveredPerSecond: Math.round(delivered / seconds),
+        cpuMsPerEvent: Number((sum * 1000 / delivered).toFixed(3)),
+        cpuMsPerEventByNode: perDelivered(cpu.map(c => c * 1000), delivered, 3),
+        cpuMsPerEventByThread: { A: threads[0], B: threads[1], C: threads[2] },
+        contextSwitchesPerEventByNode: perDelivered(switches, delivered, 2),
+        peakRssMiBByNode: { A: peaks[0], B: peaks[1], C: peaks[2] }
+      }))
+      if (timeline !== undefined) console.log(JSON.stringify({ timeline: timelineIntervals(await timeline) }))
+      if (allocDir !== undefined) {
+        const { perEvent, topSites } = await allocationReport(allocDir, all, delivered, top, at)
+        console.log(JSON.stringify({ heapBytesPerDeliveredEvent: perEvent }))
+        for (const line of topSites) console.log(line)
+      }
+    })
   } finally {
-    for (const w of watchers) w.close()
-    await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
     await removeContext(ctx)
     if (allocDir !== undefined) await rm(allocDir, { recursive: true, force: true })
   }

@@ -4,9 +4,8 @@ import { fileURLToPath } from 'node:url'
 import type { BenchContext, PartResult } from './context.js'
 import { dirFor } from './context.js'
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './cpu-profile.js'
-import { DeliveryTracker } from './delivery.js'
 import { prepareCatchupPair } from './catchup-bench.js'
-import { startFederation, warmup, watchSubscribers } from './federation-bench.js'
+import { withWarmFederation } from './federation-bench.js'
 import { closedLoop } from './http-load.js'
 import { NodeProcess } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
@@ -74,15 +73,7 @@ export async function runProfile (ctx: BenchContext): Promise<PartResult> {
     const dirs = { A: path.join(base, 'federation-a'), B: path.join(base, 'federation-b'), C: path.join(base, 'federation-c') }
     for (const d of Object.values(dirs)) await mkdir(d, { recursive: true })
     log('profile: three nodes at saturation')
-    const nodes = await startFederation(ctx, 'profile-federation', name => cpuProf(dirs[name as keyof typeof dirs]))
-    let tracker = new DeliveryTracker(['B', 'C'])
-    const watchers = await watchSubscribers(nodes, () => tracker)
-    try {
-      const target = new CdgossipTarget(nodes.a.api())
-      const payloads = new Payloads({ seed: 52, idPrefix: runPrefix('prof') })
-      // rounds until both subscribers get one: a publish before the meshes form reaches nobody
-      await warmup(async p => await target.publish(p), payloads, tracker)
-      tracker = new DeliveryTracker(['B', 'C'])
+    await withWarmFederation(ctx, 'profile-federation', { seed: 52, label: 'prof', nodeArgs: name => cpuProf(dirs[name as keyof typeof dirs]) }, async ({ target, payloads, tracker }) => {
       const r = await closedLoop({
         total: 1_000_000,
         inFlight: options.inFlight,
@@ -95,10 +86,7 @@ export async function runProfile (ctx: BenchContext): Promise<PartResult> {
       })
       await tracker.drain(30_000)
       log(`  ${r.completed} published; delivered at B and C ${tracker.summary(1).deliveredPerSec} events/s under the profiler`)
-    } finally {
-      for (const w of watchers) w.close()
-      await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
-    }
+    })
     summaries['federation A (publisher)'] = await summarizeProfile(await profileIn(dirs.A), REPO_ROOT, 40)
     summaries['federation B (subscriber)'] = await summarizeProfile(await profileIn(dirs.B), REPO_ROOT, 40)
   }

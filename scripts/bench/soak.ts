@@ -4,19 +4,17 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createContext, DEFAULT_OPTIONS, removeContext } from './context.js'
-import { DeliveryTracker } from './delivery.js'
+import { GC_FLUSH_MS, parseGcPauses } from './gc-pauses.js'
 import { latencyWindows } from './latency-windows.js'
-import type { TimedSend } from './latency-windows.js'
+import type { NodeActivity, TimedSend } from './latency-windows.js'
 import { parseLevelDbLog } from './leveldb-log.js'
-import type { LevelDbActivity, Span } from './leveldb-log.js'
-import { startFederation, warmup, watchSubscribers } from './federation-bench.js'
+import type { Span } from './leveldb-log.js'
+import { withWarmFederation } from './federation-bench.js'
 import { openLoop } from './http-load.js'
 import { bytesPerThousandEvents, growthSlope, parseLiveReading } from './memory-breakdown.js'
 import type { LiveMemory } from './memory-breakdown.js'
 import type { NodeProcess } from './node-process.js'
-import { Payloads, runPrefix } from './payloads.js'
 import { diskUsage } from './query-bench.js'
-import { CdgossipTarget } from './publish-targets.js'
 import { cleanupAll } from './resources.js'
 import { exitWith, integerOption, scriptArgs } from './script-args.js'
 import { round, waitUntil } from './stats.js'
@@ -32,20 +30,26 @@ import { dataDirPaths } from '../../src/data-dir.js'
  * would accumulate. The same reading every --sample seconds under load gives its slope.
  *
  * A's publish latency is reported per window of the load, beside what could stall a publish in
- * it: the readings themselves (full collections on every node at once) and each store's flushes,
- * compactions and waiting writes, from LevelDB's own LOG. `--sample 0` takes no reading under
- * load, so its windows show a node's latency with nothing of the soak's own in the way.
+ * it: the readings themselves (full collections on every node at once), each store's flushes,
+ * compactions and waiting writes, from LevelDB's own LOG, and each node's collection pauses, from
+ * gc-pause-probe.ts; and how many slow publishes were in flight during A's long pauses or its
+ * compactions. `--sample 0` takes no reading under load, so its windows show a node's latency
+ * with nothing of the soak's own in the way.
  */
 
 const USAGE = `usage: node dist/scripts/bench/soak.js [options]
   --minutes M     minutes of load (default 20)
   --rate R        single events per second published at A, open loop (default 200)
-  --sample S      seconds between live-heap readings under load (default 60; 0: none under load)
+  --sample S      seconds between live-heap readings under load (default 60; 0: none under load).
+                  A reading holds every node for most of a second: measure latency with 0
   --window S      seconds per window of A's publish latency (default 60)
   --idle S        seconds the nodes sit idle before each live-heap reading (default 20)
 environment: CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js runs the nodes from another build`
 
-const PROBE = new URL('./live-heap-probe.js', import.meta.url).href
+const LIVE_PROBE = new URL('./live-heap-probe.js', import.meta.url).href
+const GC_PROBE = new URL('./gc-pause-probe.js', import.meta.url).href
+/** A publish slower than this counts as slow: the bound on the 500/s federation p99 */
+const SLOW_MS = 50
 
 /** Epoch milliseconds, to the fraction: the clock LevelDB's LOG lines are read into. */
 function now (): number {
@@ -69,11 +73,15 @@ async function readLiveMemory (nodes: readonly NodeProcess[], dir: string, readi
   return readings
 }
 
-/** What a node's store did in the background, from LevelDB's LOG (and LOG.old, which precedes it). */
-async function storeActivity (node: NodeProcess): Promise<LevelDbActivity> {
+/**
+ * What a node did that can hold up a publish: its store's background work, from LevelDB's LOG (and
+ * LOG.old, which precedes it), and its main thread's collections, from gc-pause-probe.ts.
+ */
+async function nodeActivity (node: NodeProcess, probeDir: string): Promise<NodeActivity> {
   const dir = dataDirPaths(node.dataDir).store
   const logs = await Promise.all(['LOG.old', 'LOG'].map(async name => await readFile(path.join(dir, name), 'utf8').catch(() => '')))
-  return parseLevelDbLog(logs.join('\n'))
+  const gc = await readFile(path.join(probeDir, `gc.${node.pid ?? 0}.jsonl`), 'utf8').catch(() => '')
+  return { store: parseLevelDbLog(logs.join('\n')), gc: parseGcPauses(gc) }
 }
 
 /** A node's store on disk: LevelDB keeps every table file open (up to 1,000), with its index in memory. */
@@ -99,90 +107,85 @@ async function main (): Promise<void> {
   const idleSeconds = integerOption(values.idle, '--idle', 20, 0)
   const ctx = await createContext('/tmp', { ...DEFAULT_OPTIONS, noBaseline: true }, line => { console.error(line) })
   const liveDir = await mkdtemp(path.join(os.tmpdir(), 'cdgossip-soak-live-'))
-  // the node processes inherit this environment: the probe writes its readings there
+  // the node processes inherit this environment: the probes write there
   process.env.CDGOSSIP_LIVE_DIR = liveDir
-  const nodes = await startFederation(ctx, 'soak', () => ['--import', PROBE])
-  const all = [nodes.a, nodes.b, nodes.c]
-  let tracker = new DeliveryTracker(['B', 'C'])
-  const watchers = await watchSubscribers(nodes, () => tracker)
+  process.env.CDGOSSIP_GC_DIR = liveDir
   try {
-    const target = new CdgossipTarget(nodes.a.api())
-    const payloads = new Payloads({ seed: 31, idPrefix: runPrefix('soak') })
-    await warmup(async p => await target.publish(p), payloads, tracker)
-    tracker = new DeliveryTracker(['B', 'C'])
-    await sleep(idleSeconds * 1000)
-    const before = await readLiveMemory(all, liveDir, 1)
-    console.error(`live before the load: ${JSON.stringify(before)}`)
+    await withWarmFederation(ctx, 'soak', { seed: 31, label: 'soak', nodeArgs: () => ['--import', LIVE_PROBE, '--import', GC_PROBE] }, async ({ nodes, target, payloads, tracker }) => {
+      const all = [nodes.a, nodes.b, nodes.c]
+      await sleep(idleSeconds * 1000)
+      const before = await readLiveMemory(all, liveDir, 1)
+      console.error(`live before the load: ${JSON.stringify(before)}`)
 
-    const total = rate * minutes * 60
-    console.error(`${total} events at ${rate}/s for ${minutes} min`)
-    const startedAt = performance.now()
-    const loadStart = now()
-    const sends: TimedSend[] = []
-    const readingSpans: Span[] = []
-    const load = openLoop({
-      total,
-      ratePerSec: rate,
-      maxInFlight: 256,
-      maxMs: minutes * 60_000 + 60_000,
-      send: async () => {
-        const sentAt = performance.now()
-        const key = await target.publish(payloads.next())
-        const acceptedAt = performance.now()
-        tracker.accepted(key, sentAt, acceptedAt)
-        sends.push({ at: performance.timeOrigin + sentAt, ms: acceptedAt - sentAt })
+      const total = rate * minutes * 60
+      console.error(`${total} events at ${rate}/s for ${minutes} min`)
+      const startedAt = performance.now()
+      const loadStart = now()
+      const sends: TimedSend[] = []
+      const readingSpans: Span[] = []
+      const load = openLoop({
+        total,
+        ratePerSec: rate,
+        maxInFlight: 256,
+        maxMs: minutes * 60_000 + 60_000,
+        send: async () => {
+          const sentAt = performance.now()
+          const key = await target.publish(payloads.next())
+          const acceptedAt = performance.now()
+          tracker.accepted(key, sentAt, acceptedAt)
+          sends.push({ at: performance.timeOrigin + sentAt, ms: acceptedAt - sentAt })
+        }
+      })
+      const samples: LiveSample[] = []
+      let reading = 1
+      let done = false
+      const settled = load.then(() => { done = true }, () => { done = true })
+      while (!done && sampleSeconds > 0) {
+        await Promise.race([sleep(sampleSeconds * 1000), settled])
+        if (done) break
+        const delivered = tracker.deliveredEverywhere()
+        const live = await readLiveMemory(all, liveDir, ++reading, readingSpans)
+        const disk = await Promise.all(all.map(storeOnDisk))
+        const sample = { minute: round((performance.now() - startedAt) / 60_000, 2), delivered, byNode: Object.fromEntries(all.map((n, i) => [n.name, { ...live[i] as LiveMemory, ...disk[i] as { storeMiB: number, tableFiles: number } }])) }
+        samples.push(sample)
+        console.error(JSON.stringify(sample))
       }
-    })
-    const samples: LiveSample[] = []
-    let reading = 1
-    let done = false
-    const settled = load.then(() => { done = true }, () => { done = true })
-    while (!done && sampleSeconds > 0) {
-      await Promise.race([sleep(sampleSeconds * 1000), settled])
-      if (done) break
+      const loop = await load
+      const drained = await tracker.drain(120_000)
       const delivered = tracker.deliveredEverywhere()
-      const live = await readLiveMemory(all, liveDir, ++reading, readingSpans)
-      const disk = await Promise.all(all.map(storeOnDisk))
-      const sample = { minute: round((performance.now() - startedAt) / 60_000, 2), delivered, byNode: Object.fromEntries(all.map((n, i) => [n.name, { ...live[i] as LiveMemory, ...disk[i] as { storeMiB: number, tableFiles: number } }])) }
-      samples.push(sample)
-      console.error(JSON.stringify(sample))
-    }
-    const loop = await load
-    const drained = await tracker.drain(120_000)
-    const delivered = tracker.deliveredEverywhere()
-    const peaks = await Promise.all(all.map(async n => (await n.memory())?.peakRssMiB))
-    const activity = await Promise.all(all.map(storeActivity))
-    const latency = latencyWindows(sends, { start: loadStart, windowMs: windowSeconds * 1000, readings: readingSpans, stores: Object.fromEntries(all.map((n, i) => [n.name, activity[i] as LevelDbActivity])) })
-    await sleep(idleSeconds * 1000)
-    const after = await readLiveMemory(all, liveDir, ++reading)
+      const peaks = await Promise.all(all.map(async n => (await n.memory())?.peakRssMiB))
+      // idle before the reading, and long enough for the GC probe's last append
+      await sleep(Math.max(idleSeconds * 1000, 2 * GC_FLUSH_MS))
+      const activity = await Promise.all(all.map(async n => await nodeActivity(n, liveDir)))
+      const latency = latencyWindows(sends, { start: loadStart, windowMs: windowSeconds * 1000, readings: readingSpans, nodes: Object.fromEntries(all.map((n, i) => [n.name, activity[i] as NodeActivity])), publisher: nodes.a.name, slowMs: SLOW_MS })
+      const after = await readLiveMemory(all, liveDir, ++reading)
 
-    console.log(JSON.stringify({
-      minutes,
-      rate,
-      accepted: loop.completed,
-      failed: loop.failed,
-      skipped: loop.skipped,
-      ...(loop.firstError === undefined ? {} : { firstError: loop.firstError }),
-      deliveredEverywhere: delivered,
-      drained,
-      byNode: Object.fromEntries(all.map((n, i) => {
-        const b = before[i] as LiveMemory
-        const a = after[i] as LiveMemory
-        return [n.name, {
-          liveBefore: b,
-          liveAfter: a,
-          liveHeapGrowthBytesPer1000Events: delivered === 0 ? undefined : bytesPerThousandEvents(b, a, delivered),
-          // the second half of the load: past the first minutes' compiling and filling of bounded caches
-          secondHalfSlopeBytesPer1000Events: growthSlope(samples.slice(Math.floor(samples.length / 2)).map(x => ({ events: x.delivered, liveHeapMiB: (x.byNode[n.name] as LiveMemory).liveHeapMiB }))),
-          peakRssMiB: peaks[i]
-        }]
-      })),
-      latency,
-      samples
-    }))
+      console.log(JSON.stringify({
+        minutes,
+        rate,
+        accepted: loop.completed,
+        failed: loop.failed,
+        skipped: loop.skipped,
+        ...(loop.firstError === undefined ? {} : { firstError: loop.firstError }),
+        deliveredEverywhere: delivered,
+        drained,
+        byNode: Object.fromEntries(all.map((n, i) => {
+          const b = before[i] as LiveMemory
+          const a = after[i] as LiveMemory
+          return [n.name, {
+            liveBefore: b,
+            liveAfter: a,
+            liveHeapGrowthBytesPer1000Events: delivered === 0 ? undefined : bytesPerThousandEvents(b, a, delivered),
+            // the second half of the load: past the first minutes' compiling and filling of bounded caches
+            secondHalfSlopeBytesPer1000Events: growthSlope(samples.slice(Math.floor(samples.length / 2)).map(x => ({ events: x.delivered, liveHeapMiB: (x.byNode[n.name] as LiveMemory).liveHeapMiB }))),
+            peakRssMiB: peaks[i]
+          }]
+        })),
+        latency,
+        samples
+      }))
+    })
   } finally {
-    for (const w of watchers) w.close()
-    await Promise.all([nodes.c, nodes.b, nodes.a].map(async n => { await n.stop() }))
     await removeContext(ctx)
     await rm(liveDir, { recursive: true, force: true })
   }
