@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dataDirPaths, initDataDir, readApiToken } from '../../src/data-dir.js'
 import { loadOrCreateIdentity } from '../../src/signing/index.js'
@@ -28,6 +30,12 @@ export const NODE_FLAGS: readonly string[] = (process.env.CDGOSSIP_BENCH_NODE_FL
  * given to them as LD_PRELOAD), e.g. jemalloc, to compare allocators without changing the bench client's.
  */
 const NODE_PRELOAD = process.env.CDGOSSIP_BENCH_NODE_PRELOAD ?? ''
+/**
+ * A directory to keep every node process's whole output in (CDGOSSIP_BENCH_NODE_OUTPUT), as
+ * `<name>.<pid>.log`: what V8 prints with `--trace-gc` in CDGOSSIP_BENCH_NODE_FLAGS, say. Without
+ * it only the output's tail is kept, for error messages.
+ */
+const NODE_OUTPUT = process.env.CDGOSSIP_BENCH_NODE_OUTPUT ?? ''
 /** Gossip network of every bench node: topics are `cdgossip/bench/<class>`. */
 export const BENCH_NETWORK = 'bench'
 /** Start (REST up, p2p listening) must take less than this. */
@@ -134,7 +142,12 @@ export class NodeProcess {
     trackChild(child)
     this.exited = new Promise(resolve => { child.once('exit', () => { resolve() }) })
     this.unregister = onCleanup(`node ${this.name}`, async () => { await this.stop() })
-    const keep = (chunk: Buffer): void => { this.output = (this.output + chunk.toString('utf8')).slice(-OUTPUT_TAIL) }
+    const whole = NODE_OUTPUT === '' ? undefined : createWriteStream(path.join(NODE_OUTPUT, `${this.name}.${child.pid ?? 0}.log`), { flags: 'a' })
+    if (whole !== undefined) child.once('exit', () => { whole.end() })
+    const keep = (chunk: Buffer): void => {
+      this.output = (this.output + chunk.toString('utf8')).slice(-OUTPUT_TAIL)
+      whole?.write(chunk)
+    }
     child.stderr?.on('data', keep)
 
     await new Promise<void>((resolve, reject) => {
