@@ -143,7 +143,8 @@ export class NodeProcess {
     this.exited = new Promise(resolve => { child.once('exit', () => { resolve() }) })
     this.unregister = onCleanup(`node ${this.name}`, async () => { await this.stop() })
     const whole = NODE_OUTPUT === '' ? undefined : createWriteStream(path.join(NODE_OUTPUT, `${this.name}.${child.pid ?? 0}.log`), { flags: 'a' })
-    if (whole !== undefined) child.once('exit', () => { whole.end() })
+    // 'close', not 'exit': output can still arrive between the two
+    if (whole !== undefined) child.once('close', () => { whole.end() })
     const keep = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString('utf8')).slice(-OUTPUT_TAIL)
       whole?.write(chunk)
