@@ -1,13 +1,11 @@
 import { constants } from 'node:perf_hooks'
+import type { Span } from './stats.js'
 
 /** How often gc-pause-probe.ts appends what it recorded: a reader waits this long for the last of it. */
 export const GC_FLUSH_MS = 1000
 
 /** One garbage collection's pause of a node's main thread, as gc-pause-probe.ts records it. */
-export interface GcPause {
-  /** epoch ms */
-  start: number
-  end: number
+export interface GcPause extends Span {
   /** a full (mark-compact) collection, as opposed to a scavenge, an incremental step or weak callbacks */
   major: boolean
 }

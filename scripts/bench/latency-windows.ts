@@ -1,6 +1,7 @@
 import type { GcPause } from './gc-pauses.js'
-import type { LevelDbActivity, Span } from './leveldb-log.js'
-import { percentile, round } from './stats.js'
+import type { LevelDbActivity } from './leveldb-log.js'
+import { round, summarize } from './stats.js'
+import type { Span } from './stats.js'
 
 /** One publish: when it was sent (epoch ms) and how long until its 202. */
 export interface TimedSend {
@@ -91,15 +92,15 @@ export function latencyWindows (sends: readonly TimedSend[], options: { start: n
   return [...byWindow.entries()].sort(([a], [b]) => a - b).map(([index, list]) => {
     const from = start + index * windowMs
     const to = from + windowMs
-    const sorted = list.map(s => s.ms).sort((a, b) => a - b)
+    const { p50, p99 } = summarize(list.map(s => s.ms))
     const slowest = list.reduce((worst, s) => s.ms > worst.ms ? s : worst)
     const slow = list.filter(s => s.ms > slowMs)
     const during = (spans: readonly Span[]): number => slow.filter(s => spans.some(p => overlaps(p, s.at, s.at + s.ms))).length
     return {
       minute: minutes(from),
       sends: list.length,
-      p50: round(percentile(sorted, 50)),
-      p99: round(percentile(sorted, 99)),
+      p50,
+      p99,
       max: round(slowest.ms),
       maxSentAtMinute: minutes(slowest.at),
       readings: readings.filter(r => overlaps(r, from, to)).length,

@@ -1,3 +1,5 @@
+import type { Span } from './stats.js'
+
 /**
  * What LevelDB's own LOG file (in the store's directory) says its one background thread did:
  * memtable flushes ("Level-0 table #N: started" … "Level-0 table #N: <bytes> bytes OK"),
@@ -5,12 +7,6 @@
  * ("Current memtable full; waiting..." and "Too many L0 files; waiting..."). The soak lines these
  * up with the publish latency it measured, to tell a write stall from anything else.
  */
-
-/** One span of background work, epoch milliseconds. */
-export interface Span {
-  start: number
-  end: number
-}
 
 export interface LevelDbActivity {
   flushes: Span[]

@@ -6,8 +6,9 @@ import path from 'node:path'
  * Preloaded into a node process (`node --import <this file> bin/cdgossip.js start`) by `soak`:
  * on each SIGUSR2 it runs full garbage collections through the inspector (as DevTools' "collect
  * garbage" does) and then writes `live.<pid>.json` into CDGOSSIP_LIVE_DIR: a reading number, how
- * long the collections held the main thread, and the heap used right after, which is the live heap, with the heap V8 keeps for it, the resident
- * set (on Linux split into anonymous memory and mapped files' pages) and external memory.
+ * long the collections held the main thread, and the heap used right after, which is the live
+ * heap, with the heap V8 keeps for it, the resident set (on Linux split into anonymous memory and
+ * mapped files' pages) and external memory.
  * Without CDGOSSIP_LIVE_DIR it does nothing. Bench tooling only: nothing in src/ loads it.
  *
  * A reading is not free: the collections hold the node's main thread for most of a second here

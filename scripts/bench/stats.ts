@@ -9,6 +9,12 @@ export interface LatencySummary {
   mean: number
 }
 
+/** A stretch of time, epoch milliseconds: a compaction, a collection pause, a soak's reading. */
+export interface Span {
+  start: number
+  end: number
+}
+
 /** Nearest-rank percentile of an ascending array; NaN when empty. */
 export function percentile (sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
