@@ -1,5 +1,14 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled TypeScript in dist/ (built by `npm ci` via the prepare script).
 import '../dist/src/polyfill.js'
+if (process.argv[2] === 'start') {
+  // a node re-executes itself here with jemalloc preloaded when it is installed (src/cli/allocator.ts)
+  const { prepareMalloc } = await import('../dist/src/cli/allocator.js')
+  const problem = prepareMalloc()
+  if (problem !== undefined) {
+    process.stderr.write(`cdgossip start: ${problem}\n`)
+    process.exit(3)
+  }
+}
 const { main } = await import('../dist/src/cli/index.js')
 process.exitCode = await main(process.argv.slice(2))

@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { chooseMalloc, thisProcess } from '../../src/cli/allocator.js'
 import { dataDirPaths, initDataDir, readApiToken } from '../../src/data-dir.js'
 import { loadOrCreateIdentity } from '../../src/signing/index.js'
 import { HttpClient } from './http-load.js'
@@ -30,6 +31,19 @@ export const NODE_FLAGS: readonly string[] = (process.env.CDGOSSIP_BENCH_NODE_FL
  * given to them as LD_PRELOAD), e.g. jemalloc, to compare allocators without changing the bench client's.
  */
 const NODE_PRELOAD = process.env.CDGOSSIP_BENCH_NODE_PRELOAD ?? ''
+
+/**
+ * The malloc every node process runs with, as `cdgossip start` decides it for the environment the
+ * bench gives them (they run on this same Node.js): jemalloc when installed, unless
+ * CDGOSSIP_MALLOC=system or CDGOSSIP_BENCH_NODE_PRELOAD says otherwise.
+ */
+export function nodeMalloc (): string {
+  if (NODE_PRELOAD !== '') return `LD_PRELOAD=${NODE_PRELOAD} (CDGOSSIP_BENCH_NODE_PRELOAD)`
+  // a node process starts without the bench's own libraries loaded
+  const decision = chooseMalloc({ ...thisProcess(), loadedJemalloc: () => undefined })
+  if (decision.action === 'reexec') return `jemalloc ${decision.library} (preloaded by \`cdgossip start\`; CDGOSSIP_MALLOC=system for the system's)`
+  return decision.action === 'keep' ? decision.reason : decision.problem
+}
 /**
  * A directory to keep every node process's whole output in (CDGOSSIP_BENCH_NODE_OUTPUT), as
  * `<name>.<pid>.log`: what V8 prints with `--trace-gc` in CDGOSSIP_BENCH_NODE_FLAGS, say. Without

@@ -3,6 +3,7 @@ import os from 'node:os'
 import v8 from 'node:v8'
 import type { BenchOptions, Figure, PartResult } from './context.js'
 import { CATCHUP_FLOOR, describeRecipe, FEDERATION_FLOOR, floorPerEventUs, type FloorCosts } from './efficiency.js'
+import { nodeMalloc } from './node-process.js'
 import { ratio } from './stats.js'
 
 export interface MachineInfo {
@@ -19,6 +20,8 @@ export interface MachineInfo {
   heapLimitMiB?: number
   /** 1-minute load average when the run started and ended: other work on the box skews figures */
   loadAverage?: { start: number, end?: number }
+  /** the malloc the node processes run with (nodeMalloc in node-process.ts) */
+  nodeMalloc?: string
 }
 
 export interface BenchRun {
@@ -58,7 +61,8 @@ export function machineInfo (): MachineInfo {
     os: `${os.type()} ${os.release()} (${os.arch()})`,
     node: process.version,
     heapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / 1024 ** 2),
-    loadAverage: { start: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 }
+    loadAverage: { start: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
+    nodeMalloc: nodeMalloc()
   }
 }
 
@@ -125,6 +129,7 @@ export function renderMarkdown (run: BenchRun): string {
     '',
     `- Machine: ${run.machine.cpu}, ${run.machine.cores} cores, ${run.machine.ramGiB} GiB RAM, ${run.machine.os}`,
     `- Node.js ${run.machine.node}${run.machine.heapLimitMiB === undefined ? '' : `, V8 heap limit ${run.machine.heapLimitMiB.toLocaleString('en-US')} MiB (sized from the RAM; the node processes get the same unless CDGOSSIP_BENCH_NODE_FLAGS sets --max-old-space-size)`}`,
+    ...(run.machine.nodeMalloc === undefined ? [] : [`- malloc of the node processes: ${run.machine.nodeMalloc}`]),
     `- Baseline: ${baselineLine(run.baseline)}`,
     `- Second baseline: ${baselineLine(run.nats)}`,
     `- Load average (1 min) at start ${run.machine.loadAverage?.start ?? '?'}, at end ${run.machine.loadAverage?.end ?? '?'}: other work on the machine skews every figure.`,
