@@ -77,7 +77,6 @@ export function checkCloudEventConsistency (attrs: Record<string, unknown>, cdev
   }
 }
 
-const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
@@ -91,7 +90,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
  * nodes store and forward exactly what was signed.
  */
 export function encodeCDEventData (cdevent: CDEvent): Uint8Array {
-  return encoder.encode(JSON.stringify(cdevent))
+  // from Node's Buffer pool when small: signing copies what it keeps (signCloudEvent)
+  return Buffer.from(JSON.stringify(cdevent), 'utf8')
 }
 
 /**

@@ -33,15 +33,33 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
  * This, never the payload alone, is what gets signed (DSSE protocol.md).
  */
 export function pae (payloadType: string, payload: Uint8Array): Uint8Array {
-  const type = encoder.encode(payloadType)
-  const head = encoder.encode(`DSSEv1 ${type.byteLength} `)
-  const mid = encoder.encode(` ${payload.byteLength} `)
-  const out = new Uint8Array(head.byteLength + type.byteLength + mid.byteLength + payload.byteLength)
+  const head = paeHead(payloadType, payload.byteLength)
+  // from Node's Buffer pool when small (every record's is 80 bytes): no native allocation per call
+  const out = Buffer.allocUnsafe(head.byteLength + payload.byteLength)
   out.set(head, 0)
-  out.set(type, head.byteLength)
-  out.set(mid, head.byteLength + type.byteLength)
-  out.set(payload, head.byteLength + type.byteLength + mid.byteLength)
+  out.set(payload, head.byteLength)
   return out
+}
+
+/**
+ * Everything before the body, per payload type and length: a record's is the same every time
+ * (one type, a 32-byte payload). Bounded: types from outside only refill it.
+ */
+const paeHeads = new Map<string, Uint8Array>()
+const MAX_PAE_HEADS = 64
+
+function paeHead (payloadType: string, length: number): Uint8Array {
+  const key = `${length} ${payloadType}`
+  let head = paeHeads.get(key)
+  if (head === undefined) {
+    const type = encoder.encode(payloadType)
+    head = encoder.encode(`DSSEv1 ${type.byteLength} ${payloadType} ${length} `)
+    if (payloadType.length <= 256) {
+      if (paeHeads.size >= MAX_PAE_HEADS) paeHeads.clear()
+      paeHeads.set(key, head)
+    }
+  }
+  return head
 }
 
 /**

@@ -112,7 +112,8 @@ export function signEd25519 (privateKey: PrivateKey, peerId: string, message: Ui
   const key = signingKeyFor(privateKey)
   if (key.peerId !== peerId) throw new Error(`signer peer ID ${peerId} does not match its private key (${key.peerId})`)
   if (sodiumModule === undefined) return cryptoSign(null, message, key.keyObject)
-  const signature = new Uint8Array(ED25519_SIGNATURE_BYTES)
+  // from Node's Buffer pool: every caller encodes it into the envelope and lets it go
+  const signature = Buffer.allocUnsafe(ED25519_SIGNATURE_BYTES)
   sodiumModule.sodium.crypto_sign_detached(signature, message, key.secretKey)
   return signature
 }

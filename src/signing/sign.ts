@@ -61,7 +61,8 @@ export function signCloudEvent (input: SignInput, signer: Signer): SignedCloudEv
     bytes,
     digest,
     attributes: Object.freeze({ ...carried, sequence, signedextattrs: SIGNED_EXTENSIONS, dssematerial }),
-    data: data.slice(),
+    // a copy of its own (Buffer#slice would be a view): the caller's bytes may sit in a shared pool
+    data: new Uint8Array(data),
     origin: signer.peerId,
     sequence: input.sequence
   }

@@ -139,14 +139,14 @@ export function checkSignedMaterial (check: MaterialCheck): string {
   if (signer === undefined) throw new BadSignatureError('bad-signature', 'the DSSE signature does not verify')
 
   const extensions = check.extensions()
-  let material: Uint8Array
+  let material: Buffer
   try {
     material = computeVerificationMaterial(check.attributes, check.data, extensions)
   } catch (err) {
     if (err instanceof MaterialInputError) throw new BadSignatureError('bad-attribute', err.message, { cause: err })
     throw err
   }
-  if (!Buffer.from(material).equals(envelope.payload)) {
+  if (!material.equals(envelope.payload)) {
     throw new BadSignatureError('material-mismatch', 'the event does not match its signed verification material: it was modified after signing')
   }
   return signer

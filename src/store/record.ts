@@ -19,8 +19,6 @@ export const RECORD_FORMAT = 1
 const FIXED_HEADER = 1 + 1 + 8 + 8
 const MAX_SHORT_STRING = 0xffff
 
-const utf8 = new TextEncoder()
-
 export interface RecordMeta {
   counter: number
   receivedAtMs: number
@@ -28,22 +26,21 @@ export interface RecordMeta {
 }
 
 export function encodeStoredValue (event: SignedEvent, meta: RecordMeta): Uint8Array {
-  const origin = utf8.encode(event.origin)
-  const eventClass = utf8.encode(event.eventClass)
-  if (origin.length > MAX_SHORT_STRING || eventClass.length > MAX_SHORT_STRING) {
+  const originBytes = Buffer.byteLength(event.origin)
+  const classBytes = Buffer.byteLength(event.eventClass)
+  if (originBytes > MAX_SHORT_STRING || classBytes > MAX_SHORT_STRING) {
     throw new UnstorableEventError('origin or event class too long')
   }
-  const out = new Uint8Array(FIXED_HEADER + 2 + origin.length + 2 + eventClass.length + event.bytes.length)
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
-  let at = 0
-  view.setUint8(at, RECORD_FORMAT); at += 1
-  view.setUint8(at, meta.trusted ? 1 : 0); at += 1
-  view.setFloat64(at, meta.counter); at += 8
-  view.setFloat64(at, meta.receivedAtMs); at += 8
-  view.setUint16(at, origin.length); at += 2
-  out.set(origin, at); at += origin.length
-  view.setUint16(at, eventClass.length); at += 2
-  out.set(eventClass, at); at += eventClass.length
+  // from Node's Buffer pool for most records: the batch copies it, so it need not own memory
+  const out = Buffer.allocUnsafe(FIXED_HEADER + 2 + originBytes + 2 + classBytes + event.bytes.length)
+  let at = out.writeUInt8(RECORD_FORMAT, 0)
+  at = out.writeUInt8(meta.trusted ? 1 : 0, at)
+  at = out.writeDoubleBE(meta.counter, at)
+  at = out.writeDoubleBE(meta.receivedAtMs, at)
+  at = out.writeUInt16BE(originBytes, at)
+  at += out.write(event.origin, at, 'utf8')
+  at = out.writeUInt16BE(classBytes, at)
+  at += out.write(event.eventClass, at, 'utf8')
   out.set(event.bytes, at)
   return out
 }

@@ -57,6 +57,15 @@ describe('signCloudEvent', () => {
     expect(sign(alice).digest).not.toBe(sign(bob).digest)
   })
 
+  it('keeps its own copy of the data, also when given a view into a shared Buffer', () => {
+    // Buffer.from of a short string is a slice of Node's shared pool, and Buffer#slice is a view
+    const data = Buffer.from(decoder.decode(DATA), 'utf8')
+    const record = sign(alice, {}, data)
+    data.fill(0x20)
+    expect(Buffer.from(record.data).equals(Buffer.from(DATA))).toBe(true)
+    expect(openSignedRecord(record.bytes).data).toEqual(record.data)
+  })
+
   it('refuses attributes that would not make a valid record', () => {
     const bad: Array<Partial<Record<keyof typeof ATTRIBUTES, unknown>>> = [
       { specversion: '0.3' }, { id: '' }, { source: '' }, { type: '' }, { datacontenttype: undefined },
