@@ -1,13 +1,13 @@
 import { accessSync, constants, readFileSync } from 'node:fs'
 
 /**
- * Which malloc a node runs with. With glibc's malloc a node spends ~5 % more CPU per event than
- * with jemalloc, and glibc keeps native memory the node freed, so a long-running node's resident
- * set creeps up while its heap stays flat (BENCHMARKS.md, rounds 16 and 18). jemalloc has to be
- * preloaded before the process starts, so `cdgossip start` re-executes itself once, on the same
- * PID, with LD_PRELOAD naming the library when it finds one (process.execve, Node.js 22.15 and
- * later). CDGOSSIP_MALLOC=system keeps the system's malloc; CDGOSSIP_MALLOC=/path/to/libjemalloc.so.2
- * names a library installed elsewhere.
+ * Which malloc a node runs with. glibc's malloc keeps native memory the node freed, so a
+ * long-running node's resident set creeps up while its heap stays flat; with jemalloc it stays
+ * lower (BENCHMARKS.md, rounds 16 and 18). jemalloc has to be preloaded before the process
+ * starts, so `cdgossip start` re-executes itself once, on the same PID, with LD_PRELOAD naming the
+ * library when it finds one (process.execve, Node.js 22.15 and later). CDGOSSIP_MALLOC=system
+ * keeps the system's malloc; CDGOSSIP_MALLOC=/path/to/libjemalloc.so.2 names one installed
+ * elsewhere.
  */
 
 /** Where Debian and Ubuntu (`apt-get install libjemalloc2`), Fedora/RHEL and Arch install it. */
@@ -61,7 +61,7 @@ export function chooseMalloc (s: MallocSituation): MallocDecision {
   const library = s.installedJemalloc(setting === 'auto' ? JEMALLOC_PATHS : [setting])
   if (library === undefined) {
     return setting === 'auto'
-      ? { action: 'keep', reason: 'the system\'s: no jemalloc installed (apt-get install libjemalloc2 saves ~5 % CPU)' }
+      ? { action: 'keep', reason: 'the system\'s: no jemalloc installed (apt-get install libjemalloc2 keeps the resident set lower)' }
       : { action: 'refuse', problem: `CDGOSSIP_MALLOC=${setting}: no readable file there` }
   }
   return { action: 'reexec', library, env: { ...s.env, LD_PRELOAD: library, [PRELOADED]: '1' } }
