@@ -56,7 +56,8 @@ options:
 environment:
   CDGOSSIP_BENCH_BIN=path/to/bin/cdgossip.js   run the node processes from another build (A/B runs)
   CDGOSSIP_BENCH_NODE_FLAGS="--flag ..."        Node.js/V8 flags for the node processes (e.g. --max-semi-space-size=4)
-  CDGOSSIP_BENCH_NODE_PRELOAD=path/to/lib.so    preloaded into the node processes only (LD_PRELOAD), e.g. jemalloc
+  CDGOSSIP_BENCH_NODE_PRELOAD=path/to/lib.so    preloaded into the node processes only (LD_PRELOAD), e.g. another allocator
+  CDGOSSIP_MALLOC=system                        the nodes keep glibc's malloc (they preload jemalloc when installed)
   CDGOSSIP_BENCH_NODE_OUTPUT=dir                 keep each node process's whole output there, as <name>.<pid>.log
   RABBITMQ_SERVER=path/to/rabbitmq-server       the broker start script to use
   NATS_SERVER=path/to/nats-server               the nats-server binary to use`

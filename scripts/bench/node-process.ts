@@ -28,7 +28,8 @@ export const CDGOSSIP_BIN = process.env.CDGOSSIP_BENCH_BIN ?? fileURLToPath(new 
 export const NODE_FLAGS: readonly string[] = (process.env.CDGOSSIP_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(f => f !== '')
 /**
  * A shared library preloaded into every node process and into nothing else (CDGOSSIP_BENCH_NODE_PRELOAD,
- * given to them as LD_PRELOAD), e.g. jemalloc, to compare allocators without changing the bench client's.
+ * given to them as LD_PRELOAD), e.g. another allocator, to compare allocators without changing the
+ * bench client's. Without it the nodes choose their own (`cdgossip start` preloads jemalloc when installed).
  */
 const NODE_PRELOAD = process.env.CDGOSSIP_BENCH_NODE_PRELOAD ?? ''
 

@@ -40,6 +40,23 @@ describe('POST /v1/events content types', () => {
     expect(api.node.calls.publish).toEqual([[{ cdevent: cdevent() }]])
   })
 
+  it('answers receipts as JSON with exactly the documented members, one or a list', async () => {
+    const api = await startApi()
+    // a receipt with more than the schema documents: only the documented members are answered
+    const publish0 = api.node.publish.bind(api.node)
+    api.node.publish = async (items) => (await publish0(items)).map((r) => ({ ...r, internal: 'not for clients' }))
+    const members = ['class', 'digest', 'id', 'sequence', 'source', 'status', 'type']
+    const one = await publish(api, cdevent('x'))
+    expect(one.headers['content-type']).toBe('application/json; charset=utf-8')
+    expect(Object.keys(one.json() as object).sort()).toEqual(members)
+    expect(one.json()).toMatchObject({ id: 'x', source: cdevent('x').context.source, type: cdevent('x').context.type, class: 'pipelinerun.finished', sequence: 1, status: 'created' })
+    const list = await publish(api, [cdevent('y'), cdevent('z')])
+    expect(list.headers['content-type']).toBe('application/json; charset=utf-8')
+    const receipts = list.json() as Array<Record<string, unknown>>
+    expect(receipts.map((r) => r.id)).toEqual(['y', 'z'])
+    for (const r of receipts) expect(Object.keys(r).sort()).toEqual(members)
+  })
+
   it('accepts a charset parameter on application/json', async () => {
     const api = await startApi()
     const res = await publish(api, cdevent(), { 'content-type': 'application/json; charset=utf-8' })
