@@ -45,11 +45,6 @@ export class MaterialInputError extends Error {
   }
 }
 
-export function sha256 (bytes: Uint8Array | string): Buffer {
-  // one-shot: a Hash object per digest costs more than the digest itself on short attributes
-  return hash('sha256', bytes, 'buffer')
-}
-
 /**
  * A digest in the list as a latin1 string, one character per byte: a string lives on V8's heap,
  * where a 32-byte Buffer costs a native allocation and a backing store of its own, and an event
@@ -58,6 +53,7 @@ export function sha256 (bytes: Uint8Array | string): Buffer {
 type Digest = string
 
 function digestOf (bytes: Uint8Array | string): Digest {
+  // one-shot: a Hash object per digest costs more than the digest itself on short attributes;
   // 'binary' is Node's name for latin1
   return hash('sha256', bytes, 'binary')
 }
@@ -111,7 +107,7 @@ export function verificationMaterialDigests (attributes: MaterialAttributes, dat
 
 /** The 32-byte VERIFICATION_MATERIAL: SHA256 of the concatenated digest list. */
 export function computeVerificationMaterial (attributes: MaterialAttributes, data: Uint8Array, extensions: readonly SignedExtension[] = []): Buffer {
-  return sha256(Buffer.from(concatenatedDigests(attributes, data, extensions), 'latin1'))
+  return hash('sha256', Buffer.from(concatenatedDigests(attributes, data, extensions), 'latin1'), 'buffer')
 }
 
 /**
