@@ -115,9 +115,13 @@ export class P2PService {
    * known subscriber, and without receiving that class's traffic.
    */
   async publish (eventClass: EventClass, bytes: Uint8Array): Promise<{ recipients: number }> {
-    this.running()
+    const { pubsub } = this.running()
     if (bytes.byteLength > MAX_RECORD_BYTES) throw new RecordTooLargeError(bytes.byteLength, MAX_RECORD_BYTES)
-    const recipients = await this.frames.send(topicForClass(this.network, eventClass), bytes)
+    const topic = topicForClass(this.network, eventClass)
+    // Consumers subscribe to the classes they care about, so most classes of a publisher have no
+    // subscriber among its peers. gossipsub would still frame, hash and cache the message before
+    // finding nobody to send it to (and throw for that); with no subscriber there is no message.
+    const recipients = pubsub.getSubscribers(topic).length === 0 ? 0 : await this.frames.send(topic, bytes)
     this.counterSet.countPublished()
     return { recipients }
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { MAX_RECORD_BYTES, P2PService } from '../../src/p2p/index.js'
 import { connect, connectLine, record, sha256Hex, startP2PNode, TEST_NETWORK, TestRecords, waitFor, waitForMesh } from '../helpers/p2p.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -86,16 +86,22 @@ describe('gossip between real nodes on 127.0.0.1', () => {
 
   it('resolves recipients 0 when nobody listens, and republishing the same bytes is harmless', async () => {
     const a = await startP2PNode({ name: 'a', classes: [PIPELINE] })
+    const gossipsubPublish = vi.spyOn(a.service.libp2p.services.pubsub, 'publish')
     expect(a.service.peers()).toEqual([])
     await expect(a.service.publish(PIPELINE, record('alone'))).resolves.toEqual({ recipients: 0 })
 
     const b = await startP2PNode({ name: 'b', classes: [PIPELINE] })
     await connect(a, b)
     await waitForMesh([a, b], PIPELINE)
+    // a connected peer that does not subscribe to a class gets no message of it: none is built
+    await expect(a.service.publish(BUILD, record('nobody builds'))).resolves.toEqual({ recipients: 0 })
+    expect(gossipsubPublish).not.toHaveBeenCalled()
+
     const bytes = record('twice')
     expect(await a.service.publish(PIPELINE, bytes)).toEqual({ recipients: 1 })
     expect(await a.service.publish(PIPELINE, bytes)).toEqual({ recipients: 0 })
-    expect(a.service.counters().published).toBe(3)
+    expect(gossipsubPublish).toHaveBeenCalledTimes(2)
+    expect(a.service.counters().published).toBe(4)
   })
 
   it('refuses an oversize record before gossiping it', async () => {
