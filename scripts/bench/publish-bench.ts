@@ -180,7 +180,7 @@ export async function runPublish (ctx: BenchContext): Promise<PartResult> {
   const js = 'skipped' in nats ? undefined : nats
   if ('skipped' in nats) notes.push(nats.skipped)
 
-  notes.push(`Single: one event per request, ${options.inFlight} requests in flight; batch: ${options.batchSize} events per request (a JSON array), 4 in flight; ${options.measureSeconds} s each after ${WARMUP_EVENTS} warm-up events. The node has no peers here, so "gossiped" is a publish to zero peers (the federation figures cover real gossip). RabbitMQ and NATS JetStream do no validation or signing; JetStream publishes resolve on the stream's ack (stored in its file storage), with ${options.inFlight} (single) and ${options.batchSize} × 4 (batch) acks outstanding.`)
+  notes.push(`Single: one event per request, ${options.inFlight} requests in flight; batch: ${options.batchSize} events per request (a JSON array), 4 in flight; ${options.measureSeconds} s each after ${WARMUP_EVENTS} warm-up events. The node has no peers here, so nothing is gossiped: a record of a class no peer subscribes to makes no gossip message (the federation figures cover real gossip). RabbitMQ and NATS JetStream do no validation or signing; JetStream publishes resolve on the stream's ack (stored in its file storage), with ${options.inFlight} (single) and ${options.batchSize} × 4 (batch) acks outstanding.`)
   notes.push(`CPU per accepted event (user + system of every thread, from /proc, over each ${options.measureSeconds} s phase): cdgossip ${describeSystemCpu(cdg, 'node')}` +
     (base === undefined ? '' : `; RabbitMQ ${describeSystemCpu(base, 'broker')}`) +
     (js === undefined ? '' : `; NATS JetStream ${describeSystemCpu(js, 'server')}`) +
