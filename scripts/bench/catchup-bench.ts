@@ -3,7 +3,7 @@ import { dirFor, withBroker, withNats } from './context.js'
 import { CATCHUP_FLOOR, cpuPerEventUs, describeRecipe, efficiencyOf, floorPerEventUs } from './efficiency.js'
 import { floorOf } from './floor.js'
 import { declareStream, deleteStream, JetStreamConsumer, JetStreamPublisher } from './nats.js'
-import { CpuMeter, type CpuUsage } from './proc-cpu.js'
+import { CpuMeter, describeThreadSplit, threadCpuDelta, threadCpuOf, type CpuUsage, type ThreadCpu } from './proc-cpu.js'
 import { measureBatch, type ThroughputResult } from './publish-bench.js'
 import { NodeProcess, type NodeMemory } from './node-process.js'
 import { Payloads, runPrefix } from './payloads.js'
@@ -44,6 +44,8 @@ export interface CatchupSystem {
   memory: Record<string, NodeMemory | undefined>
   /** CPU of every process from ready to all held */
   cpu?: CpuUsage
+  /** the same for A and B, by kind of thread (cdgossip only) */
+  threads?: { A?: ThreadCpu, B?: ThreadCpu }
   sync?: unknown
 }
 
@@ -97,6 +99,7 @@ async function cdgossipRound (a: NodeProcess, b: NodeProcess, target: CdgossipTa
   const spawnAt = performance.now()
   await b.start()
   const meter = new CpuMeter({ A: a.pid ?? -1, B: b.pid ?? -1, bench: process.pid })
+  const threadsBefore = await Promise.all([threadCpuOf(a.pid ?? -1), threadCpuOf(b.pid ?? -1)])
   await meter.start()
   const readyAt = performance.now()
   let firstAt: number | undefined
@@ -113,6 +116,12 @@ async function cdgossipRound (a: NodeProcess, b: NodeProcess, target: CdgossipTa
   }
   const doneAt = performance.now()
   const cpu = await meter.stop()
+  const threadsAfter = await Promise.all([threadCpuOf(a.pid ?? -1), threadCpuOf(b.pid ?? -1)])
+  const threadsOf = (i: 0 | 1): ThreadCpu | undefined => {
+    const before = threadsBefore[i]
+    const after = threadsAfter[i]
+    return before === undefined || after === undefined ? undefined : threadCpuDelta(before, after)
+  }
   const caught = held - held0
   const info = await b.api().getJson<{ sync?: unknown }>('/v1/node')
   const result: CatchupSystem = {
@@ -127,9 +136,10 @@ async function cdgossipRound (a: NodeProcess, b: NodeProcess, target: CdgossipTa
     held: caught,
     memory: { A: await a.memory(), B: await b.memory(), 'B before restart': bWarmMemory },
     cpu,
+    threads: { A: threadsOf(0), B: threadsOf(1) },
     sync: info.sync
   }
-  log(`  cdgossip: ${caught}/${n} in ${result.catchupMs} ms after ready → ${result.eventsPerSec} events/s (${result.eventsPerSecFromSpawn} incl. ${result.startMs} ms start-up); B peak RSS ${result.memory.B?.peakRssMiB ?? '?'} MiB, CPU ${roundCpuUs(result) ?? '?'} µs per event`)
+  log(`  cdgossip: ${caught}/${n} in ${result.catchupMs} ms after ready → ${result.eventsPerSec} events/s (${result.eventsPerSecFromSpawn} incl. ${result.startMs} ms start-up); B peak RSS ${result.memory.B?.peakRssMiB ?? '?'} MiB, CPU ${roundCpuUs(result) ?? '?'} µs per event (${describeNodeThreads(result)})`)
   return result
 }
 
@@ -184,6 +194,15 @@ async function baselineRounds (ctx: BenchContext, target: PublishTarget, openCon
     }
   }
   return results
+}
+
+/** `A: event loop 20, …; B: event loop 90, …` (µs per caught-up event), or '?' when unread. */
+function describeNodeThreads (r: CatchupSystem): string {
+  const parts = (['A', 'B'] as const).flatMap(name => {
+    const threads = r.threads?.[name]
+    return threads === undefined ? [] : [`${name}: ${describeThreadSplit(threads, r.held)}`]
+  })
+  return parts.length === 0 ? '?' : parts.join('; ')
 }
 
 /** CPU per event the round caught up. */
@@ -255,7 +274,7 @@ export async function runCatchup (ctx: BenchContext): Promise<PartResult> {
     `N = ${n.toLocaleString('en-US')} events (the issue asks for 50,000; \`--catchup-events\` changes it), ${rounds.length} round${rounds.length === 1 ? '' : 's'} per system (\`--catchup-rounds\`); the figure is the median round, the rounds are listed here because single runs on a 2-core machine shared by both processes differ by several per cent. Each round starts two fresh node processes: B has a \`now\` subscription to \`*\` added over the REST API (persisted with its creation time) and holds sequence 1 of every class when it stops; A then stores the N events in batches of ${FILL_BATCH} (median round: ${cdg.fill.eventsPerSec} events/s) while B is down, and B restarts.`,
     `Rate = N / (all N held at B − B's REST API answering after restart); polled every ${POLL_MS} ms via GET /v1/node. Rounds: ${ratesOf(rounds)} events/s. Median round including B's own start-up (${cdg.startMs ?? '?'} ms): ${cdg.eventsPerSecFromSpawn ?? '?'} events/s.${complete ? '' : ` INCOMPLETE after ${CATCHUP_TIMEOUT_MS / 1000} s: B held ${incomplete.join('; ')}.`}`,
     `NATS JetStream: in each round N messages acked into a file-storage stream while its durable pull consumer community-b is detached, then the consumer (up to ${CONSUMER_PREFETCH} pulled ahead, every message acked) drains them; rate = N / drain time.${jsRounds === undefined ? '' : ` Rounds: ${ratesOf(jsRounds)} events/s.`}`,
-    `CPU per event: user + system time from /proc/<pid>/stat over the catch-up (cdgossip: A, B and the bench client from B's REST API answering until all N are held; baselines: the server and the bench client over the drain), divided by the events caught up. Median round: cdgossip ${cdg.cpu === undefined ? '?' : `${Math.round(cdg.cpu.totalMs)} ms`}${base?.cpu === undefined ? '' : `, RabbitMQ ${Math.round(base.cpu.totalMs)} ms`}${js?.cpu === undefined ? '' : `, NATS JetStream ${Math.round(js.cpu.totalMs)} ms`}. Floor of one caught-up event: ${describeRecipe(CATCHUP_FLOOR)} = ${floorUs} µs (see "The per-event floor").`,
+    `CPU per event: user + system time from /proc/<pid>/stat over the catch-up (cdgossip: A, B and the bench client from B's REST API answering until all N are held; baselines: the server and the bench client over the drain), divided by the events caught up. Median round: cdgossip ${cdg.cpu === undefined ? '?' : `${Math.round(cdg.cpu.totalMs)} ms`}${base?.cpu === undefined ? '' : `, RabbitMQ ${Math.round(base.cpu.totalMs)} ms`}${js?.cpu === undefined ? '' : `, NATS JetStream ${Math.round(js.cpu.totalMs)} ms`}. Floor of one caught-up event: ${describeRecipe(CATCHUP_FLOOR)} = ${floorUs} µs (see "The per-event floor"). The median round's nodes by kind of thread, µs per caught-up event: ${describeNodeThreads(cdg)}.`,
     `RabbitMQ: in each round N persistent messages confirmed into durable queue community-b with no consumer attached, then one consumer (prefetch ${CONSUMER_PREFETCH}, acks every ${ACK_EVERY}) drains it; rate = N / drain time.${baseRounds === undefined ? '' : ` Rounds: ${ratesOf(baseRounds)} events/s.`}`,
     `Peak RSS during catch-up (highest over the rounds): A ${peakOver(rounds, 'A') ?? '?'} MiB, B ${peakOver(rounds, 'B') ?? '?'} MiB${baseRounds === undefined ? '' : `; RabbitMQ beam.smp ${peakOver(baseRounds, 'server') ?? '?'} MiB (holding the backlog)`}${jsRounds === undefined ? '' : `; nats-server ${peakOver(jsRounds, 'server') ?? '?'} MiB`}.`
   )
