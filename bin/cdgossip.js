@@ -2,9 +2,9 @@
 // Thin launcher: the CLI is compiled TypeScript in dist/ (built by `npm ci` via the prepare script).
 import '../dist/src/polyfill.js'
 if (process.argv[2] === 'start') {
-  // a node re-executes itself here with jemalloc preloaded when it is installed (src/cli/allocator.ts)
-  const { prepareMalloc } = await import('../dist/src/cli/allocator.js')
-  const problem = prepareMalloc()
+  // a node re-executes itself here with jemalloc preloaded when it is installed, and a capped young generation (src/cli/memory-setup.ts)
+  const { prepareMemory } = await import('../dist/src/cli/memory-setup.js')
+  const problem = prepareMemory()
   if (problem !== undefined) {
     process.stderr.write(`cdgossip start: ${problem}\n`)
     process.exit(3)

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chooseMalloc, thisProcess } from '../../src/cli/allocator.js'
+import { chooseMalloc, chooseYoungGeneration, thisProcess, thisYoungGeneration } from '../../src/cli/memory-setup.js'
 import { dataDirPaths, initDataDir, readApiToken } from '../../src/data-dir.js'
 import { loadOrCreateIdentity } from '../../src/signing/index.js'
 import { HttpClient } from './http-load.js'
@@ -45,6 +45,16 @@ export function nodeMalloc (): string {
   if (decision.action === 'reexec') return `jemalloc ${decision.library} (preloaded by \`cdgossip start\`; CDGOSSIP_MALLOC=system for the system's)`
   return decision.action === 'keep' ? decision.reason : decision.problem
 }
+
+/**
+ * The young generation every node process runs with, as `cdgossip start` decides it for the flags
+ * the bench gives them (CDGOSSIP_BENCH_NODE_FLAGS) on this same Node.js and machine.
+ */
+export function nodeYoungGeneration (): string {
+  const decision = chooseYoungGeneration({ ...thisYoungGeneration(), execArgv: NODE_FLAGS })
+  return decision.flag === undefined ? decision.reason : `${decision.flag} (set by \`cdgossip start\`; CDGOSSIP_BENCH_NODE_FLAGS=--max-semi-space-size=<MiB> for another)`
+}
+
 /**
  * A directory to keep every node process's whole output in (CDGOSSIP_BENCH_NODE_OUTPUT), as
  * `<name>.<pid>.log`: what V8 prints with `--trace-gc` in CDGOSSIP_BENCH_NODE_FLAGS, say. Without

@@ -3,7 +3,7 @@ import os from 'node:os'
 import v8 from 'node:v8'
 import type { BenchOptions, Figure, PartResult } from './context.js'
 import { CATCHUP_FLOOR, describeRecipe, FEDERATION_FLOOR, floorPerEventUs, type FloorCosts } from './efficiency.js'
-import { nodeMalloc } from './node-process.js'
+import { nodeMalloc, nodeYoungGeneration } from './node-process.js'
 import { ratio } from './stats.js'
 
 export interface MachineInfo {
@@ -22,6 +22,8 @@ export interface MachineInfo {
   loadAverage?: { start: number, end?: number }
   /** the malloc the node processes run with (nodeMalloc in node-process.ts) */
   nodeMalloc?: string
+  /** the young generation the node processes run with (nodeYoungGeneration in node-process.ts) */
+  nodeYoungGeneration?: string
 }
 
 export interface BenchRun {
@@ -62,7 +64,8 @@ export function machineInfo (): MachineInfo {
     node: process.version,
     heapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / 1024 ** 2),
     loadAverage: { start: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
-    nodeMalloc: nodeMalloc()
+    nodeMalloc: nodeMalloc(),
+    nodeYoungGeneration: nodeYoungGeneration()
   }
 }
 
@@ -128,8 +131,9 @@ export function renderMarkdown (run: BenchRun): string {
     `Measured by \`${run.command}\` on ${run.date.slice(0, 10)} (${run.date})${run.source === undefined ? '' : ` at commit ${run.source.commit}${run.source.dirty ? ' with uncommitted changes in src/' : ''}`}; the whole run took ${run.durationSeconds} s.`,
     '',
     `- Machine: ${run.machine.cpu}, ${run.machine.cores} cores, ${run.machine.ramGiB} GiB RAM, ${run.machine.os}`,
-    `- Node.js ${run.machine.node}${run.machine.heapLimitMiB === undefined ? '' : `, V8 heap limit ${run.machine.heapLimitMiB.toLocaleString('en-US')} MiB (sized from the RAM; the node processes get the same unless CDGOSSIP_BENCH_NODE_FLAGS sets --max-old-space-size)`}`,
+    `- Node.js ${run.machine.node}${run.machine.heapLimitMiB === undefined ? '' : `, V8 heap limit ${run.machine.heapLimitMiB.toLocaleString('en-US')} MiB (sized from the RAM; the node processes get the same old generation unless CDGOSSIP_BENCH_NODE_FLAGS sets --max-old-space-size)`}`,
     ...(run.machine.nodeMalloc === undefined ? [] : [`- malloc of the node processes: ${run.machine.nodeMalloc}`]),
+    ...(run.machine.nodeYoungGeneration === undefined ? [] : [`- Young generation of the node processes: ${run.machine.nodeYoungGeneration}`]),
     `- Baseline: ${baselineLine(run.baseline)}`,
     `- Second baseline: ${baselineLine(run.nats)}`,
     `- Load average (1 min) at start ${run.machine.loadAverage?.start ?? '?'}, at end ${run.machine.loadAverage?.end ?? '?'}: other work on the machine skews every figure.`,

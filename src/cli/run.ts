@@ -3,7 +3,7 @@ import { dataDirPaths, removeApiUrl, writeApiUrl } from '../data-dir.js'
 import { createLogger } from '../logger.js'
 import { createNode } from '../node.js'
 import { ED25519_LIBRARY } from '../signing/index.js'
-import { mallocLine } from './allocator.js'
+import { mallocLine, youngGenerationLine } from './memory-setup.js'
 
 /**
  * The runtime line of the start banner. Node 20 still runs a node, but it gets no security fixes
@@ -62,6 +62,7 @@ export async function runNode (config: Readonly<NodeConfig>, out: (line: string)
   // libsodium is the fast path; the fallback verifies at half the speed and is less strict (README)
   out(`  ed25519   ${ED25519_LIBRARY === 'libsodium' ? 'libsodium' : 'node:crypto (no prebuilt libsodium addon for this platform)'}`)
   out(mallocLine())
+  out(youngGenerationLine())
   out(runtimeLine(process.version))
   out('Stop with Ctrl-C (SIGINT) or SIGTERM.')
 

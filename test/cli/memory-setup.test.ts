@@ -1,16 +1,19 @@
 /**
- * `cdgossip start` preloads jemalloc when it is installed (src/cli/allocator.ts): the decision on
- * every kind of environment, and the real start on this machine: re-executed with its library, or
- * the reason it is not. .ci/run installs Debian's libjemalloc2, so in CI (CI=true) a node on a
- * Node.js that can re-execute must come up with jemalloc.
+ * `cdgossip start` preloads jemalloc when it is installed and caps V8's young generation where V8
+ * would make it larger (src/cli/memory-setup.ts): the decisions on every kind of environment, and
+ * the real start on this machine: re-executed with its library and flag, or the reason it is not.
+ * .ci/run installs Debian's libjemalloc2, so in CI (CI=true) a node on a Node.js that can
+ * re-execute must come up with jemalloc.
  */
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import {
-  JEMALLOC_PATHS, PRELOADED, chooseMalloc, installedJemalloc, loadedJemalloc, restorePreload, thisProcess
-} from '../../src/cli/allocator.js'
-import type { MallocSituation } from '../../src/cli/allocator.js'
+  DEFAULT_SEMI_SPACE_MIB, JEMALLOC_PATHS, PRELOADED, YOUNG_GENERATION_SET, chooseMalloc, chooseYoungGeneration, installedJemalloc,
+  loadedJemalloc, restorePreload, takeYoungGenerationMarker, thisProcess, thisYoungGeneration
+} from '../../src/cli/memory-setup.js'
+import type { MallocSituation, YoungGenerationSituation } from '../../src/cli/memory-setup.js'
 import { BUILT, SKIP_REASON, makeTempDir, removeDir, runCli, startNode } from './cli-helpers.js'
 
 const LIB = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2'
@@ -91,10 +94,52 @@ describe('which malloc `cdgossip start` runs with', () => {
   })
 })
 
+const GIB = 1024 ** 3
+const FLAG = `--max-semi-space-size=${DEFAULT_SEMI_SPACE_MIB}`
+
+function young (over: Partial<YoungGenerationSituation> = {}): YoungGenerationSituation {
+  return { execArgv: [], nodeOptions: undefined, nodeMajor: 24, memoryBytes: 24 * GIB, ...over }
+}
+
+describe('how large a young generation `cdgossip start` lets V8 have', () => {
+  it('caps it on Node.js 24 with 2 GiB or more, where V8 would give it 128 MiB', () => {
+    expect(chooseYoungGeneration(young())).toEqual({ flag: FLAG })
+    expect(chooseYoungGeneration(young({ nodeMajor: 25, memoryBytes: 2 * GIB }))).toEqual({ flag: FLAG })
+  })
+
+  it('leaves V8\'s own size where the flag would raise it: Node.js 20 and 22, or under 2 GiB', () => {
+    expect(chooseYoungGeneration(young({ nodeMajor: 22 }))).toEqual({ reason: 'V8\'s own size (semi-spaces of at most 16 MiB on Node.js 22)' })
+    expect(chooseYoungGeneration(young({ nodeMajor: 20 })).flag).toBeUndefined()
+    expect(chooseYoungGeneration(young({ memoryBytes: 2 * GIB - 1 }))).toEqual({ reason: `V8's own size (semi-spaces of at most ${DEFAULT_SEMI_SPACE_MIB} MiB with under 2 GiB of memory)` })
+  })
+
+  it('leaves a size given by hand alone, in any spelling V8 takes, in the flags or NODE_OPTIONS', () => {
+    expect(chooseYoungGeneration(young({ execArgv: ['--max-semi-space-size=8'] }))).toEqual({ reason: '--max-semi-space-size=8 as given' })
+    expect(chooseYoungGeneration(young({ execArgv: ['--max_semi_space_size', '64'] }))).toEqual({ reason: '--max_semi_space_size 64 as given' })
+    expect(chooseYoungGeneration(young({ nodeOptions: '--enable-source-maps  --max-semi-space-size=16' }))).toEqual({ reason: '--max-semi-space-size=16 as given' })
+    // a look-alike is not the flag
+    expect(chooseYoungGeneration(young({ execArgv: ['--max-semi-space-sizes=8'] }))).toEqual({ flag: FLAG })
+  })
+
+  it('takes its marker out of the environment the node\'s own child processes get', () => {
+    const env: Record<string, string | undefined> = { [YOUNG_GENERATION_SET]: '1', PATH: '/usr/bin' }
+    expect(takeYoungGenerationMarker(env)).toBe(true)
+    expect(env).toEqual({ PATH: '/usr/bin' })
+    expect(takeYoungGenerationMarker(env)).toBe(false)
+  })
+
+  it('sees the memory a cgroup allows, not only the RAM', () => {
+    const memory = thisYoungGeneration().memoryBytes
+    expect(memory).toBeGreaterThan(0)
+    expect(memory).toBeLessThanOrEqual(os.totalmem())
+  })
+})
+
 const inCi = process.env.CI === 'true' || process.env.CI === '1'
 const library = installedJemalloc(JEMALLOC_PATHS)
 const canReexec = thisProcess().canReexec
 const linux = process.platform === 'linux'
+const capsYoungGeneration = canReexec && chooseYoungGeneration({ ...thisYoungGeneration(), execArgv: [], nodeOptions: undefined }).flag !== undefined
 
 describe.skipIf(!BUILT || !linux)(`cdgossip start and its malloc${BUILT ? '' : ` (${SKIP_REASON})`}`, () => {
   async function dataDir (): Promise<string> {
@@ -144,6 +189,32 @@ describe.skipIf(!BUILT || !linux)(`cdgossip start and its malloc${BUILT ? '' : `
       expect(node.stdout).toContain(canReexec
         ? `  malloc    the system's: preloading ${broken} failed`
         : '  malloc    the system\'s: this Node.js cannot re-execute itself')
+    } finally {
+      expect((await node.stop()).code).toBe(0)
+    }
+  })
+
+  it('caps the young generation where V8 would make it larger, and says what it runs with', async () => {
+    const node = await startNode(await dataDir(), [], { NODE_OPTIONS: '' })
+    try {
+      const args = fs.readFileSync(`/proc/${node.child.pid}/cmdline`, 'utf8').split('\0')
+      if (capsYoungGeneration) {
+        expect(args).toContain(FLAG)
+        expect(node.stdout).toContain(`  young gen ${FLAG} (cdgossip's default on Node.js 24 with 2 GiB or more`)
+      } else {
+        expect(args).not.toContain(FLAG)
+        expect(node.stdout).toContain('  young gen V8\'s own size')
+      }
+    } finally {
+      expect((await node.stop()).code).toBe(0)
+    }
+  })
+
+  it('keeps a young generation size given in NODE_OPTIONS', async () => {
+    const node = await startNode(await dataDir(), [], { NODE_OPTIONS: '--max-semi-space-size=8' })
+    try {
+      expect(fs.readFileSync(`/proc/${node.child.pid}/cmdline`, 'utf8').split('\0')).not.toContain(FLAG)
+      expect(node.stdout).toContain('  young gen --max-semi-space-size=8 as given')
     } finally {
       expect((await node.stop()).code).toBe(0)
     }
