@@ -13,11 +13,11 @@ import { totalmem } from 'node:os'
  * CDGOSSIP_MALLOC=system keeps the system's malloc; CDGOSSIP_MALLOC=/path/to/libjemalloc.so.2
  * names one installed elsewhere.
  *
- * Young generation: Node.js 24's V8 sizes its semi-spaces from the heap limit, which it sizes from
- * the RAM: 64 MiB each on a 24 GiB host, a 128 MiB young generation that is resident under load.
- * Semi-spaces of 32 MiB lowered a node's peak by 20–60 MiB with no CPU cost measured, in
- * federation and catch-up alike (BENCHMARKS.md, rounds 7 and 20); 16 MiB saved more but cost CPU.
- * A --max-semi-space-size in the node's own flags or in NODE_OPTIONS is left as it is.
+ * Young generation: Node.js 24's V8 sizes its semi-spaces from the memory the process may use (the
+ * RAM, or a cgroup's limit): 64 MiB each from 4 GiB up, a 128 MiB young generation that is resident
+ * under load. Semi-spaces of 32 MiB lowered a node's peak by 20–50 MiB in federation and 25–85 MiB
+ * in catch-up, with no CPU cost measured (BENCHMARKS.md, rounds 7 and 20); 16 MiB saved more but
+ * cost CPU. A --max-semi-space-size in the node's own flags or in NODE_OPTIONS is left as it is.
  */
 
 /** Where Debian and Ubuntu (`apt-get install libjemalloc2`), Fedora/RHEL and Arch install it. */
@@ -125,7 +125,7 @@ export const DEFAULT_SEMI_SPACE_MIB = 32
 /**
  * Below this much memory (RAM, or the cgroup's limit) Node.js 24's V8 chooses semi-spaces of at most
  * DEFAULT_SEMI_SPACE_MIB itself: the flag would raise them there, not cap them. Measured: 64 MiB
- * with 4 GiB and more, 32 with 1.5–2 GiB, 16 with 1 GiB; Node.js 20 and 22 stay at 16 MiB.
+ * with 4 GiB and more, 32 with 1.5–2 GiB, 16 with 1 GiB; Node.js 20 and 22 at most 16 MiB.
  */
 export const SEMI_SPACE_CAP_FROM_BYTES = 2 * 1024 ** 3
 
