@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { renameSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import path from 'node:path'
 
@@ -34,7 +34,10 @@ if (dir !== undefined && dir !== '') {
       }
       const { profile } = await session.post('HeapProfiler.stopSampling')
       sampling = false
-      writeFileSync(path.join(dir, `alloc.${process.pid}.heapprofile`), JSON.stringify(profile))
+      // written aside, then renamed: a reader polling the directory never sees half a profile
+      const file = path.join(dir, `alloc.${process.pid}.heapprofile`)
+      writeFileSync(`${file}.partial`, JSON.stringify(profile))
+      renameSync(`${file}.partial`, file)
     }).catch((err: unknown) => { console.error('alloc-sampler:', err) })
   })
 }

@@ -19,12 +19,12 @@ import { CdgossipTarget, NatsTarget, RabbitTarget, type PublishTarget } from './
  */
 
 /** Filling A: events per batch request (≈ 250 KB, well under the 1 MiB body limit) and in flight. */
-const FILL_BATCH = 250
-const FILL_IN_FLIGHT = 4
+export const FILL_BATCH = 250
+export const FILL_IN_FLIGHT = 4
 /** Filling must not take longer than this. */
-const FILL_TIMEOUT_MS = 240_000
+export const FILL_TIMEOUT_MS = 240_000
 /** Catch-up longer than this is reported as incomplete. */
-const CATCHUP_TIMEOUT_MS = 180_000
+export const CATCHUP_TIMEOUT_MS = 180_000
 const POLL_MS = 100
 
 export interface CatchupSystem {

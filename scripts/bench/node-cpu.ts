@@ -1,9 +1,5 @@
 import '../../src/polyfill.js'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { createContext, DEFAULT_OPTIONS, removeContext } from './context.js'
 import type { DeliveryTracker } from './delivery.js'
 import { withWarmFederation } from './federation-bench.js'
@@ -15,8 +11,7 @@ import { UsageError, exitWith, integerOption, scriptArgs } from './script-args.j
 import { THREAD_KINDS, contextSwitchesOf, cpuOf, noThreadCpu, threadCpuDelta, threadCpuOf, timelineIntervals } from './proc-cpu.js'
 import type { ThreadCpu, ThreadKind, TimelineReading } from './proc-cpu.js'
 import type { CdgossipTarget } from './publish-targets.js'
-import { formatTopSites, readAllocationProfile, summarizeAllocations } from './heap-profile.js'
-import { waitUntil } from './stats.js'
+import { ALLOC_SAMPLER_ARGS, allocationDir, allocationReport, toggleSampling } from './node-alloc.js'
 
 /**
  * CPU per delivered event for a fixed amount of federation work: A, B and C as in the federation
@@ -47,31 +42,6 @@ const USAGE = `usage: node dist/scripts/bench/node-cpu.js [options]
   --at A|B|C      with --alloc: the node those functions are listed for (default B)
   --timeline S    also delivered events and the nodes' CPU by kind of thread for every S seconds
 environment: CDGOSSIP_BENCH_BIN=<build>/bin/cdgossip.js runs the nodes from another build`
-
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const ALLOC_SAMPLER = new URL('./alloc-sampler.js', import.meta.url).href
-
-/** Toggles the alloc sampler in each node (start, then stop and write). */
-function toggleSampling (nodes: NodeProcess[]): void {
-  for (const n of nodes) if (n.pid !== undefined) process.kill(n.pid, 'SIGUSR2')
-}
-
-/** Bytes per delivered event at each node, and the heaviest sites at node `at`, from the written profiles. */
-async function allocationReport (dir: string, nodes: NodeProcess[], delivered: number, top: number, at: string): Promise<{ perEvent: Record<string, number>, topSites: string[] }> {
-  const files = (pid: number | undefined): string => `alloc.${pid ?? 0}.heapprofile`
-  await waitUntil(async () => {
-    const present = new Set(await readdir(dir))
-    return nodes.every(n => present.has(files(n.pid)))
-  }, { timeoutMs: 60_000, intervalMs: 200, message: 'every node wrote its allocation profile' })
-  const perEvent: Record<string, number> = {}
-  let topSites: string[] = []
-  for (const n of nodes) {
-    const summary = await summarizeAllocations(await readAllocationProfile(path.join(dir, files(n.pid))), REPO_ROOT)
-    perEvent[n.name] = Math.round(summary.totalBytes / delivered)
-    if (n.name === at) topSites = formatTopSites(summary, delivered, top)
-  }
-  return { perEvent, topSites }
-}
 
 /** The fixed amount of publishing: closed loop (single events or batches) or open loop at a rate. */
 async function publishAll (target: CdgossipTarget, payloads: Payloads, tracker: DeliveryTracker, total: number, batch: number, rate: number | undefined): Promise<void> {
@@ -160,11 +130,10 @@ async function main (): Promise<void> {
   if (rate !== undefined && batch !== 1) throw new UsageError('--rate sends single events: leave out --batch')
   if (!['A', 'B', 'C'].includes(at)) throw new UsageError('--at names node A, B or C')
   const ctx = await createContext('/tmp', { ...DEFAULT_OPTIONS, noBaseline: true }, line => { console.error(line) })
-  const allocDir = values.alloc === true ? await mkdtemp(path.join(os.tmpdir(), 'cdgossip-node-alloc-')) : undefined
-  // the node processes inherit this environment: the sampler writes its profiles there
-  if (allocDir !== undefined) process.env.CDGOSSIP_ALLOC_DIR = allocDir
+  const alloc = values.alloc === true ? await allocationDir() : undefined
+  const allocDir = alloc?.dir
   try {
-    await withWarmFederation(ctx, 'node-cpu', { seed: 21, label: 'cpu', nodeArgs: () => allocDir === undefined ? [] : ['--import', ALLOC_SAMPLER] }, async ({ nodes, target, payloads, tracker }) => {
+    await withWarmFederation(ctx, 'node-cpu', { seed: 21, label: 'cpu', nodeArgs: () => allocDir === undefined ? [] : [...ALLOC_SAMPLER_ARGS] }, async ({ nodes, target, payloads, tracker }) => {
       const all = [nodes.a, nodes.b, nodes.c]
       if (allocDir !== undefined) toggleSampling(all)
       const before = await Promise.all(all.map(cpuSeconds))
@@ -209,7 +178,7 @@ async function main (): Promise<void> {
     })
   } finally {
     await removeContext(ctx)
-    if (allocDir !== undefined) await rm(allocDir, { recursive: true, force: true })
+    await alloc?.remove()
   }
 }
 
