@@ -198,7 +198,8 @@ export function prepareMemory (): string | undefined {
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err)
       keptReason = decision.action === 'reexec' ? `the system's: re-executing with ${decision.library} failed (${why})` : decision.reason
-      youngGenerationReason = `V8's own size: re-executing with ${flag ?? 'its flag'} failed (${why})`
+      // a failed re-execution for jemalloc alone leaves the young generation's own reason standing
+      if (flag !== undefined) youngGenerationReason = `V8's own size: re-executing with ${flag} failed (${why})`
       return undefined
     }
   }
