@@ -195,6 +195,42 @@ describe('openSignedRecord', () => {
     }
   })
 
+  it('refuses every other spelling of the envelope it would accept (bad-envelope)', () => {
+    const record = sign(alice)
+    const text = Buffer.from(record.attributes.dssematerial, 'base64').toString('utf8')
+    const { payload, signatures: [signature] } = envelopeOf(record.attributes.dssematerial)
+    const sig = signature?.sig ?? ''
+    expect(text).toContain(`"sig":"${sig}"`)
+    // the last letter before the padding, with low bits the decoder drops set: the same bytes
+    const dirtyPadding = (b64: string): string => {
+      const body = b64.replace(/=+$/, '')
+      const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+      return body.slice(0, -1) + letters.charAt(letters.indexOf(body.slice(-1)) | 1) + b64.slice(body.length)
+    }
+    expect(Buffer.from(dirtyPadding(sig), 'base64')).toEqual(Buffer.from(sig, 'base64'))
+    const urlSafe = Buffer.from(sig, 'base64').toString('base64url')
+    const spellings = [
+      text.replace(`"sig":"${sig}"`, `"sig":"${sig.replace(/=+$/, '')}"`),
+      text.replace(`"sig":"${sig}"`, `"sig":"${urlSafe}"`),
+      text.replace(`"sig":"${sig}"`, `"sig":"${dirtyPadding(sig)}"`),
+      text.replace(`"payload":"${payload}"`, `"payload":"${dirtyPadding(payload)}"`),
+      text.replace(`"payload":"${payload}"`, `"payload":"${payload.replace(/=+$/, '')}"`),
+      // JSON escapes that JSON.stringify would not write
+      text.replace('https://', 'https:\\/\\/'),
+      text.replace(`"keyid":"${alice.peerId}"`, `"keyid":"\\u00${alice.peerId.charCodeAt(0).toString(16)}${alice.peerId.slice(1)}"`),
+      text.replace('"sig":', '"sig" :')
+    ]
+    expect(urlSafe).not.toBe(sig.replace(/=+$/, ''))
+    for (const spelling of spellings) {
+      expect(spelling).not.toBe(text)
+      const fields = fieldsOf(record)
+      fields.dssematerial = Buffer.from(spelling, 'utf8').toString('base64')
+      expectError(() => openSignedRecord(reencode(fields)), 'CDG_BAD_SIGNATURE', 'bad-envelope')
+    }
+    // and the spelling cdgossip writes still opens
+    expect(openSignedRecord(record.bytes).origin).toBe(alice.peerId)
+  })
+
   it('refuses a wrong payloadType even when correctly signed', () => {
     const fields = fieldsOf(sign(alice))
     const envelope = envelopeOf(fields.dssematerial)
