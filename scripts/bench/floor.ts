@@ -43,7 +43,7 @@ export async function fastestPass (passes: number, measure: (pass: number) => nu
 }
 
 /** CPU µs per item of `fn` over `items`, the fastest of FLOOR_PASSES (after one untimed pass over a few to warm the JIT). */
-async function cpuPerItemUs<T> (items: readonly T[], fn: (item: T) => unknown): Promise<number> {
+export async function cpuPerItemUs<T> (items: readonly T[], fn: (item: T) => unknown): Promise<number> {
   for (const item of items.slice(0, 200)) fn(item)
   return await fastestPass(FLOOR_PASSES, () => {
     const before = process.cpuUsage()

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
 
 /**
- * Command-line handling shared by the bench's scripts (index, node-cpu, soak, receive-alloc, http-floor,
+ * Command-line handling shared by the bench's scripts (index, node-cpu, soak, receive-alloc, open-record, http-floor,
  * store-entries, leveldb-entry-cost):
  * `--help` prints the usage, and a wrong option or value is one line and the usage on stderr with
  * exit code 2, not a stack trace.
